@@ -1,0 +1,388 @@
+//===- FLTOps.td - flt dialect operations --------------------*- tablegen -*-===//
+//
+// The user-facing ops of SPEC.md section 2. Operand order, attribute names,
+// defaults and textual forms are the public contract; verifiers check every
+// shape relation SPEC states and name the operands involved.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLT_DIALECT_FLT_IR_FLTOPS_TD
+#define FLT_DIALECT_FLT_IR_FLTOPS_TD
+
+include "flt/Dialect/FLT/IR/FLTBase.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+// Every flt op is pure, works on ranked tensors (rank and element types are
+// checked by the C++ verifiers so that diagnostics can name the operand) and
+// can reify its result shape from its operands, which is what lowerings use
+// to materialize dynamic sizes.
+class FLT_Op<string mnemonic, list<Trait> traits = []>
+    : Op<FLT_Dialect, mnemonic, !listconcat(traits, [Pure,
+        DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+          ["reifyResultShapes"]>])> {
+  let hasVerifier = 1;
+}
+
+def FLT_F32Default0 : DefaultValuedAttr<F32Attr, "0.0f">;
+def FLT_F32Default1em6 : DefaultValuedAttr<F32Attr, "1e-6f">;
+def FLT_FalseDefault : DefaultValuedAttr<BoolAttr, "false">;
+def FLT_NormalizeDivide
+    : DefaultValuedAttr<FLT_NormalizeAttr, "::mlir::flt::Normalize::Divide">;
+
+//===----------------------------------------------------------------------===//
+// feature_map
+//===----------------------------------------------------------------------===//
+
+def FLT_FeatureMapOp : FLT_Op<"feature_map"> {
+  let summary = "kernel feature map phi of queries or keys";
+  let description = [{
+    Maps every token `x [B, H, L, d]` to non-negative features
+    `phi(x) [B, H, L, m]`, optionally through a per-head projection
+    `w [H, m, d]` (m = d without `w`):
+
+    | kernel         | phi(x)                                                  |
+    |----------------|---------------------------------------------------------|
+    | `identity`     | x (no `w`)                                              |
+    | `relu`         | relu(x) + eps; with `w`: relu(m^-1/2 W x) + eps          |
+    | `elu_plus_one` | elu(x) + 1 + eps (no `w`)                               |
+    | `favor_pos`    | x~ = x d^-1/4, u = W x~ (`w` required),                  |
+    |                | phi = m^-1/2 (exp(u - ‖x~‖²/2 - c) + eps)               |
+
+    For `favor_pos`, the stabilizer c is the per-token max of u for queries
+    (`is_query = true`) and the max of u over the whole (b, h) slice for keys;
+    both cancel in normalized attention.
+
+    ```mlir
+    %f = flt.feature_map %x {kernel = #flt.kernel<relu>}
+           : tensor<1x8x?x64xf32> -> tensor<1x8x?x64xf32>
+    %g = flt.feature_map %x, %w {kernel = #flt.kernel<favor_pos>, is_query = true}
+           : tensor<1x8x?x64xf32>, tensor<8x128x64xf32> -> tensor<1x8x?x128xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$x, Optional<AnyRankedTensor>:$w,
+                   FLT_KernelAttr:$kernel, FLT_F32Default0:$eps,
+                   FLT_FalseDefault:$is_query);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $x (`,` $w^)? attr-dict `:` type(operands) `->` type($result)
+  }];
+  let builders = [
+    // Infers the result type from x and w.
+    OpBuilder<(ins "::mlir::Value":$x, "::mlir::Value":$w,
+                   "::mlir::flt::Kernel":$kernel, "float":$eps,
+                   "bool":$is_query)>
+  ];
+  let extraClassDeclaration = [{
+    /// The result type SPEC determines: [B, H, L, m] with x's element type.
+    static ::mlir::RankedTensorType inferResultType(::mlir::Value x,
+                                                    ::mlir::Value w);
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// spectral_density
+//===----------------------------------------------------------------------===//
+
+def FLT_SpectralDensityOp : FLT_Op<"spectral_density"> {
+  let summary = "importance weights g(xi) / P(xi) of the learned RPE spectrum";
+  let description = [{
+    Evaluates the learned spectrum g at the frequencies `xi [H, m_f, p]` and
+    divides by the N(0, I_p) density they are drawn from,
+    P(ξ) = (2π)^(-p/2) exp(-‖ξ‖²/2), giving `rho [H, m_f]`.
+
+    * `gaussian_mixture`: `theta [H, (p + 2) K]` holds K weights, K means of
+      p values and K log-variances; g(ξ) = Σ_i w_i exp(-‖ξ - mu_i‖² / exp(s_i)).
+    * `local_window`: `theta [H, 2] = [C, v]`;
+      g(ξ) = C Π_a sin(2π v ξ_a) / (π ξ_a) (each factor 2v at ξ_a = 0).
+
+    ```mlir
+    %rho = flt.spectral_density %theta, %xi {spectrum = #flt.spectrum<gaussian_mixture>}
+             : tensor<8x75xf32>, tensor<8x16x1xf32> -> tensor<8x16xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$theta, AnyRankedTensor:$xi,
+                   FLT_SpectrumAttr:$spectrum);
+  let results = (outs AnyRankedTensor:$rho);
+  let assemblyFormat = [{
+    $theta `,` $xi attr-dict `:` type(operands) `->` type($rho)
+  }];
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$theta, "::mlir::Value":$xi,
+                   "::mlir::flt::Spectrum":$spectrum)>
+  ];
+  let extraClassDeclaration = [{
+    /// [H, m_f] f32.
+    static ::mlir::RankedTensorType inferResultType(::mlir::Value theta,
+                                                    ::mlir::Value xi);
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// spectral_features
+//===----------------------------------------------------------------------===//
+
+def FLT_SpectralFeaturesOp : FLT_Op<"spectral_features"> {
+  let summary = "random Fourier features of the positions";
+  let description = [{
+    With a_k = 2π xi_k · r_i, forms for every position `r [B, L, p]` the
+    query-side features `phi [B, H, L, 2 m_f]` and key-side features
+    `psi [B, H, L, 2 m_f]` (first m_f columns cosines, next m_f sines):
+
+    * `query_side` (default): phi = m_f^-1/2 [rho cos a] ++ [rho sin a],
+      psi = m_f^-1/2 [cos a] ++ [sin a], so phi_i · psi_j is an unbiased
+      estimate of the RPE f(r_i - r_j).
+    * `both_sides`: both are m_f^-1/2 [rho cos a] ++ [rho sin a].
+
+    ```mlir
+    %phi, %psi = flt.spectral_features %r, %xi, %rho
+        : tensor<1x?x1xf32>, tensor<8x16x1xf32>, tensor<8x16xf32>
+       -> tensor<1x8x?x32xf32>, tensor<1x8x?x32xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$r, AnyRankedTensor:$xi,
+                   AnyRankedTensor:$rho,
+                   DefaultValuedAttr<FLT_WeightingAttr,
+                     "::mlir::flt::Weighting::QuerySide">:$weighting);
+  let results = (outs AnyRankedTensor:$phi, AnyRankedTensor:$psi);
+  let assemblyFormat = [{
+    $r `,` $xi `,` $rho attr-dict `:` type(operands) `->` type($phi) `,` type($psi)
+  }];
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$r, "::mlir::Value":$xi,
+                   "::mlir::Value":$rho, "::mlir::flt::Weighting":$weighting)>
+  ];
+  let extraClassDeclaration = [{
+    /// [B, H, L, 2 m_f] f32 (both results).
+    static ::mlir::RankedTensorType inferResultType(::mlir::Value r,
+                                                    ::mlir::Value xi);
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// linear_attention
+//===----------------------------------------------------------------------===//
+
+def FLT_LinearAttentionOp : FLT_Op<"linear_attention", [AttrSizedOperandSegments]> {
+  let summary = "linear attention, optionally masked by a low-rank RPE";
+  let description = [{
+    With score_ij = (fq_i · fk_j) (phi_i · psi_j) (second factor 1 without
+    `rpe`), num_i = Σ_j score_ij v_j and den_i = Σ_j score_ij (j ≤ i when
+    `causal`, which needs S = L):
+
+    * `divide` (default): out_i = num_i / (den_i + eps)
+    * `guarded`: out_i = num_i / (den_i > 0 ? den_i : 1)
+    * `none`: out_i = num_i
+
+    Operands: `fq [B, H, L, m]`, `fk [B, H, S, m]`, `v [B, H, S, e]`, and
+    optionally `rpe(phi [B, H, L, r], psi [B, H, S, r])`; result
+    `[B, H, L, e]`. The score factors through the row-wise Kronecker products
+    fq_i ⊗ phi_i and fk_j ⊗ psi_j, so the op costs O(L m r e) and a lowering
+    never materializes those products or any L × S matrix.
+
+    ```mlir
+    %o = flt.linear_attention %fq, %fk, %v
+           : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>
+          -> tensor<1x8x?x64xf32>
+    %m = flt.linear_attention %fq, %fk, %v rpe(%phi, %psi) {causal = true}
+           : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>,
+             tensor<1x8x?x32xf32>, tensor<1x8x?x32xf32> -> tensor<1x8x?x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$fq, AnyRankedTensor:$fk,
+                   AnyRankedTensor:$v, Optional<AnyRankedTensor>:$phi,
+                   Optional<AnyRankedTensor>:$psi, FLT_FalseDefault:$causal,
+                   FLT_NormalizeDivide:$normalize, FLT_F32Default1em6:$eps);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $fq `,` $fk `,` $v (`rpe` `(` $phi^ `,` $psi `)`)? attr-dict `:`
+    type(operands) `->` type($result)
+  }];
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$fq, "::mlir::Value":$fk,
+                   "::mlir::Value":$v, "::mlir::Value":$phi,
+                   "::mlir::Value":$psi, "bool":$causal,
+                   "::mlir::flt::Normalize":$normalize, "float":$eps)>
+  ];
+}
+
+//===----------------------------------------------------------------------===//
+// kernel_attention
+//===----------------------------------------------------------------------===//
+
+def FLT_KernelAttentionOp : FLT_Op<"kernel_attention", [AttrSizedOperandSegments]> {
+  let summary = "exact quadratic attention with a pairwise kernel";
+  let description = [{
+    Operands `q [B, H, L, d]`, `k [B, H, S, d]`, `v [B, H, S, e]`; optional
+    `scale(R [H, d])` (required by, and only for, `fourier_integral`),
+    `bias(b [H, L + S - 1])` (b_{j-i} at column j - i + L - 1; not for
+    `dot`) and `rpe(phi [B, H, L, r], psi [B, H, S, r])` (M_ij = phi_i · psi_j).
+
+    | kernel             | s_ij                                              |
+    |--------------------|---------------------------------------------------|
+    | `softmax`          | exp(temperature q_i·k_j + b_{j-i}) · M_ij           |
+    | `dot`              | (q_i·k_j) · M_ij, normalized as linear_attention    |
+    | `fourier_integral` | Π_k sinc(R_hk (q_ik - k_jk))^power exp(b_{j-i}) M_ij |
+
+    softmax and fourier_integral divide by Σ_j s_ij; `temperature` defaults
+    to 1/sqrt(d), `power` to 4. fourier_integral is evaluated in the log
+    domain; a row whose scores are all exactly zero yields zeros. `causal`
+    keeps j ≤ i and needs S = L.
+
+    ```mlir
+    %o = flt.kernel_attention %q, %k, %v {causal = true}
+           : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>
+          -> tensor<1x8x?x64xf32>
+    %f = flt.kernel_attention %q, %k, %v scale(%R) {kernel = #flt.pair_kernel<fourier_integral>}
+           : tensor<1x8x128x64xf32>, tensor<1x8x128x64xf32>, tensor<1x8x128x64xf32>,
+             tensor<8x64xf32> -> tensor<1x8x128x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$q, AnyRankedTensor:$k,
+                   AnyRankedTensor:$v, Optional<AnyRankedTensor>:$scale,
+                   Optional<AnyRankedTensor>:$bias,
+                   Optional<AnyRankedTensor>:$phi,
+                   Optional<AnyRankedTensor>:$psi,
+                   DefaultValuedAttr<FLT_PairKernelAttr,
+                     "::mlir::flt::PairKernel::Softmax">:$kernel,
+                   FLT_FalseDefault:$causal,
+                   OptionalAttr<F32Attr>:$temperature,
+                   DefaultValuedAttr<I64Attr, "4">:$power,
+                   FLT_NormalizeDivide:$normalize, FLT_F32Default1em6:$eps);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v (`scale` `(` $scale^ `)`)? (`bias` `(` $bias^ `)`)?
+    (`rpe` `(` $phi^ `,` $psi `)`)? attr-dict `:` type(operands) `->`
+    type($result)
+  }];
+  let extraClassDeclaration = [{
+    /// The softmax temperature in effect: the attribute, else 1/sqrt(d).
+    float getEffectiveTemperature();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// position_transform
+//===----------------------------------------------------------------------===//
+
+def FLT_PositionTransformOp : FLT_Op<"position_transform", [AttrSizedOperandSegments]> {
+  let summary = "LRPE unitary position transform of queries or keys";
+  let description = [{
+    First mixes every token, y = P x (`identity`; `householder`
+    y = x - 2u(u·x) with u = v/‖v‖ from `mix(v [H, d])`; `odd_even` puts even
+    features before odd ones), then rotates by the position s (explicit
+    `positions(s [B, L])`, else s_l = l + offset):
+
+    * `rotary` (d even, `theta [H, d/2]`): each pair (a, b), interleaved
+      (y_2t, y_2t+1) or halves (y_t, y_t+d/2), becomes
+      (a cos sθ_t - b sin sθ_t, b cos sθ_t + a sin sθ_t); result `[B, H, L, d]`.
+    * `complex` (`theta [H, d]`): result `[B, H, L, 2d]` =
+      [y_t cos sθ_t]_t ++ [y_t sin sθ_t]_t.
+
+    Applying the same transform to q and k makes their scores depend only on
+    the position difference.
+
+    ```mlir
+    %qr = flt.position_transform %q, %theta {core = #flt.lrpe_core<rotary>}
+            : tensor<1x8x?x64xf32>, tensor<8x32xf32> -> tensor<1x8x?x64xf32>
+    %qc = flt.position_transform %q, %theta mix(%hv)
+            {core = #flt.lrpe_core<complex>, mix = #flt.lrpe_mix<householder>}
+            : tensor<1x8x?x64xf32>, tensor<8x64xf32>, tensor<8x64xf32>
+           -> tensor<1x8x?x128xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$theta,
+                   Optional<AnyRankedTensor>:$mix_vector,
+                   Optional<AnyRankedTensor>:$positions,
+                   FLT_LrpeCoreAttr:$core,
+                   DefaultValuedAttr<FLT_LrpeMixAttr,
+                     "::mlir::flt::LrpeMix::Identity">:$mix,
+                   DefaultValuedAttr<FLT_PairingAttr,
+                     "::mlir::flt::Pairing::Interleaved">:$pairing,
+                   DefaultValuedAttr<I64Attr, "0">:$offset);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $x `,` $theta (`mix` `(` $mix_vector^ `)`)?
+    (`positions` `(` $positions^ `)`)? attr-dict `:` type(operands) `->`
+    type($result)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// toeplitz_attention
+//===----------------------------------------------------------------------===//
+
+def FLT_ToeplitzAttentionOp : FLT_Op<"toeplitz_attention"> {
+  let summary = "kernelized attention with a Toeplitz RPE mask (Luo et al.)";
+  let description = [{
+    score_ij = exp(b_{j-i}) (fq_i · fk_j) with b_{j-i} stored at column
+    j - i + L - 1 of `b [H, 2L - 1]`, normalized as `flt.linear_attention`.
+    Operands `fq [B, H, L, m]`, `fk [B, H, L, m]`, `v [B, H, L, e]`; result
+    `[B, H, L, e]`. `method = fft` computes the Toeplitz products with FFTs of
+    length ≥ 2L in O(L log L m e), `direct` as a tiled quadratic product,
+    `auto` (default) lets the compiler choose by cost.
+
+    ```mlir
+    %o = flt.toeplitz_attention %fq, %fk, %v, %b {method = #flt.toeplitz_method<fft>}
+           : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>,
+             tensor<8x?xf32> -> tensor<1x8x?x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$fq, AnyRankedTensor:$fk,
+                   AnyRankedTensor:$v, AnyRankedTensor:$b,
+                   FLT_FalseDefault:$causal, FLT_NormalizeDivide:$normalize,
+                   FLT_F32Default1em6:$eps,
+                   DefaultValuedAttr<FLT_ToeplitzMethodAttr,
+                     "::mlir::flt::ToeplitzMethod::Auto">:$method);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $fq `,` $fk `,` $v `,` $b attr-dict `:` type(operands) `->` type($result)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// attention
+//===----------------------------------------------------------------------===//
+
+def FLT_AttentionOp : FLT_Op<"attention"> {
+  let summary = "one FLT attention layer (composite)";
+  let description = [{
+    A whole FourierLearner-Transformer attention layer, exactly:
+
+    ```
+    fq = feature_map(q, w, is_query = true), fk = feature_map(k, w)
+    rho = spectral_density(theta, xi); phi, psi = spectral_features(r, xi, rho)
+    out = linear_attention(fq, fk, v, rpe(phi, psi))
+    ```
+
+    with the layer's `kernel` and `eps` for both feature maps, its
+    `spectrum`, `weighting`, `causal` and `normalize` (default `guarded`,
+    since an RPE can be negative). The positions `r [B, L, p]` serve queries
+    and keys, so keys have the queries' length. `flt-decompose` expands it.
+
+    ```mlir
+    %o = flt.attention %q, %k, %v, %r, %xi, %theta
+           {kernel = #flt.kernel<relu>, spectrum = #flt.spectrum<gaussian_mixture>}
+         : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>,
+           tensor<1x?x1xf32>, tensor<8x16x1xf32>, tensor<8x75xf32>
+        -> tensor<1x8x?x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$q, AnyRankedTensor:$k,
+                   AnyRankedTensor:$v, AnyRankedTensor:$r,
+                   AnyRankedTensor:$xi, AnyRankedTensor:$theta,
+                   Optional<AnyRankedTensor>:$w, FLT_KernelAttr:$kernel,
+                   FLT_F32Default0:$eps, FLT_SpectrumAttr:$spectrum,
+                   DefaultValuedAttr<FLT_WeightingAttr,
+                     "::mlir::flt::Weighting::QuerySide">:$weighting,
+                   FLT_FalseDefault:$causal,
+                   DefaultValuedAttr<FLT_NormalizeAttr,
+                     "::mlir::flt::Normalize::Guarded">:$normalize);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `,` $r `,` $xi `,` $theta (`proj` `(` $w^ `)`)?
+    attr-dict `:` type(operands) `->` type($result)
+  }];
+}
+
+#endif // FLT_DIALECT_FLT_IR_FLTOPS_TD

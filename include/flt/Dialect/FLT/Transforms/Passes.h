@@ -1,0 +1,26 @@
+//===- Passes.h - flt dialect passes ----------------------------*- C++ -*-===//
+
+#ifndef FLT_DIALECT_FLT_TRANSFORMS_PASSES_H
+#define FLT_DIALECT_FLT_TRANSFORMS_PASSES_H
+
+#include "flt/Dialect/FLT/IR/FLTDialect.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+
+namespace flt {
+
+#define GEN_PASS_DECL
+#include "flt/Dialect/FLT/Transforms/Passes.h.inc"
+
+/// Patterns that expand composite flt ops (flt.attention) into primitives.
+void populateDecomposePatterns(RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "flt/Dialect/FLT/Transforms/Passes.h.inc"
+
+} // namespace flt
+} // namespace mlir
+
+#endif // FLT_DIALECT_FLT_TRANSFORMS_PASSES_H

@@ -1,0 +1,708 @@
+//===- FLTOps.cpp - flt dialect operations --------------------------------===//
+//
+// Verifiers, builders and result-shape reification of the flt ops. Every
+// verifier checks the shape relations of SPEC.md section 2 and names the
+// operands and sizes involved; a dynamic size matches anything.
+//
+//===----------------------------------------------------------------------===//
+
+#include "flt/Dialect/FLT/IR/FLTOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::flt;
+
+//===----------------------------------------------------------------------===//
+// Verification helpers
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The names of a tensor's dimensions, used in diagnostics.
+using Layout = ArrayRef<StringLiteral>;
+
+// The layouts of SPEC.md (per-token tensors are [B, H, L, F]).
+constexpr StringLiteral kQ[] = {"B", "H", "L", "d"};
+constexpr StringLiteral kK[] = {"B", "H", "S", "d"};
+constexpr StringLiteral kV[] = {"B", "H", "S", "e"};
+constexpr StringLiteral kOut[] = {"B", "H", "L", "e"};
+constexpr StringLiteral kFq[] = {"B", "H", "L", "m"};
+constexpr StringLiteral kFk[] = {"B", "H", "S", "m"};
+constexpr StringLiteral kPhi[] = {"B", "H", "L", "r"};
+constexpr StringLiteral kPsi[] = {"B", "H", "S", "r"};
+constexpr StringLiteral kProj[] = {"H", "m", "d"};
+constexpr StringLiteral kTheta[] = {"H", "P"};
+constexpr StringLiteral kXi[] = {"H", "m_f", "p"};
+constexpr StringLiteral kRho[] = {"H", "m_f"};
+constexpr StringLiteral kPositions[] = {"B", "L", "p"};
+constexpr StringLiteral kSpectralFeatures[] = {"B", "H", "L", "2m_f"};
+constexpr StringLiteral kScale[] = {"H", "d"};
+constexpr StringLiteral kPairBias[] = {"H", "L+S-1"};
+constexpr StringLiteral kToeplitzBias[] = {"H", "2L-1"};
+constexpr StringLiteral kAngles[] = {"H", "angles"};
+constexpr StringLiteral kMixVector[] = {"H", "d"};
+constexpr StringLiteral kTokenPositions[] = {"B", "L"};
+constexpr StringLiteral kTransformed[] = {"B", "H", "L", "d'"};
+
+/// Which element types an operand may have (SPEC.md section 1).
+enum class ElementKind {
+  /// q/k/v/out and the per-token features computed from them.
+  Activation,
+  /// Positions and spectral parameters.
+  F32,
+};
+
+bool isActivationElementType(Type type) {
+  return type.isF32() || type.isF16() || type.isBF16();
+}
+
+/// Checks one op's operands and reports the first violation only: once a
+/// check failed, the later ones are skipped, so each may assume that the
+/// tensors it reads passed their rank checks.
+class ShapeChecker {
+public:
+  explicit ShapeChecker(Operation *op) : op(op) {}
+
+  /// `value`, called `name`, must have one dimension per entry of `layout`
+  /// and an element type of `kind`. Registers it for the checks below.
+  ShapeChecker &tensor(StringRef name, Value value, Layout layout,
+                       ElementKind kind) {
+    if (!ok)
+      return *this;
+    auto type = cast<RankedTensorType>(value.getType());
+    if (type.getRank() != static_cast<int64_t>(layout.size())) {
+      InFlightDiagnostic diag = fail();
+      diag << "'" << name << "' must be a rank-" << layout.size()
+           << " tensor [";
+      llvm::interleaveComma(layout, diag,
+                            [&](StringLiteral dim) { diag << dim; });
+      diag << "], got " << type;
+      return *this;
+    }
+    Type element = type.getElementType();
+    if (kind == ElementKind::F32 && !element.isF32()) {
+      fail() << "'" << name << "' must have element type f32, got "
+             << element;
+      return *this;
+    }
+    if (kind == ElementKind::Activation && !isActivationElementType(element)) {
+      fail() << "'" << name
+             << "' must have element type f32, f16 or bf16, got " << element;
+      return *this;
+    }
+    tensors.push_back({name, type, layout});
+    return *this;
+  }
+
+  /// Dimension `aDim` of `a` must equal dimension `bDim` of `b`.
+  ShapeChecker &sameDim(StringRef a, int64_t aDim, StringRef b, int64_t bDim) {
+    if (!ok)
+      return *this;
+    const Entry &ea = lookup(a), &eb = lookup(b);
+    int64_t sa = ea.type.getDimSize(aDim), sb = eb.type.getDimSize(bDim);
+    if (ShapedType::isStatic(sa) && ShapedType::isStatic(sb) && sa != sb)
+      fail() << "'" << a << "' has " << ea.layout[aDim] << " = " << sa
+             << " but '" << b << "' has " << eb.layout[bDim] << " = " << sb;
+    return *this;
+  }
+
+  /// Dimension `dim` of `a` must be `expected` (unless either is dynamic);
+  /// `reason` says where the expectation comes from.
+  ShapeChecker &dimIs(StringRef a, int64_t dim, int64_t expected,
+                      const Twine &reason) {
+    if (!ok)
+      return *this;
+    const Entry &ea = lookup(a);
+    int64_t size = ea.type.getDimSize(dim);
+    if (ShapedType::isStatic(size) && ShapedType::isStatic(expected) &&
+        size != expected)
+      fail() << "'" << a << "' has " << ea.layout[dim] << " = " << size
+             << " but " << reason << " needs " << expected;
+    return *this;
+  }
+
+  /// `a` and `b` must have the same element type.
+  ShapeChecker &sameElementType(StringRef a, StringRef b) {
+    if (!ok)
+      return *this;
+    Type ta = lookup(a).type.getElementType();
+    Type tb = lookup(b).type.getElementType();
+    if (ta != tb)
+      fail() << "'" << a << "' has element type " << ta << " but '" << b
+             << "' has " << tb;
+    return *this;
+  }
+
+  /// Any other rule: `holds` or the diagnostic `message`.
+  ShapeChecker &require(bool holds, const Twine &message) {
+    if (ok && !holds)
+      fail() << message;
+    return *this;
+  }
+
+  /// A registered tensor's static size (or ShapedType::kDynamic).
+  int64_t size(StringRef name, int64_t dim) {
+    return lookup(name).type.getDimSize(dim);
+  }
+
+  bool succeeded() const { return ok; }
+  LogicalResult result() const { return success(ok); }
+
+private:
+  struct Entry {
+    StringRef name;
+    RankedTensorType type;
+    Layout layout;
+  };
+
+  InFlightDiagnostic fail() {
+    ok = false;
+    return op->emitOpError();
+  }
+
+  const Entry &lookup(StringRef name) const {
+    const Entry *entry = llvm::find_if(
+        tensors, [&](const Entry &e) { return e.name == name; });
+    assert(entry != tensors.end() && "tensor checked before registration");
+    return *entry;
+  }
+
+  Operation *op;
+  bool ok = true;
+  SmallVector<Entry, 8> tensors;
+};
+
+/// Twice a size, keeping it dynamic when unknown.
+int64_t twice(int64_t size) {
+  return ShapedType::isDynamic(size) ? ShapedType::kDynamic : 2 * size;
+}
+
+/// One size that agrees with both (the static one if either is static).
+int64_t mergeDims(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) ? b : a;
+}
+
+/// Whether two sizes are known to differ.
+bool knownDifferent(int64_t a, int64_t b) {
+  return ShapedType::isStatic(a) && ShapedType::isStatic(b) && a != b;
+}
+
+/// The kernel/projection rules shared by feature_map and attention: identity
+/// and elu_plus_one take no projection, favor_pos needs one, relu may have
+/// one. `input` is x or q, `w` the registered projection (may be null).
+void checkProjection(ShapeChecker &check, Kernel kernel, StringRef input,
+                     Value w) {
+  if (!w) {
+    check.require(kernel != Kernel::FavorPos,
+                  "kernel favor_pos needs a projection 'w' [H, m, d]");
+    return;
+  }
+  check.require(kernel == Kernel::Relu || kernel == Kernel::FavorPos,
+                "kernel " + stringifyKernel(kernel) +
+                    " takes no projection 'w'");
+  check.tensor("w", w, kProj, ElementKind::F32)
+      .sameDim("w", 0, input, 1)
+      .sameDim("w", 2, input, 3);
+}
+
+/// The width P of theta each spectrum needs for positions of dimension p:
+/// (p + 2) K for a mixture of K Gaussians, 2 for a local window.
+void checkSpectrumWidth(ShapeChecker &check, Spectrum spectrum,
+                        StringRef theta, StringRef xi) {
+  if (!check.succeeded())
+    return;
+  int64_t width = check.size(theta, 1), p = check.size(xi, 2);
+  if (spectrum == Spectrum::LocalWindow) {
+    check.dimIs(theta, 1, 2, "spectrum local_window ([C, v])");
+    return;
+  }
+  if (ShapedType::isDynamic(width) || ShapedType::isDynamic(p))
+    return;
+  check.require(width > 0 && width % (p + 2) == 0,
+                "'" + theta + "' has P = " + Twine(width) +
+                    " but spectrum gaussian_mixture with p = " + Twine(p) +
+                    " needs a positive multiple of p + 2 = " + Twine(p + 2) +
+                    " (K weights, K means of p values, K log-variances)");
+}
+
+/// Both rpe operands or neither (the generic form could give one alone).
+void checkRpePair(ShapeChecker &check, Value phi, Value psi) {
+  check.require(static_cast<bool>(phi) == static_cast<bool>(psi),
+                "rpe needs both 'phi' and 'psi'");
+}
+
+/// phi [B, H, L, r] aligned with `queries`, psi [B, H, S, r] with `keys`.
+void checkRpe(ShapeChecker &check, Value phi, Value psi, StringRef queries,
+              StringRef keys) {
+  checkRpePair(check, phi, psi);
+  if (!phi || !psi)
+    return;
+  check.tensor("phi", phi, kPhi, ElementKind::F32)
+      .tensor("psi", psi, kPsi, ElementKind::F32)
+      .sameDim("phi", 0, queries, 0)
+      .sameDim("phi", 1, queries, 1)
+      .sameDim("phi", 2, queries, 2)
+      .sameDim("psi", 0, keys, 0)
+      .sameDim("psi", 1, keys, 1)
+      .sameDim("psi", 2, keys, 2)
+      .sameDim("psi", 3, "phi", 3);
+}
+
+/// Attention output [B, H, L, e]: B, H, L of the queries, e of the values,
+/// and the queries' element type.
+void checkAttentionResult(ShapeChecker &check, Value result,
+                          StringRef queries, StringRef values) {
+  check.tensor("result", result, kOut, ElementKind::Activation)
+      .sameElementType("result", queries)
+      .sameDim("result", 0, queries, 0)
+      .sameDim("result", 1, queries, 1)
+      .sameDim("result", 2, queries, 2)
+      .sameDim("result", 3, values, 3);
+}
+
+/// q/k/v of an attention op: shared B, H, feature size d (or m) between
+/// queries and keys, S between keys and values, one element type.
+void checkQueriesKeysValues(ShapeChecker &check, StringRef q, Value qv,
+                            Layout qLayout, StringRef k, Value kv,
+                            Layout kLayout, Value v) {
+  check.tensor(q, qv, qLayout, ElementKind::Activation)
+      .tensor(k, kv, kLayout, ElementKind::Activation)
+      .tensor("v", v, kV, ElementKind::Activation)
+      .sameElementType(k, q)
+      .sameElementType("v", q)
+      .sameDim(k, 0, q, 0)
+      .sameDim(k, 1, q, 1)
+      .sameDim(k, 3, q, 3)
+      .sameDim("v", 0, q, 0)
+      .sameDim("v", 1, q, 1)
+      .sameDim("v", 2, k, 2);
+}
+
+/// `causal` needs S = L (checked when both are static; the runtime checks
+/// dynamic sizes).
+void checkCausal(ShapeChecker &check, bool causal, StringRef q, StringRef k) {
+  if (!causal || !check.succeeded())
+    return;
+  int64_t length = check.size(q, 2), keys = check.size(k, 2);
+  check.require(!knownDifferent(length, keys),
+                "causal attention needs S = L, but '" + k + "' has S = " +
+                    Twine(keys) + " and '" + q + "' has L = " +
+                    Twine(length));
+}
+
+/// The size of dimension `dim` of `value` as an OpFoldResult.
+OpFoldResult dimOf(OpBuilder &builder, Location loc, Value value,
+                   int64_t dim) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (!type.isDynamicDim(dim))
+    return builder.getIndexAttr(type.getDimSize(dim));
+  return tensor::DimOp::create(builder, loc, value, dim).getResult();
+}
+
+/// 2 * size, folded when static.
+OpFoldResult twice(OpBuilder &builder, Location loc, OpFoldResult size) {
+  if (std::optional<int64_t> constant = getConstantIntValue(size))
+    return builder.getIndexAttr(2 * *constant);
+  Value two = arith::ConstantIndexOp::create(builder, loc, 2);
+  return arith::MulIOp::create(builder, loc, cast<Value>(size), two)
+      .getResult();
+}
+
+/// The [B, H, L, e] shape of an attention output.
+SmallVector<OpFoldResult> attentionResultShape(OpBuilder &builder,
+                                               Location loc, Value queries,
+                                               Value values) {
+  return {dimOf(builder, loc, queries, 0), dimOf(builder, loc, queries, 1),
+          dimOf(builder, loc, queries, 2), dimOf(builder, loc, values, 3)};
+}
+
+RankedTensorType tensorType(Value value) {
+  return cast<RankedTensorType>(value.getType());
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// FeatureMapOp
+//===----------------------------------------------------------------------===//
+
+RankedTensorType FeatureMapOp::inferResultType(Value x, Value w) {
+  RankedTensorType xType = tensorType(x);
+  SmallVector<int64_t> shape(xType.getShape());
+  if (w)
+    shape[3] = tensorType(w).getDimSize(1);
+  return RankedTensorType::get(shape, xType.getElementType());
+}
+
+void FeatureMapOp::build(OpBuilder &builder, OperationState &state, Value x,
+                         Value w, Kernel kernel, float eps, bool isQuery) {
+  build(builder, state, inferResultType(x, w), x, w,
+        KernelAttr::get(builder.getContext(), kernel),
+        builder.getF32FloatAttr(eps), builder.getBoolAttr(isQuery));
+}
+
+LogicalResult FeatureMapOp::verify() {
+  ShapeChecker check(*this);
+  check.tensor("x", getX(), kQ, ElementKind::Activation);
+  checkProjection(check, getKernel(), "x", getW());
+  check.tensor("result", getResult(), kFq, ElementKind::Activation)
+      .sameElementType("result", "x")
+      .sameDim("result", 0, "x", 0)
+      .sameDim("result", 1, "x", 1)
+      .sameDim("result", 2, "x", 2);
+  if (getW())
+    check.sameDim("result", 3, "w", 1);
+  else
+    check.sameDim("result", 3, "x", 3);
+  return check.result();
+}
+
+LogicalResult FeatureMapOp::reifyResultShapes(
+    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+  Location loc = getLoc();
+  Value x = getX();
+  shapes.push_back({dimOf(builder, loc, x, 0), dimOf(builder, loc, x, 1),
+                    dimOf(builder, loc, x, 2),
+                    getW() ? dimOf(builder, loc, getW(), 1)
+                           : dimOf(builder, loc, x, 3)});
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// SpectralDensityOp
+//===----------------------------------------------------------------------===//
+
+RankedTensorType SpectralDensityOp::inferResultType(Value theta, Value xi) {
+  RankedTensorType xiType = tensorType(xi);
+  int64_t heads =
+      mergeDims(xiType.getDimSize(0), tensorType(theta).getDimSize(0));
+  return RankedTensorType::get({heads, xiType.getDimSize(1)},
+                               xiType.getElementType());
+}
+
+void SpectralDensityOp::build(OpBuilder &builder, OperationState &state,
+                              Value theta, Value xi, Spectrum spectrum) {
+  build(builder, state, inferResultType(theta, xi), theta, xi,
+        SpectrumAttr::get(builder.getContext(), spectrum));
+}
+
+LogicalResult SpectralDensityOp::verify() {
+  ShapeChecker check(*this);
+  check.tensor("theta", getTheta(), kTheta, ElementKind::F32)
+      .tensor("xi", getXi(), kXi, ElementKind::F32)
+      .sameDim("xi", 0, "theta", 0);
+  checkSpectrumWidth(check, getSpectrum(), "theta", "xi");
+  check.tensor("rho", getRho(), kRho, ElementKind::F32)
+      .sameDim("rho", 0, "xi", 0)
+      .sameDim("rho", 1, "xi", 1);
+  return check.result();
+}
+
+LogicalResult SpectralDensityOp::reifyResultShapes(
+    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+  shapes.push_back({dimOf(builder, getLoc(), getXi(), 0),
+                    dimOf(builder, getLoc(), getXi(), 1)});
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// SpectralFeaturesOp
+//===----------------------------------------------------------------------===//
+
+RankedTensorType SpectralFeaturesOp::inferResultType(Value r, Value xi) {
+  RankedTensorType rType = tensorType(r), xiType = tensorType(xi);
+  return RankedTensorType::get({rType.getDimSize(0), xiType.getDimSize(0),
+                                rType.getDimSize(1),
+                                twice(xiType.getDimSize(1))},
+                               xiType.getElementType());
+}
+
+void SpectralFeaturesOp::build(OpBuilder &builder, OperationState &state,
+                               Value r, Value xi, Value rho,
+                               Weighting weighting) {
+  RankedTensorType type = inferResultType(r, xi);
+  build(builder, state, type, type, r, xi, rho,
+        WeightingAttr::get(builder.getContext(), weighting));
+}
+
+LogicalResult SpectralFeaturesOp::verify() {
+  ShapeChecker check(*this);
+  check.tensor("r", getR(), kPositions, ElementKind::F32)
+      .tensor("xi", getXi(), kXi, ElementKind::F32)
+      .tensor("rho", getRho(), kRho, ElementKind::F32)
+      .sameDim("xi", 2, "r", 2)
+      .sameDim("rho", 0, "xi", 0)
+      .sameDim("rho", 1, "xi", 1);
+  for (auto [name, result] : {std::pair<StringRef, Value>{"phi", getPhi()},
+                              std::pair<StringRef, Value>{"psi", getPsi()}}) {
+    check.tensor(name, result, kSpectralFeatures, ElementKind::F32)
+        .sameDim(name, 0, "r", 0)
+        .sameDim(name, 1, "xi", 0)
+        .sameDim(name, 2, "r", 1);
+    if (check.succeeded())
+      check.dimIs(name, 3, twice(check.size("xi", 1)),
+                  "twice m_f of 'xi' (cos and sin columns)");
+  }
+  return check.result();
+}
+
+LogicalResult SpectralFeaturesOp::reifyResultShapes(
+    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+  Location loc = getLoc();
+  SmallVector<OpFoldResult> shape = {
+      dimOf(builder, loc, getR(), 0), dimOf(builder, loc, getXi(), 0),
+      dimOf(builder, loc, getR(), 1),
+      twice(builder, loc, dimOf(builder, loc, getXi(), 1))};
+  shapes.push_back(shape);
+  shapes.push_back(shape);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LinearAttentionOp
+//===----------------------------------------------------------------------===//
+
+void LinearAttentionOp::build(OpBuilder &builder, OperationState &state,
+                              Value fq, Value fk, Value v, Value phi,
+                              Value psi, bool causal, Normalize normalize,
+                              float eps) {
+  RankedTensorType fqType = tensorType(fq), vType = tensorType(v);
+  auto type = RankedTensorType::get(
+      {mergeDims(fqType.getDimSize(0), vType.getDimSize(0)),
+       mergeDims(fqType.getDimSize(1), vType.getDimSize(1)),
+       fqType.getDimSize(2), vType.getDimSize(3)},
+      fqType.getElementType());
+  build(builder, state, type, fq, fk, v, phi, psi, builder.getBoolAttr(causal),
+        NormalizeAttr::get(builder.getContext(), normalize),
+        builder.getF32FloatAttr(eps));
+}
+
+LogicalResult LinearAttentionOp::verify() {
+  ShapeChecker check(*this);
+  checkQueriesKeysValues(check, "fq", getFq(), kFq, "fk", getFk(), kFk,
+                         getV());
+  checkRpe(check, getPhi(), getPsi(), "fq", "fk");
+  checkCausal(check, getCausal(), "fq", "fk");
+  checkAttentionResult(check, getResult(), "fq", "v");
+  return check.result();
+}
+
+LogicalResult LinearAttentionOp::reifyResultShapes(
+    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+  shapes.push_back(attentionResultShape(builder, getLoc(), getFq(), getV()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// KernelAttentionOp
+//===----------------------------------------------------------------------===//
+
+float KernelAttentionOp::getEffectiveTemperature() {
+  if (std::optional<APFloat> temperature = getTemperature())
+    return temperature->convertToFloat();
+  // The verifier requires a static d for softmax without a temperature.
+  int64_t d = tensorType(getQ()).getDimSize(3);
+  return 1.0f / std::sqrt(static_cast<float>(d));
+}
+
+LogicalResult KernelAttentionOp::verify() {
+  ShapeChecker check(*this);
+  PairKernel kernel = getKernel();
+  StringRef kernelName = stringifyPairKernel(kernel);
+  checkQueriesKeysValues(check, "q", getQ(), kQ, "k", getK(), kK, getV());
+
+  // scale(R): FourierFormer's per-feature bandwidths, fourier_integral only.
+  if (kernel == PairKernel::FourierIntegral)
+    check.require(static_cast<bool>(getScale()),
+                  "kernel fourier_integral needs 'scale' R [H, d]");
+  else
+    check.require(!getScale(), "kernel " + kernelName + " takes no 'scale'");
+  if (getScale())
+    check.tensor("scale", getScale(), kScale, ElementKind::F32)
+        .sameDim("scale", 0, "q", 1)
+        .sameDim("scale", 1, "q", 3);
+
+  // bias(b): b_{j-i} at column j - i + L - 1, so L + S - 1 columns.
+  check.require(!getBias() || kernel != PairKernel::Dot,
+                "kernel dot takes no 'bias'");
+  if (getBias()) {
+    check.tensor("bias", getBias(), kPairBias, ElementKind::F32)
+        .sameDim("bias", 0, "q", 1);
+    if (check.succeeded()) {
+      int64_t length = check.size("q", 2), keys = check.size("k", 2);
+      if (ShapedType::isStatic(length) && ShapedType::isStatic(keys))
+        check.dimIs("bias", 1, length + keys - 1,
+                    "L + S - 1 for L = " + Twine(length) +
+                        " and S = " + Twine(keys));
+    }
+  }
+
+  checkRpe(check, getPhi(), getPsi(), "q", "k");
+  checkCausal(check, getCausal(), "q", "k");
+
+  // Attributes that only one kernel reads.
+  check.require(!getTemperature() || kernel == PairKernel::Softmax,
+                "'temperature' applies only to kernel softmax");
+  if (kernel == PairKernel::Softmax && !getTemperature() &&
+      check.succeeded())
+    check.require(ShapedType::isStatic(check.size("q", 3)),
+                  "kernel softmax with a dynamic d needs an explicit "
+                  "'temperature' (the default is 1/sqrt(d))");
+  check.require(getPower() == 4 || kernel == PairKernel::FourierIntegral,
+                "'power' applies only to kernel fourier_integral");
+  check.require(getPower() > 0, "'power' must be positive, got " +
+                                    Twine(getPower()));
+  check.require((getNormalize() == Normalize::Divide &&
+                 getEps().convertToFloat() == 1e-6f) ||
+                    kernel == PairKernel::Dot,
+                "'normalize' and 'eps' apply only to kernel dot");
+
+  checkAttentionResult(check, getResult(), "q", "v");
+  return check.result();
+}
+
+LogicalResult KernelAttentionOp::reifyResultShapes(
+    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+  shapes.push_back(attentionResultShape(builder, getLoc(), getQ(), getV()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// PositionTransformOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult PositionTransformOp::verify() {
+  ShapeChecker check(*this);
+  bool rotary = getCore() == LrpeCore::Rotary;
+  check.tensor("x", getX(), kQ, ElementKind::Activation)
+      .tensor("theta", getTheta(), kAngles, ElementKind::F32)
+      .sameDim("theta", 0, "x", 1);
+  if (!check.succeeded())
+    return failure();
+
+  int64_t d = check.size("x", 3);
+  if (rotary) {
+    check.require(ShapedType::isDynamic(d) || d % 2 == 0,
+                  "core rotary needs an even d, but 'x' has d = " + Twine(d));
+    if (ShapedType::isStatic(d))
+      check.dimIs("theta", 1, d / 2, "core rotary (d/2 angles, d = " +
+                                         Twine(d) + ")");
+  } else {
+    check.sameDim("theta", 1, "x", 3);
+    check.require(getPairing() == Pairing::Interleaved,
+                  "'pairing' applies only to core rotary");
+  }
+
+  // mix(v): the Householder vector, for mix householder only.
+  if (getMix() == LrpeMix::Householder)
+    check.require(static_cast<bool>(getMixVector()),
+                  "mix householder needs a vector: mix(v) with v [H, d]");
+  else
+    check.require(!getMixVector(), "mix " + stringifyLrpeMix(getMix()) +
+                                       " takes no mix(v) operand");
+  if (getMixVector())
+    check.tensor("mix", getMixVector(), kMixVector, ElementKind::F32)
+        .sameDim("mix", 0, "x", 1)
+        .sameDim("mix", 1, "x", 3);
+
+  // positions(s): explicit positions replace l + offset.
+  if (getPositions()) {
+    check.tensor("positions", getPositions(), kTokenPositions, ElementKind::F32)
+        .sameDim("positions", 0, "x", 0)
+        .sameDim("positions", 1, "x", 2)
+        .require(getOffset() == 0,
+                 "'offset' applies only without explicit positions");
+  }
+
+  check.tensor("result", getResult(), kTransformed, ElementKind::Activation)
+      .sameElementType("result", "x")
+      .sameDim("result", 0, "x", 0)
+      .sameDim("result", 1, "x", 1)
+      .sameDim("result", 2, "x", 2);
+  if (check.succeeded())
+    check.dimIs("result", 3, rotary ? d : twice(d),
+                rotary ? Twine("core rotary (d of 'x')")
+                       : Twine("core complex (2d, cos and sin of each y_t)"));
+  return check.result();
+}
+
+LogicalResult PositionTransformOp::reifyResultShapes(
+    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+  Location loc = getLoc();
+  Value x = getX();
+  OpFoldResult features = dimOf(builder, loc, x, 3);
+  if (getCore() == LrpeCore::Complex)
+    features = twice(builder, loc, features);
+  shapes.push_back({dimOf(builder, loc, x, 0), dimOf(builder, loc, x, 1),
+                    dimOf(builder, loc, x, 2), features});
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ToeplitzAttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ToeplitzAttentionOp::verify() {
+  ShapeChecker check(*this);
+  checkQueriesKeysValues(check, "fq", getFq(), kFq, "fk", getFk(), kFk,
+                         getV());
+  // The Toeplitz mask is square: keys are the queries' positions.
+  check.sameDim("fk", 2, "fq", 2)
+      .tensor("b", getB(), kToeplitzBias, ElementKind::F32)
+      .sameDim("b", 0, "fq", 1);
+  if (check.succeeded() && ShapedType::isStatic(check.size("fq", 2)))
+    check.dimIs("b", 1, 2 * check.size("fq", 2) - 1,
+                "2L - 1 for L = " + Twine(check.size("fq", 2)));
+  checkAttentionResult(check, getResult(), "fq", "v");
+  return check.result();
+}
+
+LogicalResult ToeplitzAttentionOp::reifyResultShapes(
+    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+  shapes.push_back(attentionResultShape(builder, getLoc(), getFq(), getV()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::verify() {
+  ShapeChecker check(*this);
+  checkQueriesKeysValues(check, "q", getQ(), kQ, "k", getK(), kK, getV());
+  if (check.succeeded()) {
+    int64_t length = check.size("q", 2), keys = check.size("k", 2);
+    check.require(!knownDifferent(length, keys),
+                  "flt.attention is self-attention (one position tensor 'r' "
+                  "serves queries and keys), but 'k' has S = " +
+                      Twine(keys) + " and 'q' has L = " + Twine(length));
+  }
+  check.tensor("r", getR(), kPositions, ElementKind::F32)
+      .sameDim("r", 0, "q", 0)
+      .sameDim("r", 1, "q", 2)
+      .tensor("xi", getXi(), kXi, ElementKind::F32)
+      .sameDim("xi", 0, "q", 1)
+      .sameDim("xi", 2, "r", 2)
+      .tensor("theta", getTheta(), kTheta, ElementKind::F32)
+      .sameDim("theta", 0, "q", 1);
+  checkSpectrumWidth(check, getSpectrum(), "theta", "xi");
+  checkProjection(check, getKernel(), "q", getW());
+  checkAttentionResult(check, getResult(), "q", "v");
+  return check.result();
+}
+
+LogicalResult AttentionOp::reifyResultShapes(
+    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+  shapes.push_back(attentionResultShape(builder, getLoc(), getQ(), getV()));
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "flt/Dialect/FLT/IR/FLTOps.cpp.inc"
