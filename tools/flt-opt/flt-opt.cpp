@@ -6,8 +6,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "flt/Conversion/Passes.h"
 #include "flt/Dialect/FLT/IR/FLTDialect.h"
 #include "flt/Dialect/FLT/Transforms/Passes.h"
+#include "flt/Pipelines/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -19,6 +21,8 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::flt::registerFLTPasses();
+  mlir::flt::registerFLTConversionPasses();
+  mlir::flt::registerFLTPipelines();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -1,0 +1,35 @@
+//===- FLTToLinalg.h - flt -> linalg on tensors -----------------*- C++ -*-===//
+
+#ifndef FLT_CONVERSION_FLTTOLINALG_FLTTOLINALG_H
+#define FLT_CONVERSION_FLTTOLINALG_FLTTOLINALG_H
+
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::flt {
+
+/// How flt.linear_attention is lowered (the CPU tile configuration lives in
+/// flt/Pipelines/CPUTileConfig.h and fills these in).
+struct LinearAttentionLoweringOptions {
+  /// Form the Kronecker features fk ⊗ psi and fq ⊗ phi tile by tile and keep
+  /// the state split by value columns (DESIGN.md section 4). When false, the
+  /// lowering materializes both [L, m r] products and runs two contractions:
+  /// the unfused reference pipeline that benchmarks compare against.
+  bool fuseKronecker = true;
+  /// Tokens per tile (queries and keys; also the causal chunk).
+  int64_t tokenTile = 64;
+  /// Value columns per parallel slice of the state.
+  int64_t valueSlice = 32;
+  /// Register-tile granularity the padded tile shapes are rounded up to:
+  /// rows (state rows, query rows) and columns (value columns).
+  int64_t rowMultiple = 4;
+  int64_t columnMultiple = 16;
+};
+
+void populateFeatureMapLoweringPatterns(RewritePatternSet &patterns);
+void populateSpectralLoweringPatterns(RewritePatternSet &patterns);
+void populateLinearAttentionLoweringPatterns(
+    RewritePatternSet &patterns, const LinearAttentionLoweringOptions &options);
+
+} // namespace mlir::flt
+
+#endif // FLT_CONVERSION_FLTTOLINALG_FLTTOLINALG_H

@@ -1,0 +1,87 @@
+//===- StructuredBuilder.h - terse linalg-on-tensors IR building -*- C++ -*-===//
+//
+// The flt lowerings build many small linalg.generic ops on tensors; this
+// helper keeps each of them to the maps, the iterators and the scalar body.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLT_CONVERSION_FLTTOLINALG_STRUCTUREDBUILDER_H
+#define FLT_CONVERSION_FLTTOLINALG_STRUCTUREDBUILDER_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::flt {
+
+/// Builds linalg-on-tensors IR at one location.
+class StructuredBuilder {
+public:
+  using BodyFn =
+      llvm::function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)>;
+
+  StructuredBuilder(OpBuilder &builder, Location loc)
+      : b(builder), loc(loc) {}
+
+  OpBuilder &builder() { return b; }
+  Location location() const { return loc; }
+
+  // Affine maps over `numDims` loop dimensions picking `dims` in order.
+  AffineMap map(unsigned numDims, ArrayRef<unsigned> dims);
+  /// The scalar/broadcast map: no results.
+  AffineMap scalarMap(unsigned numDims);
+
+  /// linalg.generic writing into `inits`; returns its results. `body` gets
+  /// the input scalars then the init scalars and returns one value per init.
+  SmallVector<Value> generic(ValueRange inputs, ValueRange inits,
+                             ArrayRef<AffineMap> maps,
+                             ArrayRef<utils::IteratorType> iterators,
+                             BodyFn body);
+  /// Single-result convenience.
+  Value generic1(ValueRange inputs, Value init, ArrayRef<AffineMap> maps,
+                 ArrayRef<utils::IteratorType> iterators, BodyFn body);
+
+  /// All-parallel iterators / `n` parallel then `m` reduction.
+  static SmallVector<utils::IteratorType> parallel(unsigned n,
+                                                   unsigned reductions = 0);
+
+  Value empty(ArrayRef<OpFoldResult> sizes, Type elementType);
+  /// tensor.empty filled with `value`.
+  Value filled(ArrayRef<OpFoldResult> sizes, Type elementType, double value);
+  Value fill(Value init, double value);
+
+  Value f32(double value);
+  Value index(int64_t value);
+  OpFoldResult dim(Value tensor, int64_t dim);
+  SmallVector<OpFoldResult> dims(Value tensor);
+
+  /// A unit-stride slice; `resultRank` < rank drops static unit sizes,
+  /// leading ones first (a rank-reducing slice).
+  Value slice(Value source, ArrayRef<OpFoldResult> offsets,
+              ArrayRef<OpFoldResult> sizes, int64_t resultRank);
+  /// Inserts `tile` (possibly of lower rank) into `dest`.
+  Value insert(Value tile, Value dest, ArrayRef<OpFoldResult> offsets,
+               ArrayRef<OpFoldResult> sizes);
+
+  /// Zero-pads `tile` at the high end to the static `shape`; returns `tile`
+  /// itself when it already has that shape.
+  Value padTo(Value tile, ArrayRef<int64_t> shape);
+
+  /// `tensor` converted elementwise to f32 (itself when already f32).
+  Value toF32(Value tensor);
+  /// Scalar conversion between float types (extension or truncation).
+  Value convertScalar(Value scalar, Type to);
+
+  /// C += A B as a linalg.generic contraction, with A [M, K] (or [K, M]
+  /// when `transposeA`) and B [K, N] (or [N, K] when `transposeB`).
+  Value matmulAccumulate(Value a, Value bMat, Value c, bool transposeA,
+                         bool transposeB);
+
+private:
+  OpBuilder &b;
+  Location loc;
+};
+
+} // namespace mlir::flt
+
+#endif // FLT_CONVERSION_FLTTOLINALG_STRUCTUREDBUILDER_H

@@ -1,0 +1,63 @@
+//===- Passes.td - flt conversion passes ---------------------*- tablegen -*-===//
+
+#ifndef FLT_CONVERSION_PASSES_TD
+#define FLT_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def FLTConvertToLinalg : Pass<"flt-convert-to-linalg"> {
+  let summary = "Lower the FLT ops to linalg, tensor and scf on tensors";
+  let description = [{
+    Lowers `flt.feature_map`, `flt.spectral_density`,
+    `flt.spectral_features` and `flt.linear_attention` (run `flt-decompose`
+    first for `flt.attention`) to linalg-on-tensors. Feature maps and
+    spectral ops become linalg.generic ops (FAVOR+ key stabilizers a
+    reduction of their own). `flt.linear_attention` becomes the fused form of
+    DESIGN.md section 4: an `scf.forall` over (batch, head, slice of value
+    columns) whose body accumulates the state over tiles of keys and reads it
+    out per tile of queries, one [tokens × r] Kronecker block per feature at
+    a time; causal attention walks chunks (state of earlier chunks plus the
+    masked quadratic form inside the chunk). No [L, m r] or [L, S] tensor is
+    created. With `fuse-kronecker=false` non-causal RPE attention instead
+    materializes fq ⊗ phi and fk ⊗ psi (the unfused reference).
+
+    ```mlir
+    %o = flt.linear_attention %fq, %fk, %v rpe(%phi, %psi)
+           : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>,
+             tensor<1x8x?x32xf32>, tensor<1x8x?x32xf32> -> tensor<1x8x?x64xf32>
+    ```
+
+    becomes (abridged)
+
+    ```mlir
+    %o = scf.forall (%b, %h, %e0) = (0, 0, 0) to (1, 8, 64) step (1, 1, 32)
+           shared_outs(%out = %empty) -> (tensor<1x8x?x64xf32>) {
+      %state = scf.for %j0 = %c0 to %S step %c64 iter_args(%t = %zeros) {
+        %fk = tensor.pad ... : tensor<?x64xf32> to tensor<64x64xf32>
+        scf.for %p = %c0 to %c64 step %c1 iter_args(%tp = %t) {
+          %w = linalg.generic ... // fk[:, p] * psi : tensor<64x32xf32>
+          %blk = linalg.generic ... // T[p] += wᵀ v  : tensor<32x32xf32>
+          ...
+      }
+      %rows = scf.for %i0 = %c0 to %L step %c64 ... // num, den, normalize
+      scf.forall.in_parallel { tensor.parallel_insert_slice ... }
+    }
+    ```
+  }];
+  let options = [
+    Option<"fuseKronecker", "fuse-kronecker", "bool", /*default=*/"true",
+           "Form the Kronecker features tile by tile (false: materialize "
+           "them, the unfused reference)">,
+    Option<"tokenTile", "token-tile", "int64_t", /*default=*/"64",
+           "Tokens per tile and per causal chunk">,
+    Option<"valueSlice", "value-slice", "int64_t", /*default=*/"32",
+           "Value columns per parallel slice of the state">,
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
+#endif // FLT_CONVERSION_PASSES_TD

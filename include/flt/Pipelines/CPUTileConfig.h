@@ -1,0 +1,39 @@
+//===- CPUTileConfig.h - the CPU tile configuration -------------*- C++ -*-===//
+//
+// Every tile size the CPU pipeline uses, in one place, with the reason for
+// it. Target: one AVX2 + 2 FMA core (Zen 3: 32 KiB L1d, 512 KiB L2 per core,
+// 16 ymm registers of 8 floats).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLT_PIPELINES_CPUTILECONFIG_H
+#define FLT_PIPELINES_CPUTILECONFIG_H
+
+#include <cstdint>
+
+namespace mlir::flt::cpu {
+
+/// Tokens per tile of keys or queries (and per causal chunk). A key tile
+/// with m = 64 features is 16 KiB, its [64 × r] Kronecker block at
+/// r = 32 another 8 KiB: both stay in L1 while the block is contracted with
+/// the value tile. Causal chunks do O(C²) quadratic work per chunk against
+/// O(C m r e) for the state, so C = 64 keeps the quadratic part small.
+constexpr int64_t kTokenTile = 64;
+
+/// Value columns per parallel slice of the linear-attention state. The state
+/// for m = 64, r = 32 is m r × slice floats: 256 KiB at 32 columns, half the
+/// L2, where it stays while every key tile is folded in (DESIGN.md: split the
+/// state by the value dimension, never by m r). Slices are independent, so
+/// they are also the unit of thread parallelism next to batch and head.
+constexpr int64_t kValueSlice = 32;
+
+/// Register tile of the contractions: 4 rows × 16 columns (two ymm vectors)
+/// is 8 accumulator registers, plus 2 for the B row and 1 broadcast: 11 of
+/// the 16 ymm registers, and 8 FMAs per 6 loads, which keeps both FMA pipes
+/// busy. Padded tile shapes round up to these multiples.
+constexpr int64_t kRegisterRows = 4;
+constexpr int64_t kRegisterColumns = 16;
+
+} // namespace mlir::flt::cpu
+
+#endif // FLT_PIPELINES_CPUTILECONFIG_H

@@ -1,0 +1,50 @@
+//===- Pipelines.h - registered flt pipelines -------------------*- C++ -*-===//
+
+#ifndef FLT_PIPELINES_PIPELINES_H
+#define FLT_PIPELINES_PIPELINES_H
+
+#include "flt/Pipelines/CPUTileConfig.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir::flt {
+
+/// Options of flt-cpu-pipeline.
+struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
+  PassOptions::Option<bool> fuseKronecker{
+      *this, "fuse-kronecker",
+      llvm::cl::desc("Form the Kronecker features of linear attention tile "
+                     "by tile (false: materialize them)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<int64_t> tokenTile{
+      *this, "token-tile", llvm::cl::desc("Tokens per tile / causal chunk"),
+      llvm::cl::init(cpu::kTokenTile)};
+  PassOptions::Option<int64_t> valueSlice{
+      *this, "value-slice",
+      llvm::cl::desc("Value columns per parallel slice of the state"),
+      llvm::cl::init(cpu::kValueSlice)};
+  PassOptions::Option<bool> vectorize{
+      *this, "vectorize",
+      llvm::cl::desc("Tile the contractions to registers and vectorize them"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> parallel{
+      *this, "parallel",
+      llvm::cl::desc("Run the (batch, head, slice) loops on OpenMP threads"),
+      llvm::cl::init(true)};
+  PassOptions::Option<int64_t> threads{
+      *this, "threads",
+      llvm::cl::desc("OpenMP threads per parallel loop (0: decided at run "
+                     "time, e.g. by flt-run --threads or OMP_NUM_THREADS)"),
+      llvm::cl::init(0)};
+};
+
+/// flt (tensors) -> LLVM dialect for the host CPU.
+void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
+
+/// Registers flt-cpu-pipeline.
+void registerFLTPipelines();
+
+} // namespace mlir::flt
+
+#endif // FLT_PIPELINES_PIPELINES_H

@@ -1,0 +1,663 @@
+//===- LinearAttention.cpp - flt.linear_attention -> linalg + scf ---------===//
+//
+// The fused lowering of DESIGN.md section 4. Per (b, h) and per slice of
+// value columns (an scf.forall, so slices run in parallel and never reduce
+// into each other), the state
+//
+//   T[p] = Σ_j (fk_jp psi_j) v_jᵀ     (m blocks of r × e_slice)
+//   z[p] = Σ_j  fk_jp psi_j           (m × r, for the normalizer)
+//
+// is accumulated over tiles of keys, and each query tile reads it out as
+//
+//   num_i = Σ_p (fq_ip phi_i) T[p],   den_i = Σ_p (fq_ip phi_i) · z[p].
+//
+// The Kronecker rows fk_j ⊗ psi_j and fq_i ⊗ phi_i only ever exist as one
+// [tokens × r] block for one p: no [L, m r] or [L, S] tensor is formed.
+// Causal attention walks chunks of tokenTile tokens: the state of earlier
+// chunks plus the masked quadratic form (fq fkᵀ) ⊙ (phi psiᵀ) inside the
+// chunk, then the chunk is folded into the state.
+//
+// Tiles are zero-padded to static shapes rounded up to the register tile
+// (zero rows and columns add nothing to any sum), so that every contraction
+// inside the loops has static sizes and vectorizes without masks.
+//
+// Without rpe the same structure runs with the state T = Σ_j fk_j v_jᵀ.
+//
+//===----------------------------------------------------------------------===//
+
+#include "flt/Conversion/FLTToLinalg/FLTToLinalg.h"
+#include "flt/Conversion/FLTToLinalg/LoweringUtils.h"
+#include "flt/Dialect/FLT/IR/FLTOps.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Utils/Utils.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+
+using namespace mlir;
+using namespace mlir::flt;
+
+namespace {
+
+int64_t roundUp(int64_t value, int64_t multiple) {
+  return (value + multiple - 1) / multiple * multiple;
+}
+
+/// A static size rounded up to `multiple`, a dynamic one kept dynamic.
+int64_t paddedSize(int64_t size, int64_t multiple) {
+  return ShapedType::isDynamic(size) ? size : roundUp(size, multiple);
+}
+
+/// The lowering of one flt.linear_attention op.
+class LinearAttentionLowering {
+public:
+  LinearAttentionLowering(LinearAttentionOp op, RewriterBase &rewriter,
+                          const LinearAttentionLoweringOptions &options)
+      : op(op), b(rewriter), loc(op.getLoc()), sb(rewriter, loc),
+        options(options), f32(rewriter.getF32Type()) {}
+
+  FailureOr<Value> lower();
+
+private:
+  // Sizes.
+  bool hasRpe() { return static_cast<bool>(op.getPhi()); }
+  bool needsDenominator() {
+    return op.getNormalize() != Normalize::None;
+  }
+
+  /// min(tile, extent - offset) as an OpFoldResult.
+  OpFoldResult tileSize(OpBuilder &nb, int64_t tile, Value offset,
+                        OpFoldResult extent);
+
+  /// A [tokens, features] f32 tile of a per-token tensor [B, H, N, F] at
+  /// (b, h, start, column), zero-padded to [tokenTile, paddedFeatures].
+  Value tokenTile(OpBuilder &nb, Value tensor, Value bIdx, Value hIdx,
+                  Value start, OpFoldResult tokens, OpFoldResult column,
+                  OpFoldResult width, int64_t paddedWidth);
+
+  /// Folds one tile of keys into the state (T, z).
+  std::pair<Value, Value> updateState(OpBuilder &nb, Value fkTile,
+                                      Value psiTile, Value vTile, Value state,
+                                      Value norm);
+  /// Reads the state out for one tile of queries: (num, den).
+  std::pair<Value, Value> readOut(OpBuilder &nb, Value fqTile, Value phiTile,
+                                  Value state, Value norm);
+  /// The causal intra-chunk contribution, added to (num, den).
+  std::pair<Value, Value> addIntraChunk(OpBuilder &nb, Value fqTile,
+                                        Value phiTile, Value fkTile,
+                                        Value psiTile, Value vTile, Value num,
+                                        Value den);
+  /// num / den per the op's normalization, in the result element type.
+  Value normalize(OpBuilder &nb, Value num, Value den);
+
+  /// The unfused reference form: materialized Kronecker features.
+  Value lowerMaterialized();
+
+  LinearAttentionOp op;
+  OpBuilder &b;
+  Location loc;
+  StructuredBuilder sb;
+  LinearAttentionLoweringOptions options;
+  Type f32;
+
+  // Padded static tile widths (or dynamic when the size is dynamic).
+  int64_t stateRows = 0;   // m rounded up (no rpe) / unused with rpe
+  int64_t rpeWidth = 0;    // r rounded up (rpe)
+  int64_t valueWidth = 0;  // value-slice columns rounded up
+  OpFoldResult m, r;
+};
+
+OpFoldResult LinearAttentionLowering::tileSize(OpBuilder &nb, int64_t tile,
+                                               Value offset,
+                                               OpFoldResult extent) {
+  AffineExpr d0, s0;
+  bindDims(nb.getContext(), d0);
+  bindSymbols(nb.getContext(), s0);
+  AffineMap minMap = AffineMap::get(1, 1, {nb.getAffineConstantExpr(tile),
+                                           s0 - d0},
+                                    nb.getContext());
+  return affine::makeComposedFoldedAffineMin(nb, loc, minMap,
+                                             {offset, extent});
+}
+
+Value LinearAttentionLowering::tokenTile(OpBuilder &nb, Value tensor,
+                                         Value bIdx, Value hIdx, Value start,
+                                         OpFoldResult tokens,
+                                         OpFoldResult column,
+                                         OpFoldResult width,
+                                         int64_t paddedWidth) {
+  StructuredBuilder tb(nb, loc);
+  Value tile = tb.slice(tensor, {bIdx, hIdx, start, column},
+                        {nb.getIndexAttr(1), nb.getIndexAttr(1), tokens, width},
+                        2);
+  tile = tb.toF32(tile);
+  auto type = cast<RankedTensorType>(tile.getType());
+  SmallVector<int64_t> shape = {options.tokenTile, paddedWidth};
+  if (type.getShape() == ArrayRef<int64_t>(shape))
+    return tile;
+  SmallVector<Value> dynamicSizes;
+  if (ShapedType::isDynamic(paddedWidth))
+    dynamicSizes.push_back(
+        getValueOrCreateConstantIndexOp(nb, loc, tb.dim(tile, 1)));
+  auto paddedType = RankedTensorType::get(shape, f32);
+  Value zero = tb.f32(0.0);
+  return tensor::createPadHighOp(paddedType, tile, zero, /*nofold=*/false, loc,
+                                 nb, dynamicSizes);
+}
+
+std::pair<Value, Value>
+LinearAttentionLowering::updateState(OpBuilder &nb, Value fkTile,
+                                     Value psiTile, Value vTile, Value state,
+                                     Value norm) {
+  StructuredBuilder tb(nb, loc);
+  if (!hasRpe()) {
+    // T += fkᵀ v (loops m, e, j); z += Σ_j fk_j.
+    Value newState = tb.matmulAccumulate(fkTile, vTile, state,
+                                         /*transposeA=*/true,
+                                         /*transposeB=*/false);
+    Value newNorm;
+    if (norm)
+      newNorm = tb.generic1(fkTile, norm, {tb.map(2, {1, 0}), tb.map(2, {0})},
+                            StructuredBuilder::parallel(1, 1),
+                            [](OpBuilder &bb, Location nl, ValueRange args) {
+                              return SmallVector<Value>{arith::AddFOp::create(
+                                  bb, nl, args[1], args[0])};
+                            });
+    return {newState, newNorm};
+  }
+
+  // For every feature p: W = fk[:, p] ⊙ psi (one [tokens × r] Kronecker
+  // block), T[p] += Wᵀ v, z[p] += Σ_j W_j.
+  Value zeroIdx = tb.index(0), oneIdx = tb.index(1);
+  Value upper = getValueOrCreateConstantIndexOp(nb, loc, m);
+  SmallVector<Value> inits = {state};
+  if (norm)
+    inits.push_back(norm);
+  auto loop = scf::ForOp::create(
+      nb, loc, zeroIdx, upper, oneIdx, inits,
+      [&](OpBuilder &lb, Location ll, Value p, ValueRange iter) {
+        StructuredBuilder ib(lb, ll);
+        Value fkColumn = ib.slice(fkTile, {lb.getIndexAttr(0), p},
+                                  {lb.getIndexAttr(options.tokenTile),
+                                   lb.getIndexAttr(1)},
+                                  1);
+        SmallVector<OpFoldResult> blockSizes = {
+            lb.getIndexAttr(options.tokenTile), ib.dim(psiTile, 1)};
+        Value block = ib.generic1(
+            ValueRange{fkColumn, psiTile}, ib.empty(blockSizes, f32),
+            {ib.map(2, {0}), ib.map(2, {0, 1}), ib.map(2, {0, 1})},
+            StructuredBuilder::parallel(2),
+            [](OpBuilder &bb, Location nl, ValueRange args) {
+              return SmallVector<Value>{
+                  arith::MulFOp::create(bb, nl, args[0], args[1])};
+            });
+        SmallVector<OpFoldResult> stateSizes = {
+            lb.getIndexAttr(1), ib.dim(iter[0], 1), ib.dim(iter[0], 2)};
+        SmallVector<OpFoldResult> stateOffsets = {p, lb.getIndexAttr(0),
+                                                  lb.getIndexAttr(0)};
+        Value stateBlock = ib.slice(iter[0], stateOffsets, stateSizes, 2);
+        stateBlock = ib.matmulAccumulate(block, vTile, stateBlock,
+                                         /*transposeA=*/true,
+                                         /*transposeB=*/false);
+        SmallVector<Value> yielded = {
+            ib.insert(stateBlock, iter[0], stateOffsets, stateSizes)};
+        if (iter.size() > 1) {
+          SmallVector<OpFoldResult> normOffsets = {p, lb.getIndexAttr(0)};
+          SmallVector<OpFoldResult> normSizes = {lb.getIndexAttr(1),
+                                                 ib.dim(iter[1], 1)};
+          Value normRow = ib.slice(iter[1], normOffsets, normSizes, 1);
+          normRow = ib.generic1(block, normRow,
+                                {ib.map(2, {1, 0}), ib.map(2, {0})},
+                                StructuredBuilder::parallel(1, 1),
+                                [](OpBuilder &bb, Location nl, ValueRange args) {
+                                  return SmallVector<Value>{
+                                      arith::AddFOp::create(bb, nl, args[1],
+                                                            args[0])};
+                                });
+          yielded.push_back(ib.insert(normRow, iter[1], normOffsets, normSizes));
+        }
+        scf::YieldOp::create(lb, ll, yielded);
+      });
+  return {loop.getResult(0), norm ? loop.getResult(1) : Value()};
+}
+
+std::pair<Value, Value>
+LinearAttentionLowering::readOut(OpBuilder &nb, Value fqTile, Value phiTile,
+                                 Value state, Value norm) {
+  StructuredBuilder tb(nb, loc);
+  OpFoldResult tokens = nb.getIndexAttr(options.tokenTile);
+  Value num = tb.filled({tokens, tb.dim(state, hasRpe() ? 2 : 1)}, f32, 0.0);
+  Value den = norm ? tb.filled({tokens}, f32, 0.0) : Value();
+  auto denFrom = [&](StructuredBuilder &ib, Value rows, Value normRow,
+                     Value den) {
+    // den_i += Σ_c rows[i, c] normRow[c], loops (i, c).
+    return ib.generic1(ValueRange{rows, normRow}, den,
+                       {ib.map(2, {0, 1}), ib.map(2, {1}), ib.map(2, {0})},
+                       StructuredBuilder::parallel(1, 1),
+                       [](OpBuilder &bb, Location nl, ValueRange args) {
+                         Value product =
+                             arith::MulFOp::create(bb, nl, args[0], args[1]);
+                         return SmallVector<Value>{
+                             arith::AddFOp::create(bb, nl, args[2], product)};
+                       });
+  };
+  if (!hasRpe()) {
+    num = tb.matmulAccumulate(fqTile, state, num, false, false);
+    if (norm)
+      den = denFrom(tb, fqTile, norm, den);
+    return {num, den};
+  }
+
+  Value zeroIdx = tb.index(0), oneIdx = tb.index(1);
+  Value upper = getValueOrCreateConstantIndexOp(nb, loc, m);
+  SmallVector<Value> inits = {num};
+  if (den)
+    inits.push_back(den);
+  auto loop = scf::ForOp::create(
+      nb, loc, zeroIdx, upper, oneIdx, inits,
+      [&](OpBuilder &lb, Location ll, Value p, ValueRange iter) {
+        StructuredBuilder ib(lb, ll);
+        Value fqColumn = ib.slice(fqTile, {lb.getIndexAttr(0), p},
+                                  {lb.getIndexAttr(options.tokenTile),
+                                   lb.getIndexAttr(1)},
+                                  1);
+        SmallVector<OpFoldResult> blockSizes = {
+            lb.getIndexAttr(options.tokenTile), ib.dim(phiTile, 1)};
+        Value block = ib.generic1(
+            ValueRange{fqColumn, phiTile}, ib.empty(blockSizes, f32),
+            {ib.map(2, {0}), ib.map(2, {0, 1}), ib.map(2, {0, 1})},
+            StructuredBuilder::parallel(2),
+            [](OpBuilder &bb, Location nl, ValueRange args) {
+              return SmallVector<Value>{
+                  arith::MulFOp::create(bb, nl, args[0], args[1])};
+            });
+        Value stateBlock = ib.slice(
+            state, {p, lb.getIndexAttr(0), lb.getIndexAttr(0)},
+            {lb.getIndexAttr(1), ib.dim(state, 1), ib.dim(state, 2)}, 2);
+        SmallVector<Value> yielded = {
+            ib.matmulAccumulate(block, stateBlock, iter[0], false, false)};
+        if (iter.size() > 1) {
+          Value normRow = ib.slice(norm, {p, lb.getIndexAttr(0)},
+                                   {lb.getIndexAttr(1), ib.dim(norm, 1)}, 1);
+          yielded.push_back(denFrom(ib, block, normRow, iter[1]));
+        }
+        scf::YieldOp::create(lb, ll, yielded);
+      });
+  return {loop.getResult(0), den ? loop.getResult(1) : Value()};
+}
+
+std::pair<Value, Value> LinearAttentionLowering::addIntraChunk(
+    OpBuilder &nb, Value fqTile, Value phiTile, Value fkTile, Value psiTile,
+    Value vTile, Value num, Value den) {
+  StructuredBuilder tb(nb, loc);
+  OpFoldResult tokens = nb.getIndexAttr(options.tokenTile);
+  // scores = (fq fkᵀ) ⊙ (phi psiᵀ), kept where key j <= query i.
+  Value scores = tb.matmulAccumulate(
+      fqTile, fkTile, tb.filled({tokens, tokens}, f32, 0.0), false, true);
+  if (hasRpe()) {
+    Value mask = tb.matmulAccumulate(
+        phiTile, psiTile, tb.filled({tokens, tokens}, f32, 0.0), false, true);
+    scores = tb.generic1(ValueRange{scores, mask}, tb.empty({tokens, tokens}, f32),
+                         {tb.map(2, {0, 1}), tb.map(2, {0, 1}),
+                          tb.map(2, {0, 1})},
+                         StructuredBuilder::parallel(2),
+                         [](OpBuilder &bb, Location nl, ValueRange args) {
+                           return SmallVector<Value>{
+                               arith::MulFOp::create(bb, nl, args[0], args[1])};
+                         });
+  }
+  scores = tb.generic1(
+      scores, tb.empty({tokens, tokens}, f32),
+      {tb.map(2, {0, 1}), tb.map(2, {0, 1})}, StructuredBuilder::parallel(2),
+      [](OpBuilder &bb, Location nl, ValueRange args) {
+        Value i = linalg::IndexOp::create(bb, nl, 0);
+        Value j = linalg::IndexOp::create(bb, nl, 1);
+        Value visible =
+            arith::CmpIOp::create(bb, nl, arith::CmpIPredicate::ule, j, i);
+        Value zero = arith::ConstantOp::create(bb, nl, bb.getF32FloatAttr(0));
+        return SmallVector<Value>{
+            arith::SelectOp::create(bb, nl, visible, args[0], zero)};
+      });
+  num = tb.matmulAccumulate(scores, vTile, num, false, false);
+  if (den)
+    den = tb.generic1(scores, den, {tb.map(2, {0, 1}), tb.map(2, {0})},
+                      StructuredBuilder::parallel(1, 1),
+                      [](OpBuilder &bb, Location nl, ValueRange args) {
+                        return SmallVector<Value>{
+                            arith::AddFOp::create(bb, nl, args[1], args[0])};
+                      });
+  return {num, den};
+}
+
+Value LinearAttentionLowering::normalize(OpBuilder &nb, Value num, Value den) {
+  StructuredBuilder tb(nb, loc);
+  Type resultElement = op.getType().getElementType();
+  Normalize mode = op.getNormalize();
+  float eps = op.getEps().convertToFloat();
+  SmallVector<Value> inputs = {num};
+  SmallVector<AffineMap> maps = {tb.map(2, {0, 1})};
+  if (den) {
+    inputs.push_back(den);
+    maps.push_back(tb.map(2, {0}));
+  }
+  maps.push_back(tb.map(2, {0, 1}));
+  return tb.generic1(
+      inputs, tb.empty(tb.dims(num), resultElement), maps,
+      StructuredBuilder::parallel(2),
+      [&](OpBuilder &bb, Location nl, ValueRange args) {
+        Value value = args[0];
+        if (mode == Normalize::Divide) {
+          Value shifted = arith::AddFOp::create(
+              bb, nl, args[1],
+              arith::ConstantOp::create(bb, nl, bb.getF32FloatAttr(eps)));
+          value = arith::DivFOp::create(bb, nl, value, shifted);
+        } else if (mode == Normalize::Guarded) {
+          Value zero = arith::ConstantOp::create(bb, nl, bb.getF32FloatAttr(0));
+          Value one = arith::ConstantOp::create(bb, nl, bb.getF32FloatAttr(1));
+          Value positive = arith::CmpFOp::create(
+              bb, nl, arith::CmpFPredicate::OGT, args[1], zero);
+          Value divisor = arith::SelectOp::create(bb, nl, positive, args[1], one);
+          value = arith::DivFOp::create(bb, nl, value, divisor);
+        }
+        return SmallVector<Value>{
+            StructuredBuilder(bb, nl).convertScalar(value, resultElement)};
+      });
+}
+
+Value LinearAttentionLowering::lowerMaterialized() {
+  // Q' = fq ⊗ phi and K' = fk ⊗ psi as [B, H, N, m, r], then
+  // T = K'ᵀ v, z = Σ_j K'_j, num = Q' T, den = Q' z.
+  Value fq = sb.toF32(op.getFq()), fk = sb.toF32(op.getFk());
+  Value v = sb.toF32(op.getV()), phi = op.getPhi(), psi = op.getPsi();
+  auto kronecker = [&](Value features, Value positional) {
+    SmallVector<OpFoldResult> sizes = sb.dims(features);
+    sizes.push_back(sb.dim(positional, 3));
+    return sb.generic1(
+        ValueRange{features, positional}, sb.empty(sizes, f32),
+        {sb.map(5, {0, 1, 2, 3}), sb.map(5, {0, 1, 2, 4}),
+         sb.map(5, {0, 1, 2, 3, 4})},
+        StructuredBuilder::parallel(5),
+        [](OpBuilder &bb, Location nl, ValueRange args) {
+          return SmallVector<Value>{
+              arith::MulFOp::create(bb, nl, args[0], args[1])};
+        });
+  };
+  Value queries = kronecker(fq, phi), keys = kronecker(fk, psi);
+  OpFoldResult B = sb.dim(fq, 0), H = sb.dim(fq, 1), L = sb.dim(fq, 2),
+               e = sb.dim(v, 3);
+  // Loops (b, h, p, c, e, s).
+  Value state = sb.generic1(
+      ValueRange{keys, v}, sb.filled({B, H, m, r, e}, f32, 0.0),
+      {sb.map(6, {0, 1, 5, 2, 3}), sb.map(6, {0, 1, 5, 4}),
+       sb.map(6, {0, 1, 2, 3, 4})},
+      StructuredBuilder::parallel(5, 1),
+      [](OpBuilder &bb, Location nl, ValueRange args) {
+        Value product = arith::MulFOp::create(bb, nl, args[0], args[1]);
+        return SmallVector<Value>{arith::AddFOp::create(bb, nl, args[2], product)};
+      });
+  // Loops (b, h, l, e, p, c).
+  Value num = sb.generic1(
+      ValueRange{queries, state}, sb.filled({B, H, L, e}, f32, 0.0),
+      {sb.map(6, {0, 1, 2, 4, 5}), sb.map(6, {0, 1, 4, 5, 3}),
+       sb.map(6, {0, 1, 2, 3})},
+      StructuredBuilder::parallel(4, 2),
+      [](OpBuilder &bb, Location nl, ValueRange args) {
+        Value product = arith::MulFOp::create(bb, nl, args[0], args[1]);
+        return SmallVector<Value>{arith::AddFOp::create(bb, nl, args[2], product)};
+      });
+  Value den;
+  if (needsDenominator()) {
+    // Loops (b, h, p, c, s) then (b, h, l, p, c).
+    Value norm = sb.generic1(
+        keys, sb.filled({B, H, m, r}, f32, 0.0),
+        {sb.map(5, {0, 1, 4, 2, 3}), sb.map(5, {0, 1, 2, 3})},
+        StructuredBuilder::parallel(4, 1),
+        [](OpBuilder &bb, Location nl, ValueRange args) {
+          return SmallVector<Value>{
+              arith::AddFOp::create(bb, nl, args[1], args[0])};
+        });
+    den = sb.generic1(
+        ValueRange{queries, norm}, sb.filled({B, H, L}, f32, 0.0),
+        {sb.map(5, {0, 1, 2, 3, 4}), sb.map(5, {0, 1, 3, 4}),
+         sb.map(5, {0, 1, 2})},
+        StructuredBuilder::parallel(3, 2),
+        [](OpBuilder &bb, Location nl, ValueRange args) {
+          Value product = arith::MulFOp::create(bb, nl, args[0], args[1]);
+          return SmallVector<Value>{
+              arith::AddFOp::create(bb, nl, args[2], product)};
+        });
+  }
+  Type resultElement = op.getType().getElementType();
+  SmallVector<Value> inputs = {num};
+  SmallVector<AffineMap> maps = {sb.map(4, {0, 1, 2, 3})};
+  if (den) {
+    inputs.push_back(den);
+    maps.push_back(sb.map(4, {0, 1, 2}));
+  }
+  maps.push_back(sb.map(4, {0, 1, 2, 3}));
+  Normalize mode = op.getNormalize();
+  float eps = op.getEps().convertToFloat();
+  return sb.generic1(
+      inputs, sb.empty({B, H, L, e}, resultElement), maps,
+      StructuredBuilder::parallel(4),
+      [&](OpBuilder &bb, Location nl, ValueRange args) {
+        Value value = args[0];
+        Value zero = arith::ConstantOp::create(bb, nl, bb.getF32FloatAttr(0));
+        Value one = arith::ConstantOp::create(bb, nl, bb.getF32FloatAttr(1));
+        if (mode == Normalize::Divide)
+          value = arith::DivFOp::create(
+              bb, nl, value,
+              arith::AddFOp::create(
+                  bb, nl, args[1],
+                  arith::ConstantOp::create(bb, nl, bb.getF32FloatAttr(eps))));
+        else if (mode == Normalize::Guarded)
+          value = arith::DivFOp::create(
+              bb, nl, value,
+              arith::SelectOp::create(
+                  bb, nl,
+                  arith::CmpFOp::create(bb, nl, arith::CmpFPredicate::OGT,
+                                        args[1], zero),
+                  args[1], one));
+        return SmallVector<Value>{
+            StructuredBuilder(bb, nl).convertScalar(value, resultElement)};
+      });
+}
+
+FailureOr<Value> LinearAttentionLowering::lower() {
+  Value fq = op.getFq(), fk = op.getFk(), v = op.getV();
+  Value phi = op.getPhi(), psi = op.getPsi();
+  m = sb.dim(fq, 3);
+  r = hasRpe() ? sb.dim(phi, 3) : OpFoldResult();
+  bool causal = op.getCausal();
+
+  if (!options.fuseKronecker && hasRpe() && !causal)
+    return lowerMaterialized();
+
+  auto fqType = cast<RankedTensorType>(fq.getType());
+  auto vType = cast<RankedTensorType>(v.getType());
+  int64_t staticM = fqType.getDimSize(3), staticE = vType.getDimSize(3);
+  int64_t slice = options.valueSlice;
+  if (ShapedType::isStatic(staticE))
+    slice = std::min(slice, staticE);
+  valueWidth = roundUp(slice, options.columnMultiple);
+  stateRows = paddedSize(staticM, options.rowMultiple);
+  if (hasRpe())
+    rpeWidth = paddedSize(cast<RankedTensorType>(phi.getType()).getDimSize(3),
+                          options.rowMultiple);
+
+  FailureOr<SmallVector<OpFoldResult>> sizes = resultSizes(b, op, 0);
+  if (failed(sizes))
+    return failure();
+  OpFoldResult B = (*sizes)[0], H = (*sizes)[1], L = (*sizes)[2],
+               E = (*sizes)[3];
+  OpFoldResult S = sb.dim(fk, 2);
+  Value out = sb.empty(*sizes, op.getType().getElementType());
+
+  SmallVector<OpFoldResult> lbs(3, b.getIndexAttr(0));
+  SmallVector<OpFoldResult> ubs = {B, H, E};
+  SmallVector<OpFoldResult> steps = {b.getIndexAttr(1), b.getIndexAttr(1),
+                                     b.getIndexAttr(options.valueSlice)};
+  auto forall = scf::ForallOp::create(b, loc, lbs, ubs, steps,
+                                      ValueRange{out}, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forall.getBody());
+  Value bIdx = forall.getInductionVar(0), hIdx = forall.getInductionVar(1);
+  Value e0 = forall.getInductionVar(2);
+  Value shared = forall.getRegionIterArgs().front();
+  OpFoldResult sliceWidth = tileSize(b, options.valueSlice, e0, E);
+
+  // The state of this (b, h, value slice), zero-initialized.
+  Value state, norm;
+  if (hasRpe()) {
+    OpFoldResult rows = ShapedType::isDynamic(rpeWidth)
+                            ? r
+                            : OpFoldResult(b.getIndexAttr(rpeWidth));
+    state = sb.filled({m, rows, b.getIndexAttr(valueWidth)}, f32, 0.0);
+    if (needsDenominator())
+      norm = sb.filled({m, rows}, f32, 0.0);
+  } else {
+    OpFoldResult rows = ShapedType::isDynamic(stateRows)
+                            ? m
+                            : OpFoldResult(b.getIndexAttr(stateRows));
+    state = sb.filled({rows, b.getIndexAttr(valueWidth)}, f32, 0.0);
+    if (needsDenominator())
+      norm = sb.filled({rows}, f32, 0.0);
+  }
+  int64_t featureWidth = hasRpe() ? staticM : stateRows;
+
+  auto keyTiles = [&](OpBuilder &nb, Value start, OpFoldResult tokens) {
+    Value fkTile = tokenTile(nb, fk, bIdx, hIdx, start, tokens,
+                             nb.getIndexAttr(0), m, featureWidth);
+    Value psiTile = hasRpe() ? tokenTile(nb, psi, bIdx, hIdx, start, tokens,
+                                         nb.getIndexAttr(0), r, rpeWidth)
+                             : Value();
+    Value vTile = tokenTile(nb, v, bIdx, hIdx, start, tokens, e0, sliceWidth,
+                            valueWidth);
+    return std::make_tuple(fkTile, psiTile, vTile);
+  };
+  auto queryTiles = [&](OpBuilder &nb, Value start, OpFoldResult tokens) {
+    Value fqTile = tokenTile(nb, fq, bIdx, hIdx, start, tokens,
+                             nb.getIndexAttr(0), m, featureWidth);
+    Value phiTile = hasRpe() ? tokenTile(nb, phi, bIdx, hIdx, start, tokens,
+                                         nb.getIndexAttr(0), r, rpeWidth)
+                             : Value();
+    return std::make_pair(fqTile, phiTile);
+  };
+  // Writes the valid [tokens, sliceWidth] corner of a normalized tile.
+  auto writeTile = [&](OpBuilder &nb, Value tile, Value dest, Value start,
+                       OpFoldResult tokens) {
+    StructuredBuilder tb(nb, loc);
+    Value valid = tb.slice(tile, {nb.getIndexAttr(0), nb.getIndexAttr(0)},
+                           {tokens, sliceWidth}, 2);
+    return tb.insert(valid, dest, {start, nb.getIndexAttr(0)},
+                     {tokens, sliceWidth});
+  };
+
+  Value outSlice = sb.slice(shared, {bIdx, hIdx, b.getIndexAttr(0), e0},
+                            {b.getIndexAttr(1), b.getIndexAttr(1), L,
+                             sliceWidth},
+                            2);
+  Value zeroIdx = sb.index(0);
+  Value tokenStep = sb.index(options.tokenTile);
+  Value lengthValue = getValueOrCreateConstantIndexOp(b, loc, L);
+
+  if (causal) {
+    // One walk over chunks: earlier chunks through the state, the chunk
+    // itself quadratically, then the chunk joins the state.
+    SmallVector<Value> inits = {state, outSlice};
+    if (norm)
+      inits.push_back(norm);
+    auto chunks = scf::ForOp::create(
+        b, loc, zeroIdx, lengthValue, tokenStep, inits,
+        [&](OpBuilder &lb, Location, Value c0, ValueRange iter) {
+          OpFoldResult tokens = tileSize(lb, options.tokenTile, c0, L);
+          Value chunkState = iter[0], chunkNorm = norm ? iter[2] : Value();
+          auto [fqTile, phiTile] = queryTiles(lb, c0, tokens);
+          auto [fkTile, psiTile, vTile] = keyTiles(lb, c0, tokens);
+          auto [num, den] = readOut(lb, fqTile, phiTile, chunkState, chunkNorm);
+          std::tie(num, den) = addIntraChunk(lb, fqTile, phiTile, fkTile,
+                                             psiTile, vTile, num, den);
+          auto [newState, newNorm] = updateState(lb, fkTile, psiTile, vTile,
+                                                 chunkState, chunkNorm);
+          Value written = writeTile(lb, normalize(lb, num, den), iter[1], c0,
+                                    tokens);
+          SmallVector<Value> yielded = {newState, written};
+          if (newNorm)
+            yielded.push_back(newNorm);
+          scf::YieldOp::create(lb, loc, yielded);
+        });
+    outSlice = chunks.getResult(1);
+  } else {
+    SmallVector<Value> inits = {state};
+    if (norm)
+      inits.push_back(norm);
+    Value keyCount = getValueOrCreateConstantIndexOp(b, loc, S);
+    auto build = scf::ForOp::create(
+        b, loc, zeroIdx, keyCount, tokenStep, inits,
+        [&](OpBuilder &lb, Location, Value j0, ValueRange iter) {
+          OpFoldResult tokens = tileSize(lb, options.tokenTile, j0, S);
+          auto [fkTile, psiTile, vTile] = keyTiles(lb, j0, tokens);
+          auto [newState, newNorm] = updateState(
+              lb, fkTile, psiTile, vTile, iter[0],
+              iter.size() > 1 ? iter[1] : Value());
+          SmallVector<Value> yielded = {newState};
+          if (newNorm)
+            yielded.push_back(newNorm);
+          scf::YieldOp::create(lb, loc, yielded);
+        });
+    state = build.getResult(0);
+    norm = norm ? build.getResult(1) : Value();
+    auto read = scf::ForOp::create(
+        b, loc, zeroIdx, lengthValue, tokenStep, ValueRange{outSlice},
+        [&](OpBuilder &lb, Location, Value i0, ValueRange iter) {
+          OpFoldResult tokens = tileSize(lb, options.tokenTile, i0, L);
+          auto [fqTile, phiTile] = queryTiles(lb, i0, tokens);
+          auto [num, den] = readOut(lb, fqTile, phiTile, state, norm);
+          Value written = writeTile(lb, normalize(lb, num, den), iter[0], i0,
+                                    tokens);
+          scf::YieldOp::create(lb, loc, written);
+        });
+    outSlice = read.getResult(0);
+  }
+
+  // The slice's columns of the shared output.
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  SmallVector<OpFoldResult> offsets = {bIdx, hIdx, b.getIndexAttr(0), e0};
+  SmallVector<OpFoldResult> outSizes = {b.getIndexAttr(1), b.getIndexAttr(1),
+                                        L, sliceWidth};
+  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+  tensor::ParallelInsertSliceOp::create(b, loc, outSlice, shared, offsets,
+                                        outSizes, strides);
+  return forall.getResult(0);
+}
+
+struct LowerLinearAttention : OpRewritePattern<LinearAttentionOp> {
+  LowerLinearAttention(MLIRContext *context,
+                       const LinearAttentionLoweringOptions &options)
+      : OpRewritePattern(context), options(options) {}
+
+  LogicalResult matchAndRewrite(LinearAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    FailureOr<Value> result =
+        LinearAttentionLowering(op, rewriter, options).lower();
+    if (failed(result))
+      return rewriter.notifyMatchFailure(op, "cannot reify the result shape");
+    Value value = *result;
+    if (value.getType() != op.getType())
+      value = tensor::CastOp::create(rewriter, op.getLoc(), op.getType(), value);
+    rewriter.replaceOp(op, value);
+    return success();
+  }
+
+  LinearAttentionLoweringOptions options;
+};
+
+} // namespace
+
+void mlir::flt::populateLinearAttentionLoweringPatterns(
+    RewritePatternSet &patterns, const LinearAttentionLoweringOptions &options) {
+  patterns.add<LowerLinearAttention>(patterns.getContext(), options);
+}

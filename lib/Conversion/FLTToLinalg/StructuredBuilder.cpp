@@ -1,0 +1,168 @@
+//===- StructuredBuilder.cpp - terse linalg-on-tensors IR building --------===//
+
+#include "flt/Conversion/FLTToLinalg/StructuredBuilder.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Utils/Utils.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+
+using namespace mlir;
+using namespace mlir::flt;
+
+AffineMap StructuredBuilder::map(unsigned numDims, ArrayRef<unsigned> dims) {
+  SmallVector<AffineExpr> exprs;
+  for (unsigned d : dims)
+    exprs.push_back(b.getAffineDimExpr(d));
+  return AffineMap::get(numDims, 0, exprs, b.getContext());
+}
+
+AffineMap StructuredBuilder::scalarMap(unsigned numDims) {
+  return AffineMap::get(numDims, 0, b.getContext());
+}
+
+SmallVector<utils::IteratorType> StructuredBuilder::parallel(unsigned n,
+                                                             unsigned reductions) {
+  SmallVector<utils::IteratorType> iterators(n, utils::IteratorType::parallel);
+  iterators.append(reductions, utils::IteratorType::reduction);
+  return iterators;
+}
+
+SmallVector<Value> StructuredBuilder::generic(
+    ValueRange inputs, ValueRange inits, ArrayRef<AffineMap> maps,
+    ArrayRef<utils::IteratorType> iterators, BodyFn body) {
+  auto op = linalg::GenericOp::create(
+      b, loc, TypeRange(inits), inputs, inits, maps, iterators,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        SmallVector<Value> yielded = body(nested, nestedLoc, args);
+        linalg::YieldOp::create(nested, nestedLoc, yielded);
+      });
+  return SmallVector<Value>(op.getResults());
+}
+
+Value StructuredBuilder::generic1(ValueRange inputs, Value init,
+                                  ArrayRef<AffineMap> maps,
+                                  ArrayRef<utils::IteratorType> iterators,
+                                  BodyFn body) {
+  return generic(inputs, ValueRange{init}, maps, iterators, body).front();
+}
+
+Value StructuredBuilder::empty(ArrayRef<OpFoldResult> sizes,
+                               Type elementType) {
+  return tensor::EmptyOp::create(b, loc, sizes, elementType);
+}
+
+Value StructuredBuilder::fill(Value init, double value) {
+  Type elementType = getElementTypeOrSelf(init.getType());
+  Value scalar = arith::ConstantOp::create(
+      b, loc, b.getFloatAttr(elementType, value));
+  return linalg::FillOp::create(b, loc, ValueRange{scalar}, ValueRange{init})
+      .getResult(0);
+}
+
+Value StructuredBuilder::filled(ArrayRef<OpFoldResult> sizes, Type elementType,
+                                double value) {
+  return fill(empty(sizes, elementType), value);
+}
+
+Value StructuredBuilder::f32(double value) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
+}
+
+Value StructuredBuilder::index(int64_t value) {
+  return arith::ConstantIndexOp::create(b, loc, value);
+}
+
+OpFoldResult StructuredBuilder::dim(Value tensor, int64_t dim) {
+  return tensor::getMixedSize(b, loc, tensor, dim);
+}
+
+SmallVector<OpFoldResult> StructuredBuilder::dims(Value tensor) {
+  return tensor::getMixedSizes(b, loc, tensor);
+}
+
+Value StructuredBuilder::slice(Value source, ArrayRef<OpFoldResult> offsets,
+                               ArrayRef<OpFoldResult> sizes,
+                               int64_t resultRank) {
+  auto sourceType = cast<RankedTensorType>(source.getType());
+  SmallVector<OpFoldResult> strides(sizes.size(), b.getIndexAttr(1));
+  SmallVector<int64_t> staticSizes;
+  for (OpFoldResult size : sizes)
+    staticSizes.push_back(
+        getConstantIntValue(size).value_or(ShapedType::kDynamic));
+  // Drop static unit dimensions, leading ones first, until the rank fits.
+  SmallVector<int64_t> kept(staticSizes);
+  auto dropUnit = [&](bool fromFront) {
+    for (size_t n = 0; n < kept.size() &&
+                       static_cast<int64_t>(kept.size()) > resultRank;) {
+      size_t i = fromFront ? n : kept.size() - 1 - n;
+      if (kept[i] == 1)
+        kept.erase(kept.begin() + i);
+      else
+        ++n;
+    }
+  };
+  dropUnit(/*fromFront=*/true);
+  dropUnit(/*fromFront=*/false);
+  auto resultType = RankedTensorType::get(kept, sourceType.getElementType());
+  return tensor::ExtractSliceOp::create(b, loc, resultType, source, offsets,
+                                        sizes, strides);
+}
+
+Value StructuredBuilder::insert(Value tile, Value dest,
+                                ArrayRef<OpFoldResult> offsets,
+                                ArrayRef<OpFoldResult> sizes) {
+  SmallVector<OpFoldResult> strides(sizes.size(), b.getIndexAttr(1));
+  return tensor::InsertSliceOp::create(b, loc, tile, dest, offsets, sizes,
+                                       strides);
+}
+
+Value StructuredBuilder::padTo(Value tile, ArrayRef<int64_t> shape) {
+  auto type = cast<RankedTensorType>(tile.getType());
+  if (type.getShape() == shape)
+    return tile;
+  auto paddedType = RankedTensorType::get(shape, type.getElementType());
+  Value zero = arith::ConstantOp::create(
+      b, loc, b.getZeroAttr(type.getElementType()));
+  return tensor::createPadHighOp(paddedType, tile, zero, /*nofold=*/false, loc,
+                                 b);
+}
+
+Value StructuredBuilder::convertScalar(Value scalar, Type to) {
+  Type from = scalar.getType();
+  if (from == to)
+    return scalar;
+  if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
+    return arith::ExtFOp::create(b, loc, to, scalar);
+  return arith::TruncFOp::create(b, loc, to, scalar);
+}
+
+Value StructuredBuilder::toF32(Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  if (type.getElementType().isF32())
+    return tensor;
+  unsigned rank = type.getRank();
+  SmallVector<unsigned> identity = llvm::to_vector(llvm::seq<unsigned>(rank));
+  Value init = empty(dims(tensor), b.getF32Type());
+  return generic1(tensor, init, {map(rank, identity), map(rank, identity)},
+                  parallel(rank),
+                  [&](OpBuilder &nb, Location nl, ValueRange args) {
+                    return SmallVector<Value>{arith::ExtFOp::create(
+                        nb, nl, nb.getF32Type(), args[0])};
+                  });
+}
+
+Value StructuredBuilder::matmulAccumulate(Value a, Value bMat, Value c,
+                                          bool transposeA, bool transposeB) {
+  // Loops (m, n, k).
+  AffineMap aMap = transposeA ? map(3, {2, 0}) : map(3, {0, 2});
+  AffineMap bMap = transposeB ? map(3, {1, 2}) : map(3, {2, 1});
+  return generic1(ValueRange{a, bMat}, c, {aMap, bMap, map(3, {0, 1})},
+                  parallel(2, 1),
+                  [](OpBuilder &nb, Location nl, ValueRange args) {
+                    Value product = arith::MulFOp::create(nb, nl, args[0],
+                                                          args[1]);
+                    return SmallVector<Value>{
+                        arith::AddFOp::create(nb, nl, args[2], product)};
+                  });
+}

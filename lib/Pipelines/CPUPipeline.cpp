@@ -1,0 +1,82 @@
+//===- CPUPipeline.cpp - flt-cpu-pipeline ---------------------------------===//
+//
+// flt ops on tensors -> LLVM dialect for the host CPU:
+//
+//   flt-decompose, flt-convert-to-linalg    (fused loop nests on tensors)
+//   [vectorize: register tiles -> vector]
+//   one-shot-bufferize                       (no tensor copies of the tiles)
+//   buffer-loop-hoisting, deallocation       (no allocation in hot loops)
+//   scf.forall -> OpenMP                     (batch, head, value slice)
+//   -> loops -> LLVM dialect (+ libm for transcendental math)
+//
+//===----------------------------------------------------------------------===//
+
+#include "flt/Pipelines/Pipelines.h"
+
+#include "flt/Conversion/Passes.h"
+#include "flt/Dialect/FLT/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::flt;
+
+void mlir::flt::buildCPUPipeline(OpPassManager &pm,
+                                 const CPUPipelineOptions &options) {
+  pm.addPass(createFLTDecompose());
+  FLTConvertToLinalgOptions lowering;
+  lowering.fuseKronecker = options.fuseKronecker;
+  lowering.tokenTile = options.tokenTile;
+  lowering.valueSlice = options.valueSlice;
+  pm.addPass(createFLTConvertToLinalg(lowering));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  // Tensors -> buffers. Function arguments are read-only: a kernel never
+  // writes into its caller's inputs.
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createCanonicalizerPass());
+  // Tile buffers are loop invariant: allocate them once per parallel
+  // iteration, not per tile.
+  pm.addNestedPass<func::FuncOp>(bufferization::createBufferLoopHoistingPass());
+  bufferization::BufferDeallocationPipelineOptions deallocation;
+  bufferization::buildBufferDeallocationPipeline(pm, deallocation);
+
+  pm.addPass(createConvertLinalgToLoopsPass());
+  if (options.parallel) {
+    pm.addPass(createForallToParallelLoopPass());
+    ConvertSCFToOpenMPPassOptions openmp;
+    openmp.numThreads = options.threads;
+    pm.addPass(createConvertSCFToOpenMPPass(openmp));
+  } else {
+    pm.addPass(createForallToForLoopPass());
+  }
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::flt::registerFLTPipelines() {
+  PassPipelineRegistration<CPUPipelineOptions>(
+      "flt-cpu-pipeline",
+      "Lower flt ops on tensors to the LLVM dialect for the host CPU "
+      "(fused, tiled, bufferized, OpenMP-parallel)",
+      buildCPUPipeline);
+}
