@@ -54,6 +54,7 @@ void mlir::flt::buildCPUPipeline(OpPassManager &pm,
   bufferization::BufferDeallocationPipelineOptions deallocation;
   bufferization::buildBufferDeallocationPipeline(pm, deallocation);
 
+  pm.addPass(createFLTExpandStridedCopies());
   pm.addPass(createConvertLinalgToLoopsPass());
   if (options.parallel) {
     pm.addPass(createForallToParallelLoopPass());

@@ -417,7 +417,7 @@ func.func @f45(%q: tensor<1x2x7x4xf32>, %k: tensor<1x2x7x4xf32>, %v: tensor<1x2x
 
 // Bias width is L + S - 1.
 func.func @f46(%q: tensor<1x2x7x4xf32>, %k: tensor<1x2x7x4xf32>, %v: tensor<1x2x7x6xf32>, %b: tensor<2x14xf32>) {
-  // expected-error @+1 {{'bias' has L+S-1 = 14 but L + S - 1 for L = 7 and S = 7 needs 13}}
+  // expected-error @+1 {{'bias' has L+S-1 = 14 but L + S - 1 (b_{j-i} at column j - i + L - 1) needs 13}}
   %0 = flt.kernel_attention %q, %k, %v bias(%b)  : tensor<1x2x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x6xf32>, tensor<2x14xf32> -> tensor<1x2x7x6xf32>
   return
 }
@@ -633,7 +633,7 @@ func.func @f69(%fq: tensor<1x2x7x4xf32>, %fk: tensor<1x2x5x4xf32>, %v: tensor<1x
 
 // Bias width is 2L - 1.
 func.func @f70(%fq: tensor<1x2x7x4xf32>, %fk: tensor<1x2x7x4xf32>, %v: tensor<1x2x7x6xf32>, %b: tensor<2x12xf32>) {
-  // expected-error @+1 {{'b' has 2L-1 = 12 but 2L - 1 for L = 7 needs 13}}
+  // expected-error @+1 {{'b' has 2L-1 = 12 but 2L - 1 (b_{j-i} at column j - i + L - 1) needs 13}}
   %0 = flt.toeplitz_attention %fq, %fk, %v, %b  : tensor<1x2x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x6xf32>, tensor<2x12xf32> -> tensor<1x2x7x6xf32>
   return
 }

@@ -7,12 +7,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "flt/Dialect/FLT/IR/FLTOps.h"
+#include "flt/Dialect/FLT/IR/ShapeRules.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
 
@@ -68,7 +70,11 @@ bool isActivationElementType(Type type) {
 /// tensors it reads passed their rank checks.
 class ShapeChecker {
 public:
-  explicit ShapeChecker(Operation *op) : op(op) {}
+  /// With `rules`, relations that involve a dynamic size are appended there
+  /// (for the run-time check) instead of being skipped.
+  explicit ShapeChecker(Operation *op,
+                        SmallVectorImpl<ShapeRule> *rules = nullptr)
+      : op(op), rules(rules) {}
 
   /// `value`, called `name`, must have one dimension per entry of `layout`
   /// and an element type of `kind`. Registers it for the checks below.
@@ -97,34 +103,92 @@ public:
              << "' must have element type f32, f16 or bf16, got " << element;
       return *this;
     }
-    tensors.push_back({name, type, layout});
+    tensors.push_back({name, value, type, layout});
     return *this;
   }
 
-  /// Dimension `aDim` of `a` must equal dimension `bDim` of `b`.
-  ShapeChecker &sameDim(StringRef a, int64_t aDim, StringRef b, int64_t bDim) {
+  /// Dimension `aDim` of `a` must equal dimension `bDim` of `b`; `reason`
+  /// (optional) replaces the default diagnostic's wording.
+  ShapeChecker &sameDim(StringRef a, int64_t aDim, StringRef b, int64_t bDim,
+                        const Twine &reason = Twine()) {
     if (!ok)
       return *this;
     const Entry &ea = lookup(a), &eb = lookup(b);
     int64_t sa = ea.type.getDimSize(aDim), sb = eb.type.getDimSize(bDim);
-    if (ShapedType::isStatic(sa) && ShapedType::isStatic(sb) && sa != sb)
-      fail() << "'" << a << "' has " << ea.layout[aDim] << " = " << sa
-             << " but '" << b << "' has " << eb.layout[bDim] << " = " << sb;
+    std::string what = "'" + a.str() + "' " + ea.layout[aDim].str() +
+                       " must equal '" + b.str() + "' " +
+                       eb.layout[bDim].str();
+    if (!reason.isTriviallyEmpty())
+      what += " (" + reason.str() + ")";
+    if (ShapedType::isStatic(sa) && ShapedType::isStatic(sb)) {
+      if (sa == sb)
+        return *this;
+      if (reason.isTriviallyEmpty())
+        fail() << "'" << a << "' has " << ea.layout[aDim] << " = " << sa
+               << " but '" << b << "' has " << eb.layout[bDim] << " = " << sb;
+      else
+        fail() << reason << ", but '" << a << "' has " << ea.layout[aDim]
+               << " = " << sa << " and '" << b << "' has "
+               << eb.layout[bDim] << " = " << sb;
+      return *this;
+    }
+    addRule(ShapeRule::Kind::Equal, ea, aDim, {{&eb, bDim, 1}}, 0, what);
     return *this;
   }
 
-  /// Dimension `dim` of `a` must be `expected` (unless either is dynamic);
-  /// `reason` says where the expectation comes from.
-  ShapeChecker &dimIs(StringRef a, int64_t dim, int64_t expected,
-                      const Twine &reason) {
+  /// Dimension `dim` of `a` must be Σ coefficient · size(term) + constant;
+  /// `expression` spells the sum, `reason` where it comes from.
+  ShapeChecker &dimIsSum(StringRef a, int64_t dim,
+                         ArrayRef<std::tuple<StringRef, int64_t, int64_t>> terms,
+                         int64_t constant, StringRef expression,
+                         const Twine &reason) {
     if (!ok)
       return *this;
     const Entry &ea = lookup(a);
-    int64_t size = ea.type.getDimSize(dim);
-    if (ShapedType::isStatic(size) && ShapedType::isStatic(expected) &&
-        size != expected)
-      fail() << "'" << a << "' has " << ea.layout[dim] << " = " << size
-             << " but " << reason << " needs " << expected;
+    SmallVector<std::tuple<const Entry *, int64_t, int64_t>> entries;
+    int64_t expected = constant;
+    bool dynamic = ShapedType::isDynamic(ea.type.getDimSize(dim));
+    for (auto [name, termDim, coefficient] : terms) {
+      const Entry &term = lookup(name);
+      int64_t size = term.type.getDimSize(termDim);
+      dynamic |= ShapedType::isDynamic(size);
+      expected += coefficient * (ShapedType::isDynamic(size) ? 0 : size);
+      entries.push_back({&term, termDim, coefficient});
+    }
+    if (!dynamic) {
+      int64_t size = ea.type.getDimSize(dim);
+      if (size != expected)
+        fail() << "'" << a << "' has " << ea.layout[dim] << " = " << size
+               << " but " << reason << " needs " << expected;
+      return *this;
+    }
+    addRule(ShapeRule::Kind::Equal, ea, dim, entries, constant,
+            "'" + a.str() + "' " + ea.layout[dim].str() + " must be " +
+                expression.str() + " (" + reason.str() + ")");
+    return *this;
+  }
+
+  /// Dimension `dim` of `a` must be a positive multiple of size(b, bDim) +
+  /// `offset`; `message` is the static diagnostic, `rule` the run-time one.
+  ShapeChecker &multipleOf(StringRef a, int64_t dim, StringRef b,
+                           int64_t bDim, int64_t offset,
+                           llvm::function_ref<void(InFlightDiagnostic &,
+                                                   int64_t, int64_t)>
+                               message,
+                           StringRef rule) {
+    if (!ok)
+      return *this;
+    const Entry &ea = lookup(a), &eb = lookup(b);
+    int64_t size = ea.type.getDimSize(dim), base = eb.type.getDimSize(bDim);
+    if (ShapedType::isStatic(size) && ShapedType::isStatic(base)) {
+      if (size <= 0 || size % (base + offset) != 0) {
+        InFlightDiagnostic diag = fail();
+        message(diag, size, base);
+      }
+      return *this;
+    }
+    addRule(ShapeRule::Kind::MultipleOf, ea, dim, {{&eb, bDim, 1}}, offset,
+            rule.str());
     return *this;
   }
 
@@ -158,6 +222,7 @@ public:
 private:
   struct Entry {
     StringRef name;
+    Value value;
     RankedTensorType type;
     Layout layout;
   };
@@ -174,7 +239,24 @@ private:
     return *entry;
   }
 
+  void addRule(ShapeRule::Kind kind, const Entry &a, int64_t dim,
+               ArrayRef<std::tuple<const Entry *, int64_t, int64_t>> terms,
+               int64_t constant, const std::string &message) {
+    if (!rules)
+      return;
+    ShapeRule rule;
+    rule.kind = kind;
+    rule.value = a.value;
+    rule.dim = dim;
+    for (auto [entry, termDim, coefficient] : terms)
+      rule.terms.push_back({entry->value, termDim, coefficient});
+    rule.constant = constant;
+    rule.message = op->getName().getStringRef().str() + ": " + message;
+    rules->push_back(std::move(rule));
+  }
+
   Operation *op;
+  SmallVectorImpl<ShapeRule> *rules;
   bool ok = true;
   SmallVector<Entry, 8> tensors;
 };
@@ -187,11 +269,6 @@ int64_t twice(int64_t size) {
 /// One size that agrees with both (the static one if either is static).
 int64_t mergeDims(int64_t a, int64_t b) {
   return ShapedType::isDynamic(a) ? b : a;
-}
-
-/// Whether two sizes are known to differ.
-bool knownDifferent(int64_t a, int64_t b) {
-  return ShapedType::isStatic(a) && ShapedType::isStatic(b) && a != b;
 }
 
 /// The kernel/projection rules shared by feature_map and attention: identity
@@ -216,20 +293,20 @@ void checkProjection(ShapeChecker &check, Kernel kernel, StringRef input,
 /// (p + 2) K for a mixture of K Gaussians, 2 for a local window.
 void checkSpectrumWidth(ShapeChecker &check, Spectrum spectrum,
                         StringRef theta, StringRef xi) {
-  if (!check.succeeded())
-    return;
-  int64_t width = check.size(theta, 1), p = check.size(xi, 2);
   if (spectrum == Spectrum::LocalWindow) {
-    check.dimIs(theta, 1, 2, "spectrum local_window ([C, v])");
+    check.dimIsSum(theta, 1, {}, 2, "2", "spectrum local_window ([C, v])");
     return;
   }
-  if (ShapedType::isDynamic(width) || ShapedType::isDynamic(p))
-    return;
-  check.require(width > 0 && width % (p + 2) == 0,
-                "'" + theta + "' has P = " + Twine(width) +
-                    " but spectrum gaussian_mixture with p = " + Twine(p) +
-                    " needs a positive multiple of p + 2 = " + Twine(p + 2) +
-                    " (K weights, K means of p values, K log-variances)");
+  check.multipleOf(
+      theta, 1, xi, 2, 2,
+      [&](InFlightDiagnostic &diag, int64_t width, int64_t p) {
+        diag << "'" << theta << "' has P = " << width
+             << " but spectrum gaussian_mixture with p = " << p
+             << " needs a positive multiple of p + 2 = " << p + 2
+             << " (K weights, K means of p values, K log-variances)";
+      },
+      "'theta' P must be a positive multiple of p + 2 (spectrum "
+      "gaussian_mixture)");
 }
 
 /// Both rpe operands or neither (the generic form could give one alone).
@@ -285,16 +362,10 @@ void checkQueriesKeysValues(ShapeChecker &check, StringRef q, Value qv,
       .sameDim("v", 2, k, 2);
 }
 
-/// `causal` needs S = L (checked when both are static; the runtime checks
-/// dynamic sizes).
+/// `causal` needs S = L.
 void checkCausal(ShapeChecker &check, bool causal, StringRef q, StringRef k) {
-  if (!causal || !check.succeeded())
-    return;
-  int64_t length = check.size(q, 2), keys = check.size(k, 2);
-  check.require(!knownDifferent(length, keys),
-                "causal attention needs S = L, but '" + k + "' has S = " +
-                    Twine(keys) + " and '" + q + "' has L = " +
-                    Twine(length));
+  if (causal)
+    check.sameDim(k, 2, q, 2, "causal attention needs S = L");
 }
 
 /// The size of dimension `dim` of `value` as an OpFoldResult.
@@ -348,19 +419,23 @@ void FeatureMapOp::build(OpBuilder &builder, OperationState &state, Value x,
         builder.getF32FloatAttr(eps), builder.getBoolAttr(isQuery));
 }
 
-LogicalResult FeatureMapOp::verify() {
-  ShapeChecker check(*this);
-  check.tensor("x", getX(), kQ, ElementKind::Activation);
-  checkProjection(check, getKernel(), "x", getW());
-  check.tensor("result", getResult(), kFq, ElementKind::Activation)
+static void checkShapes(FeatureMapOp op, ShapeChecker &check) {
+  check.tensor("x", op.getX(), kQ, ElementKind::Activation);
+  checkProjection(check, op.getKernel(), "x", op.getW());
+  check.tensor("result", op.getResult(), kFq, ElementKind::Activation)
       .sameElementType("result", "x")
       .sameDim("result", 0, "x", 0)
       .sameDim("result", 1, "x", 1)
       .sameDim("result", 2, "x", 2);
-  if (getW())
+  if (op.getW())
     check.sameDim("result", 3, "w", 1);
   else
     check.sameDim("result", 3, "x", 3);
+}
+
+LogicalResult FeatureMapOp::verify() {
+  ShapeChecker check(*this);
+  checkShapes(*this, check);
   return check.result();
 }
 
@@ -393,15 +468,19 @@ void SpectralDensityOp::build(OpBuilder &builder, OperationState &state,
         SpectrumAttr::get(builder.getContext(), spectrum));
 }
 
-LogicalResult SpectralDensityOp::verify() {
-  ShapeChecker check(*this);
-  check.tensor("theta", getTheta(), kTheta, ElementKind::F32)
-      .tensor("xi", getXi(), kXi, ElementKind::F32)
+static void checkShapes(SpectralDensityOp op, ShapeChecker &check) {
+  check.tensor("theta", op.getTheta(), kTheta, ElementKind::F32)
+      .tensor("xi", op.getXi(), kXi, ElementKind::F32)
       .sameDim("xi", 0, "theta", 0);
-  checkSpectrumWidth(check, getSpectrum(), "theta", "xi");
-  check.tensor("rho", getRho(), kRho, ElementKind::F32)
+  checkSpectrumWidth(check, op.getSpectrum(), "theta", "xi");
+  check.tensor("rho", op.getRho(), kRho, ElementKind::F32)
       .sameDim("rho", 0, "xi", 0)
       .sameDim("rho", 1, "xi", 1);
+}
+
+LogicalResult SpectralDensityOp::verify() {
+  ShapeChecker check(*this);
+  checkShapes(*this, check);
   return check.result();
 }
 
@@ -432,24 +511,27 @@ void SpectralFeaturesOp::build(OpBuilder &builder, OperationState &state,
         WeightingAttr::get(builder.getContext(), weighting));
 }
 
-LogicalResult SpectralFeaturesOp::verify() {
-  ShapeChecker check(*this);
-  check.tensor("r", getR(), kPositions, ElementKind::F32)
-      .tensor("xi", getXi(), kXi, ElementKind::F32)
-      .tensor("rho", getRho(), kRho, ElementKind::F32)
+static void checkShapes(SpectralFeaturesOp op, ShapeChecker &check) {
+  check.tensor("r", op.getR(), kPositions, ElementKind::F32)
+      .tensor("xi", op.getXi(), kXi, ElementKind::F32)
+      .tensor("rho", op.getRho(), kRho, ElementKind::F32)
       .sameDim("xi", 2, "r", 2)
       .sameDim("rho", 0, "xi", 0)
       .sameDim("rho", 1, "xi", 1);
-  for (auto [name, result] : {std::pair<StringRef, Value>{"phi", getPhi()},
-                              std::pair<StringRef, Value>{"psi", getPsi()}}) {
+  for (auto [name, result] : {std::pair<StringRef, Value>{"phi", op.getPhi()},
+                              std::pair<StringRef, Value>{"psi", op.getPsi()}}) {
     check.tensor(name, result, kSpectralFeatures, ElementKind::F32)
         .sameDim(name, 0, "r", 0)
         .sameDim(name, 1, "xi", 0)
         .sameDim(name, 2, "r", 1);
-    if (check.succeeded())
-      check.dimIs(name, 3, twice(check.size("xi", 1)),
-                  "twice m_f of 'xi' (cos and sin columns)");
+    check.dimIsSum(name, 3, {{"xi", 1, 2}}, 0, "2 m_f",
+                   "twice m_f of 'xi' (cos and sin columns)");
   }
+}
+
+LogicalResult SpectralFeaturesOp::verify() {
+  ShapeChecker check(*this);
+  checkShapes(*this, check);
   return check.result();
 }
 
@@ -484,13 +566,17 @@ void LinearAttentionOp::build(OpBuilder &builder, OperationState &state,
         builder.getF32FloatAttr(eps));
 }
 
+static void checkShapes(LinearAttentionOp op, ShapeChecker &check) {
+  checkQueriesKeysValues(check, "fq", op.getFq(), kFq, "fk", op.getFk(), kFk,
+                         op.getV());
+  checkRpe(check, op.getPhi(), op.getPsi(), "fq", "fk");
+  checkCausal(check, op.getCausal(), "fq", "fk");
+  checkAttentionResult(check, op.getResult(), "fq", "v");
+}
+
 LogicalResult LinearAttentionOp::verify() {
   ShapeChecker check(*this);
-  checkQueriesKeysValues(check, "fq", getFq(), kFq, "fk", getFk(), kFk,
-                         getV());
-  checkRpe(check, getPhi(), getPsi(), "fq", "fk");
-  checkCausal(check, getCausal(), "fq", "fk");
-  checkAttentionResult(check, getResult(), "fq", "v");
+  checkShapes(*this, check);
   return check.result();
 }
 
@@ -512,59 +598,58 @@ float KernelAttentionOp::getEffectiveTemperature() {
   return 1.0f / std::sqrt(static_cast<float>(d));
 }
 
-LogicalResult KernelAttentionOp::verify() {
-  ShapeChecker check(*this);
-  PairKernel kernel = getKernel();
+static void checkShapes(KernelAttentionOp op, ShapeChecker &check) {
+  PairKernel kernel = op.getKernel();
   StringRef kernelName = stringifyPairKernel(kernel);
-  checkQueriesKeysValues(check, "q", getQ(), kQ, "k", getK(), kK, getV());
+  checkQueriesKeysValues(check, "q", op.getQ(), kQ, "k", op.getK(), kK, op.getV());
 
   // scale(R): FourierFormer's per-feature bandwidths, fourier_integral only.
   if (kernel == PairKernel::FourierIntegral)
-    check.require(static_cast<bool>(getScale()),
+    check.require(static_cast<bool>(op.getScale()),
                   "kernel fourier_integral needs 'scale' R [H, d]");
   else
-    check.require(!getScale(), "kernel " + kernelName + " takes no 'scale'");
-  if (getScale())
-    check.tensor("scale", getScale(), kScale, ElementKind::F32)
+    check.require(!op.getScale(), "kernel " + kernelName + " takes no 'scale'");
+  if (op.getScale())
+    check.tensor("scale", op.getScale(), kScale, ElementKind::F32)
         .sameDim("scale", 0, "q", 1)
         .sameDim("scale", 1, "q", 3);
 
   // bias(b): b_{j-i} at column j - i + L - 1, so L + S - 1 columns.
-  check.require(!getBias() || kernel != PairKernel::Dot,
+  check.require(!op.getBias() || kernel != PairKernel::Dot,
                 "kernel dot takes no 'bias'");
-  if (getBias()) {
-    check.tensor("bias", getBias(), kPairBias, ElementKind::F32)
+  if (op.getBias()) {
+    check.tensor("bias", op.getBias(), kPairBias, ElementKind::F32)
         .sameDim("bias", 0, "q", 1);
-    if (check.succeeded()) {
-      int64_t length = check.size("q", 2), keys = check.size("k", 2);
-      if (ShapedType::isStatic(length) && ShapedType::isStatic(keys))
-        check.dimIs("bias", 1, length + keys - 1,
-                    "L + S - 1 for L = " + Twine(length) +
-                        " and S = " + Twine(keys));
-    }
+    check.dimIsSum("bias", 1, {{"q", 2, 1}, {"k", 2, 1}}, -1, "L + S - 1",
+                   "L + S - 1 (b_{j-i} at column j - i + L - 1)");
   }
 
-  checkRpe(check, getPhi(), getPsi(), "q", "k");
-  checkCausal(check, getCausal(), "q", "k");
+  checkRpe(check, op.getPhi(), op.getPsi(), "q", "k");
+  checkCausal(check, op.getCausal(), "q", "k");
 
   // Attributes that only one kernel reads.
-  check.require(!getTemperature() || kernel == PairKernel::Softmax,
+  check.require(!op.getTemperature() || kernel == PairKernel::Softmax,
                 "'temperature' applies only to kernel softmax");
-  if (kernel == PairKernel::Softmax && !getTemperature() &&
+  if (kernel == PairKernel::Softmax && !op.getTemperature() &&
       check.succeeded())
     check.require(ShapedType::isStatic(check.size("q", 3)),
                   "kernel softmax with a dynamic d needs an explicit "
                   "'temperature' (the default is 1/sqrt(d))");
-  check.require(getPower() == 4 || kernel == PairKernel::FourierIntegral,
+  check.require(op.getPower() == 4 || kernel == PairKernel::FourierIntegral,
                 "'power' applies only to kernel fourier_integral");
-  check.require(getPower() > 0, "'power' must be positive, got " +
-                                    Twine(getPower()));
-  check.require((getNormalize() == Normalize::Divide &&
-                 getEps().convertToFloat() == 1e-6f) ||
+  check.require(op.getPower() > 0, "'power' must be positive, got " +
+                                    Twine(op.getPower()));
+  check.require((op.getNormalize() == Normalize::Divide &&
+                 op.getEps().convertToFloat() == 1e-6f) ||
                     kernel == PairKernel::Dot,
                 "'normalize' and 'eps' apply only to kernel dot");
 
-  checkAttentionResult(check, getResult(), "q", "v");
+  checkAttentionResult(check, op.getResult(), "q", "v");
+}
+
+LogicalResult KernelAttentionOp::verify() {
+  ShapeChecker check(*this);
+  checkShapes(*this, check);
   return check.result();
 }
 
@@ -578,58 +663,65 @@ LogicalResult KernelAttentionOp::reifyResultShapes(
 // PositionTransformOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult PositionTransformOp::verify() {
-  ShapeChecker check(*this);
-  bool rotary = getCore() == LrpeCore::Rotary;
-  check.tensor("x", getX(), kQ, ElementKind::Activation)
-      .tensor("theta", getTheta(), kAngles, ElementKind::F32)
+static void checkShapes(PositionTransformOp op, ShapeChecker &check) {
+  bool rotary = op.getCore() == LrpeCore::Rotary;
+  check.tensor("x", op.getX(), kQ, ElementKind::Activation)
+      .tensor("theta", op.getTheta(), kAngles, ElementKind::F32)
       .sameDim("theta", 0, "x", 1);
   if (!check.succeeded())
-    return failure();
+    return;
 
   int64_t d = check.size("x", 3);
   if (rotary) {
     check.require(ShapedType::isDynamic(d) || d % 2 == 0,
                   "core rotary needs an even d, but 'x' has d = " + Twine(d));
     if (ShapedType::isStatic(d))
-      check.dimIs("theta", 1, d / 2, "core rotary (d/2 angles, d = " +
-                                         Twine(d) + ")");
+      check.dimIsSum("theta", 1, {}, d / 2, "d/2",
+                     "core rotary (d/2 angles, d = " + Twine(d) + ")");
+    else // d = 2 × angles also makes a dynamic d even at run time.
+      check.dimIsSum("x", 3, {{"theta", 1, 2}}, 0, "2 angles",
+                     "core rotary (one angle per pair of features)");
   } else {
     check.sameDim("theta", 1, "x", 3);
-    check.require(getPairing() == Pairing::Interleaved,
+    check.require(op.getPairing() == Pairing::Interleaved,
                   "'pairing' applies only to core rotary");
   }
 
   // mix(v): the Householder vector, for mix householder only.
-  if (getMix() == LrpeMix::Householder)
-    check.require(static_cast<bool>(getMixVector()),
+  if (op.getMix() == LrpeMix::Householder)
+    check.require(static_cast<bool>(op.getMixVector()),
                   "mix householder needs a vector: mix(v) with v [H, d]");
   else
-    check.require(!getMixVector(), "mix " + stringifyLrpeMix(getMix()) +
+    check.require(!op.getMixVector(), "mix " + stringifyLrpeMix(op.getMix()) +
                                        " takes no mix(v) operand");
-  if (getMixVector())
-    check.tensor("mix", getMixVector(), kMixVector, ElementKind::F32)
+  if (op.getMixVector())
+    check.tensor("mix", op.getMixVector(), kMixVector, ElementKind::F32)
         .sameDim("mix", 0, "x", 1)
         .sameDim("mix", 1, "x", 3);
 
   // positions(s): explicit positions replace l + offset.
-  if (getPositions()) {
-    check.tensor("positions", getPositions(), kTokenPositions, ElementKind::F32)
+  if (op.getPositions()) {
+    check.tensor("positions", op.getPositions(), kTokenPositions, ElementKind::F32)
         .sameDim("positions", 0, "x", 0)
         .sameDim("positions", 1, "x", 2)
-        .require(getOffset() == 0,
+        .require(op.getOffset() == 0,
                  "'offset' applies only without explicit positions");
   }
 
-  check.tensor("result", getResult(), kTransformed, ElementKind::Activation)
+  check.tensor("result", op.getResult(), kTransformed, ElementKind::Activation)
       .sameElementType("result", "x")
       .sameDim("result", 0, "x", 0)
       .sameDim("result", 1, "x", 1)
       .sameDim("result", 2, "x", 2);
-  if (check.succeeded())
-    check.dimIs("result", 3, rotary ? d : twice(d),
-                rotary ? Twine("core rotary (d of 'x')")
-                       : Twine("core complex (2d, cos and sin of each y_t)"));
+  check.dimIsSum("result", 3, {{"x", 3, rotary ? 1 : 2}}, 0,
+                 rotary ? "d" : "2 d",
+                 rotary ? "core rotary (d of 'x')"
+                        : "core complex (2d, cos and sin of each y_t)");
+}
+
+LogicalResult PositionTransformOp::verify() {
+  ShapeChecker check(*this);
+  checkShapes(*this, check);
   return check.result();
 }
 
@@ -649,18 +741,21 @@ LogicalResult PositionTransformOp::reifyResultShapes(
 // ToeplitzAttentionOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult ToeplitzAttentionOp::verify() {
-  ShapeChecker check(*this);
-  checkQueriesKeysValues(check, "fq", getFq(), kFq, "fk", getFk(), kFk,
-                         getV());
+static void checkShapes(ToeplitzAttentionOp op, ShapeChecker &check) {
+  checkQueriesKeysValues(check, "fq", op.getFq(), kFq, "fk", op.getFk(), kFk,
+                         op.getV());
   // The Toeplitz mask is square: keys are the queries' positions.
   check.sameDim("fk", 2, "fq", 2)
-      .tensor("b", getB(), kToeplitzBias, ElementKind::F32)
+      .tensor("b", op.getB(), kToeplitzBias, ElementKind::F32)
       .sameDim("b", 0, "fq", 1);
-  if (check.succeeded() && ShapedType::isStatic(check.size("fq", 2)))
-    check.dimIs("b", 1, 2 * check.size("fq", 2) - 1,
-                "2L - 1 for L = " + Twine(check.size("fq", 2)));
-  checkAttentionResult(check, getResult(), "fq", "v");
+  check.dimIsSum("b", 1, {{"fq", 2, 2}}, -1, "2L - 1",
+                 "2L - 1 (b_{j-i} at column j - i + L - 1)");
+  checkAttentionResult(check, op.getResult(), "fq", "v");
+}
+
+LogicalResult ToeplitzAttentionOp::verify() {
+  ShapeChecker check(*this);
+  checkShapes(*this, check);
   return check.result();
 }
 
@@ -674,27 +769,27 @@ LogicalResult ToeplitzAttentionOp::reifyResultShapes(
 // AttentionOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult AttentionOp::verify() {
-  ShapeChecker check(*this);
-  checkQueriesKeysValues(check, "q", getQ(), kQ, "k", getK(), kK, getV());
-  if (check.succeeded()) {
-    int64_t length = check.size("q", 2), keys = check.size("k", 2);
-    check.require(!knownDifferent(length, keys),
-                  "flt.attention is self-attention (one position tensor 'r' "
-                  "serves queries and keys), but 'k' has S = " +
-                      Twine(keys) + " and 'q' has L = " + Twine(length));
-  }
-  check.tensor("r", getR(), kPositions, ElementKind::F32)
+static void checkShapes(AttentionOp op, ShapeChecker &check) {
+  checkQueriesKeysValues(check, "q", op.getQ(), kQ, "k", op.getK(), kK, op.getV());
+  check.sameDim("k", 2, "q", 2,
+                "flt.attention is self-attention (one position tensor 'r' "
+                "serves queries and keys)");
+  check.tensor("r", op.getR(), kPositions, ElementKind::F32)
       .sameDim("r", 0, "q", 0)
       .sameDim("r", 1, "q", 2)
-      .tensor("xi", getXi(), kXi, ElementKind::F32)
+      .tensor("xi", op.getXi(), kXi, ElementKind::F32)
       .sameDim("xi", 0, "q", 1)
       .sameDim("xi", 2, "r", 2)
-      .tensor("theta", getTheta(), kTheta, ElementKind::F32)
+      .tensor("theta", op.getTheta(), kTheta, ElementKind::F32)
       .sameDim("theta", 0, "q", 1);
-  checkSpectrumWidth(check, getSpectrum(), "theta", "xi");
-  checkProjection(check, getKernel(), "q", getW());
-  checkAttentionResult(check, getResult(), "q", "v");
+  checkSpectrumWidth(check, op.getSpectrum(), "theta", "xi");
+  checkProjection(check, op.getKernel(), "q", op.getW());
+  checkAttentionResult(check, op.getResult(), "q", "v");
+}
+
+LogicalResult AttentionOp::verify() {
+  ShapeChecker check(*this);
+  checkShapes(*this, check);
   return check.result();
 }
 
@@ -702,6 +797,20 @@ LogicalResult AttentionOp::reifyResultShapes(
     OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
   shapes.push_back(attentionResultShape(builder, getLoc(), getQ(), getV()));
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Run-time shape rules
+//===----------------------------------------------------------------------===//
+
+void mlir::flt::collectRuntimeShapeRules(Operation *op,
+                                         SmallVectorImpl<ShapeRule> &rules) {
+  ShapeChecker check(op, &rules);
+  llvm::TypeSwitch<Operation *>(op)
+      .Case<FeatureMapOp, SpectralDensityOp, SpectralFeaturesOp,
+            LinearAttentionOp, KernelAttentionOp, PositionTransformOp,
+            ToeplitzAttentionOp, AttentionOp>(
+          [&](auto concrete) { checkShapes(concrete, check); });
 }
 
 #define GET_OP_CLASSES

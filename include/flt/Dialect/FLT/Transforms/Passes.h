@@ -4,6 +4,7 @@
 #define FLT_DIALECT_FLT_TRANSFORMS_PASSES_H
 
 #include "flt/Dialect/FLT/IR/FLTDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir {

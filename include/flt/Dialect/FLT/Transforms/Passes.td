@@ -41,4 +41,29 @@ def FLTDecompose : Pass<"flt-decompose"> {
   let dependentDialects = ["::mlir::flt::FLTDialect"];
 }
 
+def FLTExpandStridedCopies : Pass<"flt-expand-strided-copies"> {
+  let summary = "Turn memref.copy between strided buffers into linalg.copy";
+  let description = [{
+    The LLVM lowering of `memref.copy` calls `memrefCopy`, a function of
+    MLIR's C runner utilities, whenever either side is not contiguous (tile
+    slices of a padded buffer are not). Compiled flt kernels must not depend
+    on any MLIR library, so this pass rewrites those copies into
+    `linalg.copy`, which later becomes plain loops. Copies between two
+    identity-layout buffers stay (they become `llvm.memcpy`).
+
+    ```mlir
+    memref.copy %a, %b : memref<?x8xf32, strided<[8, 1], offset: ?>>
+                      to memref<?x8xf32, strided<[16, 1]>>
+    ```
+
+    becomes
+
+    ```mlir
+    linalg.copy ins(%a : memref<?x8xf32, strided<[8, 1], offset: ?>>)
+                outs(%b : memref<?x8xf32, strided<[16, 1]>>)
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // FLT_DIALECT_FLT_TRANSFORMS_PASSES_TD

@@ -1,0 +1,40 @@
+//===- Compiler.h - flt module -> shared library ----------------*- C++ -*-===//
+
+#ifndef FLT_COMPILER_COMPILER_H
+#define FLT_COMPILER_COMPILER_H
+
+#include "flt/Pipelines/CPUTileConfig.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+
+namespace mlir::flt {
+
+/// What flt-compile writes.
+enum class EmitKind { SharedLibrary, Object, LLVMIR, MLIR };
+
+struct CompileOptions {
+  std::string target = "cpu";
+  /// LLVM CPU name for --target=cpu ("native": this machine's CPU).
+  std::string cpu = "native";
+  EmitKind emit = EmitKind::SharedLibrary;
+  // flt-cpu-pipeline options.
+  bool fuseKronecker = true;
+  int64_t tokenTile = cpu::kTokenTile;
+  int64_t valueSlice = cpu::kValueSlice;
+  bool vectorize = true;
+  bool parallel = true;
+  int64_t threads = 0;
+};
+
+/// Compiles every public function of `module` (ranked tensor arguments and
+/// results) and writes the requested artifact to `outputPath`. Diagnostics
+/// go to the module's context; returns failure after reporting one.
+LogicalResult compileModule(ModuleOp module, const CompileOptions &options,
+                            StringRef outputPath);
+
+} // namespace mlir::flt
+
+#endif // FLT_COMPILER_COMPILER_H

@@ -1,0 +1,42 @@
+//===- ShapeRules.h - the size relations of flt ops at run time -*- C++ -*-===//
+//
+// The op verifiers check every size relation of SPEC.md whose sizes are
+// static. The same code reports the relations that involve a dynamic size
+// as ShapeRules, which flt-compile turns into a check that runs before the
+// kernel (see flt/Compiler/ShapeChecks.h), so both come from one place.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLT_DIALECT_FLT_IR_SHAPERULES_H
+#define FLT_DIALECT_FLT_IR_SHAPERULES_H
+
+#include "mlir/IR/Operation.h"
+
+#include <string>
+
+namespace mlir::flt {
+
+/// dim(value, dim) == Σ coefficient · dim(term) + constant, or (MultipleOf)
+/// dim(value, dim) is a multiple of Σ coefficient · dim(term) + constant.
+struct ShapeRule {
+  enum class Kind { Equal, MultipleOf };
+  struct Term {
+    Value value;
+    int64_t dim;
+    int64_t coefficient;
+  };
+  Kind kind = Kind::Equal;
+  Value value;
+  int64_t dim = 0;
+  SmallVector<Term, 2> terms;
+  int64_t constant = 0;
+  /// What must hold, for users: "'v' S must equal 'fk' S".
+  std::string message;
+};
+
+/// Appends the relations of `op` (an flt op) that involve dynamic sizes.
+void collectRuntimeShapeRules(Operation *op, SmallVectorImpl<ShapeRule> &rules);
+
+} // namespace mlir::flt
+
+#endif // FLT_DIALECT_FLT_IR_SHAPERULES_H

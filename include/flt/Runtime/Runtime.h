@@ -1,0 +1,112 @@
+//===- Runtime.h - load and call compiled flt kernels -----------*- C++ -*-===//
+//
+// libFLTRuntime: loads a library made by flt-compile, lists its functions
+// and signatures, checks inputs (element types, ranks, static sizes, and the
+// run-time relations between dynamic sizes) and calls a function on host
+// buffers. It links neither libMLIR nor libLLVM. Errors are reported through
+// `std::string &error` and a false/null return; nothing throws.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLT_RUNTIME_RUNTIME_H
+#define FLT_RUNTIME_RUNTIME_H
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace flt {
+
+enum class ElementType { F32, F16, BF16, F64, I32, I64 };
+
+size_t elementSize(ElementType type);
+const char *elementName(ElementType type);
+std::optional<ElementType> parseElementType(const std::string &name);
+
+/// A tensor type of a signature; -1 marks a dynamic size.
+struct TensorType {
+  ElementType element = ElementType::F32;
+  std::vector<int64_t> shape;
+  /// "f32 [1, 8, ?, 64]".
+  std::string str() const;
+};
+
+struct FunctionInfo {
+  std::string name;
+  std::vector<TensorType> args;
+  std::vector<TensorType> results;
+  /// Run-time size relations, in the order the check function numbers them.
+  std::vector<std::string> constraints;
+};
+
+/// A dense row-major host array that owns its bytes.
+class HostTensor {
+public:
+  HostTensor() = default;
+  HostTensor(ElementType element, std::vector<int64_t> shape);
+
+  ElementType element() const { return element_; }
+  const std::vector<int64_t> &shape() const { return shape_; }
+  int64_t numElements() const;
+  size_t byteSize() const { return bytes_.size(); }
+  void *data() { return bytes_.data(); }
+  const void *data() const { return bytes_.data(); }
+  /// "f32 [1, 8, 4096, 64]".
+  std::string str() const;
+
+private:
+  ElementType element_ = ElementType::F32;
+  std::vector<int64_t> shape_;
+  std::vector<uint8_t> bytes_;
+};
+
+/// A loaded flt library.
+class Library {
+public:
+  /// Loads `path`; on failure returns null and says why in `error`.
+  static std::unique_ptr<Library> load(const std::string &path,
+                                       std::string &error);
+  ~Library();
+  Library(const Library &) = delete;
+  Library &operator=(const Library &) = delete;
+
+  /// "cpu" or "cuda".
+  const std::string &target() const { return target_; }
+  const std::vector<FunctionInfo> &functions() const { return functions_; }
+  const FunctionInfo *find(const std::string &name) const;
+
+  /// Whether `inputs` fit `function`: count, element types, ranks, static
+  /// sizes, and the relations between dynamic sizes (checked by the
+  /// library's own check function, before any kernel runs).
+  bool validate(const FunctionInfo &function,
+                const std::vector<HostTensor> &inputs,
+                std::string &error) const;
+
+  /// Validates, then calls `function` on host buffers; fills `results`.
+  bool call(const FunctionInfo &function, const std::vector<HostTensor> &inputs,
+            std::vector<HostTensor> &results, std::string &error) const;
+
+  /// Threads for the kernels' parallel loops (OpenMP), >= 1.
+  bool setNumThreads(int threads, std::string &error) const;
+
+private:
+  Library() = default;
+  bool parseModuleInfo(const char *text, std::string &error);
+
+  void *handle_ = nullptr;
+  std::string path_;
+  std::string target_;
+  std::vector<FunctionInfo> functions_;
+  std::vector<void *> callEntries_;
+  std::vector<void *> checkEntries_;
+};
+
+/// The flt version this runtime was built from (libraries must match).
+const char *runtimeVersion();
+
+} // namespace flt
+
+#endif // FLT_RUNTIME_RUNTIME_H

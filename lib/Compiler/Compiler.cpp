@@ -1,0 +1,349 @@
+//===- Compiler.cpp - flt module -> shared library ------------------------===//
+//
+// flt-compile's engine: validate the public functions and describe their
+// signatures, add the runtime size checks, lower with flt-cpu-pipeline,
+// translate to LLVM IR, add the ABI entry points of
+// flt/Runtime/ModuleInfo.h, optimize for the target CPU, emit an object and
+// link it into a shared library.
+//
+//===----------------------------------------------------------------------===//
+
+#include "flt/Compiler/Compiler.h"
+
+#include "flt/Compiler/ShapeChecks.h"
+#include "flt/Pipelines/Pipelines.h"
+#include "flt/Runtime/ModuleInfo.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
+
+using namespace mlir;
+using namespace mlir::flt;
+
+namespace {
+
+/// The element type names of the ABI (ModuleInfo.h), or "" if unsupported.
+std::string elementName(Type type) {
+  if (type.isF32())
+    return "f32";
+  if (type.isF16())
+    return "f16";
+  if (type.isBF16())
+    return "bf16";
+  if (type.isF64())
+    return "f64";
+  if (type.isSignlessInteger(32))
+    return "i32";
+  if (type.isSignlessInteger(64))
+    return "i64";
+  return "";
+}
+
+/// "<element> <rank> <size>..." for one tensor, or failure with a reason.
+FailureOr<std::string> describeTensor(func::FuncOp func, StringRef role,
+                                      unsigned index, Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  std::string element = tensor ? elementName(tensor.getElementType()) : "";
+  if (element.empty()) {
+    func.emitError() << "flt-compile: " << role << " #" << index << " of @"
+                     << func.getSymName() << " has type " << type
+                     << "; compiled functions take and return ranked tensors "
+                        "of f32, f16, bf16, f64, i32 or i64";
+    return failure();
+  }
+  std::string text = element + " " + std::to_string(tensor.getRank());
+  for (int64_t size : tensor.getShape())
+    text += ShapedType::isDynamic(size) ? " ?" : " " + std::to_string(size);
+  return text;
+}
+
+/// The public functions to export, in module order.
+SmallVector<func::FuncOp> exportedFunctions(ModuleOp module) {
+  SmallVector<func::FuncOp> functions;
+  for (auto func : module.getOps<func::FuncOp>())
+    if (func.isPublic() && !func.isDeclaration() &&
+        !func.getSymName().starts_with(kShapeCheckPrefix))
+      functions.push_back(func);
+  return functions;
+}
+
+/// Function names become C symbols: keep them to identifier characters.
+bool isCIdentifier(StringRef name) {
+  if (name.empty() || isdigit(static_cast<unsigned char>(name[0])))
+    return false;
+  return llvm::all_of(name, [](char c) {
+    return isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+/// The header of the description and one block per function.
+FailureOr<std::string> describeModule(ModuleOp module,
+                                      const CompileOptions &options,
+                                      const ShapeCheckTable &checks) {
+  std::string info = "flt-module " + std::to_string(::flt::abi::kFormatVersion) +
+                     "\nflt-version " FLT_VERSION_STRING "\ntarget " +
+                     options.target + "\n";
+  SmallVector<func::FuncOp> functions = exportedFunctions(module);
+  if (functions.empty()) {
+    module.emitError() << "flt-compile: the module has no public function "
+                          "with a body to compile";
+    return failure();
+  }
+  for (func::FuncOp func : functions) {
+    if (!isCIdentifier(func.getSymName())) {
+      func.emitError() << "flt-compile: function name '" << func.getSymName()
+                       << "' is not a C identifier";
+      return failure();
+    }
+    info += "function " + func.getSymName().str() + "\n";
+    FunctionType type = func.getFunctionType();
+    for (auto [i, input] : llvm::enumerate(type.getInputs())) {
+      FailureOr<std::string> text = describeTensor(func, "argument", i, input);
+      if (failed(text))
+        return failure();
+      info += "arg " + *text + "\n";
+    }
+    for (auto [i, result] : llvm::enumerate(type.getResults())) {
+      FailureOr<std::string> text = describeTensor(func, "result", i, result);
+      if (failed(text))
+        return failure();
+      info += "result " + *text + "\n";
+    }
+    auto it = checks.find(func.getSymName());
+    if (it != checks.end())
+      for (const std::string &message : it->second)
+        info += "constraint " + message + "\n";
+    info += "end\n";
+  }
+  return info;
+}
+
+/// Adds `void __flt_call_<fn>(void **args)` forwarding to
+/// `_mlir_ciface_<prefix><fn>` for every exported function.
+LogicalResult addPackedEntryPoints(llvm::Module &module, ModuleOp mlirModule,
+                                   ArrayRef<std::string> names,
+                                   StringRef targetPrefix, StringRef prefix) {
+  llvm::LLVMContext &context = module.getContext();
+  auto *pointer = llvm::PointerType::getUnqual(context);
+  for (const std::string &name : names) {
+    std::string target = "_mlir_ciface_" + targetPrefix.str() + name;
+    llvm::Function *callee = module.getFunction(target);
+    if (!callee)
+      return mlirModule.emitError()
+             << "flt-compile: lowering lost the C interface " << target;
+    auto *type = llvm::FunctionType::get(callee->getReturnType(), {pointer},
+                                         /*isVarArg=*/false);
+    auto *wrapper = llvm::Function::Create(
+        type, llvm::GlobalValue::ExternalLinkage, prefix.str() + name, module);
+    llvm::IRBuilder<> builder(
+        llvm::BasicBlock::Create(context, "entry", wrapper));
+    SmallVector<llvm::Value *> args;
+    for (auto [i, param] : llvm::enumerate(callee->args())) {
+      llvm::Value *slot =
+          builder.CreateConstGEP1_64(pointer, wrapper->getArg(0), i);
+      args.push_back(builder.CreateLoad(param.getType(), slot));
+    }
+    llvm::Value *call = builder.CreateCall(callee, args);
+    if (callee->getReturnType()->isVoidTy())
+      builder.CreateRetVoid();
+    else
+      builder.CreateRet(call);
+  }
+  return success();
+}
+
+FailureOr<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(ModuleOp module, const CompileOptions &options) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string error;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target) {
+    module.emitError() << "flt-compile: no LLVM target for " << triple.str()
+                       << ": " << error;
+    return failure();
+  }
+  std::string cpu = options.cpu, features;
+  if (cpu == "native") {
+    cpu = llvm::sys::getHostCPUName().str();
+    SmallVector<std::string> enabled;
+    for (auto &feature : llvm::sys::getHostCPUFeatures())
+      enabled.push_back((feature.second ? "+" : "-") + feature.first().str());
+    features = llvm::join(enabled, ",");
+  }
+  llvm::TargetOptions targetOptions;
+  // Let LLVM contract a * b + c into FMAs: the kernels are sums of products.
+  targetOptions.AllowFPOpFusion = llvm::FPOpFusion::Fast;
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, cpu, features, targetOptions, llvm::Reloc::PIC_, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
+  if (!machine) {
+    module.emitError() << "flt-compile: cannot create a target machine for "
+                       << cpu;
+    return failure();
+  }
+  return machine;
+}
+
+LogicalResult writeFile(ModuleOp module, StringRef path,
+                        function_ref<void(llvm::raw_pwrite_stream &)> write) {
+  std::error_code ec;
+  llvm::ToolOutputFile file(path, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return module.emitError() << "flt-compile: cannot write " << path << ": "
+                              << ec.message();
+  write(file.os());
+  file.os().flush();
+  if (file.os().has_error())
+    return module.emitError() << "flt-compile: error writing " << path;
+  file.keep();
+  return success();
+}
+
+LogicalResult linkSharedLibrary(ModuleOp module, StringRef objectPath,
+                                StringRef outputPath) {
+  std::string clang = FLT_LLVM_BIN_DIR "/clang";
+  std::string libDir = FLT_LLVM_LIB_DIR;
+  SmallVector<StringRef> args = {clang,       "-shared",
+                                 "-o",        outputPath,
+                                 objectPath,  "-L" FLT_LLVM_LIB_DIR,
+                                 "-Wl,-rpath," FLT_LLVM_LIB_DIR,
+                                 "-fuse-ld=lld", "-lomp",
+                                 "-lm"};
+  std::string error;
+  int status = llvm::sys::ExecuteAndWait(clang, args, std::nullopt, {}, 0, 0,
+                                         &error);
+  if (status != 0)
+    return module.emitError() << "flt-compile: linking " << outputPath
+                              << " failed (" << clang << ", status " << status
+                              << (error.empty() ? "" : ": ") << error << ")";
+  return success();
+}
+
+} // namespace
+
+LogicalResult mlir::flt::compileModule(ModuleOp module,
+                                       const CompileOptions &options,
+                                       StringRef outputPath) {
+  if (options.target != "cpu")
+    return module.emitError()
+           << "flt-compile: target '" << options.target
+           << "' is not supported by this build (supported: cpu)";
+
+  SmallVector<std::string> names;
+  for (func::FuncOp func : exportedFunctions(module))
+    names.push_back(func.getSymName().str());
+
+  // Runtime size checks first, while the flt ops are still there to say
+  // which sizes must agree.
+  FailureOr<ShapeCheckTable> checks = addShapeCheckFunctions(module);
+  if (failed(checks))
+    return failure();
+  FailureOr<std::string> info = describeModule(module, options, *checks);
+  if (failed(info))
+    return failure();
+
+  // The C ABI: one descriptor pointer per tensor; arguments are read-only.
+  MLIRContext *context = module.getContext();
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (!func.isPublic() || func.isDeclaration())
+      continue;
+    func->setAttr("llvm.emit_c_interface", UnitAttr::get(context));
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+      func.setArgAttr(i, "bufferization.writable", BoolAttr::get(context, false));
+  }
+
+  PassManager pm(context);
+  CPUPipelineOptions pipeline;
+  pipeline.fuseKronecker = options.fuseKronecker;
+  pipeline.tokenTile = options.tokenTile;
+  pipeline.valueSlice = options.valueSlice;
+  pipeline.vectorize = options.vectorize;
+  pipeline.parallel = options.parallel;
+  pipeline.threads = options.threads;
+  buildCPUPipeline(pm, pipeline);
+  if (failed(pm.run(module)))
+    return failure();
+
+  if (options.emit == EmitKind::MLIR)
+    return writeFile(module, outputPath,
+                     [&](llvm::raw_pwrite_stream &os) { module.print(os); });
+
+  registerBuiltinDialectTranslation(*context);
+  registerLLVMDialectTranslation(*context);
+  registerOpenMPDialectTranslation(*context);
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext, "flt");
+  if (!llvmModule)
+    return module.emitError() << "flt-compile: translation to LLVM IR failed";
+
+  if (failed(addPackedEntryPoints(*llvmModule, module, names, "",
+                                  ::flt::abi::kCallPrefix)) ||
+      failed(addPackedEntryPoints(*llvmModule, module, names,
+                                  kShapeCheckPrefix, ::flt::abi::kCheckPrefix)))
+    return failure();
+  llvm::Constant *infoText =
+      llvm::ConstantDataArray::getString(llvmContext, *info);
+  new llvm::GlobalVariable(*llvmModule, infoText->getType(),
+                           /*isConstant=*/true,
+                           llvm::GlobalValue::ExternalLinkage, infoText,
+                           ::flt::abi::kModuleInfoSymbol);
+
+  FailureOr<std::unique_ptr<llvm::TargetMachine>> machine =
+      createTargetMachine(module, options);
+  if (failed(machine))
+    return failure();
+  llvmModule->setDataLayout((*machine)->createDataLayout());
+  llvmModule->setTargetTriple((*machine)->getTargetTriple());
+  if (llvm::Error error = makeOptimizingTransformer(
+          /*optLevel=*/3, /*sizeLevel=*/0, machine->get())(llvmModule.get()))
+    return module.emitError() << "flt-compile: LLVM optimization failed: "
+                              << llvm::toString(std::move(error));
+
+  if (options.emit == EmitKind::LLVMIR)
+    return writeFile(module, outputPath,
+                     [&](llvm::raw_pwrite_stream &os) { llvmModule->print(os, nullptr); });
+
+  auto emitObject = [&](llvm::raw_pwrite_stream &os) {
+    llvm::legacy::PassManager codegen;
+    (*machine)->addPassesToEmitFile(codegen, os, nullptr,
+                                    llvm::CodeGenFileType::ObjectFile);
+    codegen.run(*llvmModule);
+  };
+  if (options.emit == EmitKind::Object)
+    return writeFile(module, outputPath, emitObject);
+
+  SmallString<128> objectPath;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("flt-kernel", "o", objectPath))
+    return module.emitError() << "flt-compile: cannot create a temporary "
+                                 "object file: "
+                              << ec.message();
+  llvm::FileRemover removeObject(objectPath);
+  if (failed(writeFile(module, objectPath, emitObject)))
+    return failure();
+  return linkSharedLibrary(module, objectPath, outputPath);
+}

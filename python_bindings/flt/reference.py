@@ -1,0 +1,141 @@
+"""float64 reference implementations of the flt ops (SPEC.md section 2).
+
+Every function evaluates SPEC's formula directly — quadratic forms with the
+mask materialized, no tiling, no stabilization beyond what SPEC prescribes —
+in float64 NumPy, so that compiled kernels are checked against the
+definition, never against themselves.
+"""
+
+import numpy as np
+
+__all__ = [
+    "feature_map", "spectral_density", "spectral_features",
+    "linear_attention", "attention", "compare", "TOLERANCES",
+]
+
+
+def _f64(x):
+    return None if x is None else np.asarray(x, dtype=np.float64)
+
+
+def feature_map(x, kernel, w=None, eps=0.0, is_query=False):
+    """phi(x) for x [B, H, L, d], optional w [H, m, d] (SPEC 2.1)."""
+    x, w = _f64(x), _f64(w)
+    if kernel == "identity":
+        return x.copy()
+    if kernel == "elu_plus_one":
+        return np.where(x > 0, x + 1.0, np.exp(np.minimum(x, 0.0))) + eps
+    if kernel == "relu":
+        if w is None:
+            return np.maximum(x, 0.0) + eps
+        m = w.shape[1]
+        u = np.einsum("hkd,bhld->bhlk", w, x)
+        return np.maximum(u / np.sqrt(m), 0.0) + eps
+    if kernel == "favor_pos":
+        d, m = x.shape[-1], w.shape[1]
+        xs = x * d ** -0.25
+        u = np.einsum("hkd,bhld->bhlk", w, xs)
+        half_norm = 0.5 * np.sum(xs * xs, axis=-1, keepdims=True)
+        if is_query:
+            c = np.max(u, axis=-1, keepdims=True)
+        else:
+            c = np.max(u, axis=(2, 3), keepdims=True) if u.size else 0.0
+        return m ** -0.5 * (np.exp(u - half_norm - c) + eps)
+    raise ValueError(f"unknown kernel {kernel!r}")
+
+
+def spectral_density(theta, xi, spectrum):
+    """rho = g(xi) / P(xi) for theta [H, P], xi [H, m_f, p] (SPEC 2.2)."""
+    theta, xi = _f64(theta), _f64(xi)
+    p = xi.shape[-1]
+    if spectrum == "gaussian_mixture":
+        K = theta.shape[1] // (p + 2)
+        w = theta[:, :K]
+        mu = theta[:, K:K + K * p].reshape(theta.shape[0], K, p)
+        s = theta[:, K + K * p:K + K * p + K]
+        diff = xi[:, :, None, :] - mu[:, None, :, :]          # [H, m_f, K, p]
+        dist = np.sum(diff * diff, axis=-1)                    # [H, m_f, K]
+        g = np.sum(w[:, None, :] * np.exp(-dist / np.exp(s)[:, None, :]), -1)
+    elif spectrum == "local_window":
+        C, v = theta[:, 0][:, None, None], theta[:, 1][:, None, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.sin(2 * np.pi * v * xi) / (np.pi * xi)
+        factors = np.where(xi == 0, 2 * v, ratio)
+        g = C[:, :, 0] * np.prod(factors, axis=-1)
+    else:
+        raise ValueError(f"unknown spectrum {spectrum!r}")
+    density = (2 * np.pi) ** (-p / 2) * np.exp(-0.5 * np.sum(xi * xi, -1))
+    return g / density
+
+
+def spectral_features(r, xi, rho, weighting="query_side"):
+    """Phi, Psi [B, H, L, 2 m_f] for r [B, L, p] (SPEC 2.3)."""
+    r, xi, rho = _f64(r), _f64(xi), _f64(rho)
+    m_f = xi.shape[1]
+    a = 2 * np.pi * np.einsum("hkp,blp->bhlk", xi, r)
+    scale = m_f ** -0.5
+    plain = scale * np.concatenate([np.cos(a), np.sin(a)], axis=-1)
+    weights = np.concatenate([rho, rho], axis=-1)[None, :, None, :]
+    phi = plain * weights
+    psi = phi.copy() if weighting == "both_sides" else plain
+    return phi, psi
+
+
+def _normalize(num, den, normalize, eps):
+    if normalize == "divide":
+        return num / (den + eps)[..., None]
+    if normalize == "guarded":
+        return num / np.where(den > 0, den, 1.0)[..., None]
+    if normalize == "none":
+        return num
+    raise ValueError(f"unknown normalization {normalize!r}")
+
+
+def linear_attention(fq, fk, v, phi=None, psi=None, causal=False,
+                     normalize="divide", eps=1e-6):
+    """SPEC 2.4 in its quadratic form, the L x S mask materialized."""
+    fq, fk, v = _f64(fq), _f64(fk), _f64(v)
+    scores = np.einsum("bhlm,bhsm->bhls", fq, fk)
+    if phi is not None:
+        scores = scores * np.einsum("bhlr,bhsr->bhls", _f64(phi), _f64(psi))
+    if causal:
+        L, S = scores.shape[-2:]
+        scores = scores * np.tril(np.ones((L, S)))
+    num = np.einsum("bhls,bhse->bhle", scores, v)
+    den = np.sum(scores, axis=-1)
+    return _normalize(num, den, normalize, eps)
+
+
+def attention(q, k, v, r, xi, theta, kernel, spectrum, w=None, eps=0.0,
+              weighting="query_side", causal=False, normalize="guarded"):
+    """One FLT layer, SPEC 2.8."""
+    fq = feature_map(q, kernel, w, eps, is_query=True)
+    fk = feature_map(k, kernel, w, eps, is_query=False)
+    rho = spectral_density(theta, xi, spectrum)
+    phi, psi = spectral_features(r, xi, rho, weighting)
+    return linear_attention(fq, fk, v, phi, psi, causal, normalize)
+
+
+# SPEC section 3: (relative RMS error, max error relative to max |ref|).
+TOLERANCES = {
+    "f32": (1e-4, 1e-3),
+    "f16": (1e-2, 2e-2),
+    "bf16": (1e-2, 2e-2),
+}
+
+
+def compare(out, ref, dtype="f32"):
+    """(ok, relative RMS error, max error / max |ref|) per SPEC section 3."""
+    out, ref = _f64(out), _f64(ref)
+    if out.shape != ref.shape:
+        raise ValueError(f"shape {out.shape} != reference {ref.shape}")
+    if not np.all(np.isfinite(out)):
+        return False, float("inf"), float("inf")
+    scale = np.linalg.norm(ref)
+    peak = np.max(np.abs(ref)) if ref.size else 0.0
+    err = out - ref
+    rel_rms = np.linalg.norm(err) / scale if scale > 0 else np.linalg.norm(err)
+    rel_max = np.max(np.abs(err)) / peak if peak > 0 else (
+        np.max(np.abs(err)) if err.size else 0.0)
+    rms_tol, max_tol = TOLERANCES[dtype]
+    return bool(rel_rms <= rms_tol and rel_max <= max_tol), rel_rms, rel_max

@@ -1,0 +1,125 @@
+//===- flt-compile.cpp - compile an flt module to a shared library --------===//
+//
+//   flt-compile IN.mlir -o OUT.so [--target=cpu] [--emit=so|obj|llvm|mlir]
+//               [--cpu=native] [--token-tile=N] [--value-slice=N]
+//               [--no-fusion] [--no-vectorize] [--no-parallel]
+//               [--kernel-threads=N]
+//
+// Every public func.func (ranked tensor arguments and results, static or
+// dynamic sizes) becomes an entry point that libFLTRuntime and flt-run call.
+//
+//===----------------------------------------------------------------------===//
+
+#include "flt/Compiler/Compiler.h"
+#include "flt/Dialect/FLT/IR/FLTDialect.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("flt-compile options");
+static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<input.mlir>"),
+                                      cl::init("-"), cl::cat(category));
+static cl::opt<std::string> outputPath("o", cl::desc("Output file"),
+                                       cl::value_desc("path"), cl::Required,
+                                       cl::cat(category));
+static cl::opt<std::string> target("target",
+                                   cl::desc("Target: cpu (default) or cuda"),
+                                   cl::init("cpu"), cl::cat(category));
+static cl::opt<std::string>
+    cudaChip("cuda-chip", cl::desc("CUDA architecture for --target=cuda"),
+             cl::init("sm_90"), cl::cat(category));
+static cl::opt<flt::EmitKind> emit(
+    "emit", cl::desc("What to write"), cl::init(flt::EmitKind::SharedLibrary),
+    cl::values(clEnumValN(flt::EmitKind::SharedLibrary, "so",
+                          "a shared library (default)"),
+               clEnumValN(flt::EmitKind::Object, "obj", "an object file"),
+               clEnumValN(flt::EmitKind::LLVMIR, "llvm", "optimized LLVM IR"),
+               clEnumValN(flt::EmitKind::MLIR, "mlir",
+                          "the fully lowered MLIR module")),
+    cl::cat(category));
+static cl::opt<std::string>
+    cpu("cpu", cl::desc("LLVM CPU for --target=cpu (default: this machine's)"),
+        cl::init("native"), cl::cat(category));
+static cl::opt<int64_t> tokenTile("token-tile",
+                                  cl::desc("Tokens per tile / causal chunk"),
+                                  cl::init(flt::cpu::kTokenTile),
+                                  cl::cat(category));
+static cl::opt<int64_t>
+    valueSlice("value-slice",
+               cl::desc("Value columns per parallel slice of the state"),
+               cl::init(flt::cpu::kValueSlice), cl::cat(category));
+static cl::opt<bool>
+    noFusion("no-fusion",
+             cl::desc("Materialize the Kronecker features of linear "
+                      "attention (the unfused reference pipeline)"),
+             cl::init(false), cl::cat(category));
+static cl::opt<bool> noVectorize("no-vectorize",
+                                 cl::desc("Keep the contractions scalar"),
+                                 cl::init(false), cl::cat(category));
+static cl::opt<bool> noParallel("no-parallel",
+                                cl::desc("No OpenMP threads in the kernels"),
+                                cl::init(false), cl::cat(category));
+static cl::opt<int64_t>
+    threads("kernel-threads",
+            cl::desc("OpenMP threads per parallel loop, fixed at compile time "
+                     "(0: chosen at run time)"),
+            cl::init(0), cl::cat(category));
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "flt-compile: flt module -> shared library\n");
+
+  if (tokenTile <= 0 || valueSlice <= 0 || threads < 0) {
+    llvm::errs() << "flt-compile: error: --token-tile and --value-slice must "
+                    "be positive and --kernel-threads non-negative\n";
+    return 1;
+  }
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registry.insert<flt::FLTDialect>();
+  MLIRContext context(registry);
+  context.disableMultithreading();
+
+  std::string error;
+  std::unique_ptr<llvm::MemoryBuffer> input = openInputFile(inputPath, &error);
+  if (!input) {
+    llvm::errs() << "flt-compile: error: " << error << "\n";
+    return 1;
+  }
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return 1;
+
+  flt::CompileOptions options;
+  options.target = target;
+  options.cpu = cpu;
+  options.emit = emit;
+  options.fuseKronecker = !noFusion;
+  options.tokenTile = tokenTile;
+  options.valueSlice = valueSlice;
+  options.vectorize = !noVectorize;
+  options.parallel = !noParallel;
+  options.threads = threads;
+  if (failed(flt::compileModule(*module, options, outputPath)))
+    return 1;
+  return 0;
+}

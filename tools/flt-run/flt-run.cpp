@@ -1,0 +1,244 @@
+//===- flt-run.cpp - run a compiled flt function on .npy files ------------===//
+//
+//   flt-run LIB.so --function=NAME --input=a.npy ... [--output=o.npy ...]
+//           [--device=cpu|cuda] [--threads=N] [--benchmark=N]
+//
+// Reads the inputs, checks them against the function's signature and size
+// relations, calls it, writes each result to its --output file (in order)
+// and prints one line per result. With --benchmark=N it also times N calls
+// after one warm-up call. Any error is one line on stderr and exit status 1.
+//
+// bf16 arguments read f32 .npy files (rounded to nearest even); bf16 results
+// are written as f32.
+//
+//===----------------------------------------------------------------------===//
+
+#include "flt/Runtime/Npy.h"
+#include "flt/Runtime/Runtime.h"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Options {
+  std::string library, function, device = "cpu";
+  std::vector<std::string> inputs, outputs;
+  int threads = 0;
+  int benchmark = 0;
+};
+
+[[noreturn]] void fail(const std::string &message) {
+  std::fprintf(stderr, "flt-run: error: %s\n", message.c_str());
+  std::exit(1);
+}
+
+void usage() {
+  std::printf(
+      "usage: flt-run LIB.so --function=NAME --input=a.npy ... "
+      "[--output=o.npy ...]\n"
+      "               [--device=cpu|cuda] [--threads=N] [--benchmark=N]\n"
+      "       flt-run LIB.so --list\n");
+}
+
+/// A positive integer flag value.
+int parseCount(const std::string &flag, const std::string &text) {
+  char *end = nullptr;
+  errno = 0;
+  long value = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno != 0 || value < 1 ||
+      value > 1000000)
+    fail(flag + " needs a positive integer, got '" + text + "'");
+  return static_cast<int>(value);
+}
+
+Options parse(int argc, char **argv, bool &list) {
+  Options options;
+  list = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](const char *flag) -> const char * {
+      size_t n = std::strlen(flag);
+      if (arg.compare(0, n, flag) == 0 && arg.size() > n && arg[n] == '=')
+        return argv[i] + n + 1;
+      return nullptr;
+    };
+    if (arg == "--help" || arg == "-h") {
+      usage();
+      std::exit(0);
+    } else if (arg == "--list") {
+      list = true;
+    } else if (const char *v = value("--function")) {
+      options.function = v;
+    } else if (const char *v = value("--input")) {
+      options.inputs.push_back(v);
+    } else if (const char *v = value("--output")) {
+      options.outputs.push_back(v);
+    } else if (const char *v = value("--device")) {
+      options.device = v;
+    } else if (const char *v = value("--threads")) {
+      options.threads = parseCount("--threads", v);
+    } else if (const char *v = value("--benchmark")) {
+      options.benchmark = parseCount("--benchmark", v);
+    } else if (!arg.empty() && arg[0] == '-') {
+      fail("unknown option '" + arg + "' (see --help)");
+    } else if (options.library.empty()) {
+      options.library = arg;
+    } else {
+      fail("unexpected argument '" + arg + "'; inputs are given with --input=");
+    }
+  }
+  if (options.library.empty())
+    fail("no library given (usage: flt-run LIB.so --function=NAME "
+         "--input=a.npy ...)");
+  if (options.device != "cpu" && options.device != "cuda")
+    fail("--device must be cpu or cuda, got '" + options.device + "'");
+  return options;
+}
+
+/// One line about a result: type, shape, a few statistics, destination.
+void summarize(size_t index, const flt::HostTensor &tensor,
+               const std::string &output) {
+  flt::HostTensor values;
+  std::string error;
+  double sum = 0, maxAbs = 0;
+  int64_t nonFinite = 0;
+  bool numeric = flt::convertTensor(tensor, flt::ElementType::F64, values,
+                                    error);
+  if (numeric) {
+    auto *data = static_cast<const double *>(values.data());
+    for (int64_t i = 0, n = values.numElements(); i < n; ++i) {
+      if (!std::isfinite(data[i])) {
+        ++nonFinite;
+        continue;
+      }
+      sum += data[i];
+      maxAbs = std::max(maxAbs, std::fabs(data[i]));
+    }
+  }
+  std::printf("result %zu: %s", index, tensor.str().c_str());
+  if (numeric)
+    std::printf(" mean %.6g max|x| %.6g non-finite %lld",
+                tensor.numElements() ? sum / tensor.numElements() : 0.0,
+                maxAbs, static_cast<long long>(nonFinite));
+  std::printf(output.empty() ? " (not written)\n" : " -> %s\n",
+              output.c_str());
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  bool list = false;
+  Options options = parse(argc, argv, list);
+
+  if (options.device == "cuda") {
+    // Say "no GPU" before anything else when there is none.
+    if (!dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL))
+      fail("--device=cuda: no CUDA driver on this machine (libcuda.so.1 "
+           "cannot be loaded)");
+  }
+
+  std::string error;
+  std::unique_ptr<flt::Library> library =
+      flt::Library::load(options.library, error);
+  if (!library)
+    fail(error);
+
+  if (list) {
+    for (const flt::FunctionInfo &function : library->functions()) {
+      std::printf("%s(", function.name.c_str());
+      for (size_t i = 0; i < function.args.size(); ++i)
+        std::printf("%s%s", i ? ", " : "", function.args[i].str().c_str());
+      std::printf(") ->");
+      for (size_t i = 0; i < function.results.size(); ++i)
+        std::printf("%s %s", i ? "," : "", function.results[i].str().c_str());
+      std::printf("\n");
+    }
+    return 0;
+  }
+
+  if (options.device != library->target())
+    fail("'" + options.library + "' was compiled for " + library->target() +
+         " but --device=" + options.device + " was asked for");
+  if (options.function.empty()) {
+    std::string names;
+    for (const flt::FunctionInfo &function : library->functions())
+      names += (names.empty() ? "" : ", ") + function.name;
+    fail("no --function given; the library has: " + names);
+  }
+  const flt::FunctionInfo *function = library->find(options.function);
+  if (!function) {
+    std::string names;
+    for (const flt::FunctionInfo &f : library->functions())
+      names += (names.empty() ? "" : ", ") + f.name;
+    fail("no function '" + options.function + "' in '" + options.library +
+         "' (it has: " + names + ")");
+  }
+  if (options.inputs.size() != function->args.size())
+    fail("function '" + function->name + "' takes " +
+         std::to_string(function->args.size()) + " inputs, got " +
+         std::to_string(options.inputs.size()) + " --input files");
+  if (options.outputs.size() > function->results.size())
+    fail("function '" + function->name + "' has " +
+         std::to_string(function->results.size()) + " results, got " +
+         std::to_string(options.outputs.size()) + " --output files");
+
+  std::vector<flt::HostTensor> inputs;
+  for (size_t i = 0; i < options.inputs.size(); ++i) {
+    flt::HostTensor tensor;
+    if (!flt::readNpy(options.inputs[i], tensor, error))
+      fail(error);
+    // bf16 has no .npy dtype: bf16 arguments read f32 files.
+    if (function->args[i].element == flt::ElementType::BF16 &&
+        tensor.element() == flt::ElementType::F32) {
+      flt::HostTensor converted;
+      if (!flt::convertTensor(tensor, flt::ElementType::BF16, converted, error))
+        fail(error);
+      tensor = std::move(converted);
+    }
+    inputs.push_back(std::move(tensor));
+  }
+
+  if (options.threads > 0 && !library->setNumThreads(options.threads, error))
+    fail(error);
+
+  std::vector<flt::HostTensor> results;
+  if (!library->call(*function, inputs, results, error))
+    fail(error);
+
+  for (size_t i = 0; i < results.size(); ++i) {
+    std::string output = i < options.outputs.size() ? options.outputs[i] : "";
+    if (!output.empty() && !flt::writeNpy(output, results[i], error))
+      fail(error);
+    summarize(i, results[i], output);
+  }
+
+  if (options.benchmark > 0) {
+    std::vector<double> times;
+    std::vector<flt::HostTensor> scratch;
+    if (!library->call(*function, inputs, scratch, error)) // warm-up
+      fail(error);
+    for (int i = 0; i < options.benchmark; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      if (!library->call(*function, inputs, scratch, error))
+        fail(error);
+      auto stop = std::chrono::steady_clock::now();
+      times.push_back(
+          std::chrono::duration<double, std::milli>(stop - start).count());
+    }
+    std::sort(times.begin(), times.end());
+    size_t n = times.size();
+    double median = n % 2 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
+    std::printf("time: min %.3f ms, median %.3f ms over %d calls\n", times[0],
+                median, options.benchmark);
+  }
+  return 0;
+}
