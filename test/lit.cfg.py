@@ -9,7 +9,7 @@ from lit.llvm.subst import ToolSubst
 config.name = "FLT"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".py"]
-config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs"]
+config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "lib"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.flt_obj_root, "test")
 
@@ -24,3 +24,10 @@ llvm_config.add_tool_substitutions(
     tools, [config.flt_tools_dir, config.llvm_tools_dir])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.flt_tools_dir, append_path=True)
+
+# Integration tests import the float64 reference (python_bindings/flt) and
+# the harness (test/lib), and find the tools through FLT_TOOLS_DIR.
+config.environment["PYTHONPATH"] = os.pathsep.join(
+    [os.path.join(config.flt_src_root, "python_bindings"),
+     os.path.join(config.flt_src_root, "test", "lib")])
+config.environment["FLT_TOOLS_DIR"] = config.flt_tools_dir

@@ -53,6 +53,9 @@ void mlir::flt::buildCPUPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(bufferization::createBufferLoopHoistingPass());
   bufferization::BufferDeallocationPipelineOptions deallocation;
   bufferization::buildBufferDeallocationPipeline(pm, deallocation);
+  // A result that aliases an argument was cloned (results are owned by the
+  // caller); clones become alloc + copy.
+  pm.addPass(createConvertBufferizationToMemRefPass());
 
   pm.addPass(createFLTExpandStridedCopies());
   pm.addPass(createConvertLinalgToLoopsPass());

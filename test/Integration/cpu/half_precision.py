@@ -1,0 +1,62 @@
+# f16 and bf16 activations (computed in f32): linear attention with rpe and
+# the full layer, against the float64 reference with SPEC's f16/bf16
+# tolerances. bf16 arrays travel as f32 .npy files (rounded on input).
+# RUN: %python %s
+
+import numpy as np
+from flt import reference
+from flt_harness import (Library, check, finish, func, mixture_theta, normal,
+                         positions, positive, rng, ttype)
+
+H, m, r, e, m_f = 2, 16, 8, 16, 4
+functions = []
+for dtype in ("f16", "bf16"):
+    FQ, V = ttype((1, H, 1, m), dtype, (2,)), ttype((1, H, 1, e), dtype, (2,))
+    P = ttype((1, H, 1, r), dynamic=(2,))
+    functions.append(func(
+        f"la_{dtype}", [("fq", FQ), ("fk", FQ), ("v", V), ("phi", P),
+                        ("psi", P)],
+        [f"%o = flt.linear_attention %fq, %fk, %v rpe(%phi, %psi) "
+         f"{{causal = true}} : {FQ}, {FQ}, {V}, {P}, {P} -> {V}"],
+        [("%o", V)]))
+    R, XI, TH = ttype((1, 1, 1), dynamic=(1,)), ttype((H, 4, 1)), ttype((H, 9))
+    functions.append(func(
+        f"layer_{dtype}", [("q", FQ), ("k", FQ), ("v", V), ("r", R),
+                           ("xi", XI), ("th", TH)],
+        [f"%o = flt.attention %q, %k, %v, %r, %xi, %th {{kernel = "
+         f"#flt.kernel<elu_plus_one>, spectrum = "
+         f"#flt.spectrum<gaussian_mixture>}} : {FQ}, {FQ}, {V}, {R}, {XI}, "
+         f"{TH} -> {V}"],
+        [("%o", V)]))
+lib = Library(functions)
+
+
+def rounded(x, dtype):
+    """x as the kernel sees it: f16, or bf16 held in f32 (round to nearest
+    even, as flt-run does)."""
+    if dtype == "f16":
+        return x.astype(np.float16)
+    bits = x.astype(np.float32).view(np.uint32).astype(np.uint64)
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16 << 16
+    return bits.astype(np.uint32).view(np.float32)
+
+
+g = rng(5)
+for dtype in ("f16", "bf16"):
+    for L in (7, 129):
+        fq, fk = positive(g, (1, H, L, m)), positive(g, (1, H, L, m))
+        v = normal(g, (1, H, L, e))
+        phi, psi = positive(g, (1, H, L, r)), positive(g, (1, H, L, r))
+        fq, fk, v = (rounded(x, dtype) for x in (fq, fk, v))
+        out = lib.run(f"la_{dtype}", [fq, fk, v, phi, psi])[0]
+        check(f"linear_attention causal {dtype} L={L}", out,
+              reference.linear_attention(fq, fk, v, phi, psi, True), dtype)
+        q, k = rounded(normal(g, (1, H, L, m)), dtype), rounded(
+            normal(g, (1, H, L, m)), dtype)
+        r_, xi, th = positions(g, 1, L, 1), normal(g, (H, 4, 1)), \
+            mixture_theta(g, H, 1, 3)
+        out = lib.run(f"layer_{dtype}", [q, k, v, r_, xi, th])[0]
+        check(f"attention layer {dtype} L={L}", out,
+              reference.attention(q, k, v, r_, xi, th, "elu_plus_one",
+                                  "gaussian_mixture"), dtype)
+finish()

@@ -1,0 +1,142 @@
+"""Helpers for flt's integration tests: compile IR with flt-compile, run a
+function with flt-run on NumPy arrays, compare with the float64 reference
+(SPEC.md section 3) and report. Tests exit non-zero when any check fails."""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+from flt import reference
+
+TOOLS = os.environ.get("FLT_TOOLS_DIR", "")
+_failures = []
+
+
+def tool(name):
+    return os.path.join(TOOLS, name) if TOOLS else name
+
+
+def ttype(shape, dtype="f32", dynamic=()):
+    """MLIR tensor type; `dynamic` lists the dims to write as '?'."""
+    dims = ["?" if i in dynamic else str(s) for i, s in enumerate(shape)]
+    return "tensor<" + "x".join(dims + [dtype]) + ">"
+
+
+def func(name, args, body, results):
+    """A func.func: args [(name, type)], body lines, results [(value, type)]."""
+    arglist = ", ".join(f"%{n}: {t}" for n, t in args)
+    restypes = ", ".join(t for _, t in results)
+    lines = [f"func.func @{name}({arglist}) -> ({restypes}) {{"]
+    lines += ["  " + line for line in body]
+    lines.append("  return " + ", ".join(v for v, _ in results) + " : " +
+                 restypes)
+    lines.append("}")
+    return "\n".join(lines)
+
+
+class Library:
+    """A module compiled by flt-compile into a temporary directory."""
+
+    def __init__(self, functions, flags=()):
+        self.dir = tempfile.mkdtemp(prefix="flt-test-")
+        self.ir = "\n\n".join(functions)
+        source = os.path.join(self.dir, "module.mlir")
+        with open(source, "w") as f:
+            f.write(self.ir)
+        self.path = os.path.join(self.dir, "module.so")
+        done = subprocess.run([tool("flt-compile"), source, "-o", self.path,
+                               *flags], capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.stderr.write(self.ir + "\n" + done.stderr)
+            raise SystemExit(f"flt-compile failed (status {done.returncode})")
+
+    def run(self, function, inputs, results=1, extra=()):
+        """Runs `function` on NumPy `inputs`; returns the result arrays."""
+        args = [tool("flt-run"), self.path, f"--function={function}"]
+        for i, array in enumerate(inputs):
+            path = os.path.join(self.dir, f"in{i}.npy")
+            np.save(path, np.ascontiguousarray(array))
+            args.append(f"--input={path}")
+        outs = [os.path.join(self.dir, f"out{i}.npy") for i in range(results)]
+        args += [f"--output={p}" for p in outs]
+        done = subprocess.run([*args, *extra], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"flt-run {function} failed: {done.stderr}")
+        return [np.load(p) for p in outs]
+
+
+def check(label, out, ref, dtype="f32"):
+    """Records one comparison against the reference."""
+    ok, rel_rms, rel_max = reference.compare(out, ref, dtype)
+    status = "PASS" if ok else "FAIL"
+    print(f"{status}: {label}: rel-rms {rel_rms:.2e} rel-max {rel_max:.2e}")
+    if not ok:
+        _failures.append(label)
+
+
+def expect(label, condition, detail=""):
+    print(f"{'PASS' if condition else 'FAIL'}: {label} {detail}".rstrip())
+    if not condition:
+        _failures.append(label)
+
+
+def finish():
+    if _failures:
+        print(f"{len(_failures)} check(s) failed: {', '.join(_failures)}")
+        sys.exit(1)
+    print("all checks passed")
+
+
+# Well-conditioned inputs (SPEC.md section 3).
+def rng(seed):
+    return np.random.default_rng(seed)
+
+
+def normal(g, shape, dtype=np.float32):
+    return g.standard_normal(shape).astype(dtype)
+
+
+def positive(g, shape, dtype=np.float32):
+    """|N(0, 1)| + 0.1: features whose normalizer is far from 0."""
+    return (np.abs(g.standard_normal(shape)) + 0.1).astype(dtype)
+
+
+def positions(g, B, L, p, spread=None):
+    """Positions spread so that |2π ξ·(r_i - r_j)| stays mostly below π/2
+    (SPEC.md section 3): uniform in [0, spread) for p = 1 (default 0.2),
+    N(0, spread²) per axis for p = 3 (default 0.05: at 0.1 the random-feature
+    mask of a causal FAVOR+ layer turns negative often enough that 1e-6
+    input noise moves the exact result by 1e-2)."""
+    if p == 1:
+        return g.uniform(0, spread or 0.2, (B, L, 1)).astype(np.float32)
+    return ((spread or 0.05) * g.standard_normal((B, L, p))).astype(
+        np.float32)
+
+
+def sensitivity(fn, inputs, noise=1e-6, seed=0):
+    """How far the float64 result of fn moves (relative RMS) when every
+    input is perturbed by `noise` relative noise: the conditioning check of
+    SPEC.md section 3. Above ~1e-5 no f32 comparison can pass."""
+    g = np.random.default_rng(seed)
+    base = fn(*inputs)
+    noisy = [None if x is None else
+             x * (1 + noise * g.standard_normal(np.shape(x))) for x in inputs]
+    moved = fn(*noisy)
+    scale = np.linalg.norm(base)
+    return np.linalg.norm(moved - base) / scale if scale > 0 else 0.0
+
+
+def mixture_theta(g, H, p, K):
+    w = g.uniform(0, 1, (H, K))
+    mu = 0.1 * g.standard_normal((H, K * p))
+    s = 0.1 * g.standard_normal((H, K))
+    return np.concatenate([w, mu, s], axis=1).astype(np.float32)
+
+
+def window_theta(g, H):
+    C = g.uniform(0.5, 1.0, (H, 1))
+    v = g.uniform(0.05, 0.15, (H, 1))  # keeps every rho_k positive
+    return np.concatenate([C, v], axis=1).astype(np.float32)
