@@ -18,6 +18,8 @@ llvm_config.use_default_substitutions()
 
 tools = [
     ToolSubst("flt-opt", unresolved="fatal"),
+    ToolSubst("flt-compile", unresolved="fatal"),
+    ToolSubst("flt-run", unresolved="fatal"),
     ToolSubst("%python", config.python_executable, unresolved="fatal"),
 ]
 llvm_config.add_tool_substitutions(
