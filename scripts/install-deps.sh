@@ -11,6 +11,9 @@ packages=(
   cmake ninja-build g++
   # Python: the reference, the integration-test drivers and the bindings.
   python3 python3-numpy
+  # NumPy on OpenBLAS (the benchmark baselines; Debian defaults to the
+  # reference BLAS otherwise).
+  libopenblas0-pthread
 )
 
 missing=()

@@ -27,6 +27,7 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
@@ -275,8 +276,19 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
       func.setArgAttr(i, "bufferization.writable", BoolAttr::get(context, false));
   }
 
+  FailureOr<std::unique_ptr<llvm::TargetMachine>> machine =
+      createTargetMachine(module, options);
+  if (failed(machine))
+    return failure();
+
   PassManager pm(context);
   CPUPipelineOptions pipeline;
+  pipeline.registerRows =
+      options.registerRows > 0
+          ? options.registerRows
+          : ((*machine)->getMCSubtargetInfo()->checkFeatures("+avx512f")
+                 ? cpu::kRegisterRowsAVX512
+                 : cpu::kRegisterRowsAVX2);
   pipeline.fuseKronecker = options.fuseKronecker;
   pipeline.tokenTile = options.tokenTile;
   pipeline.valueSlice = options.valueSlice;
@@ -312,10 +324,6 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
                            llvm::GlobalValue::ExternalLinkage, infoText,
                            ::flt::abi::kModuleInfoSymbol);
 
-  FailureOr<std::unique_ptr<llvm::TargetMachine>> machine =
-      createTargetMachine(module, options);
-  if (failed(machine))
-    return failure();
   llvmModule->setDataLayout((*machine)->createDataLayout());
   llvmModule->setTargetTriple((*machine)->getTargetTriple());
   if (llvm::Error error = makeOptimizingTransformer(

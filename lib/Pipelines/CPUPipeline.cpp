@@ -36,9 +36,16 @@ void mlir::flt::buildCPUPipeline(OpPassManager &pm,
   lowering.fuseKronecker = options.fuseKronecker;
   lowering.tokenTile = options.tokenTile;
   lowering.valueSlice = options.valueSlice;
+  lowering.rowMultiple = options.registerRows;
   pm.addPass(createFLTConvertToLinalg(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  if (options.vectorize) {
+    FLTVectorizeOptions registerTile;
+    registerTile.rows = options.registerRows;
+    registerTile.columns = cpu::kRegisterColumns;
+    pm.addPass(createFLTVectorize(registerTile));
+  }
 
   // Tensors -> buffers. Function arguments are read-only: a kernel never
   // writes into its caller's inputs.
@@ -69,9 +76,11 @@ void mlir::flt::buildCPUPipeline(OpPassManager &pm,
   }
   pm.addPass(createCanonicalizerPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());

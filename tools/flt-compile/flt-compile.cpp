@@ -2,6 +2,7 @@
 //
 //   flt-compile IN.mlir -o OUT.so [--target=cpu] [--emit=so|obj|llvm|mlir]
 //               [--cpu=native] [--token-tile=N] [--value-slice=N]
+//               [--register-rows=N]
 //               [--no-fusion] [--no-vectorize] [--no-parallel]
 //               [--kernel-threads=N]
 //
@@ -60,6 +61,11 @@ static cl::opt<int64_t>
     valueSlice("value-slice",
                cl::desc("Value columns per parallel slice of the state"),
                cl::init(flt::cpu::kValueSlice), cl::cat(category));
+static cl::opt<int64_t> registerRows(
+    "register-rows",
+    cl::desc("Accumulator rows of the contraction register tile (default: 8 "
+             "with AVX-512, else 4)"),
+    cl::init(0), cl::cat(category));
 static cl::opt<bool>
     noFusion("no-fusion",
              cl::desc("Materialize the Kronecker features of linear "
@@ -83,7 +89,7 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv,
                               "flt-compile: flt module -> shared library\n");
 
-  if (tokenTile <= 0 || valueSlice <= 0 || threads < 0) {
+  if (tokenTile <= 0 || valueSlice <= 0 || threads < 0 || registerRows < 0) {
     llvm::errs() << "flt-compile: error: --token-tile and --value-slice must "
                     "be positive and --kernel-threads non-negative\n";
     return 1;
@@ -117,6 +123,7 @@ int main(int argc, char **argv) {
   options.tokenTile = tokenTile;
   options.valueSlice = valueSlice;
   options.vectorize = !noVectorize;
+  options.registerRows = registerRows;
   options.parallel = !noParallel;
   options.threads = threads;
   if (failed(flt::compileModule(*module, options, outputPath)))

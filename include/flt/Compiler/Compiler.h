@@ -24,6 +24,9 @@ struct CompileOptions {
   bool fuseKronecker = true;
   int64_t tokenTile = cpu::kTokenTile;
   int64_t valueSlice = cpu::kValueSlice;
+  /// Register-tile rows; 0 picks them from the target CPU (AVX-512: 8,
+  /// otherwise 4).
+  int64_t registerRows = 0;
   bool vectorize = true;
   bool parallel = true;
   int64_t threads = 0;

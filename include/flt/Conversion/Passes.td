@@ -52,6 +52,9 @@ def FLTConvertToLinalg : Pass<"flt-convert-to-linalg"> {
            "Tokens per tile and per causal chunk">,
     Option<"valueSlice", "value-slice", "int64_t", /*default=*/"32",
            "Value columns per parallel slice of the state">,
+    Option<"rowMultiple", "row-multiple", "int64_t", /*default=*/"4",
+           "Pad tile rows (state rows, r) to a multiple of this (the "
+           "register tile's rows)">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",

@@ -27,11 +27,16 @@ constexpr int64_t kTokenTile = 64;
 /// they are also the unit of thread parallelism next to batch and head.
 constexpr int64_t kValueSlice = 32;
 
-/// Register tile of the contractions: 4 rows × 16 columns (two ymm vectors)
-/// is 8 accumulator registers, plus 2 for the B row and 1 broadcast: 11 of
-/// the 16 ymm registers, and 8 FMAs per 6 loads, which keeps both FMA pipes
-/// busy. Padded tile shapes round up to these multiples.
-constexpr int64_t kRegisterRows = 4;
+/// Register tile of the contractions, rows × 16 columns. An FMA has a
+/// latency of 4 cycles and two pipes issue one per cycle each, so at least 8
+/// independent accumulator registers are needed to keep them busy:
+///  * AVX2 (16 ymm): 16 columns are two ymm, so 4 rows give 8 accumulators,
+///    plus 2 for B's row and 1 broadcast: 11 of 16 registers.
+///  * AVX-512 (32 zmm, e.g. Zen 4 / Sapphire Rapids): 16 columns are one
+///    zmm, so it takes 8 rows for 8 accumulators (9 more registers spare).
+/// Padded tile shapes round up to these multiples.
+constexpr int64_t kRegisterRowsAVX2 = 4;
+constexpr int64_t kRegisterRowsAVX512 = 8;
 constexpr int64_t kRegisterColumns = 16;
 
 } // namespace mlir::flt::cpu

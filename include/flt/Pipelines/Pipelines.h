@@ -24,6 +24,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       *this, "value-slice",
       llvm::cl::desc("Value columns per parallel slice of the state"),
       llvm::cl::init(cpu::kValueSlice)};
+  PassOptions::Option<int64_t> registerRows{
+      *this, "register-rows",
+      llvm::cl::desc("Accumulator rows of the contraction register tile "
+                     "(4 for AVX2, 8 for AVX-512; see CPUTileConfig.h)"),
+      llvm::cl::init(cpu::kRegisterRowsAVX2)};
   PassOptions::Option<bool> vectorize{
       *this, "vectorize",
       llvm::cl::desc("Tile the contractions to registers and vectorize them"),

@@ -21,16 +21,17 @@ struct FLTConvertToLinalgPass
   using FLTConvertToLinalgBase::FLTConvertToLinalgBase;
 
   void runOnOperation() override {
-    if (tokenTile <= 0 || valueSlice <= 0) {
+    if (tokenTile <= 0 || valueSlice <= 0 || rowMultiple <= 0) {
       getOperation()->emitError()
-          << "flt-convert-to-linalg: token-tile and value-slice must be "
-             "positive";
+          << "flt-convert-to-linalg: token-tile, value-slice and "
+             "row-multiple must be positive";
       return signalPassFailure();
     }
     LinearAttentionLoweringOptions options;
     options.fuseKronecker = fuseKronecker;
     options.tokenTile = tokenTile;
     options.valueSlice = valueSlice;
+    options.rowMultiple = rowMultiple;
 
     RewritePatternSet patterns(&getContext());
     populateFeatureMapLoweringPatterns(patterns);

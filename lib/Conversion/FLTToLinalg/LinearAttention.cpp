@@ -5,11 +5,11 @@
 // into each other), the state
 //
 //   T[p] = Σ_j (fk_jp psi_j) v_jᵀ     (m blocks of r × e_slice)
-//   z[p] = Σ_j  fk_jp psi_j           (m × r, for the normalizer)
+//   z    = Σ_j  fk_jᵀ psi_j            (m × r, for the normalizer)
 //
 // is accumulated over tiles of keys, and each query tile reads it out as
 //
-//   num_i = Σ_p (fq_ip phi_i) T[p],   den_i = Σ_p (fq_ip phi_i) · z[p].
+//   num_i = Σ_p (fq_ip phi_i) T[p],   den_i = Σ_c phi_ic (fq_i z)_c.
 //
 // The Kronecker rows fk_j ⊗ psi_j and fq_i ⊗ phi_i only ever exist as one
 // [tokens × r] block for one p: no [L, m r] or [L, S] tensor is formed.
@@ -169,15 +169,18 @@ LinearAttentionLowering::updateState(OpBuilder &nb, Value fkTile,
     return {newState, newNorm};
   }
 
+  // z[p, c] += Σ_j fk[j, p] psi[j, c]: one contraction per tile of keys.
+  Value newNorm;
+  if (norm)
+    newNorm = tb.matmulAccumulate(fkTile, psiTile, norm, /*transposeA=*/true,
+                                  /*transposeB=*/false);
+
   // For every feature p: W = fk[:, p] ⊙ psi (one [tokens × r] Kronecker
-  // block), T[p] += Wᵀ v, z[p] += Σ_j W_j.
+  // block), T[p] += Wᵀ v.
   Value zeroIdx = tb.index(0), oneIdx = tb.index(1);
   Value upper = getValueOrCreateConstantIndexOp(nb, loc, m);
-  SmallVector<Value> inits = {state};
-  if (norm)
-    inits.push_back(norm);
   auto loop = scf::ForOp::create(
-      nb, loc, zeroIdx, upper, oneIdx, inits,
+      nb, loc, zeroIdx, upper, oneIdx, ValueRange{state},
       [&](OpBuilder &lb, Location ll, Value p, ValueRange iter) {
         StructuredBuilder ib(lb, ll);
         Value fkColumn = ib.slice(fkTile, {lb.getIndexAttr(0), p},
@@ -202,26 +205,10 @@ LinearAttentionLowering::updateState(OpBuilder &nb, Value fkTile,
         stateBlock = ib.matmulAccumulate(block, vTile, stateBlock,
                                          /*transposeA=*/true,
                                          /*transposeB=*/false);
-        SmallVector<Value> yielded = {
-            ib.insert(stateBlock, iter[0], stateOffsets, stateSizes)};
-        if (iter.size() > 1) {
-          SmallVector<OpFoldResult> normOffsets = {p, lb.getIndexAttr(0)};
-          SmallVector<OpFoldResult> normSizes = {lb.getIndexAttr(1),
-                                                 ib.dim(iter[1], 1)};
-          Value normRow = ib.slice(iter[1], normOffsets, normSizes, 1);
-          normRow = ib.generic1(block, normRow,
-                                {ib.map(2, {1, 0}), ib.map(2, {0})},
-                                StructuredBuilder::parallel(1, 1),
-                                [](OpBuilder &bb, Location nl, ValueRange args) {
-                                  return SmallVector<Value>{
-                                      arith::AddFOp::create(bb, nl, args[1],
-                                                            args[0])};
-                                });
-          yielded.push_back(ib.insert(normRow, iter[1], normOffsets, normSizes));
-        }
-        scf::YieldOp::create(lb, ll, yielded);
+        scf::YieldOp::create(
+            lb, ll, ib.insert(stateBlock, iter[0], stateOffsets, stateSizes));
       });
-  return {loop.getResult(0), norm ? loop.getResult(1) : Value()};
+  return {loop.getResult(0), newNorm};
 }
 
 std::pair<Value, Value>
@@ -251,13 +238,28 @@ LinearAttentionLowering::readOut(OpBuilder &nb, Value fqTile, Value phiTile,
     return {num, den};
   }
 
+  // den_i = Σ_p fq_ip (phi_i · z[p]) = Σ_c phi_ic (fq_i z)_c: one
+  // contraction and one row reduction per tile of queries.
+  if (norm) {
+    Value projected = tb.matmulAccumulate(
+        fqTile, norm, tb.filled({tokens, tb.dim(norm, 1)}, f32, 0.0), false,
+        false);
+    den = tb.generic1(ValueRange{projected, phiTile}, den,
+                      {tb.map(2, {0, 1}), tb.map(2, {0, 1}), tb.map(2, {0})},
+                      StructuredBuilder::parallel(1, 1),
+                      [](OpBuilder &bb, Location nl, ValueRange args) {
+                        Value product =
+                            arith::MulFOp::create(bb, nl, args[0], args[1]);
+                        return SmallVector<Value>{
+                            arith::AddFOp::create(bb, nl, args[2], product)};
+                      });
+  }
+
+  // num_i = Σ_p (fq_ip phi_i) T[p], one [tokens × r] block per feature.
   Value zeroIdx = tb.index(0), oneIdx = tb.index(1);
   Value upper = getValueOrCreateConstantIndexOp(nb, loc, m);
-  SmallVector<Value> inits = {num};
-  if (den)
-    inits.push_back(den);
   auto loop = scf::ForOp::create(
-      nb, loc, zeroIdx, upper, oneIdx, inits,
+      nb, loc, zeroIdx, upper, oneIdx, ValueRange{num},
       [&](OpBuilder &lb, Location ll, Value p, ValueRange iter) {
         StructuredBuilder ib(lb, ll);
         Value fqColumn = ib.slice(fqTile, {lb.getIndexAttr(0), p},
@@ -277,16 +279,11 @@ LinearAttentionLowering::readOut(OpBuilder &nb, Value fqTile, Value phiTile,
         Value stateBlock = ib.slice(
             state, {p, lb.getIndexAttr(0), lb.getIndexAttr(0)},
             {lb.getIndexAttr(1), ib.dim(state, 1), ib.dim(state, 2)}, 2);
-        SmallVector<Value> yielded = {
-            ib.matmulAccumulate(block, stateBlock, iter[0], false, false)};
-        if (iter.size() > 1) {
-          Value normRow = ib.slice(norm, {p, lb.getIndexAttr(0)},
-                                   {lb.getIndexAttr(1), ib.dim(norm, 1)}, 1);
-          yielded.push_back(denFrom(ib, block, normRow, iter[1]));
-        }
-        scf::YieldOp::create(lb, ll, yielded);
+        scf::YieldOp::create(
+            lb, ll, ib.matmulAccumulate(block, stateBlock, iter[0], false,
+                                        false));
       });
-  return {loop.getResult(0), den ? loop.getResult(1) : Value()};
+  return {loop.getResult(0), den};
 }
 
 std::pair<Value, Value> LinearAttentionLowering::addIntraChunk(
