@@ -93,17 +93,24 @@ def _normalize(num, den, normalize, eps):
 
 def linear_attention(fq, fk, v, phi=None, psi=None, causal=False,
                      normalize="divide", eps=1e-6):
-    """SPEC 2.4 in its quadratic form, the L x S mask materialized."""
+    """SPEC 2.4 in its quadratic form, the L x S mask materialized (one
+    (batch, head) at a time, so that long sequences fit in memory)."""
     fq, fk, v = _f64(fq), _f64(fk), _f64(v)
-    scores = np.einsum("bhlm,bhsm->bhls", fq, fk)
-    if phi is not None:
-        scores = scores * np.einsum("bhlr,bhsr->bhls", _f64(phi), _f64(psi))
-    if causal:
-        L, S = scores.shape[-2:]
-        scores = scores * np.tril(np.ones((L, S)))
-    num = np.einsum("bhls,bhse->bhle", scores, v)
-    den = np.sum(scores, axis=-1)
-    return _normalize(num, den, normalize, eps)
+    phi, psi = _f64(phi), _f64(psi)
+    B, H, L = fq.shape[:3]
+    S = fk.shape[2]
+    out = np.empty((B, H, L, v.shape[-1]))
+    mask = np.tril(np.ones((L, S))) if causal else None
+    for b in range(B):
+        for h in range(H):
+            scores = fq[b, h] @ fk[b, h].T
+            if phi is not None:
+                scores *= phi[b, h] @ psi[b, h].T
+            if causal:
+                scores *= mask
+            out[b, h] = _normalize(scores @ v[b, h], scores.sum(-1),
+                                   normalize, eps)
+    return out
 
 
 def attention(q, k, v, r, xi, theta, kernel, spectrum, w=None, eps=0.0,
