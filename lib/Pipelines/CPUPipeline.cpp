@@ -3,7 +3,8 @@
 // flt ops on tensors -> LLVM dialect for the host CPU:
 //
 //   flt-decompose, flt-convert-to-linalg    (fused loop nests on tensors)
-//   [vectorize: register tiles -> vector]
+//   flt-fuse-into-tiles                      (feature maps per token tile)
+//   flt-vectorize                            (register tiles -> vector FMAs)
 //   one-shot-bufferize                       (no tensor copies of the tiles)
 //   buffer-loop-hoisting, deallocation       (no allocation in hot loops)
 //   scf.forall -> OpenMP                     (batch, head, value slice)
@@ -40,6 +41,12 @@ void mlir::flt::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createFLTConvertToLinalg(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  if (options.fuseKronecker) {
+    // Feature maps and spectral features are formed per tile of tokens.
+    pm.addPass(createFLTFuseIntoTiles());
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+  }
   if (options.vectorize) {
     FLTVectorizeOptions registerTile;
     registerTile.rows = options.registerRows;

@@ -1,9 +1,12 @@
 // After bufferization, the fused lowering of an FLT layer at L = S = 4096,
 // m = 64, r = 2 m_f = 32 allocates nothing of L × m r (Q', K') or L × S
 // elements: the Kronecker blocks are 64 × 32 tiles and the state is
-// m × r × 32 value columns. The unfused reference allocates both [L, m, r]
-// products, which shows that the check can fail.
+// m × r × 32 value columns. With flt-fuse-into-tiles the feature maps and
+// spectral features are not materialized either: the only full-size buffer
+// is the output. The unfused reference allocates both [L, m, r] products,
+// which shows that the check can fail.
 // RUN: flt-opt %s --flt-decompose --flt-convert-to-linalg --canonicalize --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s --check-prefix=FUSED
+// RUN: flt-opt %s --flt-decompose --flt-convert-to-linalg --canonicalize --flt-fuse-into-tiles --canonicalize --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s --check-prefix=TILED
 // RUN: flt-opt %s --flt-decompose --flt-convert-to-linalg="fuse-kronecker=false" --canonicalize --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s --check-prefix=UNFUSED
 
 // FUSED-LABEL: func.func @layer
@@ -17,6 +20,11 @@
 // FUSED-NOT: memref<{{[0-9x]*}}4096x64x32xf32>
 // FUSED-NOT: memref<{{[0-9x]*}}4096x4096xf32>
 // FUSED: return
+
+// TILED-LABEL: func.func @layer
+// TILED-COUNT-1: memref.alloc() {{.*}} : memref<1x8x4096x{{[0-9]+}}xf32>
+// TILED-NOT: memref.alloc() {{.*}} : memref<1x8x4096x{{[0-9]+}}xf32>
+// TILED: return
 
 // UNFUSED-LABEL: func.func @layer
 // UNFUSED: memref.alloc() {{.*}} : memref<1x8x4096x64x32xf32>

@@ -128,4 +128,39 @@ def FLTVectorize : Pass<"flt-vectorize"> {
   ];
 }
 
+def FLTFuseIntoTiles : Pass<"flt-fuse-into-tiles"> {
+  let summary = "Compute cheap producers tile by tile inside their consumers' loops";
+  let description = [{
+    For every `tensor.extract_slice` inside a loop whose source is produced
+    by a `linalg.generic` without reduction loops (or with reductions only
+    over static extents of at most `max-reduction`), replaces the slice by
+    the producer computed on just that tile (TilingInterface:
+    `tensor::replaceExtractSliceWithTiledProducer`), repeatedly, so chains
+    fuse too. The flt lowerings slice feature maps and spectral features per
+    tile of tokens: after this pass they are formed in the tile loops and the
+    full [B, H, L, m] tensors are never written. Producers whose tile needs
+    the whole input (the FAVOR+ key stabilizer, a max over all tokens) are
+    not fused: recomputing them per tile would cost O(L²).
+
+    ```mlir
+    %fk = linalg.generic ... ins(%k : tensor<1x8x?x64xf32>) { relu }
+    scf.for %j0 = ... {
+      %tile = tensor.extract_slice %fk[0, %h, %j0, 0] [1, 1, %n, 64] [1, 1, 1, 1]
+    ```
+
+    becomes
+
+    ```mlir
+    scf.for %j0 = ... {
+      %k_tile = tensor.extract_slice %k[0, %h, %j0, 0] [1, 1, %n, 64] [1, 1, 1, 1]
+      %tile = linalg.generic ... ins(%k_tile : tensor<1x1x?x64xf32>) { relu }
+    ```
+  }];
+  let options = [
+    Option<"maxReduction", "max-reduction", "int64_t", /*default=*/"16",
+           "Largest static reduction extent a fused producer may have">,
+  ];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
 #endif // FLT_DIALECT_FLT_TRANSFORMS_PASSES_TD
