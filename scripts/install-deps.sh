@@ -14,6 +14,8 @@ packages=(
   # NumPy on OpenBLAS (the benchmark baselines; Debian defaults to the
   # reference BLAS otherwise).
   libopenblas0-pthread
+  # Benchmark plots.
+  python3-matplotlib
 )
 
 missing=()

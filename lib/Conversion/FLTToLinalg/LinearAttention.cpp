@@ -62,8 +62,8 @@ public:
   FailureOr<Value> lower();
 
 private:
-  // Sizes.
-  bool hasRpe() { return static_cast<bool>(op.getPhi()); }
+  // Whether the loops form Kronecker blocks from rpe features.
+  bool hasRpe() { return static_cast<bool>(phi); }
   bool needsDenominator() {
     return op.getNormalize() != Normalize::None;
   }
@@ -93,10 +93,13 @@ private:
   /// num / den per the op's normalization, in the result element type.
   Value normalize(OpBuilder &nb, Value num, Value den);
 
-  /// The unfused reference form: materialized Kronecker features.
-  Value lowerMaterialized();
+  /// fq ⊗ phi (or fk ⊗ psi) as a [B, H, N, m r] tensor: the unfused
+  /// reference form materializes these and runs the plain (no rpe) loops.
+  Value materializeKronecker(Value features, Value positional);
 
   LinearAttentionOp op;
+  // The operands the loops read (the unfused form replaces them).
+  Value fq, fk, v, phi, psi;
   OpBuilder &b;
   Location loc;
   StructuredBuilder sb;
@@ -364,114 +367,38 @@ Value LinearAttentionLowering::normalize(OpBuilder &nb, Value num, Value den) {
       });
 }
 
-Value LinearAttentionLowering::lowerMaterialized() {
-  // Q' = fq ⊗ phi and K' = fk ⊗ psi as [B, H, N, m, r], then
-  // T = K'ᵀ v, z = Σ_j K'_j, num = Q' T, den = Q' z.
-  Value fq = sb.toF32(op.getFq()), fk = sb.toF32(op.getFk());
-  Value v = sb.toF32(op.getV()), phi = op.getPhi(), psi = op.getPsi();
-  auto kronecker = [&](Value features, Value positional) {
-    SmallVector<OpFoldResult> sizes = sb.dims(features);
-    sizes.push_back(sb.dim(positional, 3));
-    return sb.generic1(
-        ValueRange{features, positional}, sb.empty(sizes, f32),
-        {sb.map(5, {0, 1, 2, 3}), sb.map(5, {0, 1, 2, 4}),
-         sb.map(5, {0, 1, 2, 3, 4})},
-        StructuredBuilder::parallel(5),
-        [](OpBuilder &bb, Location nl, ValueRange args) {
-          return SmallVector<Value>{
-              arith::MulFOp::create(bb, nl, args[0], args[1])};
-        });
-  };
-  Value queries = kronecker(fq, phi), keys = kronecker(fk, psi);
-  OpFoldResult B = sb.dim(fq, 0), H = sb.dim(fq, 1), L = sb.dim(fq, 2),
-               e = sb.dim(v, 3);
-  // Loops (b, h, p, c, e, s).
-  Value state = sb.generic1(
-      ValueRange{keys, v}, sb.filled({B, H, m, r, e}, f32, 0.0),
-      {sb.map(6, {0, 1, 5, 2, 3}), sb.map(6, {0, 1, 5, 4}),
-       sb.map(6, {0, 1, 2, 3, 4})},
-      StructuredBuilder::parallel(5, 1),
+Value LinearAttentionLowering::materializeKronecker(Value features,
+                                                   Value positional) {
+  // [B, H, N, m] ⊗ [B, H, N, r] -> [B, H, N, m, r] -> [B, H, N, m r].
+  Value f = sb.toF32(features);
+  SmallVector<OpFoldResult> sizes = sb.dims(f);
+  sizes.push_back(sb.dim(positional, 3));
+  Value product = sb.generic1(
+      ValueRange{f, positional}, sb.empty(sizes, f32),
+      {sb.map(5, {0, 1, 2, 3}), sb.map(5, {0, 1, 2, 4}),
+       sb.map(5, {0, 1, 2, 3, 4})},
+      StructuredBuilder::parallel(5),
       [](OpBuilder &bb, Location nl, ValueRange args) {
-        Value product = arith::MulFOp::create(bb, nl, args[0], args[1]);
-        return SmallVector<Value>{arith::AddFOp::create(bb, nl, args[2], product)};
-      });
-  // Loops (b, h, l, e, p, c).
-  Value num = sb.generic1(
-      ValueRange{queries, state}, sb.filled({B, H, L, e}, f32, 0.0),
-      {sb.map(6, {0, 1, 2, 4, 5}), sb.map(6, {0, 1, 4, 5, 3}),
-       sb.map(6, {0, 1, 2, 3})},
-      StructuredBuilder::parallel(4, 2),
-      [](OpBuilder &bb, Location nl, ValueRange args) {
-        Value product = arith::MulFOp::create(bb, nl, args[0], args[1]);
-        return SmallVector<Value>{arith::AddFOp::create(bb, nl, args[2], product)};
-      });
-  Value den;
-  if (needsDenominator()) {
-    // Loops (b, h, p, c, s) then (b, h, l, p, c).
-    Value norm = sb.generic1(
-        keys, sb.filled({B, H, m, r}, f32, 0.0),
-        {sb.map(5, {0, 1, 4, 2, 3}), sb.map(5, {0, 1, 2, 3})},
-        StructuredBuilder::parallel(4, 1),
-        [](OpBuilder &bb, Location nl, ValueRange args) {
-          return SmallVector<Value>{
-              arith::AddFOp::create(bb, nl, args[1], args[0])};
-        });
-    den = sb.generic1(
-        ValueRange{queries, norm}, sb.filled({B, H, L}, f32, 0.0),
-        {sb.map(5, {0, 1, 2, 3, 4}), sb.map(5, {0, 1, 3, 4}),
-         sb.map(5, {0, 1, 2})},
-        StructuredBuilder::parallel(3, 2),
-        [](OpBuilder &bb, Location nl, ValueRange args) {
-          Value product = arith::MulFOp::create(bb, nl, args[0], args[1]);
-          return SmallVector<Value>{
-              arith::AddFOp::create(bb, nl, args[2], product)};
-        });
-  }
-  Type resultElement = op.getType().getElementType();
-  SmallVector<Value> inputs = {num};
-  SmallVector<AffineMap> maps = {sb.map(4, {0, 1, 2, 3})};
-  if (den) {
-    inputs.push_back(den);
-    maps.push_back(sb.map(4, {0, 1, 2}));
-  }
-  maps.push_back(sb.map(4, {0, 1, 2, 3}));
-  Normalize mode = op.getNormalize();
-  float eps = op.getEps().convertToFloat();
-  return sb.generic1(
-      inputs, sb.empty({B, H, L, e}, resultElement), maps,
-      StructuredBuilder::parallel(4),
-      [&](OpBuilder &bb, Location nl, ValueRange args) {
-        Value value = args[0];
-        Value zero = arith::ConstantOp::create(bb, nl, bb.getF32FloatAttr(0));
-        Value one = arith::ConstantOp::create(bb, nl, bb.getF32FloatAttr(1));
-        if (mode == Normalize::Divide)
-          value = arith::DivFOp::create(
-              bb, nl, value,
-              arith::AddFOp::create(
-                  bb, nl, args[1],
-                  arith::ConstantOp::create(bb, nl, bb.getF32FloatAttr(eps))));
-        else if (mode == Normalize::Guarded)
-          value = arith::DivFOp::create(
-              bb, nl, value,
-              arith::SelectOp::create(
-                  bb, nl,
-                  arith::CmpFOp::create(bb, nl, arith::CmpFPredicate::OGT,
-                                        args[1], zero),
-                  args[1], one));
         return SmallVector<Value>{
-            StructuredBuilder(bb, nl).convertScalar(value, resultElement)};
+            arith::MulFOp::create(bb, nl, args[0], args[1])};
       });
+  SmallVector<ReassociationIndices> groups = {{0}, {1}, {2}, {3, 4}};
+  return tensor::CollapseShapeOp::create(b, loc, product, groups);
 }
 
 FailureOr<Value> LinearAttentionLowering::lower() {
-  Value fq = op.getFq(), fk = op.getFk(), v = op.getV();
-  Value phi = op.getPhi(), psi = op.getPsi();
+  fq = op.getFq(), fk = op.getFk(), v = op.getV();
+  phi = op.getPhi(), psi = op.getPsi();
+  bool causal = op.getCausal();
+  if (!options.fuseKronecker && phi) {
+    // The unfused reference: Q' = fq ⊗ phi and K' = fk ⊗ psi in memory,
+    // then the same loops as attention without rpe on m r features.
+    fq = materializeKronecker(fq, phi);
+    fk = materializeKronecker(fk, psi);
+    phi = psi = Value();
+  }
   m = sb.dim(fq, 3);
   r = hasRpe() ? sb.dim(phi, 3) : OpFoldResult();
-  bool causal = op.getCausal();
-
-  if (!options.fuseKronecker && hasRpe() && !causal)
-    return lowerMaterialized();
 
   auto fqType = cast<RankedTensorType>(fq.getType());
   auto vType = cast<RankedTensorType>(v.getType());
