@@ -18,8 +18,10 @@ def FLTConvertToLinalg : Pass<"flt-convert-to-linalg"> {
     out per tile of queries, one [tokens × r] Kronecker block per feature at
     a time; causal attention walks chunks (state of earlier chunks plus the
     masked quadratic form inside the chunk). No [L, m r] or [L, S] tensor is
-    created. With `fuse-kronecker=false` non-causal RPE attention instead
-    materializes fq ⊗ phi and fk ⊗ psi (the unfused reference).
+    created. With `fuse-kronecker=false` RPE attention instead materializes
+    Q' = fq ⊗ phi and K' = fk ⊗ psi ([B, H, L, m r]) and runs the same loops
+    on them as attention without rpe: the unfused reference that benchmarks
+    compare against.
 
     ```mlir
     %o = flt.linear_attention %fq, %fk, %v rpe(%phi, %psi)
