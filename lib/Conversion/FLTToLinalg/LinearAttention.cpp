@@ -1,21 +1,28 @@
 //===- LinearAttention.cpp - flt.linear_attention -> linalg + scf ---------===//
 //
 // The fused lowering of DESIGN.md section 4. Per (b, h) and per slice of
-// value columns (an scf.forall, so slices run in parallel and never reduce
-// into each other), the state
+// value columns (slices run in parallel and never reduce into each other),
+// the state
 //
 //   T[p] = Σ_j (fk_jp psi_j) v_jᵀ     (m blocks of r × e_slice)
 //   z    = Σ_j  fk_jᵀ psi_j            (m × r, for the normalizer)
 //
-// is accumulated over tiles of keys, and each query tile reads it out as
+// is accumulated over tiles of keys (one scf.forall over batch, head and
+// slice), and each query tile reads it out (a second scf.forall over batch,
+// head, tile of queries and slice, so that L feeds the threads too) as
 //
 //   num_i = Σ_p (fq_ip phi_i) T[p],   den_i = Σ_c phi_ic (fq_i z)_c.
 //
 // The Kronecker rows fk_j ⊗ psi_j and fq_i ⊗ phi_i only ever exist as one
 // [tokens × r] block for one p: no [L, m r] or [L, S] tensor is formed.
-// Causal attention walks chunks of tokenTile tokens: the state of earlier
-// chunks plus the masked quadratic form (fq fkᵀ) ⊙ (phi psiᵀ) inside the
-// chunk, then the chunk is folded into the state.
+// Causal attention walks chunks of tokenTile tokens in one scf.forall over
+// (batch, head, slice): the state of earlier chunks plus the masked
+// quadratic form (fq fkᵀ) ⊙ (phi psiᵀ) inside the chunk, then the chunk is
+// folded into the state.
+//
+// Algorithm choice: always the linear form. The quadratic form costs
+// 2 L S (m + r + e + 1) against 4 L m r (e + 1) and would win below
+// L ≈ 1.7k at m = 64, r = 32, e = 64 by FLOPs; it is not generated yet.
 //
 // Tiles are zero-padded to static shapes rounded up to the register tile
 // (zero rows and columns add nothing to any sum), so that every contraction
@@ -97,6 +104,30 @@ private:
   /// reference form materializes these and runs the plain (no rpe) loops.
   Value materializeKronecker(Value features, Value positional);
 
+  /// Which value columns one parallel iteration owns.
+  struct ValueSlice {
+    Value batch, head, column;
+    OpFoldResult width;
+  };
+  /// Zero-padded [tokens, features] tiles of fk, psi (rpe) and v / of fq,
+  /// phi (rpe) starting at token `start`.
+  std::tuple<Value, Value, Value> keyTiles(OpBuilder &nb,
+                                           const ValueSlice &slice,
+                                           Value start, OpFoldResult tokens);
+  std::pair<Value, Value> queryTiles(OpBuilder &nb, const ValueSlice &slice,
+                                     Value start, OpFoldResult tokens);
+  /// The [tokens, width] corner of a padded output tile.
+  Value validCorner(OpBuilder &nb, Value tile, OpFoldResult tokens,
+                    OpFoldResult width);
+  /// Shapes of one slice's state T and normalizer state z.
+  SmallVector<OpFoldResult> stateShape();
+  SmallVector<OpFoldResult> normShape();
+  /// `paddedSize` as an attribute, or `size` when that is dynamic.
+  OpFoldResult padded(OpFoldResult size, int64_t paddedSize);
+
+  Value lowerCausal(ArrayRef<OpFoldResult> sizes, Value out);
+  Value lowerTwoPhase(ArrayRef<OpFoldResult> sizes, Value out);
+
   LinearAttentionOp op;
   // The operands the loops read (the unfused form replaces them).
   Value fq, fk, v, phi, psi;
@@ -110,6 +141,7 @@ private:
   int64_t stateRows = 0;   // m rounded up (no rpe) / unused with rpe
   int64_t rpeWidth = 0;    // r rounded up (rpe)
   int64_t valueWidth = 0;  // value-slice columns rounded up
+  int64_t staticM = 0;     // m (dynamic possible)
   OpFoldResult m, r;
 };
 
@@ -386,10 +418,62 @@ Value LinearAttentionLowering::materializeKronecker(Value features,
   return tensor::CollapseShapeOp::create(b, loc, product, groups);
 }
 
+SmallVector<OpFoldResult> LinearAttentionLowering::stateShape() {
+  OpFoldResult columns = b.getIndexAttr(valueWidth);
+  if (hasRpe())
+    return {m, padded(r, rpeWidth), columns};
+  return {padded(m, stateRows), columns};
+}
+
+SmallVector<OpFoldResult> LinearAttentionLowering::normShape() {
+  if (hasRpe())
+    return {m, padded(r, rpeWidth)};
+  return {padded(m, stateRows)};
+}
+
+OpFoldResult LinearAttentionLowering::padded(OpFoldResult size,
+                                             int64_t paddedSize) {
+  return ShapedType::isDynamic(paddedSize)
+             ? size
+             : OpFoldResult(b.getIndexAttr(paddedSize));
+}
+
+std::tuple<Value, Value, Value>
+LinearAttentionLowering::keyTiles(OpBuilder &nb, const ValueSlice &slice,
+                                  Value start, OpFoldResult tokens) {
+  int64_t featureWidth = hasRpe() ? staticM : stateRows;
+  Value fkTile = tokenTile(nb, fk, slice.batch, slice.head, start, tokens,
+                           nb.getIndexAttr(0), m, featureWidth);
+  Value psiTile = hasRpe() ? tokenTile(nb, psi, slice.batch, slice.head, start,
+                                       tokens, nb.getIndexAttr(0), r, rpeWidth)
+                           : Value();
+  Value vTile = tokenTile(nb, v, slice.batch, slice.head, start, tokens,
+                          slice.column, slice.width, valueWidth);
+  return {fkTile, psiTile, vTile};
+}
+
+std::pair<Value, Value>
+LinearAttentionLowering::queryTiles(OpBuilder &nb, const ValueSlice &slice,
+                                    Value start, OpFoldResult tokens) {
+  int64_t featureWidth = hasRpe() ? staticM : stateRows;
+  Value fqTile = tokenTile(nb, fq, slice.batch, slice.head, start, tokens,
+                           nb.getIndexAttr(0), m, featureWidth);
+  Value phiTile = hasRpe() ? tokenTile(nb, phi, slice.batch, slice.head, start,
+                                       tokens, nb.getIndexAttr(0), r, rpeWidth)
+                           : Value();
+  return {fqTile, phiTile};
+}
+
+Value LinearAttentionLowering::validCorner(OpBuilder &nb, Value tile,
+                                           OpFoldResult tokens,
+                                           OpFoldResult width) {
+  return StructuredBuilder(nb, loc).slice(
+      tile, {nb.getIndexAttr(0), nb.getIndexAttr(0)}, {tokens, width}, 2);
+}
+
 FailureOr<Value> LinearAttentionLowering::lower() {
   fq = op.getFq(), fk = op.getFk(), v = op.getV();
   phi = op.getPhi(), psi = op.getPsi();
-  bool causal = op.getCausal();
   if (!options.fuseKronecker && phi) {
     // The unfused reference: Q' = fq ⊗ phi and K' = fk ⊗ psi in memory,
     // then the same loops as attention without rpe on m r features.
@@ -402,7 +486,8 @@ FailureOr<Value> LinearAttentionLowering::lower() {
 
   auto fqType = cast<RankedTensorType>(fq.getType());
   auto vType = cast<RankedTensorType>(v.getType());
-  int64_t staticM = fqType.getDimSize(3), staticE = vType.getDimSize(3);
+  staticM = fqType.getDimSize(3);
+  int64_t staticE = vType.getDimSize(3);
   int64_t slice = options.valueSlice;
   if (ShapedType::isStatic(staticE))
     slice = std::min(slice, staticE);
@@ -415,115 +500,113 @@ FailureOr<Value> LinearAttentionLowering::lower() {
   FailureOr<SmallVector<OpFoldResult>> sizes = resultSizes(b, op, 0);
   if (failed(sizes))
     return failure();
-  OpFoldResult B = (*sizes)[0], H = (*sizes)[1], L = (*sizes)[2],
-               E = (*sizes)[3];
-  OpFoldResult S = sb.dim(fk, 2);
   Value out = sb.empty(*sizes, op.getType().getElementType());
+  return op.getCausal() ? lowerCausal(*sizes, out) : lowerTwoPhase(*sizes, out);
+}
 
+Value LinearAttentionLowering::lowerCausal(ArrayRef<OpFoldResult> sizes,
+                                           Value out) {
+  // One walk over chunks per (b, h, value slice): earlier chunks through
+  // the state, the chunk itself quadratically, then the chunk joins the
+  // state. Chunks are sequential; batch, heads and slices run in parallel.
+  OpFoldResult B = sizes[0], H = sizes[1], L = sizes[2], E = sizes[3];
   SmallVector<OpFoldResult> lbs(3, b.getIndexAttr(0));
-  SmallVector<OpFoldResult> ubs = {B, H, E};
-  SmallVector<OpFoldResult> steps = {b.getIndexAttr(1), b.getIndexAttr(1),
-                                     b.getIndexAttr(options.valueSlice)};
-  auto forall = scf::ForallOp::create(b, loc, lbs, ubs, steps,
-                                      ValueRange{out}, std::nullopt);
+  auto forall = scf::ForallOp::create(
+      b, loc, lbs, {B, H, E},
+      {b.getIndexAttr(1), b.getIndexAttr(1), b.getIndexAttr(options.valueSlice)},
+      ValueRange{out}, std::nullopt);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(forall.getBody());
-  Value bIdx = forall.getInductionVar(0), hIdx = forall.getInductionVar(1);
-  Value e0 = forall.getInductionVar(2);
+  ValueSlice slice{forall.getInductionVar(0), forall.getInductionVar(1),
+                   forall.getInductionVar(2), OpFoldResult()};
+  slice.width = tileSize(b, options.valueSlice, slice.column, E);
   Value shared = forall.getRegionIterArgs().front();
-  OpFoldResult sliceWidth = tileSize(b, options.valueSlice, e0, E);
 
-  // The state of this (b, h, value slice), zero-initialized.
-  Value state, norm;
-  if (hasRpe()) {
-    OpFoldResult rows = ShapedType::isDynamic(rpeWidth)
-                            ? r
-                            : OpFoldResult(b.getIndexAttr(rpeWidth));
-    state = sb.filled({m, rows, b.getIndexAttr(valueWidth)}, f32, 0.0);
+  Value state = sb.filled(stateShape(), f32, 0.0);
+  Value norm = needsDenominator() ? sb.filled(normShape(), f32, 0.0) : Value();
+  Value outSlice = sb.slice(
+      shared, {slice.batch, slice.head, b.getIndexAttr(0), slice.column},
+      {b.getIndexAttr(1), b.getIndexAttr(1), L, slice.width}, 2);
+
+  SmallVector<Value> inits = {state, outSlice};
+  if (norm)
+    inits.push_back(norm);
+  auto chunks = scf::ForOp::create(
+      b, loc, sb.index(0), getValueOrCreateConstantIndexOp(b, loc, L),
+      sb.index(options.tokenTile), inits,
+      [&](OpBuilder &lb, Location, Value c0, ValueRange iter) {
+        OpFoldResult tokens = tileSize(lb, options.tokenTile, c0, L);
+        Value chunkState = iter[0], chunkNorm = norm ? iter[2] : Value();
+        auto [fqTile, phiTile] = queryTiles(lb, slice, c0, tokens);
+        auto [fkTile, psiTile, vTile] = keyTiles(lb, slice, c0, tokens);
+        auto [num, den] = readOut(lb, fqTile, phiTile, chunkState, chunkNorm);
+        std::tie(num, den) = addIntraChunk(lb, fqTile, phiTile, fkTile,
+                                           psiTile, vTile, num, den);
+        auto [newState, newNorm] = updateState(lb, fkTile, psiTile, vTile,
+                                               chunkState, chunkNorm);
+        Value valid = validCorner(lb, normalize(lb, num, den), tokens,
+                                  slice.width);
+        Value written = StructuredBuilder(lb, loc).insert(
+            valid, iter[1], {c0, lb.getIndexAttr(0)}, {tokens, slice.width});
+        SmallVector<Value> yielded = {newState, written};
+        if (newNorm)
+          yielded.push_back(newNorm);
+        scf::YieldOp::create(lb, loc, yielded);
+      });
+
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+  tensor::ParallelInsertSliceOp::create(
+      b, loc, chunks.getResult(1), shared,
+      {slice.batch, slice.head, b.getIndexAttr(0), slice.column},
+      {b.getIndexAttr(1), b.getIndexAttr(1), L, slice.width}, strides);
+  return forall.getResult(0);
+}
+
+Value LinearAttentionLowering::lowerTwoPhase(ArrayRef<OpFoldResult> sizes,
+                                             Value out) {
+  // Phase 1, parallel over (b, h, value slice): fold every tile of keys into
+  // that slice's state. Phase 2, parallel over (b, h, tile of queries,
+  // value slice): read the states out. The states ([B, H, slices, m, r,
+  // columns]) are the O(m r e) per (b, h) that SPEC allows.
+  OpFoldResult B = sizes[0], H = sizes[1], L = sizes[2], E = sizes[3];
+  OpFoldResult S = sb.dim(fk, 2);
+  AffineExpr d0;
+  bindDims(b.getContext(), d0);
+  OpFoldResult slices = affine::makeComposedFoldedAffineApply(
+      b, loc, d0.ceilDiv(options.valueSlice), {E});
+  auto withPrefix = [&](ArrayRef<OpFoldResult> shape) {
+    SmallVector<OpFoldResult> full = {B, H, slices};
+    full.append(shape.begin(), shape.end());
+    return full;
+  };
+  SmallVector<OpFoldResult> stateSizes = stateShape(), normSizes = normShape();
+  SmallVector<Value> phaseOneOuts = {sb.empty(withPrefix(stateSizes), f32)};
+  if (needsDenominator())
+    phaseOneOuts.push_back(sb.empty(withPrefix(normSizes), f32));
+
+  SmallVector<OpFoldResult> zeros3(3, b.getIndexAttr(0));
+  auto build = scf::ForallOp::create(
+      b, loc, zeros3, {B, H, slices},
+      SmallVector<OpFoldResult>(3, b.getIndexAttr(1)), phaseOneOuts,
+      std::nullopt);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(build.getBody());
+    Value sIdx = build.getInductionVar(2);
+    Value column = affine::makeComposedAffineApply(
+        b, loc, d0 * options.valueSlice, {sIdx});
+    ValueSlice slice{build.getInductionVar(0), build.getInductionVar(1),
+                     column, tileSize(b, options.valueSlice, column, E)};
+    SmallVector<Value> inits = {sb.filled(stateSizes, f32, 0.0)};
     if (needsDenominator())
-      norm = sb.filled({m, rows}, f32, 0.0);
-  } else {
-    OpFoldResult rows = ShapedType::isDynamic(stateRows)
-                            ? m
-                            : OpFoldResult(b.getIndexAttr(stateRows));
-    state = sb.filled({rows, b.getIndexAttr(valueWidth)}, f32, 0.0);
-    if (needsDenominator())
-      norm = sb.filled({rows}, f32, 0.0);
-  }
-  int64_t featureWidth = hasRpe() ? staticM : stateRows;
-
-  auto keyTiles = [&](OpBuilder &nb, Value start, OpFoldResult tokens) {
-    Value fkTile = tokenTile(nb, fk, bIdx, hIdx, start, tokens,
-                             nb.getIndexAttr(0), m, featureWidth);
-    Value psiTile = hasRpe() ? tokenTile(nb, psi, bIdx, hIdx, start, tokens,
-                                         nb.getIndexAttr(0), r, rpeWidth)
-                             : Value();
-    Value vTile = tokenTile(nb, v, bIdx, hIdx, start, tokens, e0, sliceWidth,
-                            valueWidth);
-    return std::make_tuple(fkTile, psiTile, vTile);
-  };
-  auto queryTiles = [&](OpBuilder &nb, Value start, OpFoldResult tokens) {
-    Value fqTile = tokenTile(nb, fq, bIdx, hIdx, start, tokens,
-                             nb.getIndexAttr(0), m, featureWidth);
-    Value phiTile = hasRpe() ? tokenTile(nb, phi, bIdx, hIdx, start, tokens,
-                                         nb.getIndexAttr(0), r, rpeWidth)
-                             : Value();
-    return std::make_pair(fqTile, phiTile);
-  };
-  // Writes the valid [tokens, sliceWidth] corner of a normalized tile.
-  auto writeTile = [&](OpBuilder &nb, Value tile, Value dest, Value start,
-                       OpFoldResult tokens) {
-    StructuredBuilder tb(nb, loc);
-    Value valid = tb.slice(tile, {nb.getIndexAttr(0), nb.getIndexAttr(0)},
-                           {tokens, sliceWidth}, 2);
-    return tb.insert(valid, dest, {start, nb.getIndexAttr(0)},
-                     {tokens, sliceWidth});
-  };
-
-  Value outSlice = sb.slice(shared, {bIdx, hIdx, b.getIndexAttr(0), e0},
-                            {b.getIndexAttr(1), b.getIndexAttr(1), L,
-                             sliceWidth},
-                            2);
-  Value zeroIdx = sb.index(0);
-  Value tokenStep = sb.index(options.tokenTile);
-  Value lengthValue = getValueOrCreateConstantIndexOp(b, loc, L);
-
-  if (causal) {
-    // One walk over chunks: earlier chunks through the state, the chunk
-    // itself quadratically, then the chunk joins the state.
-    SmallVector<Value> inits = {state, outSlice};
-    if (norm)
-      inits.push_back(norm);
-    auto chunks = scf::ForOp::create(
-        b, loc, zeroIdx, lengthValue, tokenStep, inits,
-        [&](OpBuilder &lb, Location, Value c0, ValueRange iter) {
-          OpFoldResult tokens = tileSize(lb, options.tokenTile, c0, L);
-          Value chunkState = iter[0], chunkNorm = norm ? iter[2] : Value();
-          auto [fqTile, phiTile] = queryTiles(lb, c0, tokens);
-          auto [fkTile, psiTile, vTile] = keyTiles(lb, c0, tokens);
-          auto [num, den] = readOut(lb, fqTile, phiTile, chunkState, chunkNorm);
-          std::tie(num, den) = addIntraChunk(lb, fqTile, phiTile, fkTile,
-                                             psiTile, vTile, num, den);
-          auto [newState, newNorm] = updateState(lb, fkTile, psiTile, vTile,
-                                                 chunkState, chunkNorm);
-          Value written = writeTile(lb, normalize(lb, num, den), iter[1], c0,
-                                    tokens);
-          SmallVector<Value> yielded = {newState, written};
-          if (newNorm)
-            yielded.push_back(newNorm);
-          scf::YieldOp::create(lb, loc, yielded);
-        });
-    outSlice = chunks.getResult(1);
-  } else {
-    SmallVector<Value> inits = {state};
-    if (norm)
-      inits.push_back(norm);
-    Value keyCount = getValueOrCreateConstantIndexOp(b, loc, S);
-    auto build = scf::ForOp::create(
-        b, loc, zeroIdx, keyCount, tokenStep, inits,
+      inits.push_back(sb.filled(normSizes, f32, 0.0));
+    auto keys = scf::ForOp::create(
+        b, loc, sb.index(0), getValueOrCreateConstantIndexOp(b, loc, S),
+        sb.index(options.tokenTile), inits,
         [&](OpBuilder &lb, Location, Value j0, ValueRange iter) {
           OpFoldResult tokens = tileSize(lb, options.tokenTile, j0, S);
-          auto [fkTile, psiTile, vTile] = keyTiles(lb, j0, tokens);
+          auto [fkTile, psiTile, vTile] = keyTiles(lb, slice, j0, tokens);
           auto [newState, newNorm] = updateState(
               lb, fkTile, psiTile, vTile, iter[0],
               iter.size() > 1 ? iter[1] : Value());
@@ -532,30 +615,59 @@ FailureOr<Value> LinearAttentionLowering::lower() {
             yielded.push_back(newNorm);
           scf::YieldOp::create(lb, loc, yielded);
         });
-    state = build.getResult(0);
-    norm = norm ? build.getResult(1) : Value();
-    auto read = scf::ForOp::create(
-        b, loc, zeroIdx, lengthValue, tokenStep, ValueRange{outSlice},
-        [&](OpBuilder &lb, Location, Value i0, ValueRange iter) {
-          OpFoldResult tokens = tileSize(lb, options.tokenTile, i0, L);
-          auto [fqTile, phiTile] = queryTiles(lb, i0, tokens);
-          auto [num, den] = readOut(lb, fqTile, phiTile, state, norm);
-          Value written = writeTile(lb, normalize(lb, num, den), iter[0], i0,
-                                    tokens);
-          scf::YieldOp::create(lb, loc, written);
-        });
-    outSlice = read.getResult(0);
+    b.setInsertionPointToStart(build.getTerminator().getBody());
+    for (auto [result, shared, shape] :
+         llvm::zip(keys.getResults(), build.getRegionIterArgs(),
+                   SmallVector<SmallVector<OpFoldResult>>{stateSizes,
+                                                          normSizes})) {
+      SmallVector<OpFoldResult> offsets = {slice.batch, slice.head, sIdx};
+      offsets.append(shape.size(), b.getIndexAttr(0));
+      SmallVector<OpFoldResult> tileSizes(3, b.getIndexAttr(1));
+      tileSizes.append(shape.begin(), shape.end());
+      SmallVector<OpFoldResult> strides(offsets.size(), b.getIndexAttr(1));
+      tensor::ParallelInsertSliceOp::create(b, loc, result, shared, offsets,
+                                            tileSizes, strides);
+    }
   }
+  Value states = build.getResult(0);
+  Value norms = needsDenominator() ? build.getResult(1) : Value();
 
-  // The slice's columns of the shared output.
-  b.setInsertionPointToStart(forall.getTerminator().getBody());
-  SmallVector<OpFoldResult> offsets = {bIdx, hIdx, b.getIndexAttr(0), e0};
-  SmallVector<OpFoldResult> outSizes = {b.getIndexAttr(1), b.getIndexAttr(1),
-                                        L, sliceWidth};
+  SmallVector<OpFoldResult> zeros4(4, b.getIndexAttr(0));
+  auto read = scf::ForallOp::create(
+      b, loc, zeros4, {B, H, L, E},
+      {b.getIndexAttr(1), b.getIndexAttr(1), b.getIndexAttr(options.tokenTile),
+       b.getIndexAttr(options.valueSlice)},
+      ValueRange{out}, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(read.getBody());
+  Value i0 = read.getInductionVar(2);
+  ValueSlice slice{read.getInductionVar(0), read.getInductionVar(1),
+                   read.getInductionVar(3), OpFoldResult()};
+  slice.width = tileSize(b, options.valueSlice, slice.column, E);
+  OpFoldResult tokens = tileSize(b, options.tokenTile, i0, L);
+  OpFoldResult sIdx = affine::makeComposedFoldedAffineApply(
+      b, loc, d0.floorDiv(options.valueSlice), {slice.column});
+  auto sliceOf = [&](Value all, ArrayRef<OpFoldResult> shape) -> Value {
+    if (!all)
+      return Value();
+    SmallVector<OpFoldResult> offsets = {slice.batch, slice.head, sIdx};
+    offsets.append(shape.size(), b.getIndexAttr(0));
+    SmallVector<OpFoldResult> tileSizes(3, b.getIndexAttr(1));
+    tileSizes.append(shape.begin(), shape.end());
+    return sb.slice(all, offsets, tileSizes, shape.size());
+  };
+  Value state = sliceOf(states, stateSizes), norm = sliceOf(norms, normSizes);
+  auto [fqTile, phiTile] = queryTiles(b, slice, i0, tokens);
+  auto [num, den] = readOut(b, fqTile, phiTile, state, norm);
+  Value valid = validCorner(b, normalize(b, num, den), tokens, slice.width);
+
+  b.setInsertionPointToStart(read.getTerminator().getBody());
   SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
-  tensor::ParallelInsertSliceOp::create(b, loc, outSlice, shared, offsets,
-                                        outSizes, strides);
-  return forall.getResult(0);
+  tensor::ParallelInsertSliceOp::create(
+      b, loc, valid, read.getRegionIterArgs().front(),
+      {slice.batch, slice.head, i0, slice.column},
+      {b.getIndexAttr(1), b.getIndexAttr(1), tokens, slice.width}, strides);
+  return read.getResult(0);
 }
 
 struct LowerLinearAttention : OpRewritePattern<LinearAttentionOp> {
