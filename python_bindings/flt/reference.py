@@ -10,7 +10,8 @@ import numpy as np
 
 __all__ = [
     "feature_map", "spectral_density", "spectral_features",
-    "linear_attention", "attention", "compare", "TOLERANCES",
+    "linear_attention", "attention", "kernel_attention",
+    "position_transform", "toeplitz_attention", "compare", "TOLERANCES",
 ]
 
 
@@ -121,6 +122,118 @@ def attention(q, k, v, r, xi, theta, kernel, spectrum, w=None, eps=0.0,
     rho = spectral_density(theta, xi, spectrum)
     phi, psi = spectral_features(r, xi, rho, weighting)
     return linear_attention(fq, fk, v, phi, psi, causal, normalize)
+
+
+def _relative_bias(b, L, S):
+    """[H, L, S] with b_{j-i} from column j - i + L - 1 of b [H, L+S-1]."""
+    i = np.arange(L)[:, None]
+    j = np.arange(S)[None, :]
+    return b[:, j - i + L - 1]
+
+
+def kernel_attention(q, k, v, kernel="softmax", scale=None, bias=None,
+                     phi=None, psi=None, causal=False, temperature=None,
+                     power=4, normalize="divide", eps=1e-6):
+    """SPEC 2.5: exact quadratic attention, one (batch, head) at a time."""
+    q, k, v = _f64(q), _f64(k), _f64(v)
+    scale, bias, phi, psi = _f64(scale), _f64(bias), _f64(phi), _f64(psi)
+    B, H, L, d = q.shape
+    S = k.shape[2]
+    if temperature is None:
+        temperature = 1.0 / np.sqrt(d)
+    visible = np.tril(np.ones((L, S), dtype=bool)) if causal else \
+        np.ones((L, S), dtype=bool)
+    rel = _relative_bias(bias, L, S) if bias is not None else None
+    out = np.zeros((B, H, L, v.shape[-1]))
+    for b in range(B):
+        for h in range(H):
+            mask = phi[b, h] @ psi[b, h].T if phi is not None else None
+            if kernel == "dot":
+                scores = q[b, h] @ k[b, h].T
+                if mask is not None:
+                    scores = scores * mask
+                scores = np.where(visible, scores, 0.0)
+                out[b, h] = _normalize(scores @ v[b, h], scores.sum(-1),
+                                       normalize, eps)
+                continue
+            if kernel == "softmax":
+                log_s = temperature * (q[b, h] @ k[b, h].T)
+            elif kernel == "fourier_integral":
+                delta = q[b, h][:, None, :] - k[b, h][None, :, :]
+                x = scale[h][None, None, :] * delta
+                with np.errstate(divide="ignore"):
+                    log_sinc = np.where(
+                        x == 0, 0.0,
+                        np.log(np.abs(np.sin(x))) - np.log(np.abs(x)))
+                log_s = power * log_sinc.sum(-1)
+            else:
+                raise ValueError(f"unknown kernel {kernel!r}")
+            if rel is not None:
+                log_s = log_s + rel[h]
+            log_s = np.where(visible, log_s, -np.inf)
+            top = np.max(log_s, axis=-1, keepdims=True)
+            finite = np.isfinite(top)
+            weights = np.exp(log_s - np.where(finite, top, 0.0))
+            if mask is not None:
+                weights = weights * mask
+            total = weights.sum(-1, keepdims=True)
+            # A row whose every score is exactly zero yields zeros.
+            out[b, h] = np.where(total != 0, (weights @ v[b, h]) /
+                                 np.where(total != 0, total, 1.0), 0.0)
+    return out
+
+
+def position_transform(x, theta, core, mix="identity", pairing="interleaved",
+                       offset=0, mix_vector=None, positions=None):
+    """SPEC 2.6: LRPE unitary transforms."""
+    x, theta = _f64(x), _f64(theta)
+    B, H, L, d = x.shape
+    if mix == "identity":
+        y = x
+    elif mix == "householder":
+        u = _f64(mix_vector)
+        u = u / np.linalg.norm(u, axis=-1, keepdims=True)
+        y = x - 2 * u[None, :, None, :] * np.einsum("bhld,hd->bhl", x,
+                                                     u)[..., None]
+    elif mix == "odd_even":
+        y = np.concatenate([x[..., 0::2], x[..., 1::2]], axis=-1)
+    else:
+        raise ValueError(f"unknown mix {mix!r}")
+    if positions is None:
+        s = np.broadcast_to(np.arange(L, dtype=np.float64) + offset, (B, L))
+    else:
+        s = _f64(positions)
+    angle = s[:, None, :, None] * theta[None, :, None, :]   # [B, H, L, T]
+    cos, sin = np.cos(angle), np.sin(angle)
+    if core == "complex":
+        return np.concatenate([y * cos, y * sin], axis=-1)
+    if pairing == "interleaved":
+        a, b = y[..., 0::2], y[..., 1::2]
+    else:
+        a, b = y[..., :d // 2], y[..., d // 2:]
+    a2, b2 = a * cos - b * sin, b * cos + a * sin
+    out = np.empty_like(y)
+    if pairing == "interleaved":
+        out[..., 0::2], out[..., 1::2] = a2, b2
+    else:
+        out[..., :d // 2], out[..., d // 2:] = a2, b2
+    return out
+
+
+def toeplitz_attention(fq, fk, v, b, causal=False, normalize="divide",
+                       eps=1e-6):
+    """SPEC 2.7: score_ij = exp(b_{j-i}) (fq_i . fk_j), quadratic."""
+    fq, fk, v, b = _f64(fq), _f64(fk), _f64(v), _f64(b)
+    B, H, L, _ = fq.shape
+    rel = _relative_bias(b - b.max(axis=1, keepdims=True), L, L)
+    visible = np.tril(np.ones((L, L))) if causal else np.ones((L, L))
+    out = np.empty((B, H, L, v.shape[-1]))
+    for bb in range(B):
+        for h in range(H):
+            scores = (fq[bb, h] @ fk[bb, h].T) * np.exp(rel[h]) * visible
+            out[bb, h] = _normalize(scores @ v[bb, h], scores.sum(-1),
+                                    normalize, eps)
+    return out
 
 
 # SPEC section 3: (relative RMS error, max error relative to max |ref|).

@@ -36,6 +36,7 @@ struct FLTConvertToLinalgPass
     RewritePatternSet patterns(&getContext());
     populateFeatureMapLoweringPatterns(patterns);
     populateSpectralLoweringPatterns(patterns);
+    populatePositionTransformLoweringPatterns(patterns);
     populateLinearAttentionLoweringPatterns(patterns, options);
     // Patterns only create ops; no folding is wanted here (it would fold the
     // fresh IR before later passes see it whole).

@@ -28,6 +28,7 @@ struct LinearAttentionLoweringOptions {
 
 void populateFeatureMapLoweringPatterns(RewritePatternSet &patterns);
 void populateSpectralLoweringPatterns(RewritePatternSet &patterns);
+void populatePositionTransformLoweringPatterns(RewritePatternSet &patterns);
 void populateLinearAttentionLoweringPatterns(
     RewritePatternSet &patterns, const LinearAttentionLoweringOptions &options);
 
