@@ -37,6 +37,7 @@ struct FLTConvertToLinalgPass
     populateFeatureMapLoweringPatterns(patterns);
     populateSpectralLoweringPatterns(patterns);
     populatePositionTransformLoweringPatterns(patterns);
+    populateKernelAttentionLoweringPatterns(patterns, tokenTile);
     populateLinearAttentionLoweringPatterns(patterns, options);
     // Patterns only create ops; no folding is wanted here (it would fold the
     // fresh IR before later passes see it whole).

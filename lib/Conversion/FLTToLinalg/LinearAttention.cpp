@@ -49,10 +49,6 @@ using namespace mlir::flt;
 
 namespace {
 
-int64_t roundUp(int64_t value, int64_t multiple) {
-  return (value + multiple - 1) / multiple * multiple;
-}
-
 /// A static size rounded up to `multiple`, a dynamic one kept dynamic.
 int64_t paddedSize(int64_t size, int64_t multiple) {
   return ShapedType::isDynamic(size) ? size : roundUp(size, multiple);
@@ -148,14 +144,7 @@ private:
 OpFoldResult LinearAttentionLowering::tileSize(OpBuilder &nb, int64_t tile,
                                                Value offset,
                                                OpFoldResult extent) {
-  AffineExpr d0, s0;
-  bindDims(nb.getContext(), d0);
-  bindSymbols(nb.getContext(), s0);
-  AffineMap minMap = AffineMap::get(1, 1, {nb.getAffineConstantExpr(tile),
-                                           s0 - d0},
-                                    nb.getContext());
-  return affine::makeComposedFoldedAffineMin(nb, loc, minMap,
-                                             {offset, extent});
+  return flt::tileSize(nb, loc, tile, offset, extent);
 }
 
 Value LinearAttentionLowering::tokenTile(OpBuilder &nb, Value tensor,
@@ -164,23 +153,8 @@ Value LinearAttentionLowering::tokenTile(OpBuilder &nb, Value tensor,
                                          OpFoldResult column,
                                          OpFoldResult width,
                                          int64_t paddedWidth) {
-  StructuredBuilder tb(nb, loc);
-  Value tile = tb.slice(tensor, {bIdx, hIdx, start, column},
-                        {nb.getIndexAttr(1), nb.getIndexAttr(1), tokens, width},
-                        2);
-  tile = tb.toF32(tile);
-  auto type = cast<RankedTensorType>(tile.getType());
-  SmallVector<int64_t> shape = {options.tokenTile, paddedWidth};
-  if (type.getShape() == ArrayRef<int64_t>(shape))
-    return tile;
-  SmallVector<Value> dynamicSizes;
-  if (ShapedType::isDynamic(paddedWidth))
-    dynamicSizes.push_back(
-        getValueOrCreateConstantIndexOp(nb, loc, tb.dim(tile, 1)));
-  auto paddedType = RankedTensorType::get(shape, f32);
-  Value zero = tb.f32(0.0);
-  return tensor::createPadHighOp(paddedType, tile, zero, /*nofold=*/false, loc,
-                                 nb, dynamicSizes);
+  return paddedTokenTile(nb, loc, tensor, bIdx, hIdx, start, tokens, column,
+                         width, options.tokenTile, paddedWidth);
 }
 
 std::pair<Value, Value>

@@ -2,7 +2,10 @@
 
 #include "flt/Conversion/FLTToLinalg/LoweringUtils.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Tensor/Utils/Utils.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
@@ -38,4 +41,41 @@ Value mlir::flt::sizePower(StructuredBuilder &sb, OpFoldResult size,
   Location loc = sb.location();
   Value asFloat = indexToF32(b, loc, cast<Value>(size));
   return math::PowFOp::create(b, loc, asFloat, sb.f32(exponent));
+}
+
+int64_t mlir::flt::roundUp(int64_t value, int64_t multiple) {
+  return (value + multiple - 1) / multiple * multiple;
+}
+
+OpFoldResult mlir::flt::tileSize(OpBuilder &b, Location loc, int64_t tile,
+                                 Value offset, OpFoldResult extent) {
+  AffineExpr d0, s0;
+  bindDims(b.getContext(), d0);
+  bindSymbols(b.getContext(), s0);
+  AffineMap minMap = AffineMap::get(
+      1, 1, {b.getAffineConstantExpr(tile), s0 - d0}, b.getContext());
+  return affine::makeComposedFoldedAffineMin(b, loc, minMap, {offset, extent});
+}
+
+Value mlir::flt::paddedTokenTile(OpBuilder &b, Location loc, Value tensor,
+                                 Value batch, Value head, Value start,
+                                 OpFoldResult tokens, OpFoldResult column,
+                                 OpFoldResult width, int64_t paddedTokens,
+                                 int64_t paddedWidth) {
+  StructuredBuilder tb(b, loc);
+  Value tile = tb.slice(tensor, {batch, head, start, column},
+                        {b.getIndexAttr(1), b.getIndexAttr(1), tokens, width},
+                        2);
+  tile = tb.toF32(tile);
+  auto type = cast<RankedTensorType>(tile.getType());
+  SmallVector<int64_t> shape = {paddedTokens, paddedWidth};
+  if (type.getShape() == ArrayRef<int64_t>(shape))
+    return tile;
+  SmallVector<Value> dynamicSizes;
+  if (ShapedType::isDynamic(paddedWidth))
+    dynamicSizes.push_back(
+        getValueOrCreateConstantIndexOp(b, loc, tb.dim(tile, 1)));
+  auto paddedType = RankedTensorType::get(shape, b.getF32Type());
+  return tensor::createPadHighOp(paddedType, tile, tb.f32(0.0),
+                                 /*nofold=*/false, loc, b, dynamicSizes);
 }

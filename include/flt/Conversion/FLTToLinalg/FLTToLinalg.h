@@ -29,6 +29,10 @@ struct LinearAttentionLoweringOptions {
 void populateFeatureMapLoweringPatterns(RewritePatternSet &patterns);
 void populateSpectralLoweringPatterns(RewritePatternSet &patterns);
 void populatePositionTransformLoweringPatterns(RewritePatternSet &patterns);
+/// flt.kernel_attention, and flt.toeplitz_attention with method direct (the
+/// tiled quadratic form with `tokenTile` × `tokenTile` blocks).
+void populateKernelAttentionLoweringPatterns(RewritePatternSet &patterns,
+                                             int64_t tokenTile);
 void populateLinearAttentionLoweringPatterns(
     RewritePatternSet &patterns, const LinearAttentionLoweringOptions &options);
 

@@ -18,6 +18,21 @@ Value sizePower(StructuredBuilder &sb, OpFoldResult size, double exponent);
 /// A scalar index value as f32.
 Value indexToF32(OpBuilder &b, Location loc, Value index);
 
+/// min(tile, extent - offset): the size of the tile starting at `offset`.
+OpFoldResult tileSize(OpBuilder &b, Location loc, int64_t tile, Value offset,
+                      OpFoldResult extent);
+
+/// A [tokens, width] f32 tile of a per-token tensor [B, H, N, F] at
+/// (batch, head, start, column), zero-padded at the high end to
+/// [paddedTokens, paddedWidth] (a dynamic paddedWidth keeps the width).
+Value paddedTokenTile(OpBuilder &b, Location loc, Value tensor, Value batch,
+                      Value head, Value start, OpFoldResult tokens,
+                      OpFoldResult column, OpFoldResult width,
+                      int64_t paddedTokens, int64_t paddedWidth);
+
+/// `value` rounded up to a multiple of `multiple`.
+int64_t roundUp(int64_t value, int64_t multiple);
+
 } // namespace mlir::flt
 
 #endif // FLT_CONVERSION_FLTTOLINALG_LOWERINGUTILS_H

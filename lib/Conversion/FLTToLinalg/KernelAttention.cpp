@@ -1,0 +1,105 @@
+//===- KernelAttention.cpp - flt.kernel_attention / toeplitz_attention ----===//
+//
+// Both lower to the tiled quadratic form of QuadraticAttention.h: softmax
+// and FourierFormer with online normalization (FourierFormer's product of
+// sincs in the log domain, so that it does not underflow f32 at d = 64), dot
+// and the direct Toeplitz method as plain sums normalized at the end.
+//
+//===----------------------------------------------------------------------===//
+
+#include "QuadraticAttention.h"
+
+#include "flt/Conversion/FLTToLinalg/FLTToLinalg.h"
+#include "flt/Dialect/FLT/IR/FLTOps.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace mlir::flt;
+
+namespace {
+
+LogicalResult replaceWith(PatternRewriter &rewriter, Operation *op,
+                          FailureOr<Value> result) {
+  if (failed(result))
+    return rewriter.notifyMatchFailure(op, "cannot reify the result shape");
+  Value value = *result;
+  if (value.getType() != op->getResultTypes()[0])
+    value = tensor::CastOp::create(rewriter, op->getLoc(),
+                                   op->getResultTypes()[0], value);
+  rewriter.replaceOp(op, value);
+  return success();
+}
+
+struct LowerKernelAttention : OpRewritePattern<KernelAttentionOp> {
+  LowerKernelAttention(MLIRContext *context, int64_t tokenTile)
+      : OpRewritePattern(context), tokenTile(tokenTile) {}
+
+  LogicalResult matchAndRewrite(KernelAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    QuadraticAttention lowering;
+    switch (op.getKernel()) {
+    case PairKernel::Softmax:
+      lowering.score = QuadraticAttention::Score::Softmax;
+      lowering.temperature = op.getEffectiveTemperature();
+      break;
+    case PairKernel::Dot:
+      lowering.score = QuadraticAttention::Score::Dot;
+      break;
+    case PairKernel::FourierIntegral:
+      lowering.score = QuadraticAttention::Score::FourierIntegral;
+      break;
+    }
+    lowering.q = op.getQ();
+    lowering.k = op.getK();
+    lowering.v = op.getV();
+    lowering.scale = op.getScale();
+    lowering.bias = op.getBias();
+    lowering.phi = op.getPhi();
+    lowering.psi = op.getPsi();
+    lowering.causal = op.getCausal();
+    lowering.power = op.getPower();
+    lowering.normalize = op.getNormalize();
+    lowering.eps = op.getEps().convertToFloat();
+    lowering.resultType = op.getType();
+    lowering.tokenTile = tokenTile;
+    return replaceWith(rewriter, op,
+                       lowering.build(rewriter, op.getLoc(), op));
+  }
+
+  int64_t tokenTile;
+};
+
+struct LowerToeplitzAttentionDirect : OpRewritePattern<ToeplitzAttentionOp> {
+  LowerToeplitzAttentionDirect(MLIRContext *context, int64_t tokenTile)
+      : OpRewritePattern(context), tokenTile(tokenTile) {}
+
+  LogicalResult matchAndRewrite(ToeplitzAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getMethod() == ToeplitzMethod::Fft)
+      return rewriter.notifyMatchFailure(op, "method fft");
+    QuadraticAttention lowering;
+    lowering.score = QuadraticAttention::Score::Dot;
+    lowering.q = op.getFq();
+    lowering.k = op.getFk();
+    lowering.v = op.getV();
+    lowering.toeplitzBias = op.getB();
+    lowering.causal = op.getCausal();
+    lowering.normalize = op.getNormalize();
+    lowering.eps = op.getEps().convertToFloat();
+    lowering.resultType = op.getType();
+    lowering.tokenTile = tokenTile;
+    return replaceWith(rewriter, op,
+                       lowering.build(rewriter, op.getLoc(), op));
+  }
+
+  int64_t tokenTile;
+};
+
+} // namespace
+
+void mlir::flt::populateKernelAttentionLoweringPatterns(
+    RewritePatternSet &patterns, int64_t tokenTile) {
+  patterns.add<LowerKernelAttention, LowerToeplitzAttentionDirect>(
+      patterns.getContext(), tokenTile);
+}

@@ -1,0 +1,412 @@
+//===- QuadraticAttention.cpp - tiled exact attention ---------------------===//
+//
+// Per (batch, head, tile of queries), a walk over the tiles of keys (up to
+// the diagonal when causal):
+//
+//   logits  = q kᵀ (Softmax, Dot) or power Σ_c log|sinc(R_c (q_c - k_c))|
+//             (FourierIntegral, the log domain of SPEC.md 2.5)
+//   z       = temperature · logits + b_{j-i}, or logits + b_{j-i}; -inf where
+//             masked (causal, padding)
+//   m'      = max(m, rowmax z);  p = exp(z - m') · M;  c = exp(m - m')
+//   sum     = c · sum + rowsum p; acc = c · acc + p v
+//
+// and out = acc / sum (0 for a row whose every score is exactly zero). Dot
+// has no normalization to track: acc += s v, den += rowsum s, then SPEC's
+// normalization. Only [tile × tile] blocks are formed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "QuadraticAttention.h"
+
+#include "flt/Conversion/FLTToLinalg/LoweringUtils.h"
+#include "flt/Conversion/FLTToLinalg/StructuredBuilder.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::flt;
+
+namespace {
+
+constexpr double kMinusInfinity = -std::numeric_limits<double>::infinity();
+
+Value f32Constant(OpBuilder &b, Location loc, double value) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
+}
+
+/// xᵀ for a 2-D tile.
+Value transpose(StructuredBuilder &sb, Value x) {
+  SmallVector<OpFoldResult> sizes = sb.dims(x);
+  return sb.generic1(x, sb.empty({sizes[1], sizes[0]},
+                                 sb.builder().getF32Type()),
+                     {sb.map(2, {1, 0}), sb.map(2, {0, 1})},
+                     StructuredBuilder::parallel(2),
+                     [](OpBuilder &, Location, ValueRange args) {
+                       return SmallVector<Value>{args[0]};
+                     });
+}
+
+/// Row reduction of a [T, T] tile with `combine`, starting from `init`.
+Value reduceRows(StructuredBuilder &sb, Value tile, Value init,
+                 function_ref<Value(OpBuilder &, Location, Value, Value)>
+                     combine) {
+  return sb.generic1(tile, init, {sb.map(2, {0, 1}), sb.map(2, {0})},
+                     StructuredBuilder::parallel(1, 1),
+                     [&](OpBuilder &b, Location loc, ValueRange args) {
+                       return SmallVector<Value>{
+                           combine(b, loc, args[1], args[0])};
+                     });
+}
+
+} // namespace
+
+FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
+                                           Operation *op) {
+  StructuredBuilder sb(b, loc);
+  Type f32 = b.getF32Type();
+  FailureOr<SmallVector<OpFoldResult>> sizes = resultSizes(b, op, 0);
+  if (failed(sizes))
+    return failure();
+  OpFoldResult B = (*sizes)[0], H = (*sizes)[1], L = (*sizes)[2],
+               E = (*sizes)[3];
+  OpFoldResult S = sb.dim(k, 2), d = sb.dim(q, 3);
+  int64_t staticD = cast<RankedTensorType>(q.getType()).getDimSize(3);
+  int64_t staticE = cast<RankedTensorType>(v.getType()).getDimSize(3);
+  int64_t paddedE = ShapedType::isDynamic(staticE)
+                        ? ShapedType::kDynamic
+                        : roundUp(staticE, columnMultiple);
+  int64_t staticR =
+      phi ? cast<RankedTensorType>(phi.getType()).getDimSize(3) : 0;
+  bool online = score != Score::Dot;
+  bool withDenominator = online || normalize != Normalize::None;
+  Value lengthValue = getValueOrCreateConstantIndexOp(b, loc, L);
+  Value keyCount = getValueOrCreateConstantIndexOp(b, loc, S);
+
+  // The Toeplitz mask exp(b - max_h b): the shift cancels and keeps exp
+  // from overflowing.
+  Value biasMax;
+  if (toeplitzBias)
+    biasMax = reduceRows(sb, toeplitzBias,
+                         sb.filled({H}, f32, kMinusInfinity),
+                         [](OpBuilder &bb, Location l, Value acc, Value x) {
+                           return arith::MaximumFOp::create(bb, l, acc, x)
+                               .getResult();
+                         });
+
+  Value out = sb.empty(*sizes, resultType.getElementType());
+  SmallVector<OpFoldResult> zeros(3, b.getIndexAttr(0));
+  auto forall = scf::ForallOp::create(
+      b, loc, zeros, {B, H, L},
+      {b.getIndexAttr(1), b.getIndexAttr(1), b.getIndexAttr(tokenTile)},
+      ValueRange{out}, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forall.getBody());
+  Value bi = forall.getInductionVar(0), hi = forall.getInductionVar(1);
+  Value i0 = forall.getInductionVar(2);
+  OpFoldResult tokens = tileSize(b, loc, tokenTile, i0, L);
+  OpFoldResult T = b.getIndexAttr(tokenTile);
+  OpFoldResult zero = b.getIndexAttr(0);
+
+  Value qTile = paddedTokenTile(b, loc, q, bi, hi, i0, tokens, zero, d,
+                                tokenTile, staticD);
+  Value phiTile = phi ? paddedTokenTile(b, loc, phi, bi, hi, i0, tokens, zero,
+                                        sb.dim(phi, 3), tokenTile, staticR)
+                      : Value();
+  Value scaleRow;
+  if (scale)
+    scaleRow = sb.slice(scale, {hi, zero}, {b.getIndexAttr(1), d}, 1);
+  OpFoldResult accColumns =
+      ShapedType::isDynamic(paddedE) ? E : OpFoldResult(b.getIndexAttr(paddedE));
+
+  SmallVector<Value> inits = {sb.filled({T, accColumns}, f32, 0.0)};
+  if (online)
+    inits.push_back(sb.filled({T}, f32, kMinusInfinity));
+  if (withDenominator)
+    inits.push_back(sb.filled({T}, f32, 0.0));
+
+  // Keys up to the diagonal when causal.
+  Value keyEnd = keyCount;
+  if (causal) {
+    AffineExpr d0, d1, s0;
+    bindDims(b.getContext(), d0, d1);
+    bindSymbols(b.getContext(), s0);
+    keyEnd = getValueOrCreateConstantIndexOp(
+        b, loc,
+        affine::makeComposedFoldedAffineMin(
+            b, loc, AffineMap::get(2, 1, {s0, d0 + d1}, b.getContext()),
+            {i0, getValueOrCreateConstantIndexOp(b, loc, tokens), keyCount}));
+  }
+
+  float temperatureValue = temperature;
+  int64_t powerValue = power;
+  Score scoreKind = score;
+  bool isCausal = causal;
+  Value biasValue = bias, toeplitz = toeplitzBias;
+  auto loop = scf::ForOp::create(
+      b, loc, sb.index(0), keyEnd, sb.index(tokenTile), inits,
+      [&](OpBuilder &lb, Location ll, Value j0, ValueRange iter) {
+        StructuredBuilder tb(lb, ll);
+        OpFoldResult keys = tileSize(lb, ll, tokenTile, j0, S);
+        Value kTile = paddedTokenTile(lb, ll, k, bi, hi, j0, keys,
+                                      lb.getIndexAttr(0), d, tokenTile,
+                                      staticD);
+        Value vTile = paddedTokenTile(lb, ll, v, bi, hi, j0, keys,
+                                      lb.getIndexAttr(0), E, tokenTile,
+                                      paddedE);
+        Value tileZeros = tb.filled({T, T}, f32, 0.0);
+
+        // Logits.
+        Value logits;
+        if (scoreKind == Score::FourierIntegral) {
+          Value powerF = f32Constant(lb, ll, static_cast<double>(powerValue));
+          logits = tb.generic1(
+              ValueRange{qTile, kTile, scaleRow}, tileZeros,
+              {tb.map(3, {0, 2}), tb.map(3, {1, 2}), tb.map(3, {2}),
+               tb.map(3, {0, 1})},
+              StructuredBuilder::parallel(2, 1),
+              [&](OpBuilder &bb, Location nl, ValueRange args) {
+                // power · log|sinc(x)| = power (log|sin x| - log|x|), 0 at 0.
+                Value x = arith::MulFOp::create(
+                    bb, nl, args[2],
+                    arith::SubFOp::create(bb, nl, args[0], args[1]));
+                Value zeroF = f32Constant(bb, nl, 0.0);
+                Value isZero = arith::CmpFOp::create(
+                    bb, nl, arith::CmpFPredicate::OEQ, x, zeroF);
+                Value logSin = math::LogOp::create(
+                    bb, nl,
+                    math::AbsFOp::create(bb, nl,
+                                         math::SinOp::create(bb, nl, x)));
+                Value logX = math::LogOp::create(
+                    bb, nl, math::AbsFOp::create(bb, nl, x));
+                Value term = arith::SelectOp::create(
+                    bb, nl, isZero, zeroF,
+                    arith::SubFOp::create(bb, nl, logSin, logX));
+                return SmallVector<Value>{arith::AddFOp::create(
+                    bb, nl, args[3],
+                    arith::MulFOp::create(bb, nl, powerF, term))};
+              });
+        } else {
+          logits = tb.matmulAccumulate(qTile, transpose(tb, kTile), tileZeros,
+                                       false, false);
+        }
+        Value mask;
+        if (phiTile) {
+          Value psiTile = paddedTokenTile(lb, ll, psi, bi, hi, j0, keys,
+                                          lb.getIndexAttr(0), tb.dim(psi, 3),
+                                          tokenTile, staticR);
+          mask = tb.matmulAccumulate(phiTile, transpose(tb, psiTile),
+                                     tb.filled({T, T}, f32, 0.0), false,
+                                     false);
+        }
+
+        // Scores with positions, biases and masks applied.
+        SmallVector<Value> inputs = {logits};
+        SmallVector<AffineMap> maps = {tb.map(2, {0, 1})};
+        if (mask && !online) {
+          inputs.push_back(mask);
+          maps.push_back(tb.map(2, {0, 1}));
+        }
+        maps.push_back(tb.map(2, {0, 1}));
+        Value scores = tb.generic1(
+            inputs, tb.empty({T, T}, f32), maps,
+            StructuredBuilder::parallel(2),
+            [&](OpBuilder &bb, Location nl, ValueRange args) {
+              Value gi = arith::AddIOp::create(
+                  bb, nl, i0, linalg::IndexOp::create(bb, nl, 0));
+              Value gj = arith::AddIOp::create(
+                  bb, nl, j0, linalg::IndexOp::create(bb, nl, 1));
+              auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) {
+                return arith::CmpIOp::create(bb, nl, p, x, y).getResult();
+              };
+              Value valid = arith::AndIOp::create(
+                  bb, nl, cmp(arith::CmpIPredicate::ult, gj, keyCount),
+                  cmp(arith::CmpIPredicate::ult, gi, lengthValue));
+              if (isCausal)
+                valid = arith::AndIOp::create(
+                    bb, nl, valid, cmp(arith::CmpIPredicate::ule, gj, gi));
+              // b_{j-i} sits at column j - i + L - 1 (kept in range where
+              // the pair is masked anyway).
+              auto relativeBias = [&](Value table) {
+                Value column = arith::SubIOp::create(
+                    bb, nl,
+                    arith::AddIOp::create(bb, nl, gj, lengthValue),
+                    arith::AddIOp::create(bb, nl, gi,
+                                          arith::ConstantIndexOp::create(
+                                              bb, nl, 1)));
+                column = arith::SelectOp::create(
+                    bb, nl, valid, column,
+                    arith::ConstantIndexOp::create(bb, nl, 0));
+                return tensor::ExtractOp::create(bb, nl, table,
+                                                 ValueRange{hi, column})
+                    .getResult();
+              };
+              Value value = args[0];
+              if (scoreKind == Score::Softmax)
+                value = arith::MulFOp::create(
+                    bb, nl, value,
+                    f32Constant(bb, nl, static_cast<double>(temperatureValue)));
+              if (biasValue)
+                value = arith::AddFOp::create(bb, nl, value,
+                                              relativeBias(biasValue));
+              if (!online) {
+                if (inputs.size() > 1)
+                  value = arith::MulFOp::create(bb, nl, value, args[1]);
+                if (toeplitz) {
+                  Value shift = tensor::ExtractOp::create(bb, nl, biasMax,
+                                                          ValueRange{hi});
+                  Value weight = math::ExpOp::create(
+                      bb, nl,
+                      arith::SubFOp::create(bb, nl, relativeBias(toeplitz),
+                                            shift));
+                  value = arith::MulFOp::create(bb, nl, value, weight);
+                }
+              }
+              Value masked = f32Constant(bb, nl, online ? kMinusInfinity : 0.0);
+              return SmallVector<Value>{
+                  arith::SelectOp::create(bb, nl, valid, value, masked)};
+            });
+
+        SmallVector<Value> yielded;
+        if (!online) {
+          yielded.push_back(
+              tb.matmulAccumulate(scores, vTile, iter[0], false, false));
+          if (withDenominator)
+            yielded.push_back(reduceRows(
+                tb, scores, iter[1],
+                [](OpBuilder &bb, Location l, Value acc, Value x) {
+                  return arith::AddFOp::create(bb, l, acc, x).getResult();
+                }));
+          scf::YieldOp::create(lb, ll, yielded);
+          return;
+        }
+
+        // Online normalization.
+        Value oldMax = iter[1], oldSum = iter[2];
+        Value tileMax = reduceRows(
+            tb, scores, tb.filled({T}, f32, kMinusInfinity),
+            [](OpBuilder &bb, Location l, Value acc, Value x) {
+              return arith::MaximumFOp::create(bb, l, acc, x).getResult();
+            });
+        // In place on the loop-carried max (bufferization needs every
+        // yielded value to be the iter_arg's buffer).
+        SmallVector<Value> update = tb.generic(
+            ValueRange{tileMax}, ValueRange{oldMax, tb.empty({T}, f32)},
+            {tb.map(1, {0}), tb.map(1, {0}), tb.map(1, {0})},
+            StructuredBuilder::parallel(1),
+            [](OpBuilder &bb, Location nl, ValueRange args) {
+              Value newMax = arith::MaximumFOp::create(bb, nl, args[1], args[0]);
+              Value none = arith::CmpFOp::create(
+                  bb, nl, arith::CmpFPredicate::OEQ, newMax,
+                  f32Constant(bb, nl, kMinusInfinity));
+              Value correction = arith::SelectOp::create(
+                  bb, nl, none, f32Constant(bb, nl, 0.0),
+                  math::ExpOp::create(
+                      bb, nl, arith::SubFOp::create(bb, nl, args[1], newMax)));
+              return SmallVector<Value>{newMax, correction};
+            });
+        Value newMax = update[0], correction = update[1];
+        SmallVector<Value> pInputs = {scores, newMax};
+        SmallVector<AffineMap> pMaps = {tb.map(2, {0, 1}), tb.map(2, {0})};
+        if (mask) {
+          pInputs.push_back(mask);
+          pMaps.push_back(tb.map(2, {0, 1}));
+        }
+        pMaps.push_back(tb.map(2, {0, 1}));
+        Value weights = tb.generic1(
+            pInputs, tb.empty({T, T}, f32), pMaps,
+            StructuredBuilder::parallel(2),
+            [&](OpBuilder &bb, Location nl, ValueRange args) {
+              Value none = arith::CmpFOp::create(
+                  bb, nl, arith::CmpFPredicate::OEQ, args[1],
+                  f32Constant(bb, nl, kMinusInfinity));
+              Value p = math::ExpOp::create(
+                  bb, nl, arith::SubFOp::create(bb, nl, args[0], args[1]));
+              if (pInputs.size() > 2)
+                p = arith::MulFOp::create(bb, nl, p, args[2]);
+              return SmallVector<Value>{arith::SelectOp::create(
+                  bb, nl, none, f32Constant(bb, nl, 0.0), p)};
+            });
+        Value scaledSum = tb.generic1(
+            ValueRange{correction}, oldSum, {tb.map(1, {0}), tb.map(1, {0})},
+            StructuredBuilder::parallel(1),
+            [](OpBuilder &bb, Location nl, ValueRange args) {
+              return SmallVector<Value>{
+                  arith::MulFOp::create(bb, nl, args[1], args[0])};
+            });
+        Value newSum = reduceRows(
+            tb, weights, scaledSum,
+            [](OpBuilder &bb, Location l, Value acc, Value x) {
+              return arith::AddFOp::create(bb, l, acc, x).getResult();
+            });
+        Value scaledAcc = tb.generic1(
+            ValueRange{correction}, iter[0],
+            {tb.map(2, {0}), tb.map(2, {0, 1})}, StructuredBuilder::parallel(2),
+            [](OpBuilder &bb, Location nl, ValueRange args) {
+              return SmallVector<Value>{
+                  arith::MulFOp::create(bb, nl, args[1], args[0])};
+            });
+        yielded = {tb.matmulAccumulate(weights, vTile, scaledAcc, false, false),
+                   newMax, newSum};
+        scf::YieldOp::create(lb, ll, yielded);
+      });
+
+  // out = acc / sum (online: 0 where every score was exactly 0), or SPEC's
+  // normalization for Dot.
+  Value acc = loop.getResult(0);
+  Value den = withDenominator ? loop.getResult(online ? 2 : 1) : Value();
+  Type resultElement = resultType.getElementType();
+  Normalize mode = normalize;
+  float epsValue = eps;
+  SmallVector<Value> inputs = {acc};
+  SmallVector<AffineMap> maps = {sb.map(2, {0, 1})};
+  if (den) {
+    inputs.push_back(den);
+    maps.push_back(sb.map(2, {0}));
+  }
+  maps.push_back(sb.map(2, {0, 1}));
+  Value normalized = sb.generic1(
+      inputs, sb.empty(sb.dims(acc), resultElement), maps,
+      StructuredBuilder::parallel(2),
+      [&](OpBuilder &bb, Location nl, ValueRange args) {
+        Value value = args[0];
+        Value zeroF = f32Constant(bb, nl, 0.0);
+        if (online) {
+          Value empty = arith::CmpFOp::create(bb, nl, arith::CmpFPredicate::OEQ,
+                                              args[1], zeroF);
+          Value divisor = arith::SelectOp::create(bb, nl, empty,
+                                                  f32Constant(bb, nl, 1.0),
+                                                  args[1]);
+          value = arith::SelectOp::create(
+              bb, nl, empty, zeroF,
+              arith::DivFOp::create(bb, nl, value, divisor));
+        } else if (mode == Normalize::Divide) {
+          value = arith::DivFOp::create(
+              bb, nl, value,
+              arith::AddFOp::create(bb, nl, args[1],
+                                    f32Constant(bb, nl, epsValue)));
+        } else if (mode == Normalize::Guarded) {
+          Value positive = arith::CmpFOp::create(
+              bb, nl, arith::CmpFPredicate::OGT, args[1], zeroF);
+          value = arith::DivFOp::create(
+              bb, nl, value,
+              arith::SelectOp::create(bb, nl, positive, args[1],
+                                      f32Constant(bb, nl, 1.0)));
+        }
+        return SmallVector<Value>{
+            StructuredBuilder(bb, nl).convertScalar(value, resultElement)};
+      });
+  Value valid = sb.slice(normalized, {zero, zero}, {tokens, E}, 2);
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+  tensor::ParallelInsertSliceOp::create(
+      b, loc, valid, forall.getRegionIterArgs().front(), {bi, hi, i0, zero},
+      {b.getIndexAttr(1), b.getIndexAttr(1), tokens, E}, strides);
+  return forall.getResult(0);
+}

@@ -1,0 +1,39 @@
+# flt.toeplitz_attention, method direct (the tiled quadratic form) and auto,
+# causal and not, all normalizations, lengths 1 to 1000.
+# RUN: %python %s
+
+from flt import reference
+from flt_harness import (Library, check, finish, func, normal, positive, rng,
+                         ttype)
+
+H, m, e = 2, 8, 12
+
+
+def toeplitz(name, causal, normalize, method):
+    FQ = ttype((1, H, 1, m), dynamic=(0, 2))
+    V = ttype((1, H, 1, e), dynamic=(0, 2))
+    BT = ttype((H, 1), dynamic=(1,))
+    attrs = (f"causal = {str(causal).lower()}, normalize = "
+             f"#flt.normalize<{normalize}>, method = "
+             f"#flt.toeplitz_method<{method}>")
+    return func(name, [("fq", FQ), ("fk", FQ), ("v", V), ("b", BT)],
+                [f"%o = flt.toeplitz_attention %fq, %fk, %v, %b {{{attrs}}} : "
+                 f"{FQ}, {FQ}, {V}, {BT} -> {V}"], [("%o", V)])
+
+
+cases = [(f"{method}_{'causal' if causal else 'full'}_{normalize}", causal,
+          normalize, method)
+         for method in ("direct", "auto")
+         for causal in (False, True)
+         for normalize in ("divide", "guarded", "none")]
+lib = Library([toeplitz(*c) for c in cases])
+g = rng(11)
+for name, causal, normalize, _ in cases:
+    for B, L in ((1, 1), (2, 7), (1, 129), (1, 1000)):
+        fq, fk = positive(g, (B, H, L, m)), positive(g, (B, H, L, m))
+        v = normal(g, (B, H, L, e))
+        b = (2.0 * g.standard_normal((H, 2 * L - 1))).astype("float32")
+        out = lib.run(name, [fq, fk, v, b])[0]
+        check(f"{name} B={B} L={L}", out,
+              reference.toeplitz_attention(fq, fk, v, b, causal, normalize))
+finish()
