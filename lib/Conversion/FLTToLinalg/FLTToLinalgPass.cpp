@@ -38,6 +38,7 @@ struct FLTConvertToLinalgPass
     populateSpectralLoweringPatterns(patterns);
     populatePositionTransformLoweringPatterns(patterns);
     populateKernelAttentionLoweringPatterns(patterns, tokenTile);
+    populateToeplitzFFTLoweringPatterns(patterns);
     populateLinearAttentionLoweringPatterns(patterns, options);
     // Patterns only create ops; no folding is wanted here (it would fold the
     // fresh IR before later passes see it whole).

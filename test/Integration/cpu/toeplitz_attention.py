@@ -1,12 +1,14 @@
-# flt.toeplitz_attention, method direct (the tiled quadratic form) and auto,
-# causal and not, all normalizations, lengths 1 to 1000.
+# flt.toeplitz_attention, methods direct (the tiled quadratic form), fft
+# (our FFT, lengths padded to powers of two) and auto, causal and not, all
+# normalizations, lengths 1 to 1000 (the causal FFT at L = 1000 included),
+# more value columns than one FFT batch holds (e = 40 > 31).
 # RUN: %python %s
 
 from flt import reference
 from flt_harness import (Library, check, finish, func, normal, positive, rng,
                          ttype)
 
-H, m, e = 2, 8, 12
+H, m, e = 2, 8, 40
 
 
 def toeplitz(name, causal, normalize, method):
@@ -23,7 +25,7 @@ def toeplitz(name, causal, normalize, method):
 
 cases = [(f"{method}_{'causal' if causal else 'full'}_{normalize}", causal,
           normalize, method)
-         for method in ("direct", "auto")
+         for method in ("direct", "fft", "auto")
          for causal in (False, True)
          for normalize in ("divide", "guarded", "none")]
 lib = Library([toeplitz(*c) for c in cases])

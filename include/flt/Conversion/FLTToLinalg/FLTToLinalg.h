@@ -33,6 +33,8 @@ void populatePositionTransformLoweringPatterns(RewritePatternSet &patterns);
 /// tiled quadratic form with `tokenTile` × `tokenTile` blocks).
 void populateKernelAttentionLoweringPatterns(RewritePatternSet &patterns,
                                              int64_t tokenTile);
+/// flt.toeplitz_attention with method fft.
+void populateToeplitzFFTLoweringPatterns(RewritePatternSet &patterns);
 void populateLinearAttentionLoweringPatterns(
     RewritePatternSet &patterns, const LinearAttentionLoweringOptions &options);
 

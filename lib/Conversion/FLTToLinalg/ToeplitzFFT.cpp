@@ -1,0 +1,530 @@
+//===- ToeplitzFFT.cpp - flt.toeplitz_attention with the FFT --------------===//
+//
+// SPEC.md 2.7: num_i = Σ_p fq_ip Σ_j t(j - i) fk_jp [v_j, 1] with
+// t(Δ) = exp(b_Δ - max b) (0 for Δ > 0 when causal). Each inner sum is a
+// Toeplitz product, i.e. a linear convolution with h(n) = t(-n), computed
+// as a circular one of length N = 2^ceil(log2(2L - 1)) through the FFT:
+// O(N log N) per column instead of O(L²).
+//
+// Per (batch, head, group of value columns) — an scf.forall — and per
+// feature p, the group's real columns fk_p ⊙ v_c (31 value columns and the
+// ones column of the normalizer) are packed two per complex column (h is
+// real, so conv(h, x + i y) = conv(h, x) + i conv(h, y)): 16 complex
+// columns, one vector of 16 lanes per row. Forward: radix-2
+// decimation-in-time from bit-reversed rows (the packing writes them so);
+// then the product with ĥ = FFT(h); inverse: decimation-in-frequency with
+// conjugate twiddles, whose output is bit-reversed, read back through the
+// same permutation, / N. There is no FFT in MLIR: these loops are ours.
+//
+// The transforms run in f64: an FFT's rounding error is absolute (relative
+// to the largest outputs), and rows whose normalizer is small next to the
+// others (bias weights spanning e^±6) lose their relative accuracy in f32.
+//
+//===----------------------------------------------------------------------===//
+
+#include "flt/Conversion/FLTToLinalg/FLTToLinalg.h"
+#include "flt/Conversion/FLTToLinalg/LoweringUtils.h"
+#include "flt/Dialect/FLT/IR/FLTOps.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::flt;
+
+namespace {
+
+/// Complex columns per FFT batch (the vector width) and the real columns
+/// they carry: 31 value columns plus the normalizer's ones column.
+constexpr int64_t kComplexColumns = 16;
+constexpr int64_t kValueColumns = 2 * kComplexColumns - 1;
+
+/// Builds the FFT-based lowering of one op.
+class ToeplitzFFT {
+public:
+  ToeplitzFFT(ToeplitzAttentionOp op, OpBuilder &b)
+      : op(op), b(b), loc(op.getLoc()), sb(b, loc), f32(b.getF32Type()),
+        real(b.getF64Type()),
+        vec(VectorType::get({kComplexColumns}, b.getF64Type())) {}
+
+  FailureOr<Value> build();
+
+private:
+  Value idx(OpBuilder &nb, int64_t v) {
+    return arith::ConstantIndexOp::create(nb, loc, v);
+  }
+  Value cst(OpBuilder &nb, double v) {
+    return arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(v));
+  }
+  /// A constant of the transforms' type.
+  Value cstReal(OpBuilder &nb, double v) {
+    return arith::ConstantOp::create(nb, loc, nb.getF64FloatAttr(v));
+  }
+  /// The bit reversal of n in `bits` bits.
+  Value bitReverse(OpBuilder &nb, Value n);
+  /// A row (16 lanes) of a [N, 16] plane, and writing one back.
+  Value readRow(OpBuilder &nb, Value plane, Value row);
+  Value writeRow(OpBuilder &nb, Value value, Value plane, Value row);
+  /// In-place radix-2 transforms of the planes (re, im).
+  std::pair<Value, Value> forward(OpBuilder &nb, Value re, Value im);
+  std::pair<Value, Value> inverse(OpBuilder &nb, Value re, Value im);
+
+  ToeplitzAttentionOp op;
+  OpBuilder &b;
+  Location loc;
+  StructuredBuilder sb;
+  Type f32, real;
+  VectorType vec;
+  // Transform length N = 2^bits, and cos / sin of -2π k / N for k < N/2.
+  Value length, bits, cosTable, sinTable;
+};
+
+Value ToeplitzFFT::bitReverse(OpBuilder &nb, Value n) {
+  Type i64 = nb.getI64Type();
+  Value wide = arith::IndexCastOp::create(nb, loc, i64, n);
+  Value reversed = LLVM::BitReverseOp::create(nb, loc, i64, wide);
+  Value shift = arith::SubIOp::create(
+      nb, loc, arith::ConstantIntOp::create(nb, loc, i64, 64),
+      arith::IndexCastOp::create(nb, loc, i64, bits));
+  Value result = arith::ShRUIOp::create(nb, loc, reversed, shift);
+  return arith::IndexCastOp::create(nb, loc, nb.getIndexType(), result);
+}
+
+Value ToeplitzFFT::readRow(OpBuilder &nb, Value plane, Value row) {
+  SmallVector<bool> inBounds = {true};
+  return vector::TransferReadOp::create(nb, loc, vec, plane,
+                                        ValueRange{row, idx(nb, 0)},
+                                        cstReal(nb, 0.0),
+                                        ArrayRef<bool>(inBounds))
+      .getResult();
+}
+
+Value ToeplitzFFT::writeRow(OpBuilder &nb, Value value, Value plane,
+                            Value row) {
+  SmallVector<bool> inBounds = {true};
+  return vector::TransferWriteOp::create(nb, loc, value, plane,
+                                         ValueRange{row, idx(nb, 0)},
+                                         ArrayRef<bool>(inBounds))
+      .getResult();
+}
+
+/// One radix-2 pass over all butterflies of half-size `half`:
+/// `butterfly(a, b, w) -> (a', b')` on row pairs (k + j, k + j + half) with
+/// twiddle w = W^(j N / 2 half).
+static std::pair<Value, Value> radixPass(
+    OpBuilder &nb, Location loc, Value length, Value half, Value re, Value im,
+    function_ref<std::pair<Value, Value>(Value)> twiddle,
+    function_ref<void(OpBuilder &, Value, Value, Value, Value, Value, Value,
+                      SmallVectorImpl<Value> &)>
+        butterfly,
+    function_ref<Value(OpBuilder &, Value, Value)> readRow,
+    function_ref<Value(OpBuilder &, Value, Value, Value)> writeRow) {
+  Value zero = arith::ConstantIndexOp::create(nb, loc, 0);
+  Value one = arith::ConstantIndexOp::create(nb, loc, 1);
+  Value span = arith::ShLIOp::create(nb, loc, half, one);
+  auto blocks = scf::ForOp::create(
+      nb, loc, zero, length, span, ValueRange{re, im},
+      [&](OpBuilder &bb, Location, Value k, ValueRange planes) {
+        auto pairs = scf::ForOp::create(
+            bb, loc, zero, half, one, planes,
+            [&](OpBuilder &pb, Location, Value j, ValueRange p) {
+              Value top = arith::AddIOp::create(pb, loc, k, j);
+              Value bottom = arith::AddIOp::create(pb, loc, top, half);
+              auto [wr, wi] = twiddle(j);
+              Value ar = readRow(pb, p[0], top), ai = readRow(pb, p[1], top);
+              Value br = readRow(pb, p[0], bottom),
+                    bi = readRow(pb, p[1], bottom);
+              SmallVector<Value> result;
+              butterfly(pb, ar, ai, br, bi, wr, wi, result);
+              Value newRe = writeRow(pb, result[0], p[0], top);
+              Value newIm = writeRow(pb, result[1], p[1], top);
+              newRe = writeRow(pb, result[2], newRe, bottom);
+              newIm = writeRow(pb, result[3], newIm, bottom);
+              scf::YieldOp::create(pb, loc, ValueRange{newRe, newIm});
+            });
+        scf::YieldOp::create(bb, loc, pairs.getResults());
+      });
+  return {blocks.getResult(0), blocks.getResult(1)};
+}
+
+std::pair<Value, Value> ToeplitzFFT::forward(OpBuilder &nb, Value re,
+                                             Value im) {
+  // Decimation in time: half = 1, 2, ..., N/2; input bit-reversed.
+  auto stages = scf::ForOp::create(
+      nb, loc, idx(nb, 0), bits, idx(nb, 1), ValueRange{re, im},
+      [&](OpBuilder &sb2, Location, Value s, ValueRange planes) {
+        Value half = arith::ShLIOp::create(sb2, loc, idx(sb2, 1), s);
+        Value stride = arith::ShRUIOp::create(
+            sb2, loc, length, arith::AddIOp::create(sb2, loc, s, idx(sb2, 1)));
+        auto [newRe, newIm] = radixPass(
+            sb2, loc, length, half, planes[0], planes[1],
+            [&](Value j) {
+              Value at = arith::MulIOp::create(sb2, loc, j, stride);
+              return std::make_pair(
+                  tensor::ExtractOp::create(sb2, loc, cosTable, at).getResult(),
+                  tensor::ExtractOp::create(sb2, loc, sinTable, at)
+                      .getResult());
+            },
+            [&](OpBuilder &pb, Value ar, Value ai, Value br, Value bi, Value wr,
+                Value wi, SmallVectorImpl<Value> &out) {
+              // t = w b; (a + t, a - t).
+              Value wrv = vector::BroadcastOp::create(pb, loc, vec, wr);
+              Value wiv = vector::BroadcastOp::create(pb, loc, vec, wi);
+              Value tr = arith::SubFOp::create(
+                  pb, loc, arith::MulFOp::create(pb, loc, wrv, br),
+                  arith::MulFOp::create(pb, loc, wiv, bi));
+              Value ti = arith::AddFOp::create(
+                  pb, loc, arith::MulFOp::create(pb, loc, wrv, bi),
+                  arith::MulFOp::create(pb, loc, wiv, br));
+              out.append({arith::AddFOp::create(pb, loc, ar, tr),
+                          arith::AddFOp::create(pb, loc, ai, ti),
+                          arith::SubFOp::create(pb, loc, ar, tr),
+                          arith::SubFOp::create(pb, loc, ai, ti)});
+            },
+            [&](OpBuilder &pb, Value plane, Value row) {
+              return readRow(pb, plane, row);
+            },
+            [&](OpBuilder &pb, Value value, Value plane, Value row) {
+              return writeRow(pb, value, plane, row);
+            });
+        scf::YieldOp::create(sb2, loc, ValueRange{newRe, newIm});
+      });
+  return {stages.getResult(0), stages.getResult(1)};
+}
+
+std::pair<Value, Value> ToeplitzFFT::inverse(OpBuilder &nb, Value re,
+                                             Value im) {
+  // Decimation in frequency with conjugate twiddles: half = N/2, ..., 1;
+  // input natural, output bit-reversed (not yet divided by N).
+  auto stages = scf::ForOp::create(
+      nb, loc, idx(nb, 0), bits, idx(nb, 1), ValueRange{re, im},
+      [&](OpBuilder &sb2, Location, Value s, ValueRange planes) {
+        // s counts up; the stage is bits - 1 - s.
+        Value stage = arith::SubIOp::create(
+            sb2, loc, arith::SubIOp::create(sb2, loc, bits, idx(sb2, 1)), s);
+        Value half = arith::ShLIOp::create(sb2, loc, idx(sb2, 1), stage);
+        Value stride = arith::ShRUIOp::create(
+            sb2, loc, length,
+            arith::AddIOp::create(sb2, loc, stage, idx(sb2, 1)));
+        auto [newRe, newIm] = radixPass(
+            sb2, loc, length, half, planes[0], planes[1],
+            [&](Value j) {
+              Value at = arith::MulIOp::create(sb2, loc, j, stride);
+              Value sin =
+                  tensor::ExtractOp::create(sb2, loc, sinTable, at).getResult();
+              return std::make_pair(
+                  tensor::ExtractOp::create(sb2, loc, cosTable, at).getResult(),
+                  arith::NegFOp::create(sb2, loc, sin).getResult());
+            },
+            [&](OpBuilder &pb, Value ar, Value ai, Value br, Value bi, Value wr,
+                Value wi, SmallVectorImpl<Value> &out) {
+              // (a + b, (a - b) w).
+              Value wrv = vector::BroadcastOp::create(pb, loc, vec, wr);
+              Value wiv = vector::BroadcastOp::create(pb, loc, vec, wi);
+              Value dr = arith::SubFOp::create(pb, loc, ar, br);
+              Value di = arith::SubFOp::create(pb, loc, ai, bi);
+              out.append({arith::AddFOp::create(pb, loc, ar, br),
+                          arith::AddFOp::create(pb, loc, ai, bi),
+                          arith::SubFOp::create(
+                              pb, loc, arith::MulFOp::create(pb, loc, dr, wrv),
+                              arith::MulFOp::create(pb, loc, di, wiv)),
+                          arith::AddFOp::create(
+                              pb, loc, arith::MulFOp::create(pb, loc, dr, wiv),
+                              arith::MulFOp::create(pb, loc, di, wrv))});
+            },
+            [&](OpBuilder &pb, Value plane, Value row) {
+              return readRow(pb, plane, row);
+            },
+            [&](OpBuilder &pb, Value value, Value plane, Value row) {
+              return writeRow(pb, value, plane, row);
+            });
+        scf::YieldOp::create(sb2, loc, ValueRange{newRe, newIm});
+      });
+  return {stages.getResult(0), stages.getResult(1)};
+}
+
+FailureOr<Value> ToeplitzFFT::build() {
+  FailureOr<SmallVector<OpFoldResult>> sizes = resultSizes(b, op, 0);
+  if (failed(sizes))
+    return failure();
+  Value fq = op.getFq(), fk = op.getFk(), v = op.getV(), bias = op.getB();
+  OpFoldResult B = (*sizes)[0], H = (*sizes)[1], L = (*sizes)[2],
+               E = (*sizes)[3];
+  Value lengthL = getValueOrCreateConstantIndexOp(b, loc, L);
+  Value features = getValueOrCreateConstantIndexOp(b, loc, sb.dim(fq, 3));
+  bool causal = op.getCausal();
+  Type resultElement = op.getType().getElementType();
+
+  // N = 2^bits, the smallest power of two >= 2L - 1 (at least 2).
+  Type i64 = b.getI64Type();
+  Value twoLMinus2 = arith::IndexCastOp::create(
+      b, loc, i64,
+      arith::SubIOp::create(b, loc,
+                            arith::MulIOp::create(b, loc, lengthL, idx(b, 2)),
+                            idx(b, 2)));
+  Value atLeastOne = arith::MaxSIOp::create(
+      b, loc, twoLMinus2, arith::ConstantIntOp::create(b, loc, i64, 1));
+  Value leading = LLVM::CountLeadingZerosOp::create(
+      b, loc, i64, atLeastOne, b.getBoolAttr(false));
+  bits = arith::IndexCastOp::create(
+      b, loc, b.getIndexType(),
+      arith::SubIOp::create(b, loc,
+                            arith::ConstantIntOp::create(b, loc, i64, 64),
+                            leading));
+  length = arith::ShLIOp::create(b, loc, idx(b, 1), bits);
+  Value halfLength = arith::ShRUIOp::create(b, loc, length, idx(b, 1));
+
+  // Twiddles.
+  SmallVector<Value> tables = sb.generic(
+      ValueRange{}, ValueRange{sb.empty({halfLength}, real),
+                               sb.empty({halfLength}, real)},
+      {sb.map(1, {0}), sb.map(1, {0})}, StructuredBuilder::parallel(1),
+      [&](OpBuilder &nb, Location nl, ValueRange) {
+        Type f64 = nb.getF64Type();
+        auto toF64 = [&](Value index) {
+          return arith::SIToFPOp::create(
+              nb, nl, f64, arith::IndexCastOp::create(nb, nl, i64, index));
+        };
+        Value angle = arith::DivFOp::create(
+            nb, nl,
+            arith::MulFOp::create(
+                nb, nl,
+                arith::ConstantOp::create(nb, nl, nb.getF64FloatAttr(-2 * M_PI)),
+                toF64(linalg::IndexOp::create(nb, nl, 0))),
+            toF64(length));
+        return SmallVector<Value>{math::CosOp::create(nb, nl, angle),
+                                  math::SinOp::create(nb, nl, angle)};
+      });
+  cosTable = tables[0];
+  sinTable = tables[1];
+
+  // max_h b, subtracted before exp (it cancels).
+  Value biasMax = sb.generic1(
+      bias, sb.filled({H}, f32, -std::numeric_limits<double>::infinity()),
+      {sb.map(2, {0, 1}), sb.map(2, {0})}, StructuredBuilder::parallel(1, 1),
+      [](OpBuilder &nb, Location nl, ValueRange args) {
+        return SmallVector<Value>{
+            arith::MaximumFOp::create(nb, nl, args[1], args[0])};
+      });
+
+  AffineExpr d0;
+  bindDims(b.getContext(), d0);
+  OpFoldResult groups = affine::makeComposedFoldedAffineApply(
+      b, loc, d0.ceilDiv(kValueColumns), {E});
+  Value out = sb.empty(*sizes, resultElement);
+  SmallVector<OpFoldResult> zeros(3, b.getIndexAttr(0));
+  auto forall = scf::ForallOp::create(
+      b, loc, zeros, {B, H, groups},
+      SmallVector<OpFoldResult>(3, b.getIndexAttr(1)), ValueRange{out},
+      std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forall.getBody());
+  Value bi = forall.getInductionVar(0), hi = forall.getInductionVar(1);
+  Value c0 = arith::MulIOp::create(b, loc, forall.getInductionVar(2),
+                                   idx(b, kValueColumns));
+  OpFoldResult width = tileSize(b, loc, kValueColumns, c0, E);
+  OpFoldResult N = length, C = b.getIndexAttr(kComplexColumns);
+  Value shift = tensor::ExtractOp::create(b, loc, biasMax, ValueRange{hi});
+
+  // ĥ = FFT(h) with h_circ[n] = t(-n) for n < L and t(N - n) for
+  // n > N - L, packed in every column (same value) and bit-reversed.
+  SmallVector<Value> kernel = sb.generic(
+      ValueRange{}, ValueRange{sb.empty({N, C}, real), sb.filled({N, C}, real, 0)},
+      {sb.map(2, {0, 1}), sb.map(2, {0, 1})}, StructuredBuilder::parallel(2),
+      [&](OpBuilder &nb, Location nl, ValueRange) {
+        Value n = bitReverse(nb, linalg::IndexOp::create(nb, nl, 0));
+        auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) {
+          return arith::CmpIOp::create(nb, nl, p, x, y).getResult();
+        };
+        // Δ = -n (column L - 1 - n) or N - n (column N - n + L - 1).
+        Value near = cmp(arith::CmpIPredicate::ult, n, lengthL);
+        Value lastL = arith::SubIOp::create(nb, nl, lengthL, idx(nb, 1));
+        Value far = cmp(arith::CmpIPredicate::ugt, n,
+                        arith::SubIOp::create(nb, nl, length, lengthL));
+        Value column = arith::SelectOp::create(
+            nb, nl, near, arith::SubIOp::create(nb, nl, lastL, n),
+            arith::AddIOp::create(
+                nb, nl, arith::SubIOp::create(nb, nl, length, n), lastL));
+        Value used = causal ? near : arith::OrIOp::create(nb, nl, near, far)
+                                         .getResult();
+        column = arith::SelectOp::create(nb, nl, used, column, idx(nb, 0));
+        Value logit = tensor::ExtractOp::create(nb, nl, bias,
+                                                ValueRange{hi, column});
+        Value weight = math::ExpOp::create(
+            nb, nl, arith::SubFOp::create(nb, nl, logit, shift));
+        Value t = arith::ExtFOp::create(nb, nl, real, weight);
+        return SmallVector<Value>{
+            arith::SelectOp::create(nb, nl, used, t, cstReal(nb, 0.0)),
+            cstReal(nb, 0.0)};
+      });
+  std::pair<Value, Value> kernelSpectrum = forward(b, kernel[0], kernel[1]);
+  Value kernelRe = kernelSpectrum.first, kernelIm = kernelSpectrum.second;
+
+  // acc[i, c]: real columns of this group (c < width: values, c = 31: ones).
+  Value acc = sb.filled({L, b.getIndexAttr(2 * kComplexColumns)}, real, 0.0);
+  Value inverseLength = arith::DivFOp::create(
+      b, loc, cstReal(b, 1.0),
+      arith::SIToFPOp::create(b, loc, real,
+                              arith::IndexCastOp::create(b, loc, i64, length)));
+  Value widthValue = getValueOrCreateConstantIndexOp(b, loc, width);
+  auto perFeature = scf::ForOp::create(
+      b, loc, idx(b, 0), features, idx(b, 1), ValueRange{acc},
+      [&](OpBuilder &lb, Location ll, Value p, ValueRange iter) {
+        StructuredBuilder tb(lb, ll);
+        // Packed, bit-reversed columns fk_p ⊙ [v_c0.., 1].
+        auto columnValue = [&](OpBuilder &nb, Value j, Value realColumn) {
+          auto cmp = [&](arith::CmpIPredicate pr, Value x, Value y) {
+            return arith::CmpIOp::create(nb, ll, pr, x, y).getResult();
+          };
+          Value inRange = cmp(arith::CmpIPredicate::ult, j, lengthL);
+          Value safeJ = arith::SelectOp::create(nb, ll, inRange, j, idx(nb, 0));
+          Value isValue = cmp(arith::CmpIPredicate::ult, realColumn, widthValue);
+          Value isOnes = cmp(arith::CmpIPredicate::eq, realColumn,
+                             idx(nb, 2 * kComplexColumns - 1));
+          Value column = arith::SelectOp::create(
+              nb, ll, isValue, arith::AddIOp::create(nb, ll, c0, realColumn),
+              idx(nb, 0));
+          Value vj = StructuredBuilder(nb, ll).convertScalar(
+              tensor::ExtractOp::create(nb, ll, v,
+                                        ValueRange{bi, hi, safeJ, column}),
+              real);
+          Value factor = arith::SelectOp::create(
+              nb, ll, isValue, vj,
+              arith::SelectOp::create(nb, ll, isOnes, cstReal(nb, 1.0),
+                                      cstReal(nb, 0.0)));
+          Value fkj = StructuredBuilder(nb, ll).convertScalar(
+              tensor::ExtractOp::create(nb, ll, fk, ValueRange{bi, hi, safeJ, p}),
+              real);
+          Value x = arith::MulFOp::create(nb, ll, fkj, factor);
+          return arith::SelectOp::create(nb, ll, inRange, x, cstReal(nb, 0.0))
+              .getResult();
+        };
+        SmallVector<Value> packed = tb.generic(
+            ValueRange{}, ValueRange{tb.empty({N, C}, real), tb.empty({N, C}, real)},
+            {tb.map(2, {0, 1}), tb.map(2, {0, 1})},
+            StructuredBuilder::parallel(2),
+            [&](OpBuilder &nb, Location nl, ValueRange) {
+              Value j = bitReverse(nb, linalg::IndexOp::create(nb, nl, 0));
+              Value c = linalg::IndexOp::create(nb, nl, 1);
+              Value even = arith::ShLIOp::create(nb, nl, c, idx(nb, 1));
+              Value odd = arith::AddIOp::create(nb, nl, even, idx(nb, 1));
+              return SmallVector<Value>{columnValue(nb, j, even),
+                                        columnValue(nb, j, odd)};
+            });
+        auto [re, im] = forward(lb, packed[0], packed[1]);
+        // Ŷ = ĥ X̂ (ĥ is the same in every column).
+        SmallVector<Value> product = tb.generic(
+            ValueRange{kernelRe, kernelIm}, ValueRange{re, im},
+            {tb.map(2, {0, 1}), tb.map(2, {0, 1}), tb.map(2, {0, 1}),
+             tb.map(2, {0, 1})},
+            StructuredBuilder::parallel(2),
+            [](OpBuilder &nb, Location nl, ValueRange args) {
+              Value hr = args[0], hIm = args[1], xr = args[2], xi = args[3];
+              return SmallVector<Value>{
+                  arith::SubFOp::create(nb, nl,
+                                        arith::MulFOp::create(nb, nl, hr, xr),
+                                        arith::MulFOp::create(nb, nl, hIm, xi)),
+                  arith::AddFOp::create(nb, nl,
+                                        arith::MulFOp::create(nb, nl, hr, xi),
+                                        arith::MulFOp::create(nb, nl, hIm, xr))};
+            });
+        std::pair<Value, Value> back = inverse(lb, product[0], product[1]);
+        Value yr = back.first, yi = back.second;
+        // acc[i, c] += fq_ip y_c(i) / N, y bit-reversed.
+        Value updated = tb.generic1(
+            ValueRange{}, iter[0], {tb.map(2, {0, 1})},
+            StructuredBuilder::parallel(2),
+            [&](OpBuilder &nb, Location nl, ValueRange args) {
+              Value i = linalg::IndexOp::create(nb, nl, 0);
+              Value c = linalg::IndexOp::create(nb, nl, 1);
+              Value row = bitReverse(nb, i);
+              Value pair = arith::ShRUIOp::create(nb, nl, c, idx(nb, 1));
+              Value isOdd = arith::CmpIOp::create(
+                  nb, nl, arith::CmpIPredicate::eq,
+                  arith::AndIOp::create(nb, nl, c, idx(nb, 1)), idx(nb, 1));
+              Value y = arith::SelectOp::create(
+                  nb, nl, isOdd,
+                  tensor::ExtractOp::create(nb, nl, yi, ValueRange{row, pair}),
+                  tensor::ExtractOp::create(nb, nl, yr, ValueRange{row, pair}));
+              Value fqi = StructuredBuilder(nb, nl).convertScalar(
+                  tensor::ExtractOp::create(nb, nl, fq, ValueRange{bi, hi, i, p}),
+                  real);
+              Value term = arith::MulFOp::create(
+                  nb, nl, arith::MulFOp::create(nb, nl, fqi, y), inverseLength);
+              return SmallVector<Value>{
+                  arith::AddFOp::create(nb, nl, args[0], term)};
+            });
+        scf::YieldOp::create(lb, ll, updated);
+      });
+
+  // Normalize with the ones column and write this group's columns.
+  Normalize mode = op.getNormalize();
+  float eps = op.getEps().convertToFloat();
+  Value sums = perFeature.getResult(0);
+  Value normalized = sb.generic1(
+      ValueRange{}, sb.empty({L, width}, resultElement), {sb.map(2, {0, 1})},
+      StructuredBuilder::parallel(2),
+      [&](OpBuilder &nb, Location nl, ValueRange) {
+        Value i = linalg::IndexOp::create(nb, nl, 0);
+        Value c = linalg::IndexOp::create(nb, nl, 1);
+        Value num = tensor::ExtractOp::create(nb, nl, sums, ValueRange{i, c});
+        Value den = tensor::ExtractOp::create(
+            nb, nl, sums, ValueRange{i, idx(nb, 2 * kComplexColumns - 1)});
+        Value value = num;
+        if (mode == Normalize::Divide)
+          value = arith::DivFOp::create(
+              nb, nl, num,
+              arith::AddFOp::create(nb, nl, den,
+                                    cstReal(nb, static_cast<double>(eps))));
+        else if (mode == Normalize::Guarded)
+          value = arith::DivFOp::create(
+              nb, nl, num,
+              arith::SelectOp::create(
+                  nb, nl,
+                  arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGT, den,
+                                        cstReal(nb, 0.0)),
+                  den, cstReal(nb, 1.0)));
+        return SmallVector<Value>{
+            StructuredBuilder(nb, nl).convertScalar(value, resultElement)};
+      });
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+  tensor::ParallelInsertSliceOp::create(
+      b, loc, normalized, forall.getRegionIterArgs().front(),
+      {bi, hi, b.getIndexAttr(0), c0},
+      {b.getIndexAttr(1), b.getIndexAttr(1), L, width}, strides);
+  return forall.getResult(0);
+}
+
+struct LowerToeplitzAttentionFFT : OpRewritePattern<ToeplitzAttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(ToeplitzAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getMethod() != ToeplitzMethod::Fft)
+      return rewriter.notifyMatchFailure(op, "not method fft");
+    FailureOr<Value> result = ToeplitzFFT(op, rewriter).build();
+    if (failed(result))
+      return rewriter.notifyMatchFailure(op, "cannot reify the result shape");
+    Value value = *result;
+    if (value.getType() != op.getType())
+      value = tensor::CastOp::create(rewriter, op.getLoc(), op.getType(), value);
+    rewriter.replaceOp(op, value);
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::flt::populateToeplitzFFTLoweringPatterns(RewritePatternSet &patterns) {
+  patterns.add<LowerToeplitzAttentionFFT>(patterns.getContext());
+}
