@@ -21,7 +21,18 @@ def FLTConvertToLinalg : Pass<"flt-convert-to-linalg"> {
     form inside the chunk) per (batch, head, slice). No [L, m r] or [L, S]
     tensor is created. It always uses this linear form: the quadratic form
     would need fewer FLOPs below L ≈ 2 m r e / (m + r + e) (≈ 1.7k at
-    m = 64, r = 32, e = 64) but is not generated yet. With `fuse-kronecker=false` RPE attention instead materializes
+    m = 64, r = 32, e = 64) but is not generated yet.
+
+    `flt.kernel_attention` and `flt.toeplitz_attention` (method direct)
+    become a tiled quadratic form: an `scf.forall` over (batch, head, tile of
+    queries) walking tiles of keys with a running max and sum
+    (FlashAttention-style; FourierFormer's sinc product in the log domain),
+    never an [L, S] tensor. `flt.toeplitz_attention` with method fft uses our
+    radix-2 FFT (f64, lengths padded to powers of two); method auto compares
+    the estimated costs direct ≈ 4.7e-11 s · L² (m + e) and
+    fft ≈ 1.2e-8 s · m ⌈e/31⌉ N log2 N (constants fitted on a Zen 4 core),
+    at run time when L is dynamic. `flt.position_transform` becomes
+    generics with f64 angles. With `fuse-kronecker=false` RPE attention instead materializes
     Q' = fq ⊗ phi and K' = fk ⊗ psi ([B, H, L, m r]) and runs the same loops
     on them as attention without rpe: the unfused reference that benchmarks
     compare against.

@@ -39,6 +39,7 @@ struct FLTConvertToLinalgPass
     populatePositionTransformLoweringPatterns(patterns);
     populateKernelAttentionLoweringPatterns(patterns, tokenTile);
     populateToeplitzFFTLoweringPatterns(patterns);
+    populateToeplitzMethodPatterns(patterns);
     populateLinearAttentionLoweringPatterns(patterns, options);
     // Patterns only create ops; no folding is wanted here (it would fold the
     // fresh IR before later passes see it whole).

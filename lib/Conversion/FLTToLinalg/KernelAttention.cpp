@@ -76,8 +76,8 @@ struct LowerToeplitzAttentionDirect : OpRewritePattern<ToeplitzAttentionOp> {
 
   LogicalResult matchAndRewrite(ToeplitzAttentionOp op,
                                 PatternRewriter &rewriter) const override {
-    if (op.getMethod() == ToeplitzMethod::Fft)
-      return rewriter.notifyMatchFailure(op, "method fft");
+    if (op.getMethod() != ToeplitzMethod::Direct)
+      return rewriter.notifyMatchFailure(op, "not method direct");
     QuadraticAttention lowering;
     lowering.score = QuadraticAttention::Score::Dot;
     lowering.q = op.getFq();

@@ -9,12 +9,13 @@
 // Per (batch, head, group of value columns) — an scf.forall — and per
 // feature p, the group's real columns fk_p ⊙ v_c (31 value columns and the
 // ones column of the normalizer) are packed two per complex column (h is
-// real, so conv(h, x + i y) = conv(h, x) + i conv(h, y)): 16 complex
-// columns, one vector of 16 lanes per row. Forward: radix-2
-// decimation-in-time from bit-reversed rows (the packing writes them so);
-// then the product with ĥ = FFT(h); inverse: decimation-in-frequency with
-// conjugate twiddles, whose output is bit-reversed, read back through the
-// same permutation, / N. There is no FFT in MLIR: these loops are ours.
+// real, so conv(h, x + i y) = conv(h, x) + i conv(h, y)): real columns
+// 0..15 in the real plane, 16..31 in the imaginary one, so that every plane
+// row is one contiguous 16-lane vector. Forward: rows permuted to
+// bit-reversed order (row swaps), radix-2 decimation in time; the product
+// with ĥ = FFT(h); inverse: decimation in frequency with conjugate twiddles
+// (bit-reversed output), rows swapped back, / N. Every pass moves whole
+// rows: no gathers. There is no FFT in MLIR: these loops are ours.
 //
 // The transforms run in f64: an FFT's rounding error is absolute (relative
 // to the largest outputs), and rows whose normalizer is small next to the
@@ -74,6 +75,8 @@ private:
   /// A row (16 lanes) of a [N, 16] plane, and writing one back.
   Value readRow(OpBuilder &nb, Value plane, Value row);
   Value writeRow(OpBuilder &nb, Value value, Value plane, Value row);
+  /// Swaps rows n and bitreverse(n) of both planes (an involution).
+  std::pair<Value, Value> permute(OpBuilder &nb, Value re, Value im);
   /// In-place radix-2 transforms of the planes (re, im).
   std::pair<Value, Value> forward(OpBuilder &nb, Value re, Value im);
   std::pair<Value, Value> inverse(OpBuilder &nb, Value re, Value im);
@@ -154,6 +157,33 @@ static std::pair<Value, Value> radixPass(
         scf::YieldOp::create(bb, loc, pairs.getResults());
       });
   return {blocks.getResult(0), blocks.getResult(1)};
+}
+
+std::pair<Value, Value> ToeplitzFFT::permute(OpBuilder &nb, Value re,
+                                             Value im) {
+  auto rows = scf::ForOp::create(
+      nb, loc, idx(nb, 0), length, idx(nb, 1), ValueRange{re, im},
+      [&](OpBuilder &rb, Location, Value n, ValueRange planes) {
+        Value r = bitReverse(rb, n);
+        Value swap =
+            arith::CmpIOp::create(rb, loc, arith::CmpIPredicate::ugt, r, n);
+        auto maybe = scf::IfOp::create(
+            rb, loc, swap,
+            [&](OpBuilder &tb, Location) {
+              SmallVector<Value> result;
+              for (Value plane : planes) {
+                Value a = readRow(tb, plane, n), b2 = readRow(tb, plane, r);
+                plane = writeRow(tb, b2, plane, n);
+                result.push_back(writeRow(tb, a, plane, r));
+              }
+              scf::YieldOp::create(tb, loc, result);
+            },
+            [&](OpBuilder &eb, Location) {
+              scf::YieldOp::create(eb, loc, planes);
+            });
+        scf::YieldOp::create(rb, loc, maybe.getResults());
+      });
+  return {rows.getResult(0), rows.getResult(1)};
 }
 
 std::pair<Value, Value> ToeplitzFFT::forward(OpBuilder &nb, Value re,
@@ -332,6 +362,7 @@ FailureOr<Value> ToeplitzFFT::build() {
   Value c0 = arith::MulIOp::create(b, loc, forall.getInductionVar(2),
                                    idx(b, kValueColumns));
   OpFoldResult width = tileSize(b, loc, kValueColumns, c0, E);
+  Value widthValue = getValueOrCreateConstantIndexOp(b, loc, width);
   OpFoldResult N = length, C = b.getIndexAttr(kComplexColumns);
   Value shift = tensor::ExtractOp::create(b, loc, biasMax, ValueRange{hi});
 
@@ -369,58 +400,79 @@ FailureOr<Value> ToeplitzFFT::build() {
   std::pair<Value, Value> kernelSpectrum = forward(b, kernel[0], kernel[1]);
   Value kernelRe = kernelSpectrum.first, kernelIm = kernelSpectrum.second;
 
-  // acc[i, c]: real columns of this group (c < width: values, c = 31: ones).
-  Value acc = sb.filled({L, b.getIndexAttr(2 * kComplexColumns)}, real, 0.0);
+  // Sums per row for this group's real columns: plane 0 holds columns
+  // 0..15, plane 1 columns 16..31 (column 31: the normalizer).
+  Value accRe = sb.filled({L, C}, real, 0.0);
+  Value accIm = sb.filled({L, C}, real, 0.0);
   Value inverseLength = arith::DivFOp::create(
       b, loc, cstReal(b, 1.0),
       arith::SIToFPOp::create(b, loc, real,
                               arith::IndexCastOp::create(b, loc, i64, length)));
-  Value widthValue = getValueOrCreateConstantIndexOp(b, loc, width);
+  // Lane 15 of the imaginary plane is the ones column.
+  SmallVector<bool> onesLane(kComplexColumns, false);
+  onesLane.back() = true;
+  Value onesMask = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(
+                  VectorType::get({kComplexColumns}, b.getI1Type()),
+                  ArrayRef<bool>(onesLane)));
+  Value c16 = arith::AddIOp::create(b, loc, c0, idx(b, kComplexColumns));
+  SmallVector<bool> maybeOut = {false};
   auto perFeature = scf::ForOp::create(
-      b, loc, idx(b, 0), features, idx(b, 1), ValueRange{acc},
-      [&](OpBuilder &lb, Location ll, Value p, ValueRange iter) {
+      b, loc, idx(b, 0), features, idx(b, 1), ValueRange{accRe, accIm},
+      [&](OpBuilder &lb, Location ll, Value p, ValueRange sums) {
         StructuredBuilder tb(lb, ll);
-        // Packed, bit-reversed columns fk_p ⊙ [v_c0.., 1].
-        auto columnValue = [&](OpBuilder &nb, Value j, Value realColumn) {
-          auto cmp = [&](arith::CmpIPredicate pr, Value x, Value y) {
-            return arith::CmpIOp::create(nb, ll, pr, x, y).getResult();
-          };
-          Value inRange = cmp(arith::CmpIPredicate::ult, j, lengthL);
-          Value safeJ = arith::SelectOp::create(nb, ll, inRange, j, idx(nb, 0));
-          Value isValue = cmp(arith::CmpIPredicate::ult, realColumn, widthValue);
-          Value isOnes = cmp(arith::CmpIPredicate::eq, realColumn,
-                             idx(nb, 2 * kComplexColumns - 1));
-          Value column = arith::SelectOp::create(
-              nb, ll, isValue, arith::AddIOp::create(nb, ll, c0, realColumn),
-              idx(nb, 0));
-          Value vj = StructuredBuilder(nb, ll).convertScalar(
-              tensor::ExtractOp::create(nb, ll, v,
-                                        ValueRange{bi, hi, safeJ, column}),
-              real);
-          Value factor = arith::SelectOp::create(
-              nb, ll, isValue, vj,
-              arith::SelectOp::create(nb, ll, isOnes, cstReal(nb, 1.0),
-                                      cstReal(nb, 0.0)));
-          Value fkj = StructuredBuilder(nb, ll).convertScalar(
-              tensor::ExtractOp::create(nb, ll, fk, ValueRange{bi, hi, safeJ, p}),
-              real);
-          Value x = arith::MulFOp::create(nb, ll, fkj, factor);
-          return arith::SelectOp::create(nb, ll, inRange, x, cstReal(nb, 0.0))
-              .getResult();
-        };
-        SmallVector<Value> packed = tb.generic(
-            ValueRange{}, ValueRange{tb.empty({N, C}, real), tb.empty({N, C}, real)},
-            {tb.map(2, {0, 1}), tb.map(2, {0, 1})},
-            StructuredBuilder::parallel(2),
-            [&](OpBuilder &nb, Location nl, ValueRange) {
-              Value j = bitReverse(nb, linalg::IndexOp::create(nb, nl, 0));
-              Value c = linalg::IndexOp::create(nb, nl, 1);
-              Value even = arith::ShLIOp::create(nb, nl, c, idx(nb, 1));
-              Value odd = arith::AddIOp::create(nb, nl, even, idx(nb, 1));
-              return SmallVector<Value>{columnValue(nb, j, even),
-                                        columnValue(nb, j, odd)};
+        // Pack rows j < L of fk_p ⊙ [v_c0.., 1], zeros beyond.
+        auto pack = scf::ForOp::create(
+            lb, ll, idx(lb, 0), lengthL, idx(lb, 1),
+            ValueRange{tb.filled({N, C}, real, 0.0),
+                       tb.filled({N, C}, real, 0.0)},
+            [&](OpBuilder &rb, Location, Value j, ValueRange planes) {
+              Value fkj = StructuredBuilder(rb, ll).convertScalar(
+                  tensor::ExtractOp::create(rb, ll, fk,
+                                            ValueRange{bi, hi, j, p}),
+                  real);
+              Value scale = vector::BroadcastOp::create(rb, ll, vec, fkj);
+              auto readV = [&](Value column) {
+                Value raw = vector::TransferReadOp::create(
+                    rb, ll, VectorType::get({kComplexColumns},
+                                            getElementTypeOrSelf(v.getType())),
+                    v, ValueRange{bi, hi, j, column},
+                    arith::ConstantOp::create(
+                        rb, ll,
+                        rb.getZeroAttr(getElementTypeOrSelf(v.getType()))),
+                    ArrayRef<bool>(maybeOut));
+                return arith::ExtFOp::create(rb, ll, vec, raw).getResult();
+              };
+              // Columns of the next group (and beyond E) read as zero here:
+              // only this group's width of values counts.
+              Value lanes = vector::StepOp::create(
+                  rb, ll, VectorType::get({kComplexColumns}, rb.getIndexType()));
+              auto within = [&](Value first) {
+                Value limit = vector::BroadcastOp::create(
+                    rb, ll, VectorType::get({kComplexColumns}, rb.getIndexType()),
+                    arith::SubIOp::create(rb, ll, widthValue, first));
+                return arith::CmpIOp::create(rb, ll, arith::CmpIPredicate::slt,
+                                             lanes, limit)
+                    .getResult();
+              };
+              Value zeros = vector::BroadcastOp::create(rb, ll, vec,
+                                                        cstReal(rb, 0.0));
+              Value low = arith::SelectOp::create(
+                  rb, ll, within(idx(rb, 0)), readV(c0), zeros);
+              Value high = arith::SelectOp::create(
+                  rb, ll, within(idx(rb, kComplexColumns)), readV(c16), zeros);
+              high = arith::SelectOp::create(
+                  rb, ll, onesMask,
+                  vector::BroadcastOp::create(rb, ll, vec, cstReal(rb, 1.0)),
+                  high);
+              Value re = writeRow(rb, arith::MulFOp::create(rb, ll, low, scale),
+                                  planes[0], j);
+              Value im = writeRow(rb, arith::MulFOp::create(rb, ll, high, scale),
+                                  planes[1], j);
+              scf::YieldOp::create(rb, ll, ValueRange{re, im});
             });
-        auto [re, im] = forward(lb, packed[0], packed[1]);
+        auto [pr, pi] = permute(lb, pack.getResult(0), pack.getResult(1));
+        auto [re, im] = forward(lb, pr, pi);
         // Ŷ = ĥ X̂ (ĥ is the same in every column).
         SmallVector<Value> product = tb.generic(
             ValueRange{kernelRe, kernelIm}, ValueRange{re, im},
@@ -438,47 +490,52 @@ FailureOr<Value> ToeplitzFFT::build() {
                                         arith::MulFOp::create(nb, nl, hIm, xr))};
             });
         std::pair<Value, Value> back = inverse(lb, product[0], product[1]);
-        Value yr = back.first, yi = back.second;
-        // acc[i, c] += fq_ip y_c(i) / N, y bit-reversed.
-        Value updated = tb.generic1(
-            ValueRange{}, iter[0], {tb.map(2, {0, 1})},
-            StructuredBuilder::parallel(2),
-            [&](OpBuilder &nb, Location nl, ValueRange args) {
-              Value i = linalg::IndexOp::create(nb, nl, 0);
-              Value c = linalg::IndexOp::create(nb, nl, 1);
-              Value row = bitReverse(nb, i);
-              Value pair = arith::ShRUIOp::create(nb, nl, c, idx(nb, 1));
-              Value isOdd = arith::CmpIOp::create(
-                  nb, nl, arith::CmpIPredicate::eq,
-                  arith::AndIOp::create(nb, nl, c, idx(nb, 1)), idx(nb, 1));
-              Value y = arith::SelectOp::create(
-                  nb, nl, isOdd,
-                  tensor::ExtractOp::create(nb, nl, yi, ValueRange{row, pair}),
-                  tensor::ExtractOp::create(nb, nl, yr, ValueRange{row, pair}));
-              Value fqi = StructuredBuilder(nb, nl).convertScalar(
-                  tensor::ExtractOp::create(nb, nl, fq, ValueRange{bi, hi, i, p}),
+        std::pair<Value, Value> natural = permute(lb, back.first, back.second);
+        // sums[i] += fq_ip / N · y(i), rows i < L.
+        auto accumulate = scf::ForOp::create(
+            lb, ll, idx(lb, 0), lengthL, idx(lb, 1), sums,
+            [&](OpBuilder &rb, Location, Value i, ValueRange acc) {
+              Value fqi = StructuredBuilder(rb, ll).convertScalar(
+                  tensor::ExtractOp::create(rb, ll, fq,
+                                            ValueRange{bi, hi, i, p}),
                   real);
-              Value term = arith::MulFOp::create(
-                  nb, nl, arith::MulFOp::create(nb, nl, fqi, y), inverseLength);
-              return SmallVector<Value>{
-                  arith::AddFOp::create(nb, nl, args[0], term)};
+              Value weight = vector::BroadcastOp::create(
+                  rb, ll, vec, arith::MulFOp::create(rb, ll, fqi, inverseLength));
+              SmallVector<Value> updated;
+              for (auto [sum, plane] :
+                   llvm::zip(acc, ValueRange{natural.first, natural.second})) {
+                Value row = vector::FMAOp::create(rb, ll, weight,
+                                                  readRow(rb, plane, i),
+                                                  readRow(rb, sum, i));
+                updated.push_back(writeRow(rb, row, sum, i));
+              }
+              scf::YieldOp::create(rb, ll, updated);
             });
-        scf::YieldOp::create(lb, ll, updated);
+        scf::YieldOp::create(lb, ll, accumulate.getResults());
       });
 
-  // Normalize with the ones column and write this group's columns.
+  // Normalize with the ones column (plane 1, lane 15) and write this
+  // group's columns.
   Normalize mode = op.getNormalize();
   float eps = op.getEps().convertToFloat();
-  Value sums = perFeature.getResult(0);
+  Value sumsRe = perFeature.getResult(0), sumsIm = perFeature.getResult(1);
   Value normalized = sb.generic1(
       ValueRange{}, sb.empty({L, width}, resultElement), {sb.map(2, {0, 1})},
       StructuredBuilder::parallel(2),
       [&](OpBuilder &nb, Location nl, ValueRange) {
         Value i = linalg::IndexOp::create(nb, nl, 0);
         Value c = linalg::IndexOp::create(nb, nl, 1);
-        Value num = tensor::ExtractOp::create(nb, nl, sums, ValueRange{i, c});
+        Value low = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, c,
+                                          idx(nb, kComplexColumns));
+        Value lane = arith::SelectOp::create(
+            nb, nl, low, c,
+            arith::SubIOp::create(nb, nl, c, idx(nb, kComplexColumns)));
+        Value num = arith::SelectOp::create(
+            nb, nl, low,
+            tensor::ExtractOp::create(nb, nl, sumsRe, ValueRange{i, lane}),
+            tensor::ExtractOp::create(nb, nl, sumsIm, ValueRange{i, lane}));
         Value den = tensor::ExtractOp::create(
-            nb, nl, sums, ValueRange{i, idx(nb, 2 * kComplexColumns - 1)});
+            nb, nl, sumsIm, ValueRange{i, idx(nb, kComplexColumns - 1)});
         Value value = num;
         if (mode == Normalize::Divide)
           value = arith::DivFOp::create(

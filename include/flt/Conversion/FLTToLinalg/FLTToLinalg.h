@@ -35,6 +35,8 @@ void populateKernelAttentionLoweringPatterns(RewritePatternSet &patterns,
                                              int64_t tokenTile);
 /// flt.toeplitz_attention with method fft.
 void populateToeplitzFFTLoweringPatterns(RewritePatternSet &patterns);
+/// flt.toeplitz_attention with method auto: picks fft or direct by cost.
+void populateToeplitzMethodPatterns(RewritePatternSet &patterns);
 void populateLinearAttentionLoweringPatterns(
     RewritePatternSet &patterns, const LinearAttentionLoweringOptions &options);
 

@@ -175,7 +175,7 @@ struct VectorizeContraction : OpRewritePattern<linalg::GenericOp> {
   int64_t rows, columns;
 };
 
-/// Elementwise static f32 generics: tile to [1, ..., 1, columns] and
+/// Elementwise static float generics: tile to [1, ..., 1, columns] and
 /// vectorize each tile (contiguous loads and stores along the last dim).
 struct VectorizeElementwise : OpRewritePattern<linalg::GenericOp> {
   VectorizeElementwise(MLIRContext *ctx, int64_t columns)
@@ -188,14 +188,15 @@ struct VectorizeElementwise : OpRewritePattern<linalg::GenericOp> {
         op.getNumLoops() == 0 || op.getNumLoops() > 3 ||
         !op.getIndexingMapsArray().back().isIdentity())
       return rewriter.notifyMatchFailure(op, "not elementwise");
+    // Rows of `columns` lanes: the innermost extent must be static; the
+    // others may be dynamic (they become the tile loops).
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-    if (llvm::any_of(ranges, ShapedType::isDynamic) ||
-        ranges.back() % columns != 0)
+    if (ShapedType::isDynamic(ranges.back()) || ranges.back() % columns != 0)
       return rewriter.notifyMatchFailure(op, "not static rows of columns");
     for (Value operand : op->getOperands()) {
       auto type = dyn_cast<RankedTensorType>(operand.getType());
-      if (!type || !type.getElementType().isF32())
-        return rewriter.notifyMatchFailure(op, "not f32 tensors");
+      if (!type || !isa<FloatType>(type.getElementType()))
+        return rewriter.notifyMatchFailure(op, "not float tensors");
     }
     // Body ops that vectorize as lanes (no index math, no tensor.extract).
     for (Operation &inner : op.getRegion().front().without_terminator())

@@ -72,8 +72,9 @@ def FLTVectorize : Pass<"flt-vectorize"> {
     Two rewrites of static-shape `linalg.generic` ops on tensors (the flt
     lowerings pad their tiles so that the hot ones are static):
 
-    Elementwise generics (all loops parallel, f32, the innermost size a
-    multiple of `columns`) are tiled to single rows of `columns` elements and
+    Elementwise generics (all loops parallel, floats, the innermost size
+    static and a multiple of `columns`, outer sizes possibly dynamic) are
+    tiled to single rows of `columns` elements and
     vectorized with upstream linalg vectorization: contiguous vector loads and
     stores along rows. (Left to LLVM, the Kronecker-block products are fully
     unrolled along the row and then vectorized across rows with gathers.)
