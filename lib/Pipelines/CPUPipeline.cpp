@@ -8,7 +8,7 @@
 //   one-shot-bufferize                       (no tensor copies of the tiles)
 //   buffer-loop-hoisting, deallocation       (no allocation in hot loops)
 //   scf.forall -> OpenMP                     (batch, head, value slice)
-//   -> loops -> LLVM dialect (+ libm for transcendental math)
+//   -> loops -> LLVM dialect (math as LLVM intrinsics, libm behind them)
 //
 //===----------------------------------------------------------------------===//
 
@@ -86,6 +86,10 @@ void mlir::flt::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
+  // Math to LLVM intrinsics first: vector fma/floor/abs stay vector ops
+  // (math-to-libm would call fmaf lane by lane); transcendental intrinsics
+  // become libm calls in the backend, and math-to-libm takes what is left.
+  pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertToLLVMPass());

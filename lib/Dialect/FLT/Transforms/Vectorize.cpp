@@ -16,6 +16,8 @@
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/IR/PatternMatch.h"
@@ -198,9 +200,10 @@ struct VectorizeElementwise : OpRewritePattern<linalg::GenericOp> {
       if (!type || !isa<FloatType>(type.getElementType()))
         return rewriter.notifyMatchFailure(op, "not float tensors");
     }
-    // Body ops that vectorize as lanes (no index math, no tensor.extract).
+    // Body ops that vectorize as lanes: arith and math (no index math, no
+    // tensor.extract).
     for (Operation &inner : op.getRegion().front().without_terminator())
-      if (!isa<arith::ArithDialect>(inner.getDialect()) ||
+      if (!isa<arith::ArithDialect, math::MathDialect>(inner.getDialect()) ||
           isa<arith::IndexCastOp>(inner))
         return rewriter.notifyMatchFailure(op, "body is not lane-wise");
 
@@ -278,6 +281,10 @@ struct FLTVectorizePass
     vector::populateCastAwayVectorLeadingOneDimPatterns(unitDims);
     vector::populateVectorTransferDropUnitDimsPatterns(unitDims);
     unitDims.add<BroadcastReadToExtract>(&getContext());
+    // exp on f32 (scalars and vectors) as a polynomial: the softmax and
+    // FAVOR+ weights are L² and L·m exps that libm would compute one by one.
+    populateMathPolynomialApproximationPatterns(
+        unitDims, [](StringRef name) { return name == "math.exp"; });
     if (failed(applyPatternsGreedily(getOperation(), std::move(unitDims))))
       signalPassFailure();
   }

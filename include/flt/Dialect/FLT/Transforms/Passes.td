@@ -78,6 +78,9 @@ def FLTVectorize : Pass<"flt-vectorize"> {
     vectorized with upstream linalg vectorization: contiguous vector loads and
     stores along rows. (Left to LLVM, the Kronecker-block products are fully
     unrolled along the row and then vectorized across rows with gathers.)
+    Their bodies may use arith and math ops; f32 `math.exp` is then replaced
+    by MLIR's polynomial approximation, which vectorizes (libm's expf would
+    be called once per lane).
 
     Contractions: every generic that computes
     C[m, n] += Σ_k A[m, k] B[k, n] (A possibly stored transposed, [k, m])
@@ -125,7 +128,7 @@ def FLTVectorize : Pass<"flt-vectorize"> {
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect",
-    "::mlir::affine::AffineDialect"
+    "::mlir::affine::AffineDialect", "::mlir::math::MathDialect"
   ];
 }
 
