@@ -134,6 +134,10 @@ Value StructuredBuilder::convertScalar(Value scalar, Type to) {
     return scalar;
   if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
     return arith::ExtFOp::create(b, loc, to, scalar);
+  // f64 -> f16/bf16 through f32: the direct conversion is a soft-float
+  // library call (__truncdfbf2) that compiled kernels cannot rely on.
+  if (from.isF64() && to.getIntOrFloatBitWidth() < 32)
+    scalar = arith::TruncFOp::create(b, loc, b.getF32Type(), scalar);
   return arith::TruncFOp::create(b, loc, to, scalar);
 }
 
