@@ -99,6 +99,35 @@ if not os.path.exists("/usr/lib/x86_64-linux-gnu/libcuda.so.1"):
     run_bad("--device=cuda without a GPU", call + inputs(*good) +
             ["--device=cuda", f"--output={out}"], "no CUDA driver")
 
+# A library from another flt version is refused (the description is patched
+# in a copy: same length, other version).
+with open(lib.path, "rb") as f:
+    image = f.read()
+marker = b"flt-version 0.1.0"
+expect("library records its flt version", marker in image)
+other = os.path.join(d, "other_version.so")
+with open(other, "wb") as f:
+    f.write(image.replace(marker, b"flt-version 9.9.9"))
+run_bad("library from another version", [other, "--function=la"] +
+        inputs(*good), "compiled by flt 9.9.9 but this runtime is flt 0.1.0")
+
+# A failed run leaves an existing output untouched; an unwritable output is
+# an error with no partial file anywhere.
+with open(out, "wb") as f:
+    f.write(b"previous contents")
+done = subprocess.run([tool("flt-run"), *call, *inputs(
+    good[0], good[1], save("vbad.npy", np.ones((1, 2, 9, 3), np.float32))),
+    f"--output={out}"], capture_output=True, text=True)
+with open(out, "rb") as f:
+    kept = f.read() == b"previous contents"
+expect("failed run keeps the existing output", done.returncode == 1 and kept)
+os.remove(out)
+missing_dir = os.path.join(d, "no-such-dir", "out.npy")
+run_bad("unwritable output", call + inputs(*good) +
+        [f"--output={missing_dir}"], "cannot write")
+expect("no temporary files left behind",
+       not [n for n in os.listdir(d) if ".tmp" in n])
+
 # And the good call works, with 1 thread, and writes its output.
 done = subprocess.run([tool("flt-run"), *call, *inputs(*good),
                        f"--output={out}", "--threads=1", "--benchmark=3"],
