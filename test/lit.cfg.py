@@ -33,3 +33,14 @@ config.environment["PYTHONPATH"] = os.pathsep.join(
     [os.path.join(config.flt_src_root, "python_bindings"),
      os.path.join(config.flt_src_root, "test", "lib")])
 config.environment["FLT_TOOLS_DIR"] = config.flt_tools_dir
+
+# Sanitizer builds (-DFLT_SANITIZE=...). The LLVM headers poison allocator
+# memory under ASan while libMLIR (not instrumented) never unpoisons it, so
+# manual poisoning is ignored; every other ASan check stays on, in the tools
+# and in the kernels flt-compile instruments.
+if config.flt_sanitize:
+    config.available_features.add("sanitizer")
+    config.environment["FLT_SANITIZED"] = config.flt_sanitize
+    config.environment["ASAN_OPTIONS"] = (
+        "allow_user_poisoning=0:detect_leaks=1:abort_on_error=0")
+    config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"

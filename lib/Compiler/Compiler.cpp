@@ -15,7 +15,6 @@
 #include "flt/Runtime/ModuleInfo.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
@@ -27,6 +26,8 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Transforms/Instrumentation/AddressSanitizer.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
@@ -223,8 +224,45 @@ LogicalResult writeFile(ModuleOp module, StringRef path,
   return success();
 }
 
+/// O3 for the target machine, with AddressSanitizer instrumentation last
+/// when asked for (every defined function gets sanitize_address).
+void optimize(llvm::Module &module, llvm::TargetMachine *machine,
+              bool sanitizeAddress) {
+  if (sanitizeAddress)
+    for (llvm::Function &function : module)
+      if (!function.isDeclaration())
+        function.addFnAttr(llvm::Attribute::SanitizeAddress);
+  llvm::LoopAnalysisManager loops;
+  llvm::FunctionAnalysisManager functions;
+  llvm::CGSCCAnalysisManager sccs;
+  llvm::ModuleAnalysisManager modules;
+  // The tuning of MLIR's makeOptimizingTransformer: unrolling, interleaving
+  // and both vectorizers.
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopUnrolling = true;
+  tuning.LoopInterleaving = true;
+  tuning.LoopVectorization = true;
+  tuning.SLPVectorization = true;
+  llvm::PassBuilder builder(machine, tuning);
+  builder.registerModuleAnalyses(modules);
+  builder.registerCGSCCAnalyses(sccs);
+  builder.registerFunctionAnalyses(functions);
+  builder.registerLoopAnalyses(loops);
+  builder.crossRegisterProxies(loops, functions, sccs, modules);
+  if (sanitizeAddress)
+    builder.registerOptimizerLastEPCallback(
+        [](llvm::ModulePassManager &passes, llvm::OptimizationLevel,
+           llvm::ThinOrFullLTOPhase) {
+          passes.addPass(
+              llvm::AddressSanitizerPass(llvm::AddressSanitizerOptions()));
+        });
+  llvm::ModulePassManager passes =
+      builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+  passes.run(module, modules);
+}
+
 LogicalResult linkSharedLibrary(ModuleOp module, StringRef objectPath,
-                                StringRef outputPath) {
+                                StringRef outputPath, bool sanitizeAddress) {
   std::string clang = FLT_LLVM_BIN_DIR "/clang";
   std::string libDir = FLT_LLVM_LIB_DIR;
   SmallVector<StringRef> args = {clang,       "-shared",
@@ -233,6 +271,9 @@ LogicalResult linkSharedLibrary(ModuleOp module, StringRef objectPath,
                                  "-Wl,-rpath," FLT_LLVM_LIB_DIR,
                                  "-fuse-ld=lld", "-lomp",
                                  "-lm"};
+  // The ASan runtime comes from the process that loads the library.
+  if (sanitizeAddress)
+    args.push_back("-fsanitize=address");
   std::string error;
   int status = llvm::sys::ExecuteAndWait(clang, args, std::nullopt, {}, 0, 0,
                                          &error);
@@ -326,10 +367,7 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
 
   llvmModule->setDataLayout((*machine)->createDataLayout());
   llvmModule->setTargetTriple((*machine)->getTargetTriple());
-  if (llvm::Error error = makeOptimizingTransformer(
-          /*optLevel=*/3, /*sizeLevel=*/0, machine->get())(llvmModule.get()))
-    return module.emitError() << "flt-compile: LLVM optimization failed: "
-                              << llvm::toString(std::move(error));
+  optimize(*llvmModule, machine->get(), options.sanitizeAddress);
 
   if (options.emit == EmitKind::LLVMIR)
     return writeFile(module, outputPath,
@@ -353,5 +391,18 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
   llvm::FileRemover removeObject(objectPath);
   if (failed(writeFile(module, objectPath, emitObject)))
     return failure();
-  return linkSharedLibrary(module, objectPath, outputPath);
+  return linkSharedLibrary(module, objectPath, outputPath,
+                           options.sanitizeAddress);
+}
+
+bool mlir::flt::builtWithAddressSanitizer() {
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  return true;
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+  return true;
+#endif
+  return false;
 }

@@ -77,6 +77,11 @@ static cl::opt<bool> noVectorize("no-vectorize",
 static cl::opt<bool> noParallel("no-parallel",
                                 cl::desc("No OpenMP threads in the kernels"),
                                 cl::init(false), cl::cat(category));
+static cl::opt<bool> sanitizeAddress(
+    "sanitize-address",
+    cl::desc("Instrument the kernels with AddressSanitizer (default: on when "
+             "flt itself is built with it)"),
+    cl::init(flt::builtWithAddressSanitizer()), cl::cat(category));
 static cl::opt<int64_t>
     threads("kernel-threads",
             cl::desc("OpenMP threads per parallel loop, fixed at compile time "
@@ -124,6 +129,7 @@ int main(int argc, char **argv) {
   options.valueSlice = valueSlice;
   options.vectorize = !noVectorize;
   options.registerRows = registerRows;
+  options.sanitizeAddress = sanitizeAddress;
   options.parallel = !noParallel;
   options.threads = threads;
   if (failed(flt::compileModule(*module, options, outputPath)))

@@ -30,7 +30,15 @@ struct CompileOptions {
   bool vectorize = true;
   bool parallel = true;
   int64_t threads = 0;
+  /// Instrument the kernels with AddressSanitizer (they then only load into
+  /// a process that carries the ASan runtime, such as a sanitizer build of
+  /// flt-run). On by default when flt itself is built with FLT_SANITIZE
+  /// containing `address`.
+  bool sanitizeAddress = false;
 };
+
+/// Whether this flt was built with AddressSanitizer.
+bool builtWithAddressSanitizer();
 
 /// Compiles every public function of `module` (ranked tensor arguments and
 /// results) and writes the requested artifact to `outputPath`. Diagnostics
