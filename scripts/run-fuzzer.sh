@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds flt-fuzz (libFuzzer + ASan + UBSan, with coverage of flt's code) in
+# ${FLT_FUZZ_BUILD_DIR:-build-fuzz} and fuzzes the parser, the verifiers,
+# flt-decompose and flt-cpu-pipeline, starting from test/fuzz/corpus (seeds
+# cut from the lit tests). Arguments go to libFuzzer, e.g.
+#
+#   scripts/run-fuzzer.sh -runs=1000000          # a number of executions
+#   scripts/run-fuzzer.sh -max_total_time=600    # a time budget (seconds)
+#
+# New interesting inputs go to build-fuzz/corpus; a crash is written as
+# crash-<hash> in the current directory (keep it as a regression test in
+# test/fuzz/regressions/).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export FLT_BUILD_DIR=${FLT_FUZZ_BUILD_DIR:-$root/build-fuzz}
+export FLT_CMAKE_ARGS="-DFLT_SANITIZE=address;undefined;fuzzer-no-link -DFLT_BUILD_FUZZER=ON ${FLT_CMAKE_ARGS:-}"
+"$root/scripts/build.sh" flt-fuzz
+mkdir -p "$FLT_BUILD_DIR/corpus"
+# See README (sanitizers): LLVM headers poison memory libMLIR never unpoisons.
+export ASAN_OPTIONS="allow_user_poisoning=0:detect_leaks=0:${ASAN_OPTIONS:-}"
+exec "$FLT_BUILD_DIR/bin/flt-fuzz" "$FLT_BUILD_DIR/corpus" \
+  "$root/test/fuzz/corpus" -dict="$root/test/fuzz/flt.dict" -max_len=4096 \
+  -timeout=20 "$@"

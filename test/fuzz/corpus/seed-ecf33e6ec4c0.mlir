@@ -1,0 +1,4 @@
+func.func @auto_short(%q: tensor<1x2x128x64xf32>, %v: tensor<1x2x128x64xf32>, %b: tensor<2x255xf32>) -> tensor<1x2x128x64xf32> {
+  %o = flt.toeplitz_attention %q, %q, %v, %b : tensor<1x2x128x64xf32>, tensor<1x2x128x64xf32>, tensor<1x2x128x64xf32>, tensor<2x255xf32> -> tensor<1x2x128x64xf32>
+  return %o : tensor<1x2x128x64xf32>
+}

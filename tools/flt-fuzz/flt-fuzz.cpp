@@ -1,0 +1,71 @@
+//===- flt-fuzz.cpp - libFuzzer target for the flt parser and pipelines ---===//
+//
+// Feeds arbitrary bytes to the MLIR parser with the flt dialect registered
+// (plus func and builtin, so that ops sit in functions), verifies them, and
+// for modules that verify runs flt-decompose and flt-cpu-pipeline down to the
+// LLVM dialect. Diagnostics are swallowed: only crashes, sanitizer reports
+// and hangs are findings. Build with -DFLT_BUILD_FUZZER=ON (see
+// scripts/run-fuzzer.sh).
+//
+//===----------------------------------------------------------------------===//
+
+#include "flt/Dialect/FLT/IR/FLTDialect.h"
+#include "flt/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
+
+#include <cstddef>
+#include <cstdint>
+
+using namespace mlir;
+
+namespace {
+
+/// Everything the pipeline may load, registered once; only flt, func and
+/// builtin are loaded for parsing, so other dialects' syntax is rejected
+/// early (their parsers and verifiers are not what is being fuzzed).
+DialectRegistry &registry() {
+  static DialectRegistry *instance = [] {
+    auto *r = new DialectRegistry();
+    registerAllDialects(*r);
+    registerAllExtensions(*r);
+    r->insert<flt::FLTDialect>();
+    return r;
+  }();
+  return *instance;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  MLIRContext context(registry(), MLIRContext::Threading::DISABLED);
+  context.getOrLoadDialect<flt::FLTDialect>();
+  context.getOrLoadDialect<func::FuncDialect>();
+  ScopedDiagnosticHandler ignore(&context,
+                                 [](Diagnostic &) { return success(); });
+
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(
+      llvm::MemoryBuffer::getMemBufferCopy(
+          StringRef(reinterpret_cast<const char *>(data), size), "fuzz"),
+      llvm::SMLoc());
+  ParserConfig config(&context, /*verifyAfterParse=*/true);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, config);
+  if (!module)
+    return 0;
+
+  PassManager pm(&context);
+  flt::CPUPipelineOptions options;
+  flt::buildCPUPipeline(pm, options);
+  (void)pm.run(*module);
+  return 0;
+}
