@@ -4,6 +4,8 @@
 #include "flt/Conversion/Passes.h"
 #include "flt/Dialect/FLT/IR/FLTOps.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::flt {
@@ -32,6 +34,28 @@ struct FLTConvertToLinalgPass
     options.tokenTile = tokenTile;
     options.valueSlice = valueSlice;
     options.rowMultiple = rowMultiple;
+
+    // Results with a static zero extent (B, H or L = 0) hold no element:
+    // an empty tensor is the whole lowering.
+    IRRewriter rewriter(&getContext());
+    getOperation()->walk([&](Operation *op) {
+      if (!isa<FLTDialect>(op->getDialect()) || op->getNumResults() == 0 ||
+          !llvm::all_of(op->getResultTypes(), [](Type type) {
+            auto tensor = dyn_cast<RankedTensorType>(type);
+            return tensor && tensor.hasStaticShape() &&
+                   tensor.getNumElements() == 0;
+          }))
+        return;
+      rewriter.setInsertionPoint(op);
+      SmallVector<Value> empties;
+      for (Type type : op->getResultTypes()) {
+        auto tensor = cast<RankedTensorType>(type);
+        empties.push_back(tensor::EmptyOp::create(
+            rewriter, op->getLoc(), tensor.getShape(),
+            tensor.getElementType()));
+      }
+      rewriter.replaceOp(op, empties);
+    });
 
     RewritePatternSet patterns(&getContext());
     populateFeatureMapLoweringPatterns(patterns);

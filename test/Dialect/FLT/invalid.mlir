@@ -772,3 +772,21 @@ func.func @f85(%q: tensor<1x2x7x4xi32>, %k: tensor<1x2x7x4xf32>, %v: tensor<1x2x
   %0 = flt.attention %q, %k, %v, %r, %xi, %th {kernel = #flt.kernel<relu>, spectrum = #flt.spectrum<gaussian_mixture>} : tensor<1x2x7x4xi32>, tensor<1x2x7x4xf32>, tensor<1x2x7x6xf32>, tensor<1x7x1xf32>, tensor<2x3x1xf32>, tensor<2x6xf32> -> tensor<1x2x7x6xf32>
   return
 }
+
+// -----
+
+// Feature sizes must be positive.
+func.func @zero_features(%q: tensor<1x2x7x0xf32>, %v: tensor<1x2x7x4xf32>) {
+  // expected-error @+1 {{'fq' has m = 0; feature sizes must be positive}}
+  %0 = flt.linear_attention %q, %q, %v : tensor<1x2x7x0xf32>, tensor<1x2x7x0xf32>, tensor<1x2x7x4xf32> -> tensor<1x2x7x4xf32>
+  return
+}
+
+// -----
+
+// Value widths too.
+func.func @zero_values(%q: tensor<1x2x7x4xf32>, %v: tensor<1x2x7x0xf32>) {
+  // expected-error @+1 {{'v' has e = 0; feature sizes must be positive}}
+  %0 = flt.kernel_attention %q, %q, %v : tensor<1x2x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x0xf32> -> tensor<1x2x7x0xf32>
+  return
+}

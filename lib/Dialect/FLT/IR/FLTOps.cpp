@@ -103,6 +103,19 @@ public:
              << "' must have element type f32, f16 or bf16, got " << element;
       return *this;
     }
+    // Feature sizes must be positive (a zero-width feature, frequency or
+    // value axis has no meaning); token and batch sizes may be 0.
+    for (auto [dim, label] : llvm::enumerate(layout)) {
+      bool feature = llvm::is_contained(
+          ArrayRef<StringRef>{"d", "m", "e", "r", "p", "m_f", "P", "angles",
+                              "2m_f", "d'"},
+          label.str());
+      if (feature && type.getDimSize(dim) == 0) {
+        fail() << "'" << name << "' has " << label
+               << " = 0; feature sizes must be positive";
+        return *this;
+      }
+    }
     tensors.push_back({name, value, type, layout});
     return *this;
   }
