@@ -9,7 +9,7 @@ from lit.llvm.subst import ToolSubst
 config.name = "FLT"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".py"]
-config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "lib"]
+config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "lib", "corpus"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.flt_obj_root, "test")
 
