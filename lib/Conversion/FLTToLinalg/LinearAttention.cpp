@@ -88,6 +88,10 @@ private:
   /// Reads the state out for one tile of queries: (num, den).
   std::pair<Value, Value> readOut(OpBuilder &nb, Value fqTile, Value phiTile,
                                   Value state, Value norm);
+  /// One Kronecker block for feature p: features[:, p] ⊙ positional, a
+  /// [tokens × r] tile (the only form fk ⊗ psi and fq ⊗ phi ever take).
+  Value kroneckerBlock(OpBuilder &nb, Value features, Value p,
+                       Value positional);
   /// The causal intra-chunk contribution, added to (num, den).
   std::pair<Value, Value> addIntraChunk(OpBuilder &nb, Value fqTile,
                                         Value phiTile, Value fkTile,
@@ -157,6 +161,25 @@ Value LinearAttentionLowering::tokenTile(OpBuilder &nb, Value tensor,
                          width, options.tokenTile, paddedWidth);
 }
 
+Value LinearAttentionLowering::kroneckerBlock(OpBuilder &nb, Value features,
+                                             Value p, Value positional) {
+  StructuredBuilder ib(nb, loc);
+  Value column = ib.slice(features, {nb.getIndexAttr(0), p},
+                          {nb.getIndexAttr(options.tokenTile),
+                           nb.getIndexAttr(1)},
+                          1);
+  SmallVector<OpFoldResult> blockSizes = {nb.getIndexAttr(options.tokenTile),
+                                          ib.dim(positional, 1)};
+  return ib.generic1(
+      ValueRange{column, positional}, ib.empty(blockSizes, f32),
+      {ib.map(2, {0}), ib.map(2, {0, 1}), ib.map(2, {0, 1})},
+      StructuredBuilder::parallel(2),
+      [](OpBuilder &bb, Location nl, ValueRange args) {
+        return SmallVector<Value>{
+            arith::MulFOp::create(bb, nl, args[0], args[1])};
+      });
+}
+
 std::pair<Value, Value>
 LinearAttentionLowering::updateState(OpBuilder &nb, Value fkTile,
                                      Value psiTile, Value vTile, Value state,
@@ -192,20 +215,7 @@ LinearAttentionLowering::updateState(OpBuilder &nb, Value fkTile,
       nb, loc, zeroIdx, upper, oneIdx, ValueRange{state},
       [&](OpBuilder &lb, Location ll, Value p, ValueRange iter) {
         StructuredBuilder ib(lb, ll);
-        Value fkColumn = ib.slice(fkTile, {lb.getIndexAttr(0), p},
-                                  {lb.getIndexAttr(options.tokenTile),
-                                   lb.getIndexAttr(1)},
-                                  1);
-        SmallVector<OpFoldResult> blockSizes = {
-            lb.getIndexAttr(options.tokenTile), ib.dim(psiTile, 1)};
-        Value block = ib.generic1(
-            ValueRange{fkColumn, psiTile}, ib.empty(blockSizes, f32),
-            {ib.map(2, {0}), ib.map(2, {0, 1}), ib.map(2, {0, 1})},
-            StructuredBuilder::parallel(2),
-            [](OpBuilder &bb, Location nl, ValueRange args) {
-              return SmallVector<Value>{
-                  arith::MulFOp::create(bb, nl, args[0], args[1])};
-            });
+        Value block = kroneckerBlock(lb, fkTile, p, psiTile);
         SmallVector<OpFoldResult> stateSizes = {
             lb.getIndexAttr(1), ib.dim(iter[0], 1), ib.dim(iter[0], 2)};
         SmallVector<OpFoldResult> stateOffsets = {p, lb.getIndexAttr(0),
@@ -271,20 +281,7 @@ LinearAttentionLowering::readOut(OpBuilder &nb, Value fqTile, Value phiTile,
       nb, loc, zeroIdx, upper, oneIdx, ValueRange{num},
       [&](OpBuilder &lb, Location ll, Value p, ValueRange iter) {
         StructuredBuilder ib(lb, ll);
-        Value fqColumn = ib.slice(fqTile, {lb.getIndexAttr(0), p},
-                                  {lb.getIndexAttr(options.tokenTile),
-                                   lb.getIndexAttr(1)},
-                                  1);
-        SmallVector<OpFoldResult> blockSizes = {
-            lb.getIndexAttr(options.tokenTile), ib.dim(phiTile, 1)};
-        Value block = ib.generic1(
-            ValueRange{fqColumn, phiTile}, ib.empty(blockSizes, f32),
-            {ib.map(2, {0}), ib.map(2, {0, 1}), ib.map(2, {0, 1})},
-            StructuredBuilder::parallel(2),
-            [](OpBuilder &bb, Location nl, ValueRange args) {
-              return SmallVector<Value>{
-                  arith::MulFOp::create(bb, nl, args[0], args[1])};
-            });
+        Value block = kroneckerBlock(lb, fqTile, p, phiTile);
         Value stateBlock = ib.slice(
             state, {p, lb.getIndexAttr(0), lb.getIndexAttr(0)},
             {lb.getIndexAttr(1), ib.dim(state, 1), ib.dim(state, 2)}, 2);
@@ -354,20 +351,8 @@ Value LinearAttentionLowering::normalize(OpBuilder &nb, Value num, Value den) {
       inputs, tb.empty(tb.dims(num), resultElement), maps,
       StructuredBuilder::parallel(2),
       [&](OpBuilder &bb, Location nl, ValueRange args) {
-        Value value = args[0];
-        if (mode == Normalize::Divide) {
-          Value shifted = arith::AddFOp::create(
-              bb, nl, args[1],
-              arith::ConstantOp::create(bb, nl, bb.getF32FloatAttr(eps)));
-          value = arith::DivFOp::create(bb, nl, value, shifted);
-        } else if (mode == Normalize::Guarded) {
-          Value zero = arith::ConstantOp::create(bb, nl, bb.getF32FloatAttr(0));
-          Value one = arith::ConstantOp::create(bb, nl, bb.getF32FloatAttr(1));
-          Value positive = arith::CmpFOp::create(
-              bb, nl, arith::CmpFPredicate::OGT, args[1], zero);
-          Value divisor = arith::SelectOp::create(bb, nl, positive, args[1], one);
-          value = arith::DivFOp::create(bb, nl, value, divisor);
-        }
+        Value value = normalizeScalar(bb, nl, mode, eps, args[0],
+                                      args.size() > 2 ? args[1] : Value());
         return SmallVector<Value>{
             StructuredBuilder(bb, nl).convertScalar(value, resultElement)};
       });

@@ -79,3 +79,27 @@ Value mlir::flt::paddedTokenTile(OpBuilder &b, Location loc, Value tensor,
   return tensor::createPadHighOp(paddedType, tile, tb.f32(0.0),
                                  /*nofold=*/false, loc, b, dynamicSizes);
 }
+
+Value mlir::flt::normalizeScalar(OpBuilder &b, Location loc, Normalize mode,
+                                 float eps, Value num, Value den) {
+  Type type = num.getType();
+  auto constant = [&](double v) -> Value {
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, v));
+  };
+  switch (mode) {
+  case Normalize::Divide:
+    return arith::DivFOp::create(
+        b, loc, num,
+        arith::AddFOp::create(b, loc, den, constant(static_cast<double>(eps))));
+  case Normalize::Guarded: {
+    Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                           den, constant(0.0));
+    return arith::DivFOp::create(
+        b, loc, num,
+        arith::SelectOp::create(b, loc, positive, den, constant(1.0)));
+  }
+  case Normalize::None:
+    return num;
+  }
+  return num;
+}

@@ -386,18 +386,9 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
           value = arith::SelectOp::create(
               bb, nl, empty, zeroF,
               arith::DivFOp::create(bb, nl, value, divisor));
-        } else if (mode == Normalize::Divide) {
-          value = arith::DivFOp::create(
-              bb, nl, value,
-              arith::AddFOp::create(bb, nl, args[1],
-                                    f32Constant(bb, nl, epsValue)));
-        } else if (mode == Normalize::Guarded) {
-          Value positive = arith::CmpFOp::create(
-              bb, nl, arith::CmpFPredicate::OGT, args[1], zeroF);
-          value = arith::DivFOp::create(
-              bb, nl, value,
-              arith::SelectOp::create(bb, nl, positive, args[1],
-                                      f32Constant(bb, nl, 1.0)));
+        } else {
+          value = normalizeScalar(bb, nl, mode, epsValue, value,
+                                  den ? args[1] : Value());
         }
         return SmallVector<Value>{
             StructuredBuilder(bb, nl).convertScalar(value, resultElement)};

@@ -536,20 +536,7 @@ FailureOr<Value> ToeplitzFFT::build() {
             tensor::ExtractOp::create(nb, nl, sumsIm, ValueRange{i, lane}));
         Value den = tensor::ExtractOp::create(
             nb, nl, sumsIm, ValueRange{i, idx(nb, kComplexColumns - 1)});
-        Value value = num;
-        if (mode == Normalize::Divide)
-          value = arith::DivFOp::create(
-              nb, nl, num,
-              arith::AddFOp::create(nb, nl, den,
-                                    cstReal(nb, static_cast<double>(eps))));
-        else if (mode == Normalize::Guarded)
-          value = arith::DivFOp::create(
-              nb, nl, num,
-              arith::SelectOp::create(
-                  nb, nl,
-                  arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGT, den,
-                                        cstReal(nb, 0.0)),
-                  den, cstReal(nb, 1.0)));
+        Value value = normalizeScalar(nb, nl, mode, eps, num, den);
         return SmallVector<Value>{
             StructuredBuilder(nb, nl).convertScalar(value, resultElement)};
       });

@@ -4,6 +4,7 @@
 #define FLT_CONVERSION_FLTTOLINALG_LOWERINGUTILS_H
 
 #include "flt/Conversion/FLTToLinalg/StructuredBuilder.h"
+#include "flt/Dialect/FLT/IR/FLTDialect.h"
 
 namespace mlir::flt {
 
@@ -29,6 +30,11 @@ Value paddedTokenTile(OpBuilder &b, Location loc, Value tensor, Value batch,
                       Value head, Value start, OpFoldResult tokens,
                       OpFoldResult column, OpFoldResult width,
                       int64_t paddedTokens, int64_t paddedWidth);
+
+/// SPEC.md 2.4's normalization of one output element, in num's float type:
+/// divide: num / (den + eps), guarded: num / (den > 0 ? den : 1), none: num.
+Value normalizeScalar(OpBuilder &b, Location loc, Normalize mode, float eps,
+                      Value num, Value den);
 
 /// `value` rounded up to a multiple of `multiple`.
 int64_t roundUp(int64_t value, int64_t multiple);
