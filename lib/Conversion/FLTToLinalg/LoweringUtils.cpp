@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Tensor/Utils/Utils.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -102,4 +103,18 @@ Value mlir::flt::normalizeScalar(OpBuilder &b, Location loc, Normalize mode,
     return num;
   }
   return num;
+}
+
+Value mlir::flt::toeplitzFFTBits(OpBuilder &b, Location loc, Value length) {
+  // bits = 64 - ctlz(max(2L - 2, 1)): the bit length of 2L - 2.
+  Type i64 = b.getI64Type();
+  auto constant = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(b, loc, i64, v);
+  };
+  Value twoLMinus2 = arith::SubIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, length, constant(2)), constant(2));
+  Value atLeastOne = arith::MaxSIOp::create(b, loc, twoLMinus2, constant(1));
+  Value leading = LLVM::CountLeadingZerosOp::create(b, loc, i64, atLeastOne,
+                                                    b.getBoolAttr(false));
+  return arith::SubIOp::create(b, loc, constant(64), leading);
 }

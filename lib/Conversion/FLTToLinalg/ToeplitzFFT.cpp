@@ -296,20 +296,9 @@ FailureOr<Value> ToeplitzFFT::build() {
 
   // N = 2^bits, the smallest power of two >= 2L - 1 (at least 2).
   Type i64 = b.getI64Type();
-  Value twoLMinus2 = arith::IndexCastOp::create(
-      b, loc, i64,
-      arith::SubIOp::create(b, loc,
-                            arith::MulIOp::create(b, loc, lengthL, idx(b, 2)),
-                            idx(b, 2)));
-  Value atLeastOne = arith::MaxSIOp::create(
-      b, loc, twoLMinus2, arith::ConstantIntOp::create(b, loc, i64, 1));
-  Value leading = LLVM::CountLeadingZerosOp::create(
-      b, loc, i64, atLeastOne, b.getBoolAttr(false));
   bits = arith::IndexCastOp::create(
       b, loc, b.getIndexType(),
-      arith::SubIOp::create(b, loc,
-                            arith::ConstantIntOp::create(b, loc, i64, 64),
-                            leading));
+      toeplitzFFTBits(b, loc, arith::IndexCastOp::create(b, loc, i64, lengthL)));
   length = arith::ShLIOp::create(b, loc, idx(b, 1), bits);
   Value halfLength = arith::ShRUIOp::create(b, loc, length, idx(b, 1));
 

@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "flt/Conversion/FLTToLinalg/FLTToLinalg.h"
+#include "flt/Conversion/FLTToLinalg/LoweringUtils.h"
 #include "flt/Dialect/FLT/IR/FLTOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -81,16 +82,7 @@ struct ChooseToeplitzMethod : OpRewritePattern<ToeplitzAttentionOp> {
     Value L = size(op.getFq(), 2), m = size(op.getFq(), 3),
           e = size(op.getV(), 3);
     // N = 2^bits >= 2L - 1.
-    Value atLeastOne = arith::MaxSIOp::create(
-        rewriter, loc,
-        arith::SubIOp::create(rewriter, loc,
-                              arith::MulIOp::create(rewriter, loc, L, i64c(2)),
-                              i64c(2)),
-        i64c(1));
-    Value bits = arith::SubIOp::create(
-        rewriter, loc, i64c(64),
-        LLVM::CountLeadingZerosOp::create(rewriter, loc, i64, atLeastOne,
-                                          rewriter.getBoolAttr(false)));
+    Value bits = toeplitzFFTBits(rewriter, loc, L);
     Value N = arith::ShLIOp::create(rewriter, loc, i64c(1), bits);
     Value groups = arith::CeilDivSIOp::create(rewriter, loc, e,
                                               i64c(kFFTValueColumns));

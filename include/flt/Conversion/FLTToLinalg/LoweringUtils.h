@@ -36,6 +36,10 @@ Value paddedTokenTile(OpBuilder &b, Location loc, Value tensor, Value batch,
 Value normalizeScalar(OpBuilder &b, Location loc, Normalize mode, float eps,
                       Value num, Value den);
 
+/// log2 of the FFT length for a Toeplitz product over `length` (i64)
+/// tokens: the smallest N = 2^bits >= 2 length - 1, at least 2. An i64.
+Value toeplitzFFTBits(OpBuilder &b, Location loc, Value length);
+
 /// `value` rounded up to a multiple of `multiple`.
 int64_t roundUp(int64_t value, int64_t multiple);
 
