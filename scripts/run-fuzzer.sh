@@ -6,6 +6,8 @@
 #
 #   scripts/run-fuzzer.sh -runs=1000000          # a number of executions
 #   scripts/run-fuzzer.sh -max_total_time=600    # a time budget (seconds)
+#   FLT_FUZZ_PARSE_ONLY=1 scripts/run-fuzzer.sh -runs=1000000
+#                                                # parser + verifiers only
 #
 # New interesting inputs go to build-fuzz/corpus; a crash is written as
 # crash-<hash> in the current directory (keep it as a regression test in

@@ -7,6 +7,10 @@
 // and hangs are findings. Build with -DFLT_BUILD_FUZZER=ON (see
 // scripts/run-fuzzer.sh).
 //
+// With FLT_FUZZ_PARSE_ONLY=1 in the environment the pipeline is skipped:
+// parsing and verifying run at thousands of inputs per second, the pipeline
+// at tens (it lowers every module that verifies to the LLVM dialect).
+//
 //===----------------------------------------------------------------------===//
 
 #include "flt/Dialect/FLT/IR/FLTDialect.h"
@@ -25,6 +29,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 
 using namespace mlir;
 
@@ -46,12 +51,22 @@ DialectRegistry &registry() {
 
 } // namespace
 
+/// One context for every input (building one per input would dominate the
+/// cost); what inputs leave behind is uniqued types and attributes.
+MLIRContext &sharedContext() {
+  static MLIRContext *context = [] {
+    auto *c = new MLIRContext(registry(), MLIRContext::Threading::DISABLED);
+    c->getOrLoadDialect<flt::FLTDialect>();
+    c->getOrLoadDialect<func::FuncDialect>();
+    c->getDiagEngine().registerHandler(
+        [](Diagnostic &) { return success(); });
+    return c;
+  }();
+  return *context;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  MLIRContext context(registry(), MLIRContext::Threading::DISABLED);
-  context.getOrLoadDialect<flt::FLTDialect>();
-  context.getOrLoadDialect<func::FuncDialect>();
-  ScopedDiagnosticHandler ignore(&context,
-                                 [](Diagnostic &) { return success(); });
+  MLIRContext &context = sharedContext();
 
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(
@@ -60,7 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       llvm::SMLoc());
   ParserConfig config(&context, /*verifyAfterParse=*/true);
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, config);
-  if (!module)
+  static const bool parseOnly = getenv("FLT_FUZZ_PARSE_ONLY") != nullptr;
+  if (!module || parseOnly)
     return 0;
 
   PassManager pm(&context);
