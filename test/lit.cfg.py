@@ -8,7 +8,7 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "FLT"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir", ".py"]
+config.suffixes = [".mlir", ".py", ".c"]
 config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "lib", "corpus"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.flt_obj_root, "test")
@@ -33,6 +33,16 @@ config.environment["PYTHONPATH"] = os.pathsep.join(
     [os.path.join(config.flt_src_root, "python_bindings"),
      os.path.join(config.flt_src_root, "test", "lib")])
 config.environment["FLT_TOOLS_DIR"] = config.flt_tools_dir
+
+# C programs against the runtime's C API.
+cc = os.path.join(config.llvm_tools_dir, "clang")
+if config.flt_sanitize:
+    cc += " -fsanitize=" + config.flt_sanitize.replace(";", ",")
+config.substitutions.append(("%cc", cc))
+config.substitutions.append(
+    ("%flt_include", os.path.join(config.flt_src_root, "include")))
+config.substitutions.append(
+    ("%flt_libdir", os.path.join(config.flt_obj_root, "lib")))
 
 # Sanitizer builds (-DFLT_SANITIZE=...). The LLVM headers poison allocator
 # memory under ASan while libMLIR (not instrumented) never unpoisons it, so
