@@ -1,0 +1,70 @@
+// flt-vectorize: static contractions become register-tiled vector.fma
+// loops; elementwise generics become 16-lane row loops (with a polynomial
+// exp); what does not fit the tile is left alone.
+// RUN: flt-opt %s --split-input-file --flt-vectorize="rows=4 columns=16" | FileCheck %s
+
+#a_t = affine_map<(m, n, k) -> (k, m)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @contraction
+// CHECK: scf.for {{.*}} step %c4
+// CHECK: scf.for {{.*}} step %c16
+// CHECK-COUNT-4: vector.transfer_read {{.*}} : tensor<32x32xf32>, vector<16xf32>
+// CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: vector.transfer_read {{.*}} : tensor<64x32xf32>, vector<16xf32>
+// CHECK-COUNT-4: vector.fma
+// CHECK-NOT: linalg.generic
+func.func @contraction(%w: tensor<64x32xf32>, %v: tensor<64x32xf32>, %t: tensor<32x32xf32>) -> tensor<32x32xf32> {
+  %r = linalg.generic {indexing_maps = [#a_t, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %v : tensor<64x32xf32>, tensor<64x32xf32>) outs(%t : tensor<32x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<32x32xf32>
+  return %r : tensor<32x32xf32>
+}
+
+// -----
+
+// 30 columns are not a multiple of 16: left for the loop lowering.
+// CHECK-LABEL: func.func @not_a_tile_multiple
+// CHECK: linalg.generic
+// CHECK-NOT: vector.fma
+#a = affine_map<(m, n, k) -> (m, k)>
+#b2 = affine_map<(m, n, k) -> (k, n)>
+#c2 = affine_map<(m, n, k) -> (m, n)>
+func.func @not_a_tile_multiple(%x: tensor<8x8xf32>, %y: tensor<8x30xf32>, %t: tensor<8x30xf32>) -> tensor<8x30xf32> {
+  %r = linalg.generic {indexing_maps = [#a, #b2, #c2], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %y : tensor<8x8xf32>, tensor<8x30xf32>) outs(%t : tensor<8x30xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<8x30xf32>
+  return %r : tensor<8x30xf32>
+}
+
+// -----
+
+// Elementwise with a row broadcast and exp, dynamic row count: one 16-lane
+// row at a time, the broadcast operand as a scalar, exp as a polynomial.
+// CHECK-LABEL: func.func @elementwise
+// CHECK: scf.for
+// CHECK: tensor.extract
+// CHECK: vector.broadcast {{.*}} : f32 to vector<16xf32>
+// CHECK: math.fma {{.*}} : vector<16xf32>
+// CHECK-NOT: math.exp
+// CHECK-NOT: linalg.generic
+#row = affine_map<(i, j) -> (i)>
+#id = affine_map<(i, j) -> (i, j)>
+func.func @elementwise(%s: tensor<?xf32>, %x: tensor<?x32xf32>, %o: tensor<?x32xf32>) -> tensor<?x32xf32> {
+  %r = linalg.generic {indexing_maps = [#row, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%s, %x : tensor<?xf32>, tensor<?x32xf32>) outs(%o : tensor<?x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %d = arith.subf %b, %a : f32
+    %e = math.exp %d : f32
+    linalg.yield %e : f32
+  } -> tensor<?x32xf32>
+  return %r : tensor<?x32xf32>
+}
