@@ -35,8 +35,8 @@ Value project(StructuredBuilder &sb, Value x, Value w,
       {sb.map(5, {0, 1, 2, 4}), sb.map(5, {1, 3, 4}), sb.map(5, {0, 1, 2, 3})},
       StructuredBuilder::parallel(4, 1),
       [&](OpBuilder &b, Location loc, ValueRange args) {
-        Value xv = StructuredBuilder(b, loc).convertScalar(args[0],
-                                                           b.getF32Type());
+        Value xv =
+            StructuredBuilder(b, loc).convertScalar(args[0], b.getF32Type());
         Value product = arith::MulFOp::create(b, loc, xv, args[1]);
         return SmallVector<Value>{
             arith::AddFOp::create(b, loc, args[2], product)};
@@ -48,16 +48,15 @@ Value squaredNorms(StructuredBuilder &sb, Value x) {
   SmallVector<OpFoldResult> sizes = sb.dims(x);
   sizes.pop_back();
   Value init = sb.filled(sizes, sb.builder().getF32Type(), 0.0);
-  return sb.generic1(
-      x, init, {sb.map(4, {0, 1, 2, 3}), sb.map(4, {0, 1, 2})},
-      StructuredBuilder::parallel(3, 1),
-      [&](OpBuilder &b, Location loc, ValueRange args) {
-        Value xv = StructuredBuilder(b, loc).convertScalar(args[0],
-                                                           b.getF32Type());
-        Value square = arith::MulFOp::create(b, loc, xv, xv);
-        return SmallVector<Value>{
-            arith::AddFOp::create(b, loc, args[1], square)};
-      });
+  return sb.generic1(x, init, {sb.map(4, {0, 1, 2, 3}), sb.map(4, {0, 1, 2})},
+                     StructuredBuilder::parallel(3, 1),
+                     [&](OpBuilder &b, Location loc, ValueRange args) {
+                       Value xv = StructuredBuilder(b, loc).convertScalar(
+                           args[0], b.getF32Type());
+                       Value square = arith::MulFOp::create(b, loc, xv, xv);
+                       return SmallVector<Value>{
+                           arith::AddFOp::create(b, loc, args[1], square)};
+                     });
 }
 
 /// The FAVOR+ stabilizer: max_k scale·u per token (queries, [B, H, L]) or
@@ -108,17 +107,17 @@ struct LowerFeatureMap : OpRewritePattern<FeatureMapOp> {
         result = sb.generic1(
             x, init, {identity, identity}, StructuredBuilder::parallel(4),
             [&](OpBuilder &b, Location nl, ValueRange args) {
-              Value xv = StructuredBuilder(b, nl).convertScalar(
-                  args[0], b.getF32Type());
-              Value zero = arith::ConstantOp::create(b, nl,
-                                                     b.getF32FloatAttr(0));
+              Value xv = StructuredBuilder(b, nl).convertScalar(args[0],
+                                                                b.getF32Type());
+              Value zero =
+                  arith::ConstantOp::create(b, nl, b.getF32FloatAttr(0));
               Value phi = xv;
               if (kernel == Kernel::Relu) {
                 phi = arith::MaximumFOp::create(b, nl, xv, zero);
               } else if (kernel == Kernel::EluPlusOne) {
                 // elu(x) + 1 = x + 1 for x > 0, exp(x) otherwise.
-                Value one = arith::ConstantOp::create(b, nl,
-                                                      b.getF32FloatAttr(1));
+                Value one =
+                    arith::ConstantOp::create(b, nl, b.getF32FloatAttr(1));
                 Value positive = arith::CmpFOp::create(
                     b, nl, arith::CmpFPredicate::OGT, xv, zero);
                 Value negativeSide = math::ExpOp::create(
@@ -138,8 +137,8 @@ struct LowerFeatureMap : OpRewritePattern<FeatureMapOp> {
         result = sb.generic1(
             u, init, {identity, identity}, StructuredBuilder::parallel(4),
             [&](OpBuilder &b, Location nl, ValueRange args) {
-              Value zero = arith::ConstantOp::create(b, nl,
-                                                     b.getF32FloatAttr(0));
+              Value zero =
+                  arith::ConstantOp::create(b, nl, b.getF32FloatAttr(0));
               Value scaled = arith::MulFOp::create(b, nl, args[0], scale);
               Value phi = arith::AddFOp::create(
                   b, nl, arith::MaximumFOp::create(b, nl, scaled, zero), eps);
@@ -164,30 +163,27 @@ struct LowerFeatureMap : OpRewritePattern<FeatureMapOp> {
           StructuredBuilder::parallel(4),
           [&](OpBuilder &b, Location nl, ValueRange args) {
             Value scaled = arith::MulFOp::create(b, nl, args[0], inputScale);
-            Value halfNorm = arith::MulFOp::create(b, nl, args[1],
-                                                   halfNormScale);
+            Value halfNorm =
+                arith::MulFOp::create(b, nl, args[1], halfNormScale);
             Value exponent = arith::SubFOp::create(
-                b, nl, arith::SubFOp::create(b, nl, scaled, halfNorm),
-                args[2]);
+                b, nl, arith::SubFOp::create(b, nl, scaled, halfNorm), args[2]);
             Value phi = arith::MulFOp::create(
                 b, nl, outputScale,
-                arith::AddFOp::create(b, nl, math::ExpOp::create(b, nl,
-                                                                 exponent),
-                                      eps));
+                arith::AddFOp::create(
+                    b, nl, math::ExpOp::create(b, nl, exponent), eps));
             return finish(b, nl, phi);
           });
       break;
     }
     }
-    if (result.getType() != op.getType())
-      result = tensor::CastOp::create(rewriter, loc, op.getType(), result);
-    rewriter.replaceOp(op, result);
+    replaceOpWithCasts(rewriter, op, result);
     return success();
   }
 };
 
 } // namespace
 
-void mlir::flt::populateFeatureMapLoweringPatterns(RewritePatternSet &patterns) {
+void mlir::flt::populateFeatureMapLoweringPatterns(
+    RewritePatternSet &patterns) {
   patterns.add<LowerFeatureMap>(patterns.getContext());
 }

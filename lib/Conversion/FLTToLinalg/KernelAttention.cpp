@@ -10,6 +10,7 @@
 #include "QuadraticAttention.h"
 
 #include "flt/Conversion/FLTToLinalg/FLTToLinalg.h"
+#include "flt/Conversion/FLTToLinalg/LoweringUtils.h"
 #include "flt/Dialect/FLT/IR/FLTOps.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -18,18 +19,6 @@ using namespace mlir;
 using namespace mlir::flt;
 
 namespace {
-
-LogicalResult replaceWith(PatternRewriter &rewriter, Operation *op,
-                          FailureOr<Value> result) {
-  if (failed(result))
-    return rewriter.notifyMatchFailure(op, "cannot reify the result shape");
-  Value value = *result;
-  if (value.getType() != op->getResultTypes()[0])
-    value = tensor::CastOp::create(rewriter, op->getLoc(),
-                                   op->getResultTypes()[0], value);
-  rewriter.replaceOp(op, value);
-  return success();
-}
 
 struct LowerKernelAttention : OpRewritePattern<KernelAttentionOp> {
   LowerKernelAttention(MLIRContext *context, int64_t tokenTile)
@@ -63,8 +52,8 @@ struct LowerKernelAttention : OpRewritePattern<KernelAttentionOp> {
     lowering.eps = op.getEps().convertToFloat();
     lowering.resultType = op.getType();
     lowering.tokenTile = tokenTile;
-    return replaceWith(rewriter, op,
-                       lowering.build(rewriter, op.getLoc(), op));
+    return replaceOpWithLowered(rewriter, op,
+                                lowering.build(rewriter, op.getLoc(), op));
   }
 
   int64_t tokenTile;
@@ -89,8 +78,8 @@ struct LowerToeplitzAttentionDirect : OpRewritePattern<ToeplitzAttentionOp> {
     lowering.eps = op.getEps().convertToFloat();
     lowering.resultType = op.getType();
     lowering.tokenTile = tokenTile;
-    return replaceWith(rewriter, op,
-                       lowering.build(rewriter, op.getLoc(), op));
+    return replaceOpWithLowered(rewriter, op,
+                                lowering.build(rewriter, op.getLoc(), op));
   }
 
   int64_t tokenTile;

@@ -67,9 +67,7 @@ public:
 private:
   // Whether the loops form Kronecker blocks from rpe features.
   bool hasRpe() { return static_cast<bool>(phi); }
-  bool needsDenominator() {
-    return op.getNormalize() != Normalize::None;
-  }
+  bool needsDenominator() { return op.getNormalize() != Normalize::None; }
 
   /// min(tile, extent - offset) as an OpFoldResult.
   OpFoldResult tileSize(OpBuilder &nb, int64_t tile, Value offset,
@@ -112,8 +110,8 @@ private:
   /// Zero-padded [tokens, features] tiles of fk, psi (rpe) and v / of fq,
   /// phi (rpe) starting at token `start`.
   std::tuple<Value, Value, Value> keyTiles(OpBuilder &nb,
-                                           const ValueSlice &slice,
-                                           Value start, OpFoldResult tokens);
+                                           const ValueSlice &slice, Value start,
+                                           OpFoldResult tokens);
   std::pair<Value, Value> queryTiles(OpBuilder &nb, const ValueSlice &slice,
                                      Value start, OpFoldResult tokens);
   /// The [tokens, width] corner of a padded output tile.
@@ -138,10 +136,10 @@ private:
   Type f32;
 
   // Padded static tile widths (or dynamic when the size is dynamic).
-  int64_t stateRows = 0;   // m rounded up (no rpe) / unused with rpe
-  int64_t rpeWidth = 0;    // r rounded up (rpe)
-  int64_t valueWidth = 0;  // value-slice columns rounded up
-  int64_t staticM = 0;     // m (dynamic possible)
+  int64_t stateRows = 0;  // m rounded up (no rpe) / unused with rpe
+  int64_t rpeWidth = 0;   // r rounded up (rpe)
+  int64_t valueWidth = 0; // value-slice columns rounded up
+  int64_t staticM = 0;    // m (dynamic possible)
   OpFoldResult m, r;
 };
 
@@ -162,28 +160,25 @@ Value LinearAttentionLowering::tokenTile(OpBuilder &nb, Value tensor,
 }
 
 Value LinearAttentionLowering::kroneckerBlock(OpBuilder &nb, Value features,
-                                             Value p, Value positional) {
+                                              Value p, Value positional) {
   StructuredBuilder ib(nb, loc);
-  Value column = ib.slice(features, {nb.getIndexAttr(0), p},
-                          {nb.getIndexAttr(options.tokenTile),
-                           nb.getIndexAttr(1)},
-                          1);
+  Value column =
+      ib.slice(features, {nb.getIndexAttr(0), p},
+               {nb.getIndexAttr(options.tokenTile), nb.getIndexAttr(1)}, 1);
   SmallVector<OpFoldResult> blockSizes = {nb.getIndexAttr(options.tokenTile),
                                           ib.dim(positional, 1)};
-  return ib.generic1(
-      ValueRange{column, positional}, ib.empty(blockSizes, f32),
-      {ib.map(2, {0}), ib.map(2, {0, 1}), ib.map(2, {0, 1})},
-      StructuredBuilder::parallel(2),
-      [](OpBuilder &bb, Location nl, ValueRange args) {
-        return SmallVector<Value>{
-            arith::MulFOp::create(bb, nl, args[0], args[1])};
-      });
+  return ib.generic1(ValueRange{column, positional}, ib.empty(blockSizes, f32),
+                     {ib.map(2, {0}), ib.map(2, {0, 1}), ib.map(2, {0, 1})},
+                     StructuredBuilder::parallel(2),
+                     [](OpBuilder &bb, Location nl, ValueRange args) {
+                       return SmallVector<Value>{
+                           arith::MulFOp::create(bb, nl, args[0], args[1])};
+                     });
 }
 
 std::pair<Value, Value>
-LinearAttentionLowering::updateState(OpBuilder &nb, Value fkTile,
-                                     Value psiTile, Value vTile, Value state,
-                                     Value norm) {
+LinearAttentionLowering::updateState(OpBuilder &nb, Value fkTile, Value psiTile,
+                                     Value vTile, Value state, Value norm) {
   StructuredBuilder tb(nb, loc);
   if (!hasRpe()) {
     // T += fkᵀ v (loops m, e, j); z += Σ_j fk_j.
@@ -286,8 +281,8 @@ LinearAttentionLowering::readOut(OpBuilder &nb, Value fqTile, Value phiTile,
             state, {p, lb.getIndexAttr(0), lb.getIndexAttr(0)},
             {lb.getIndexAttr(1), ib.dim(state, 1), ib.dim(state, 2)}, 2);
         scf::YieldOp::create(
-            lb, ll, ib.matmulAccumulate(block, stateBlock, iter[0], false,
-                                        false));
+            lb, ll,
+            ib.matmulAccumulate(block, stateBlock, iter[0], false, false));
       });
   return {loop.getResult(0), den};
 }
@@ -303,14 +298,14 @@ std::pair<Value, Value> LinearAttentionLowering::addIntraChunk(
   if (hasRpe()) {
     Value mask = tb.matmulAccumulate(
         phiTile, psiTile, tb.filled({tokens, tokens}, f32, 0.0), false, true);
-    scores = tb.generic1(ValueRange{scores, mask}, tb.empty({tokens, tokens}, f32),
-                         {tb.map(2, {0, 1}), tb.map(2, {0, 1}),
-                          tb.map(2, {0, 1})},
-                         StructuredBuilder::parallel(2),
-                         [](OpBuilder &bb, Location nl, ValueRange args) {
-                           return SmallVector<Value>{
-                               arith::MulFOp::create(bb, nl, args[0], args[1])};
-                         });
+    scores =
+        tb.generic1(ValueRange{scores, mask}, tb.empty({tokens, tokens}, f32),
+                    {tb.map(2, {0, 1}), tb.map(2, {0, 1}), tb.map(2, {0, 1})},
+                    StructuredBuilder::parallel(2),
+                    [](OpBuilder &bb, Location nl, ValueRange args) {
+                      return SmallVector<Value>{
+                          arith::MulFOp::create(bb, nl, args[0], args[1])};
+                    });
   }
   scores = tb.generic1(
       scores, tb.empty({tokens, tokens}, f32),
@@ -359,20 +354,19 @@ Value LinearAttentionLowering::normalize(OpBuilder &nb, Value num, Value den) {
 }
 
 Value LinearAttentionLowering::materializeKronecker(Value features,
-                                                   Value positional) {
+                                                    Value positional) {
   // [B, H, N, m] ⊗ [B, H, N, r] -> [B, H, N, m, r] -> [B, H, N, m r].
   Value f = sb.toF32(features);
   SmallVector<OpFoldResult> sizes = sb.dims(f);
   sizes.push_back(sb.dim(positional, 3));
-  Value product = sb.generic1(
-      ValueRange{f, positional}, sb.empty(sizes, f32),
-      {sb.map(5, {0, 1, 2, 3}), sb.map(5, {0, 1, 2, 4}),
-       sb.map(5, {0, 1, 2, 3, 4})},
-      StructuredBuilder::parallel(5),
-      [](OpBuilder &bb, Location nl, ValueRange args) {
-        return SmallVector<Value>{
-            arith::MulFOp::create(bb, nl, args[0], args[1])};
-      });
+  Value product = sb.generic1(ValueRange{f, positional}, sb.empty(sizes, f32),
+                              {sb.map(5, {0, 1, 2, 3}), sb.map(5, {0, 1, 2, 4}),
+                               sb.map(5, {0, 1, 2, 3, 4})},
+                              StructuredBuilder::parallel(5),
+                              [](OpBuilder &bb, Location nl, ValueRange args) {
+                                return SmallVector<Value>{arith::MulFOp::create(
+                                    bb, nl, args[0], args[1])};
+                              });
   SmallVector<ReassociationIndices> groups = {{0}, {1}, {2}, {3, 4}};
   return tensor::CollapseShapeOp::create(b, loc, product, groups);
 }
@@ -470,10 +464,10 @@ Value LinearAttentionLowering::lowerCausal(ArrayRef<OpFoldResult> sizes,
   // state. Chunks are sequential; batch, heads and slices run in parallel.
   OpFoldResult B = sizes[0], H = sizes[1], L = sizes[2], E = sizes[3];
   SmallVector<OpFoldResult> lbs(3, b.getIndexAttr(0));
-  auto forall = scf::ForallOp::create(
-      b, loc, lbs, {B, H, E},
-      {b.getIndexAttr(1), b.getIndexAttr(1), b.getIndexAttr(options.valueSlice)},
-      ValueRange{out}, std::nullopt);
+  auto forall = scf::ForallOp::create(b, loc, lbs, {B, H, E},
+                                      {b.getIndexAttr(1), b.getIndexAttr(1),
+                                       b.getIndexAttr(options.valueSlice)},
+                                      ValueRange{out}, std::nullopt);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(forall.getBody());
   ValueSlice slice{forall.getInductionVar(0), forall.getInductionVar(1),
@@ -499,12 +493,12 @@ Value LinearAttentionLowering::lowerCausal(ArrayRef<OpFoldResult> sizes,
         auto [fqTile, phiTile] = queryTiles(lb, slice, c0, tokens);
         auto [fkTile, psiTile, vTile] = keyTiles(lb, slice, c0, tokens);
         auto [num, den] = readOut(lb, fqTile, phiTile, chunkState, chunkNorm);
-        std::tie(num, den) = addIntraChunk(lb, fqTile, phiTile, fkTile,
-                                           psiTile, vTile, num, den);
-        auto [newState, newNorm] = updateState(lb, fkTile, psiTile, vTile,
-                                               chunkState, chunkNorm);
-        Value valid = validCorner(lb, normalize(lb, num, den), tokens,
-                                  slice.width);
+        std::tie(num, den) = addIntraChunk(lb, fqTile, phiTile, fkTile, psiTile,
+                                           vTile, num, den);
+        auto [newState, newNorm] =
+            updateState(lb, fkTile, psiTile, vTile, chunkState, chunkNorm);
+        Value valid =
+            validCorner(lb, normalize(lb, num, den), tokens, slice.width);
         Value written = StructuredBuilder(lb, loc).insert(
             valid, iter[1], {c0, lb.getIndexAttr(0)}, {tokens, slice.width});
         SmallVector<Value> yielded = {newState, written};
@@ -545,18 +539,18 @@ Value LinearAttentionLowering::lowerTwoPhase(ArrayRef<OpFoldResult> sizes,
     phaseOneOuts.push_back(sb.empty(withPrefix(normSizes), f32));
 
   SmallVector<OpFoldResult> zeros3(3, b.getIndexAttr(0));
-  auto build = scf::ForallOp::create(
-      b, loc, zeros3, {B, H, slices},
-      SmallVector<OpFoldResult>(3, b.getIndexAttr(1)), phaseOneOuts,
-      std::nullopt);
+  auto build =
+      scf::ForallOp::create(b, loc, zeros3, {B, H, slices},
+                            SmallVector<OpFoldResult>(3, b.getIndexAttr(1)),
+                            phaseOneOuts, std::nullopt);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(build.getBody());
     Value sIdx = build.getInductionVar(2);
     Value column = affine::makeComposedAffineApply(
         b, loc, d0 * options.valueSlice, {sIdx});
-    ValueSlice slice{build.getInductionVar(0), build.getInductionVar(1),
-                     column, tileSize(b, options.valueSlice, column, E)};
+    ValueSlice slice{build.getInductionVar(0), build.getInductionVar(1), column,
+                     tileSize(b, options.valueSlice, column, E)};
     SmallVector<Value> inits = {sb.filled(stateSizes, f32, 0.0)};
     if (needsDenominator())
       inits.push_back(sb.filled(normSizes, f32, 0.0));
@@ -566,19 +560,18 @@ Value LinearAttentionLowering::lowerTwoPhase(ArrayRef<OpFoldResult> sizes,
         [&](OpBuilder &lb, Location, Value j0, ValueRange iter) {
           OpFoldResult tokens = tileSize(lb, options.tokenTile, j0, S);
           auto [fkTile, psiTile, vTile] = keyTiles(lb, slice, j0, tokens);
-          auto [newState, newNorm] = updateState(
-              lb, fkTile, psiTile, vTile, iter[0],
-              iter.size() > 1 ? iter[1] : Value());
+          auto [newState, newNorm] =
+              updateState(lb, fkTile, psiTile, vTile, iter[0],
+                          iter.size() > 1 ? iter[1] : Value());
           SmallVector<Value> yielded = {newState};
           if (newNorm)
             yielded.push_back(newNorm);
           scf::YieldOp::create(lb, loc, yielded);
         });
     b.setInsertionPointToStart(build.getTerminator().getBody());
-    for (auto [result, shared, shape] :
-         llvm::zip(keys.getResults(), build.getRegionIterArgs(),
-                   SmallVector<SmallVector<OpFoldResult>>{stateSizes,
-                                                          normSizes})) {
+    for (auto [result, shared, shape] : llvm::zip(
+             keys.getResults(), build.getRegionIterArgs(),
+             SmallVector<SmallVector<OpFoldResult>>{stateSizes, normSizes})) {
       SmallVector<OpFoldResult> offsets = {slice.batch, slice.head, sIdx};
       offsets.append(shape.size(), b.getIndexAttr(0));
       SmallVector<OpFoldResult> tileSizes(3, b.getIndexAttr(1));
@@ -592,11 +585,11 @@ Value LinearAttentionLowering::lowerTwoPhase(ArrayRef<OpFoldResult> sizes,
   Value norms = needsDenominator() ? build.getResult(1) : Value();
 
   SmallVector<OpFoldResult> zeros4(4, b.getIndexAttr(0));
-  auto read = scf::ForallOp::create(
-      b, loc, zeros4, {B, H, L, E},
-      {b.getIndexAttr(1), b.getIndexAttr(1), b.getIndexAttr(options.tokenTile),
-       b.getIndexAttr(options.valueSlice)},
-      ValueRange{out}, std::nullopt);
+  auto read = scf::ForallOp::create(b, loc, zeros4, {B, H, L, E},
+                                    {b.getIndexAttr(1), b.getIndexAttr(1),
+                                     b.getIndexAttr(options.tokenTile),
+                                     b.getIndexAttr(options.valueSlice)},
+                                    ValueRange{out}, std::nullopt);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(read.getBody());
   Value i0 = read.getInductionVar(2);
@@ -636,15 +629,8 @@ struct LowerLinearAttention : OpRewritePattern<LinearAttentionOp> {
 
   LogicalResult matchAndRewrite(LinearAttentionOp op,
                                 PatternRewriter &rewriter) const override {
-    FailureOr<Value> result =
-        LinearAttentionLowering(op, rewriter, options).lower();
-    if (failed(result))
-      return rewriter.notifyMatchFailure(op, "cannot reify the result shape");
-    Value value = *result;
-    if (value.getType() != op.getType())
-      value = tensor::CastOp::create(rewriter, op.getLoc(), op.getType(), value);
-    rewriter.replaceOp(op, value);
-    return success();
+    return replaceOpWithLowered(
+        rewriter, op, LinearAttentionLowering(op, rewriter, options).lower());
   }
 
   LinearAttentionLoweringOptions options;
@@ -653,6 +639,7 @@ struct LowerLinearAttention : OpRewritePattern<LinearAttentionOp> {
 } // namespace
 
 void mlir::flt::populateLinearAttentionLoweringPatterns(
-    RewritePatternSet &patterns, const LinearAttentionLoweringOptions &options) {
+    RewritePatternSet &patterns,
+    const LinearAttentionLoweringOptions &options) {
   patterns.add<LowerLinearAttention>(patterns.getContext(), options);
 }

@@ -6,8 +6,9 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Dialect/Tensor/Utils/Utils.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 
@@ -44,6 +45,26 @@ Value mlir::flt::sizePower(StructuredBuilder &sb, OpFoldResult size,
   return math::PowFOp::create(b, loc, asFloat, sb.f32(exponent));
 }
 
+void mlir::flt::replaceOpWithCasts(PatternRewriter &rewriter, Operation *op,
+                                   ValueRange values) {
+  SmallVector<Value> results;
+  for (auto [value, type] : llvm::zip_equal(values, op->getResultTypes()))
+    results.push_back(
+        value.getType() == type
+            ? value
+            : tensor::CastOp::create(rewriter, op->getLoc(), type, value));
+  rewriter.replaceOp(op, results);
+}
+
+LogicalResult mlir::flt::replaceOpWithLowered(PatternRewriter &rewriter,
+                                              Operation *op,
+                                              FailureOr<Value> value) {
+  if (failed(value))
+    return rewriter.notifyMatchFailure(op, "cannot reify the result shape");
+  replaceOpWithCasts(rewriter, op, ValueRange{*value});
+  return success();
+}
+
 int64_t mlir::flt::roundUp(int64_t value, int64_t multiple) {
   return (value + multiple - 1) / multiple * multiple;
 }
@@ -64,9 +85,9 @@ Value mlir::flt::paddedTokenTile(OpBuilder &b, Location loc, Value tensor,
                                  OpFoldResult width, int64_t paddedTokens,
                                  int64_t paddedWidth) {
   StructuredBuilder tb(b, loc);
-  Value tile = tb.slice(tensor, {batch, head, start, column},
-                        {b.getIndexAttr(1), b.getIndexAttr(1), tokens, width},
-                        2);
+  Value tile =
+      tb.slice(tensor, {batch, head, start, column},
+               {b.getIndexAttr(1), b.getIndexAttr(1), tokens, width}, 2);
   tile = tb.toF32(tile);
   auto type = cast<RankedTensorType>(tile.getType());
   SmallVector<int64_t> shape = {paddedTokens, paddedWidth};

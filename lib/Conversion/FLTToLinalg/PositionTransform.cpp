@@ -47,17 +47,19 @@ struct LowerPositionTransform : OpRewritePattern<PositionTransformOp> {
     Value y = sb.toF32(x);
     if (op.getMix() == LrpeMix::Householder) {
       Value v = op.getMixVector();
-      Value norms = sb.generic1(
-          v, sb.filled({xSizes[1]}, f32, 0.0),
-          {sb.map(2, {0, 1}), sb.map(2, {0})},
-          StructuredBuilder::parallel(1, 1),
-          [](OpBuilder &b, Location nl, ValueRange args) {
-            Value sq = arith::MulFOp::create(b, nl, args[0], args[0]);
-            return SmallVector<Value>{arith::AddFOp::create(b, nl, args[1], sq)};
-          });
+      Value norms =
+          sb.generic1(v, sb.filled({xSizes[1]}, f32, 0.0),
+                      {sb.map(2, {0, 1}), sb.map(2, {0})},
+                      StructuredBuilder::parallel(1, 1),
+                      [](OpBuilder &b, Location nl, ValueRange args) {
+                        Value sq =
+                            arith::MulFOp::create(b, nl, args[0], args[0]);
+                        return SmallVector<Value>{
+                            arith::AddFOp::create(b, nl, args[1], sq)};
+                      });
       Value dots = sb.generic1(
-          ValueRange{y, v}, sb.filled({xSizes[0], xSizes[1], xSizes[2]}, f32,
-                                      0.0),
+          ValueRange{y, v},
+          sb.filled({xSizes[0], xSizes[1], xSizes[2]}, f32, 0.0),
           {identity, sb.map(4, {1, 3}), sb.map(4, {0, 1, 2})},
           StructuredBuilder::parallel(3, 1),
           [](OpBuilder &b, Location nl, ValueRange args) {
@@ -82,7 +84,8 @@ struct LowerPositionTransform : OpRewritePattern<PositionTransformOp> {
       Value source = y;
       Value half = arith::DivUIOp::create(
           rewriter, loc,
-          arith::AddIOp::create(rewriter, loc, d, indexConstant(rewriter, loc, 1)),
+          arith::AddIOp::create(rewriter, loc, d,
+                                indexConstant(rewriter, loc, 1)),
           indexConstant(rewriter, loc, 2));
       y = sb.generic1(
           ValueRange{}, sb.empty(xSizes, f32), {identity},
@@ -97,9 +100,8 @@ struct LowerPositionTransform : OpRewritePattern<PositionTransformOp> {
             Value twice = arith::ShLIOp::create(b, nl, c, one);
             Value odd = arith::AddIOp::create(
                 b, nl,
-                arith::ShLIOp::create(b, nl,
-                                      arith::SubIOp::create(b, nl, c, half),
-                                      one),
+                arith::ShLIOp::create(
+                    b, nl, arith::SubIOp::create(b, nl, c, half), one),
                 one);
             at[3] = arith::SelectOp::create(b, nl, even, twice, odd);
             return SmallVector<Value>{
@@ -146,15 +148,17 @@ struct LowerPositionTransform : OpRewritePattern<PositionTransformOp> {
                     b, nl, f64,
                     tensor::ExtractOp::create(b, nl, theta, ValueRange{hi, t})
                         .getResult()));
-            return std::make_pair(math::CosOp::create(b, nl, angle).getResult(),
-                                  math::SinOp::create(b, nl, angle).getResult());
+            return std::make_pair(
+                math::CosOp::create(b, nl, angle).getResult(),
+                math::SinOp::create(b, nl, angle).getResult());
           };
           Value value;
           if (rotary) {
             // Pair index t, whether c is the second of its pair, partner.
             Value t, second, partner;
             if (halves) {
-              Value half = arith::DivUIOp::create(b, nl, d, indexConstant(b, nl, 2));
+              Value half =
+                  arith::DivUIOp::create(b, nl, d, indexConstant(b, nl, 2));
               second = arith::CmpIOp::create(b, nl, arith::CmpIPredicate::uge,
                                              c, half);
               t = arith::SelectOp::create(
@@ -179,8 +183,8 @@ struct LowerPositionTransform : OpRewritePattern<PositionTransformOp> {
                 arith::SubFOp::create(b, nl, kept, rotated));
           } else {
             // [y_t cos] ++ [y_t sin], t = c mod d.
-            Value isCos = arith::CmpIOp::create(b, nl,
-                                                arith::CmpIPredicate::ult, c, d);
+            Value isCos =
+                arith::CmpIOp::create(b, nl, arith::CmpIPredicate::ult, c, d);
             Value t = arith::SelectOp::create(
                 b, nl, isCos, c, arith::SubIOp::create(b, nl, c, d));
             auto [cos, sin] = trigOf(t);
@@ -191,9 +195,7 @@ struct LowerPositionTransform : OpRewritePattern<PositionTransformOp> {
           return SmallVector<Value>{
               StructuredBuilder(b, nl).convertScalar(value, resultElement)};
         });
-    if (result.getType() != op.getType())
-      result = tensor::CastOp::create(rewriter, loc, op.getType(), result);
-    rewriter.replaceOp(op, result);
+    replaceOpWithCasts(rewriter, op, result);
     return success();
   }
 };

@@ -32,8 +32,8 @@ Value cstF32(OpBuilder &b, Location loc, double value) {
 Value columns(StructuredBuilder &sb, Value theta, OpFoldResult offset,
               OpFoldResult width) {
   OpBuilder &b = sb.builder();
-  return sb.slice(theta, {b.getIndexAttr(0), offset},
-                  {sb.dim(theta, 0), width}, 2);
+  return sb.slice(theta, {b.getIndexAttr(0), offset}, {sb.dim(theta, 0), width},
+                  2);
 }
 
 struct LowerSpectralDensity : OpRewritePattern<SpectralDensityOp> {
@@ -69,8 +69,8 @@ struct LowerSpectralDensity : OpRewritePattern<SpectralDensityOp> {
     Value g;
     if (op.getSpectrum() == Spectrum::GaussianMixture) {
       // theta = [w_1..w_K, mu_1 (p values)..mu_K, s_1..s_K], K = P / (p + 2).
-      Value width = getValueOrCreateConstantIndexOp(rewriter, loc,
-                                                    sb.dim(theta, 1));
+      Value width =
+          getValueOrCreateConstantIndexOp(rewriter, loc, sb.dim(theta, 1));
       Value blobs = arith::DivUIOp::create(
           rewriter, loc, width,
           arith::AddIOp::create(rewriter, loc, p, sb.index(2)));
@@ -93,11 +93,12 @@ struct LowerSpectralDensity : OpRewritePattern<SpectralDensityOp> {
                 b, nl, blobs,
                 arith::AddIOp::create(b, nl, arith::MulIOp::create(b, nl, i, p),
                                       a));
-            Value mu = tensor::ExtractOp::create(b, nl, theta,
-                                                 ValueRange{h, column});
+            Value mu =
+                tensor::ExtractOp::create(b, nl, theta, ValueRange{h, column});
             Value diff = arith::SubFOp::create(b, nl, args[0], mu);
             Value sq = arith::MulFOp::create(b, nl, diff, diff);
-            return SmallVector<Value>{arith::AddFOp::create(b, nl, args[1], sq)};
+            return SmallVector<Value>{
+                arith::AddFOp::create(b, nl, args[1], sq)};
           });
       // g[h, k] = Σ_i w_i exp(-dist / exp(s_i)), loops (h, k, i).
       g = sb.generic1(
@@ -117,12 +118,12 @@ struct LowerSpectralDensity : OpRewritePattern<SpectralDensityOp> {
           });
     } else {
       // g = C Π_a sin(2π v ξ_a) / (π ξ_a), each factor 2v at ξ_a = 0.
-      Value height = sb.slice(theta, {rewriter.getIndexAttr(0),
-                                      rewriter.getIndexAttr(0)},
-                              {heads, rewriter.getIndexAttr(1)}, 1);
-      Value halfWidth = sb.slice(theta, {rewriter.getIndexAttr(0),
-                                         rewriter.getIndexAttr(1)},
-                                 {heads, rewriter.getIndexAttr(1)}, 1);
+      Value height =
+          sb.slice(theta, {rewriter.getIndexAttr(0), rewriter.getIndexAttr(0)},
+                   {heads, rewriter.getIndexAttr(1)}, 1);
+      Value halfWidth =
+          sb.slice(theta, {rewriter.getIndexAttr(0), rewriter.getIndexAttr(1)},
+                   {heads, rewriter.getIndexAttr(1)}, 1);
       Value product = sb.generic1(
           ValueRange{xi, halfWidth}, sb.filled({heads, freqs}, f32, 1.0),
           {sb.map(3, {0, 1, 2}), sb.map(3, {0}), sb.map(3, {0, 1})},
@@ -134,13 +135,14 @@ struct LowerSpectralDensity : OpRewritePattern<SpectralDensityOp> {
             Value angle = arith::MulFOp::create(
                 b, nl, arith::MulFOp::create(b, nl, cstF32(b, nl, 2 * M_PI), v),
                 xiA);
-            Value ratio = arith::DivFOp::create(
-                b, nl, math::SinOp::create(b, nl, angle),
-                arith::MulFOp::create(b, nl, pi, xiA));
+            Value ratio =
+                arith::DivFOp::create(b, nl, math::SinOp::create(b, nl, angle),
+                                      arith::MulFOp::create(b, nl, pi, xiA));
             Value atZero = arith::MulFOp::create(b, nl, cstF32(b, nl, 2.0), v);
             Value isZero = arith::CmpFOp::create(
                 b, nl, arith::CmpFPredicate::OEQ, xiA, zero);
-            Value factor = arith::SelectOp::create(b, nl, isZero, atZero, ratio);
+            Value factor =
+                arith::SelectOp::create(b, nl, isZero, atZero, ratio);
             return SmallVector<Value>{
                 arith::MulFOp::create(b, nl, args[2], factor)};
           });
@@ -160,15 +162,14 @@ struct LowerSpectralDensity : OpRewritePattern<SpectralDensityOp> {
         {sb.map(2, {0, 1}), sb.map(2, {0, 1}), sb.map(2, {0, 1})},
         StructuredBuilder::parallel(2),
         [&](OpBuilder &b, Location nl, ValueRange args) {
-          Value half = arith::MulFOp::create(b, nl, args[1], cstF32(b, nl, 0.5));
+          Value half =
+              arith::MulFOp::create(b, nl, args[1], cstF32(b, nl, 0.5));
           Value inverseDensity = arith::MulFOp::create(
               b, nl, normalizer, math::ExpOp::create(b, nl, half));
           return SmallVector<Value>{
               arith::MulFOp::create(b, nl, args[0], inverseDensity)};
         });
-    if (rho.getType() != op.getType())
-      rho = tensor::CastOp::create(rewriter, loc, op.getType(), rho);
-    rewriter.replaceOp(op, rho);
+    replaceOpWithCasts(rewriter, op, rho);
     return success();
   }
 };
@@ -185,35 +186,36 @@ struct LowerSpectralFeatures : OpRewritePattern<SpectralFeaturesOp> {
     FailureOr<SmallVector<OpFoldResult>> sizes = resultSizes(rewriter, op, 0);
     if (failed(sizes))
       return rewriter.notifyMatchFailure(op, "cannot reify the result shape");
-    Value freqs = getValueOrCreateConstantIndexOp(rewriter, loc,
-                                                  sb.dim(xi, 1));
+    Value freqs = getValueOrCreateConstantIndexOp(rewriter, loc, sb.dim(xi, 1));
     bool bothSides = op.getWeighting() == Weighting::BothSides;
     Value scale = sizePower(sb, sb.dim(xi, 1), -0.5);
 
     // Column c of the features uses frequency k(c) = c mod m_f: cosines in
     // the first m_f columns, sines in the next.
     auto frequencyOf = [&](OpBuilder &b, Location nl, Value c) {
-      Value isCos = arith::CmpIOp::create(b, nl, arith::CmpIPredicate::ult, c,
-                                          freqs);
-      Value k = arith::SelectOp::create(
-          b, nl, isCos, c, arith::SubIOp::create(b, nl, c, freqs));
+      Value isCos =
+          arith::CmpIOp::create(b, nl, arith::CmpIPredicate::ult, c, freqs);
+      Value k = arith::SelectOp::create(b, nl, isCos, c,
+                                        arith::SubIOp::create(b, nl, c, freqs));
       return std::make_pair(isCos, k);
     };
 
     // angle[b, h, l, c] = ξ_k(c) · r_l, loops (b, h, l, c, a).
-    Value angles = sb.generic1(
-        r, sb.filled(*sizes, f32, 0.0),
-        {sb.map(5, {0, 2, 4}), sb.map(5, {0, 1, 2, 3})},
-        StructuredBuilder::parallel(4, 1),
-        [&](OpBuilder &b, Location nl, ValueRange args) {
-          Value h = linalg::IndexOp::create(b, nl, 1);
-          Value c = linalg::IndexOp::create(b, nl, 3);
-          Value a = linalg::IndexOp::create(b, nl, 4);
-          Value k = frequencyOf(b, nl, c).second;
-          Value xiKA = tensor::ExtractOp::create(b, nl, xi, ValueRange{h, k, a});
-          Value term = arith::MulFOp::create(b, nl, xiKA, args[0]);
-          return SmallVector<Value>{arith::AddFOp::create(b, nl, args[1], term)};
-        });
+    Value angles =
+        sb.generic1(r, sb.filled(*sizes, f32, 0.0),
+                    {sb.map(5, {0, 2, 4}), sb.map(5, {0, 1, 2, 3})},
+                    StructuredBuilder::parallel(4, 1),
+                    [&](OpBuilder &b, Location nl, ValueRange args) {
+                      Value h = linalg::IndexOp::create(b, nl, 1);
+                      Value c = linalg::IndexOp::create(b, nl, 3);
+                      Value a = linalg::IndexOp::create(b, nl, 4);
+                      Value k = frequencyOf(b, nl, c).second;
+                      Value xiKA = tensor::ExtractOp::create(
+                          b, nl, xi, ValueRange{h, k, a});
+                      Value term = arith::MulFOp::create(b, nl, xiKA, args[0]);
+                      return SmallVector<Value>{
+                          arith::AddFOp::create(b, nl, args[1], term)};
+                    });
 
     AffineMap identity = sb.map(4, {0, 1, 2, 3});
     SmallVector<Value> features = sb.generic(
@@ -223,23 +225,18 @@ struct LowerSpectralFeatures : OpRewritePattern<SpectralFeaturesOp> {
           Value h = linalg::IndexOp::create(b, nl, 1);
           Value c = linalg::IndexOp::create(b, nl, 3);
           auto [isCos, k] = frequencyOf(b, nl, c);
-          Value a = arith::MulFOp::create(b, nl, cstF32(b, nl, 2 * M_PI),
-                                          args[0]);
+          Value a =
+              arith::MulFOp::create(b, nl, cstF32(b, nl, 2 * M_PI), args[0]);
           Value trig = arith::SelectOp::create(b, nl, isCos,
                                                math::CosOp::create(b, nl, a),
                                                math::SinOp::create(b, nl, a));
           Value plain = arith::MulFOp::create(b, nl, scale, trig);
-          Value weight = tensor::ExtractOp::create(b, nl, rho, ValueRange{h, k});
+          Value weight =
+              tensor::ExtractOp::create(b, nl, rho, ValueRange{h, k});
           Value weighted = arith::MulFOp::create(b, nl, weight, plain);
           return SmallVector<Value>{weighted, bothSides ? weighted : plain};
         });
-    SmallVector<Value> results;
-    for (auto [value, result] : llvm::zip(features, op.getResults())) {
-      if (value.getType() != result.getType())
-        value = tensor::CastOp::create(rewriter, loc, result.getType(), value);
-      results.push_back(value);
-    }
-    rewriter.replaceOp(op, results);
+    replaceOpWithCasts(rewriter, op, features);
     return success();
   }
 };

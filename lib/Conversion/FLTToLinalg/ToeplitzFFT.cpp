@@ -104,10 +104,9 @@ Value ToeplitzFFT::bitReverse(OpBuilder &nb, Value n) {
 
 Value ToeplitzFFT::readRow(OpBuilder &nb, Value plane, Value row) {
   SmallVector<bool> inBounds = {true};
-  return vector::TransferReadOp::create(nb, loc, vec, plane,
-                                        ValueRange{row, idx(nb, 0)},
-                                        cstReal(nb, 0.0),
-                                        ArrayRef<bool>(inBounds))
+  return vector::TransferReadOp::create(
+             nb, loc, vec, plane, ValueRange{row, idx(nb, 0)}, cstReal(nb, 0.0),
+             ArrayRef<bool>(inBounds))
       .getResult();
 }
 
@@ -123,14 +122,14 @@ Value ToeplitzFFT::writeRow(OpBuilder &nb, Value value, Value plane,
 /// One radix-2 pass over all butterflies of half-size `half`:
 /// `butterfly(a, b, w) -> (a', b')` on row pairs (k + j, k + j + half) with
 /// twiddle w = W^(j N / 2 half).
-static std::pair<Value, Value> radixPass(
-    OpBuilder &nb, Location loc, Value length, Value half, Value re, Value im,
-    function_ref<std::pair<Value, Value>(Value)> twiddle,
-    function_ref<void(OpBuilder &, Value, Value, Value, Value, Value, Value,
-                      SmallVectorImpl<Value> &)>
-        butterfly,
-    function_ref<Value(OpBuilder &, Value, Value)> readRow,
-    function_ref<Value(OpBuilder &, Value, Value, Value)> writeRow) {
+static std::pair<Value, Value>
+radixPass(OpBuilder &nb, Location loc, Value length, Value half, Value re,
+          Value im, function_ref<std::pair<Value, Value>(Value)> twiddle,
+          function_ref<void(OpBuilder &, Value, Value, Value, Value, Value,
+                            Value, SmallVectorImpl<Value> &)>
+              butterfly,
+          function_ref<Value(OpBuilder &, Value, Value)> readRow,
+          function_ref<Value(OpBuilder &, Value, Value, Value)> writeRow) {
   Value zero = arith::ConstantIndexOp::create(nb, loc, 0);
   Value one = arith::ConstantIndexOp::create(nb, loc, 1);
   Value span = arith::ShLIOp::create(nb, loc, half, one);
@@ -298,14 +297,15 @@ FailureOr<Value> ToeplitzFFT::build() {
   Type i64 = b.getI64Type();
   bits = arith::IndexCastOp::create(
       b, loc, b.getIndexType(),
-      toeplitzFFTBits(b, loc, arith::IndexCastOp::create(b, loc, i64, lengthL)));
+      toeplitzFFTBits(b, loc,
+                      arith::IndexCastOp::create(b, loc, i64, lengthL)));
   length = arith::ShLIOp::create(b, loc, idx(b, 1), bits);
   Value halfLength = arith::ShRUIOp::create(b, loc, length, idx(b, 1));
 
   // Twiddles.
   SmallVector<Value> tables = sb.generic(
-      ValueRange{}, ValueRange{sb.empty({halfLength}, real),
-                               sb.empty({halfLength}, real)},
+      ValueRange{},
+      ValueRange{sb.empty({halfLength}, real), sb.empty({halfLength}, real)},
       {sb.map(1, {0}), sb.map(1, {0})}, StructuredBuilder::parallel(1),
       [&](OpBuilder &nb, Location nl, ValueRange) {
         Type f64 = nb.getF64Type();
@@ -315,10 +315,10 @@ FailureOr<Value> ToeplitzFFT::build() {
         };
         Value angle = arith::DivFOp::create(
             nb, nl,
-            arith::MulFOp::create(
-                nb, nl,
-                arith::ConstantOp::create(nb, nl, nb.getF64FloatAttr(-2 * M_PI)),
-                toF64(linalg::IndexOp::create(nb, nl, 0))),
+            arith::MulFOp::create(nb, nl,
+                                  arith::ConstantOp::create(
+                                      nb, nl, nb.getF64FloatAttr(-2 * M_PI)),
+                                  toF64(linalg::IndexOp::create(nb, nl, 0))),
             toF64(length));
         return SmallVector<Value>{math::CosOp::create(nb, nl, angle),
                                   math::SinOp::create(nb, nl, angle)};
@@ -341,10 +341,10 @@ FailureOr<Value> ToeplitzFFT::build() {
       b, loc, d0.ceilDiv(kValueColumns), {E});
   Value out = sb.empty(*sizes, resultElement);
   SmallVector<OpFoldResult> zeros(3, b.getIndexAttr(0));
-  auto forall = scf::ForallOp::create(
-      b, loc, zeros, {B, H, groups},
-      SmallVector<OpFoldResult>(3, b.getIndexAttr(1)), ValueRange{out},
-      std::nullopt);
+  auto forall =
+      scf::ForallOp::create(b, loc, zeros, {B, H, groups},
+                            SmallVector<OpFoldResult>(3, b.getIndexAttr(1)),
+                            ValueRange{out}, std::nullopt);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(forall.getBody());
   Value bi = forall.getInductionVar(0), hi = forall.getInductionVar(1);
@@ -358,7 +358,8 @@ FailureOr<Value> ToeplitzFFT::build() {
   // ĥ = FFT(h) with h_circ[n] = t(-n) for n < L and t(N - n) for
   // n > N - L, packed in every column (same value) and bit-reversed.
   SmallVector<Value> kernel = sb.generic(
-      ValueRange{}, ValueRange{sb.empty({N, C}, real), sb.filled({N, C}, real, 0)},
+      ValueRange{},
+      ValueRange{sb.empty({N, C}, real), sb.filled({N, C}, real, 0)},
       {sb.map(2, {0, 1}), sb.map(2, {0, 1})}, StructuredBuilder::parallel(2),
       [&](OpBuilder &nb, Location nl, ValueRange) {
         Value n = bitReverse(nb, linalg::IndexOp::create(nb, nl, 0));
@@ -374,11 +375,11 @@ FailureOr<Value> ToeplitzFFT::build() {
             nb, nl, near, arith::SubIOp::create(nb, nl, lastL, n),
             arith::AddIOp::create(
                 nb, nl, arith::SubIOp::create(nb, nl, length, n), lastL));
-        Value used = causal ? near : arith::OrIOp::create(nb, nl, near, far)
-                                         .getResult();
+        Value used =
+            causal ? near : arith::OrIOp::create(nb, nl, near, far).getResult();
         column = arith::SelectOp::create(nb, nl, used, column, idx(nb, 0));
-        Value logit = tensor::ExtractOp::create(nb, nl, bias,
-                                                ValueRange{hi, column});
+        Value logit =
+            tensor::ExtractOp::create(nb, nl, bias, ValueRange{hi, column});
         Value weight = math::ExpOp::create(
             nb, nl, arith::SubFOp::create(nb, nl, logit, shift));
         Value t = arith::ExtFOp::create(nb, nl, real, weight);
@@ -401,9 +402,9 @@ FailureOr<Value> ToeplitzFFT::build() {
   SmallVector<bool> onesLane(kComplexColumns, false);
   onesLane.back() = true;
   Value onesMask = arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(
-                  VectorType::get({kComplexColumns}, b.getI1Type()),
-                  ArrayRef<bool>(onesLane)));
+      b, loc,
+      DenseElementsAttr::get(VectorType::get({kComplexColumns}, b.getI1Type()),
+                             ArrayRef<bool>(onesLane)));
   Value c16 = arith::AddIOp::create(b, loc, c0, idx(b, kComplexColumns));
   SmallVector<bool> maybeOut = {false};
   auto perFeature = scf::ForOp::create(
@@ -423,8 +424,9 @@ FailureOr<Value> ToeplitzFFT::build() {
               Value scale = vector::BroadcastOp::create(rb, ll, vec, fkj);
               auto readV = [&](Value column) {
                 Value raw = vector::TransferReadOp::create(
-                    rb, ll, VectorType::get({kComplexColumns},
-                                            getElementTypeOrSelf(v.getType())),
+                    rb, ll,
+                    VectorType::get({kComplexColumns},
+                                    getElementTypeOrSelf(v.getType())),
                     v, ValueRange{bi, hi, j, column},
                     arith::ConstantOp::create(
                         rb, ll,
@@ -435,19 +437,21 @@ FailureOr<Value> ToeplitzFFT::build() {
               // Columns of the next group (and beyond E) read as zero here:
               // only this group's width of values counts.
               Value lanes = vector::StepOp::create(
-                  rb, ll, VectorType::get({kComplexColumns}, rb.getIndexType()));
+                  rb, ll,
+                  VectorType::get({kComplexColumns}, rb.getIndexType()));
               auto within = [&](Value first) {
                 Value limit = vector::BroadcastOp::create(
-                    rb, ll, VectorType::get({kComplexColumns}, rb.getIndexType()),
+                    rb, ll,
+                    VectorType::get({kComplexColumns}, rb.getIndexType()),
                     arith::SubIOp::create(rb, ll, widthValue, first));
                 return arith::CmpIOp::create(rb, ll, arith::CmpIPredicate::slt,
                                              lanes, limit)
                     .getResult();
               };
-              Value zeros = vector::BroadcastOp::create(rb, ll, vec,
-                                                        cstReal(rb, 0.0));
-              Value low = arith::SelectOp::create(
-                  rb, ll, within(idx(rb, 0)), readV(c0), zeros);
+              Value zeros =
+                  vector::BroadcastOp::create(rb, ll, vec, cstReal(rb, 0.0));
+              Value low = arith::SelectOp::create(rb, ll, within(idx(rb, 0)),
+                                                  readV(c0), zeros);
               Value high = arith::SelectOp::create(
                   rb, ll, within(idx(rb, kComplexColumns)), readV(c16), zeros);
               high = arith::SelectOp::create(
@@ -456,8 +460,8 @@ FailureOr<Value> ToeplitzFFT::build() {
                   high);
               Value re = writeRow(rb, arith::MulFOp::create(rb, ll, low, scale),
                                   planes[0], j);
-              Value im = writeRow(rb, arith::MulFOp::create(rb, ll, high, scale),
-                                  planes[1], j);
+              Value im = writeRow(
+                  rb, arith::MulFOp::create(rb, ll, high, scale), planes[1], j);
               scf::YieldOp::create(rb, ll, ValueRange{re, im});
             });
         auto [pr, pi] = permute(lb, pack.getResult(0), pack.getResult(1));
@@ -474,9 +478,9 @@ FailureOr<Value> ToeplitzFFT::build() {
                   arith::SubFOp::create(nb, nl,
                                         arith::MulFOp::create(nb, nl, hr, xr),
                                         arith::MulFOp::create(nb, nl, hIm, xi)),
-                  arith::AddFOp::create(nb, nl,
-                                        arith::MulFOp::create(nb, nl, hr, xi),
-                                        arith::MulFOp::create(nb, nl, hIm, xr))};
+                  arith::AddFOp::create(
+                      nb, nl, arith::MulFOp::create(nb, nl, hr, xi),
+                      arith::MulFOp::create(nb, nl, hIm, xr))};
             });
         std::pair<Value, Value> back = inverse(lb, product[0], product[1]);
         std::pair<Value, Value> natural = permute(lb, back.first, back.second);
@@ -489,13 +493,13 @@ FailureOr<Value> ToeplitzFFT::build() {
                                             ValueRange{bi, hi, i, p}),
                   real);
               Value weight = vector::BroadcastOp::create(
-                  rb, ll, vec, arith::MulFOp::create(rb, ll, fqi, inverseLength));
+                  rb, ll, vec,
+                  arith::MulFOp::create(rb, ll, fqi, inverseLength));
               SmallVector<Value> updated;
               for (auto [sum, plane] :
                    llvm::zip(acc, ValueRange{natural.first, natural.second})) {
-                Value row = vector::FMAOp::create(rb, ll, weight,
-                                                  readRow(rb, plane, i),
-                                                  readRow(rb, sum, i));
+                Value row = vector::FMAOp::create(
+                    rb, ll, weight, readRow(rb, plane, i), readRow(rb, sum, i));
                 updated.push_back(writeRow(rb, row, sum, i));
               }
               scf::YieldOp::create(rb, ll, updated);
@@ -545,19 +549,14 @@ struct LowerToeplitzAttentionFFT : OpRewritePattern<ToeplitzAttentionOp> {
                                 PatternRewriter &rewriter) const override {
     if (op.getMethod() != ToeplitzMethod::Fft)
       return rewriter.notifyMatchFailure(op, "not method fft");
-    FailureOr<Value> result = ToeplitzFFT(op, rewriter).build();
-    if (failed(result))
-      return rewriter.notifyMatchFailure(op, "cannot reify the result shape");
-    Value value = *result;
-    if (value.getType() != op.getType())
-      value = tensor::CastOp::create(rewriter, op.getLoc(), op.getType(), value);
-    rewriter.replaceOp(op, value);
-    return success();
+    return replaceOpWithLowered(rewriter, op,
+                                ToeplitzFFT(op, rewriter).build());
   }
 };
 
 } // namespace
 
-void mlir::flt::populateToeplitzFFTLoweringPatterns(RewritePatternSet &patterns) {
+void mlir::flt::populateToeplitzFFTLoweringPatterns(
+    RewritePatternSet &patterns) {
   patterns.add<LowerToeplitzAttentionFFT>(patterns.getContext());
 }

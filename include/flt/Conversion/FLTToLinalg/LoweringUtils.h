@@ -5,6 +5,7 @@
 
 #include "flt/Conversion/FLTToLinalg/StructuredBuilder.h"
 #include "flt/Dialect/FLT/IR/FLTDialect.h"
+#include "mlir/IR/PatternMatch.h"
 
 namespace mlir::flt {
 
@@ -39,6 +40,17 @@ Value normalizeScalar(OpBuilder &b, Location loc, Normalize mode, float eps,
 /// log2 of the FFT length for a Toeplitz product over `length` (i64)
 /// tokens: the smallest N = 2^bits >= 2 length - 1, at least 2. An i64.
 Value toeplitzFFTBits(OpBuilder &b, Location loc, Value length);
+
+/// Replaces `op` with `values`, casting (tensor.cast) each one whose type
+/// differs from the op's declared result type: a lowering may know a size
+/// statically that the op's type leaves dynamic, or the other way round.
+void replaceOpWithCasts(PatternRewriter &rewriter, Operation *op,
+                        ValueRange values);
+
+/// As above for a single-result lowering that fails when it cannot reify
+/// the result shape.
+LogicalResult replaceOpWithLowered(PatternRewriter &rewriter, Operation *op,
+                                   FailureOr<Value> value);
 
 /// `value` rounded up to a multiple of `multiple`.
 int64_t roundUp(int64_t value, int64_t multiple);
