@@ -12,7 +12,9 @@ packages=(
   # Build.
   cmake ninja-build g++
   # Python: the reference, the integration-test drivers and the bindings.
-  python3 python3-numpy
+  python3 python3-numpy python3-dev pybind11-dev
+  # Frontends: PyTorch (1.13, CPU) and ONNX.
+  python3-torch python3-onnx
   # NumPy on OpenBLAS (the benchmark baselines; Debian defaults to the
   # reference BLAS otherwise).
   libopenblas0-pthread

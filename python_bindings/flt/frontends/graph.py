@@ -1,0 +1,228 @@
+"""The frontends' common tensor graph.
+
+Both importers (torch.fx and ONNX) translate a model into this small graph of
+tensor operations with static shapes (taken from the example inputs), then:
+
+1. `raise_attention` (patterns.py) rewrites the attention patterns people
+   write into flt nodes;
+2. `emit_module` (emit.py) prints the rest as linalg / tensor / arith and the
+   flt nodes as flt ops.
+
+Node kinds and their meaning (numpy semantics, broadcasting as numpy):
+
+    input                           a function argument (attrs: name)
+    const                           value: a numpy array
+    unary     fn                    relu exp log cos sin neg sqrt rsqrt tanh
+                                    sigmoid reciprocal abs, elu (alpha)
+    binary    fn                    add sub mul div max min pow
+    where     (cond, a, b)          cond ? a : b
+    contract  equation              einsum over the inputs (matmul, bmm,
+                                    einsum, linear all become this)
+    permute   perm
+    reshape   shape
+    broadcast shape
+    reduce    fn, dims, keepdim     sum max mean
+    softmax   dim
+    concat    dim
+    slice     dim, start, stop, step
+    flt       op, builder           an flt op made by the pattern matchers
+
+Only float32 tensors are computed by generated linalg code; flt ops take
+what SPEC.md allows.
+"""
+
+import string
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+
+class UnsupportedError(Exception):
+    """A model construct the frontend cannot import, naming the node."""
+
+
+class Node:
+    _ids = 0
+
+    def __init__(self, kind: str, inputs: Sequence["Node"], shape,
+                 dtype=np.float32, origin: str = "", **attrs):
+        Node._ids += 1
+        self.id = Node._ids
+        self.kind = kind
+        self.inputs = list(inputs)
+        self.shape = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(dtype)
+        self.origin = origin
+        self.attrs = attrs
+
+    @property
+    def value(self) -> Optional[np.ndarray]:
+        return self.attrs.get("value") if self.kind == "const" else None
+
+    def __repr__(self):
+        return f"<{self.kind} {self.attrs.get('fn', '')} {self.shape} " \
+               f"{self.origin}>"
+
+
+def const(value, origin="") -> Node:
+    array = np.asarray(value)
+    if array.dtype == np.float64:
+        array = array.astype(np.float32)
+    return Node("const", [], array.shape, array.dtype, origin, value=array)
+
+
+# --------------------------------------------------------------------------
+# Shape rules and numpy evaluation (constant folding, and the semantics the
+# emitter implements)
+# --------------------------------------------------------------------------
+
+def broadcast_shapes(*shapes):
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise UnsupportedError(
+            "shapes " + ", ".join(map(str, shapes)) + " do not broadcast")
+
+
+_UNARY = {
+    "relu": lambda x, a: np.maximum(x, 0),
+    "exp": lambda x, a: np.exp(x),
+    "log": lambda x, a: np.log(x),
+    "cos": lambda x, a: np.cos(x),
+    "sin": lambda x, a: np.sin(x),
+    "neg": lambda x, a: -x,
+    "sqrt": lambda x, a: np.sqrt(x),
+    "rsqrt": lambda x, a: 1 / np.sqrt(x),
+    "tanh": lambda x, a: np.tanh(x),
+    "sigmoid": lambda x, a: 1 / (1 + np.exp(-x)),
+    "reciprocal": lambda x, a: 1 / x,
+    "abs": lambda x, a: np.abs(x),
+    "elu": lambda x, a: np.where(x > 0, x, a.get("alpha", 1.0) * np.expm1(
+        np.minimum(x, 0))),
+}
+
+_BINARY = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply,
+    "div": np.divide, "max": np.maximum, "min": np.minimum,
+    "pow": np.power,
+}
+
+
+def evaluate(kind, inputs: List[np.ndarray], attrs) -> np.ndarray:
+    """numpy value of a node whose inputs are known."""
+    if kind == "unary":
+        return _UNARY[attrs["fn"]](inputs[0], attrs)
+    if kind == "binary":
+        return _BINARY[attrs["fn"]](inputs[0], inputs[1])
+    if kind == "where":
+        return np.where(inputs[0], inputs[1], inputs[2])
+    if kind == "contract":
+        # Size-1 dims broadcast against the label's size, as in the emitter.
+        lhs = attrs["equation"].split("->")[0].split(",")
+        sizes = {}
+        for labels, x in zip(lhs, inputs):
+            for label, size in zip(labels, np.shape(x)):
+                sizes[label] = max(sizes.get(label, 1), size)
+        inputs = [np.broadcast_to(x, [sizes[l] for l in labels])
+                  for labels, x in zip(lhs, inputs)]
+        return np.einsum(attrs["equation"], *inputs)
+    if kind == "permute":
+        return np.transpose(inputs[0], attrs["perm"])
+    if kind == "reshape":
+        return np.reshape(inputs[0], attrs["shape"])
+    if kind == "broadcast":
+        return np.broadcast_to(inputs[0], attrs["shape"])
+    if kind == "reduce":
+        f = {"sum": np.sum, "max": np.max, "mean": np.mean}[attrs["fn"]]
+        return f(inputs[0], axis=tuple(attrs["dims"]),
+                 keepdims=attrs["keepdim"])
+    if kind == "softmax":
+        x = inputs[0]
+        e = np.exp(x - np.max(x, axis=attrs["dim"], keepdims=True))
+        return e / np.sum(e, axis=attrs["dim"], keepdims=True)
+    if kind == "concat":
+        return np.concatenate(inputs, axis=attrs["dim"])
+    if kind == "slice":
+        index = [slice(None)] * inputs[0].ndim
+        index[attrs["dim"]] = slice(attrs["start"], attrs["stop"],
+                                    attrs["step"])
+        return inputs[0][tuple(index)]
+    raise UnsupportedError(f"cannot evaluate {kind}")
+
+
+def make(kind, inputs: Sequence[Node], origin="", fold=True, **attrs) -> Node:
+    """A node of `kind`, its shape inferred; folded to a constant when every
+    input is one (contractions excepted: they may be low-rank factors the
+    matchers need, and are cheap to keep)."""
+    inputs = list(inputs)
+    if fold and kind != "contract" and all(i.kind == "const" for i in inputs):
+        value = evaluate(kind, [i.value for i in inputs], attrs)
+        return const(np.asarray(value), origin)
+    shape = infer_shape(kind, [i.shape for i in inputs], attrs)
+    dtype = np.float32
+    if kind == "where":
+        dtype = inputs[1].dtype
+    elif inputs:
+        dtype = inputs[0].dtype
+    return Node(kind, inputs, shape, dtype, origin, **attrs)
+
+
+def infer_shape(kind, shapes, attrs):
+    # Evaluate on zero-stride dummies: exact numpy shape rules, no work.
+    dummies = [np.broadcast_to(np.zeros((), np.float32), s) for s in shapes]
+    if kind == "where":
+        dummies[0] = dummies[0].astype(bool)
+    with np.errstate(all="ignore"):
+        return np.shape(evaluate(kind, dummies, attrs))
+
+
+def einsum_equation(input_labels: Sequence[str], output_labels: str) -> str:
+    return ",".join(input_labels) + "->" + output_labels
+
+
+LABELS = string.ascii_letters
+
+
+class Graph:
+    """Inputs, outputs, and the nodes between (reachable from outputs)."""
+
+    def __init__(self, inputs: List[Node], outputs: List[Node],
+                 input_names: List[str]):
+        self.inputs = inputs
+        self.outputs = outputs
+        self.input_names = input_names
+
+    def topological(self) -> List[Node]:
+        order, seen = [], set()
+
+        def visit(root):
+            stack = [(root, False)]
+            while stack:
+                node, done = stack.pop()
+                if done:
+                    order.append(node)
+                    continue
+                if node.id in seen:
+                    continue
+                seen.add(node.id)
+                stack.append((node, True))
+                for i in reversed(node.inputs):
+                    if i.id not in seen:
+                        stack.append((i, False))
+
+        for o in self.outputs:
+            visit(o)
+        return order
+
+    def users(self) -> Dict[int, List[Node]]:
+        users: Dict[int, List[Node]] = {}
+        for node in self.topological():
+            for i in node.inputs:
+                users.setdefault(i.id, []).append(node)
+        return users
+
+    def replace(self, old: Node, new: Node):
+        """Points every use of `old` (and the outputs) at `new`."""
+        for node in self.topological():
+            node.inputs = [new if i is old else i for i in node.inputs]
+        self.outputs = [new if o is old else o for o in self.outputs]

@@ -1,0 +1,598 @@
+"""PyTorch frontend: torch.fx graph -> flt IR.
+
+    ir = flt.frontends.torch.import_module(layer, (q, k, v))
+    fast = flt.frontends.torch.compile(layer, (q, k, v))
+    out = fast(q, k, v)                     # torch tensors in and out
+
+The module is traced with torch.fx and run once on the example inputs, which
+fixes every shape and evaluates everything that does not depend on the
+inputs (parameters, buffers, positions made with torch.arange, masks, random
+features) to constants. The remaining nodes become the frontend graph
+(graph.py); the attention patterns in it are raised to flt ops
+(patterns.py); the rest is emitted as linalg. A node no converter knows is
+reported by name (UnsupportedError). Works with torch 1.13 and 2.x.
+"""
+
+import math
+import operator
+from typing import Callable, Dict, List, Sequence
+
+import numpy as np
+
+from .. import compiler
+from .emit import emit_module
+from .graph import Graph, Node, UnsupportedError, const, make
+from .patterns import attention_node, raise_attention
+
+import torch
+import torch.fx
+import torch.nn.functional as F
+
+__all__ = ["import_module", "compile", "UnsupportedError"]
+
+
+def _dims(dims, rank):
+    if isinstance(dims, int):
+        dims = [dims]
+    return [d % rank for d in dims]
+
+
+class _Converter:
+    def __init__(self, graph_module: torch.fx.GraphModule):
+        self.gm = graph_module
+        self.nodes: Dict[str, Node] = {}
+        self.values: Dict[str, object] = {}
+
+    def origin(self, node: torch.fx.Node) -> str:
+        target = node.target if isinstance(node.target, str) else \
+            getattr(node.target, "__name__", str(node.target))
+        return f"node '{node.name}' ({node.op} {target})"
+
+    # The value of an fx argument: a Node for input-dependent tensors, the
+    # concrete Python/torch value otherwise.
+    def arg(self, a):
+        if isinstance(a, torch.fx.Node):
+            if a.name in self.nodes:
+                return self.nodes[a.name]
+            return self.values[a.name]
+        if isinstance(a, (list, tuple)):
+            return type(a)(self.arg(x) for x in a)
+        return a
+
+    def node(self, a) -> Node:
+        """A graph Node for an argument (constants become const nodes)."""
+        v = self.arg(a) if isinstance(a, (torch.fx.Node, list, tuple)) else a
+        if isinstance(v, Node):
+            return v
+        if isinstance(v, torch.Tensor):
+            v = v.detach().cpu()
+            if v.dtype == torch.bool:
+                return const(v.numpy())
+            return const(v.to(torch.float32).numpy())
+        if isinstance(v, (int, float, bool)):
+            return const(np.float32(v))
+        raise UnsupportedError(f"cannot use {type(v).__name__} as a tensor")
+
+    def run(self, example_inputs) -> Graph:
+        interp = _Recorder(self.gm)
+        interp.run(*example_inputs)
+        self.values = interp.values
+        inputs, names = [], []
+        for fx_node in self.gm.graph.nodes:
+            if fx_node.op == "placeholder":
+                value = self.values[fx_node.name]
+                if not isinstance(value, torch.Tensor):
+                    raise UnsupportedError(
+                        f"input '{fx_node.name}' is not a tensor")
+                dtype = {torch.float32: np.float32,
+                         torch.float16: np.float16}.get(value.dtype)
+                if dtype is None:
+                    raise UnsupportedError(
+                        f"input '{fx_node.name}': unsupported dtype "
+                        f"{value.dtype} (the frontend imports float32 models)")
+                node = Node("input", [], tuple(value.shape), dtype,
+                            f"input '{fx_node.name}'")
+                self.nodes[fx_node.name] = node
+                inputs.append(node)
+                names.append(fx_node.name)
+            elif fx_node.op == "output":
+                result = self.arg(fx_node.args[0])
+                outs = list(result) if isinstance(result, (list, tuple)) \
+                    else [result]
+                outputs = [self.node(o) for o in outs]
+            elif self._depends_on_input(fx_node):
+                try:
+                    converted = self.convert(fx_node)
+                except UnsupportedError as e:
+                    raise UnsupportedError(f"{self.origin(fx_node)}: {e}") \
+                        from None
+                if isinstance(converted, Node):
+                    self.nodes[fx_node.name] = converted
+                else:
+                    self.values[fx_node.name] = converted
+        return Graph(inputs, outputs, names)
+
+    def _depends_on_input(self, fx_node):
+        return any(isinstance(a, torch.fx.Node) and a.name in self.nodes
+                   for a in fx_node.all_input_nodes)
+
+    # -- converters -------------------------------------------------------
+
+    def convert(self, n: torch.fx.Node):
+        origin = self.origin(n)
+        target = n.target
+        args = list(n.args)
+        kwargs = dict(n.kwargs)
+        if n.op == "call_module":
+            module = self.gm.get_submodule(target)
+            return self.convert_module(n, module, args, origin)
+        if n.op == "call_method":
+            name = target
+        elif n.op == "call_function":
+            name = _FUNCTION_NAMES.get(target) or getattr(target, "__name__",
+                                                          str(target))
+        else:
+            raise UnsupportedError("unsupported node kind")
+        handler = getattr(self, "op_" + name, None)
+        if handler is None:
+            raise UnsupportedError(f"no converter for '{name}'")
+        return handler(origin, n, *args, **kwargs)
+
+    def convert_module(self, n, module, args, origin):
+        x = self.node(args[0])
+        if isinstance(module, torch.nn.Linear):
+            return self._linear(origin, x, module.weight, module.bias)
+        if isinstance(module, torch.nn.ReLU):
+            return make("unary", [x], origin, fn="relu")
+        if isinstance(module, torch.nn.ELU):
+            return make("unary", [x], origin, fn="elu", alpha=module.alpha)
+        if isinstance(module, torch.nn.Softmax):
+            return make("softmax", [x], origin, dim=module.dim % len(x.shape))
+        if isinstance(module, (torch.nn.Dropout, torch.nn.Identity)):
+            return x
+        raise UnsupportedError(f"no converter for module "
+                               f"{type(module).__name__}")
+
+    def _linear(self, origin, x, weight, bias):
+        w = self.node(weight)
+        rank = len(x.shape)
+        letters = "abcdefgh"[:rank - 1]
+        out = make("contract", [x, w], origin,
+                   equation=f"{letters}i,oi->{letters}o")
+        if bias is not None:
+            out = make("binary", [out, self.node(bias)], origin, fn="add")
+        return out
+
+    # Elementwise.
+    def _binary(self, fn, origin, a, b):
+        return make("binary", [self.node(a), self.node(b)], origin, fn=fn)
+
+    def op_add(self, o, n, a, b, alpha=1):
+        if alpha != 1:
+            b = make("binary", [self.node(b), const(np.float32(alpha))],
+                     o, fn="mul")
+        return self._binary("add", o, a, b)
+
+    def op_sub(self, o, n, a, b, alpha=1):
+        if alpha != 1:
+            b = make("binary", [self.node(b), const(np.float32(alpha))],
+                     o, fn="mul")
+        return self._binary("sub", o, a, b)
+
+    def op_rsub(self, o, n, a, b, alpha=1):
+        return self.op_sub(o, n, b, a, alpha)
+
+    def op_mul(self, o, n, a, b):
+        return self._binary("mul", o, a, b)
+
+    def op_div(self, o, n, a, b, rounding_mode=None):
+        if rounding_mode is not None:
+            raise UnsupportedError("rounding division")
+        return self._binary("div", o, a, b)
+
+    op_truediv = op_div
+
+    def op_pow(self, o, n, a, b):
+        return self._binary("pow", o, a, b)
+
+    def op_maximum(self, o, n, a, b):
+        return self._binary("max", o, a, b)
+
+    def op_minimum(self, o, n, a, b):
+        return self._binary("min", o, a, b)
+
+    def op_neg(self, o, n, a):
+        return make("unary", [self.node(a)], o, fn="neg")
+
+    def _unary(fn):
+        def handler(self, o, n, a, *rest, **kwargs):
+            return make("unary", [self.node(a)], o, fn=fn)
+        return handler
+
+    op_relu = _unary("relu")
+    op_exp = _unary("exp")
+    op_log = _unary("log")
+    op_cos = _unary("cos")
+    op_sin = _unary("sin")
+    op_sqrt = _unary("sqrt")
+    op_rsqrt = _unary("rsqrt")
+    op_tanh = _unary("tanh")
+    op_sigmoid = _unary("sigmoid")
+    op_reciprocal = _unary("reciprocal")
+    op_abs = _unary("abs")
+
+    def op_elu(self, o, n, a, alpha=1.0, inplace=False):
+        return make("unary", [self.node(a)], o, fn="elu", alpha=float(alpha))
+
+    def op_clamp(self, o, n, a, min=None, max=None):
+        x = self.node(a)
+        if min is not None:
+            x = make("binary", [x, const(np.float32(min))], o, fn="max")
+        if max is not None:
+            x = make("binary", [x, const(np.float32(max))], o, fn="min")
+        return x
+
+    op_clip = op_clamp
+
+    def op_masked_fill(self, o, n, a, mask, value):
+        x = self.node(a)
+        m = self.node(mask)
+        fill = self.node(value)
+        return make("where", [m, fill, x], o)
+
+    def op_where(self, o, n, cond, a, b):
+        return make("where", [self.node(cond), self.node(a), self.node(b)], o)
+
+    def op_softmax(self, o, n, a, dim=None, dtype=None, _stacklevel=3):
+        x = self.node(a)
+        if dim is None:
+            raise UnsupportedError("softmax without dim")
+        return make("softmax", [x], o, dim=dim % len(x.shape))
+
+    # Contractions.
+    def op_matmul(self, o, n, a, b):
+        x, y = self.node(a), self.node(b)
+        if len(x.shape) < 2 or len(y.shape) < 2:
+            raise UnsupportedError("matmul of a vector")
+        rank = max(len(x.shape), len(y.shape))
+        batch = "abcdefgh"[:rank - 2]
+        xb = batch[len(batch) - (len(x.shape) - 2):]
+        yb = batch[len(batch) - (len(y.shape) - 2):]
+        return make("contract", [x, y], o,
+                    equation=f"{xb}ij,{yb}jk->{batch}ik")
+
+    op_bmm = op_matmul
+    op_mm = op_matmul
+
+    def op_linear(self, o, n, x, weight, bias=None):
+        return self._linear(o, self.node(x), self.arg(weight),
+                            self.arg(bias) if bias is not None else None)
+
+    def op_einsum(self, o, n, equation, *operands):
+        if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+            operands = operands[0]
+        equation = equation.replace(" ", "")
+        if "..." in equation:
+            raise UnsupportedError("einsum with '...'")
+        inputs = [self.node(x) for x in operands]
+        if "->" not in equation:
+            lhs = equation
+            counts = {c: lhs.count(c) for c in lhs if c != ","}
+            equation = lhs + "->" + "".join(
+                sorted(c for c, k in counts.items() if k == 1))
+        return make("contract", inputs, o, equation=equation)
+
+    # Layout.
+    def _shape_of(self, x):
+        return x.shape
+
+    def op_transpose(self, o, n, a, d0, d1):
+        x = self.node(a)
+        perm = list(range(len(x.shape)))
+        d0, d1 = d0 % len(perm), d1 % len(perm)
+        perm[d0], perm[d1] = perm[d1], perm[d0]
+        return make("permute", [x], o, perm=perm)
+
+    def op_t(self, o, n, a):
+        return self.op_transpose(o, n, a, 0, 1)
+
+    def op_permute(self, o, n, a, *dims):
+        if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
+            dims = dims[0]
+        x = self.node(a)
+        return make("permute", [x], o, perm=_dims(list(dims), len(x.shape)))
+
+    def _target_shape(self, n):
+        value = self.values.get(n.name)
+        return tuple(value.shape)
+
+    def op_reshape(self, o, n, a, *shape):
+        return make("reshape", [self.node(a)], o,
+                    shape=self._target_shape(n))
+
+    op_view = op_reshape
+    op_flatten = op_reshape
+    op_unsqueeze = op_reshape
+    op_squeeze = op_reshape
+
+    def op_expand(self, o, n, a, *sizes):
+        return make("broadcast", [self.node(a)], o,
+                    shape=self._target_shape(n))
+
+    op_expand_as = op_expand
+    op_broadcast_to = op_expand
+
+    def op_contiguous(self, o, n, a, *args, **kwargs):
+        return self.node(a)
+
+    op_clone = op_contiguous
+    op_detach = op_contiguous
+    op_dropout = op_contiguous
+
+    def op_to(self, o, n, a, *args, **kwargs):
+        x = self.node(a)
+        if self.values[n.name].dtype != torch.float32:
+            raise UnsupportedError("a conversion to a dtype other than "
+                                   "float32")
+        return x
+
+    op_float = op_to
+    op_type_as = op_to
+
+    def op_sum(self, o, n, a, dim=None, keepdim=False, dtype=None):
+        x = self.node(a)
+        dims = list(range(len(x.shape))) if dim is None else \
+            _dims(dim, len(x.shape))
+        return make("reduce", [x], o, fn="sum", dims=dims, keepdim=keepdim)
+
+    def op_mean(self, o, n, a, dim=None, keepdim=False, dtype=None):
+        x = self.node(a)
+        dims = list(range(len(x.shape))) if dim is None else \
+            _dims(dim, len(x.shape))
+        return make("reduce", [x], o, fn="mean", dims=dims, keepdim=keepdim)
+
+    def op_amax(self, o, n, a, dim=None, keepdim=False):
+        x = self.node(a)
+        dims = list(range(len(x.shape))) if dim is None else \
+            _dims(dim, len(x.shape))
+        return make("reduce", [x], o, fn="max", dims=dims, keepdim=keepdim)
+
+    def op_cat(self, o, n, tensors, dim=0):
+        nodes = [self.node(t) for t in tensors]
+        return make("concat", nodes, o, dim=dim % len(nodes[0].shape))
+
+    op_concat = op_cat
+
+    def op_getitem(self, o, n, a, index):
+        x = self.arg(a)
+        if not isinstance(x, Node):
+            return x[index]  # a tuple or shape
+        if not isinstance(index, tuple):
+            index = (index,)
+        result = x
+        dim = 0
+        new_shape_known = self._target_shape(n)
+        for item in index:
+            if item is Ellipsis:
+                raise UnsupportedError("indexing with ...")
+            if item is None:
+                continue
+            if isinstance(item, slice):
+                if item != slice(None):
+                    result = make("slice", [result], o, dim=dim,
+                                  start=item.start, stop=item.stop,
+                                  step=item.step)
+                dim += 1
+                continue
+            raise UnsupportedError(f"indexing with {type(item).__name__}")
+        if result.shape != new_shape_known:
+            result = make("reshape", [result], o, shape=new_shape_known)
+        return result
+
+    def op_chunk(self, o, n, a, chunks, dim=0):
+        x = self.node(a)
+        values = self.values[n.name]
+        dim = dim % len(x.shape)
+        parts, start = [], 0
+        for v in values:
+            size = v.shape[dim]
+            parts.append(make("slice", [x], o, dim=dim, start=start,
+                              stop=start + size, step=1))
+            start += size
+        return tuple(parts)
+
+    op_split = op_chunk
+
+    def op_scaled_dot_product_attention(self, o, n, q, k, v, attn_mask=None,
+                                        dropout_p=0.0, is_causal=False,
+                                        scale=None, **kwargs):
+        qn, kn, vn = self.node(q), self.node(k), self.node(v)
+        if attn_mask is not None:
+            raise UnsupportedError("scaled_dot_product_attention with "
+                                   "attn_mask")
+        if dropout_p:
+            raise UnsupportedError("dropout in scaled_dot_product_attention")
+        if len(qn.shape) != 4:
+            raise UnsupportedError("scaled_dot_product_attention on rank "
+                                   f"{len(qn.shape)} tensors")
+        return attention_node(qn, kn, vn, o, causal=bool(is_causal),
+                              temperature=scale)
+
+
+_FUNCTION_NAMES = {
+    operator.add: "add", operator.sub: "sub", operator.mul: "mul",
+    operator.truediv: "truediv", operator.neg: "neg",
+    operator.getitem: "getitem", operator.pow: "pow",
+    operator.matmul: "matmul",
+    torch.add: "add", torch.sub: "sub", torch.mul: "mul", torch.div: "div",
+    torch.matmul: "matmul", torch.bmm: "bmm", torch.einsum: "einsum",
+    torch.exp: "exp", torch.cos: "cos", torch.sin: "sin", torch.relu: "relu",
+    F.relu: "relu", F.elu: "elu", F.softmax: "softmax", torch.softmax:
+    "softmax", F.linear: "linear", torch.cat: "cat", torch.sum: "sum",
+    torch.transpose: "transpose", torch.reshape: "reshape",
+    torch.sqrt: "sqrt", torch.rsqrt: "rsqrt", torch.sigmoid: "sigmoid",
+    torch.tanh: "tanh", torch.where: "where", torch.clamp: "clamp",
+    torch.permute: "permute", torch.unsqueeze: "unsqueeze",
+    torch.squeeze: "squeeze", torch.flatten: "flatten", F.dropout: "dropout",
+    torch.neg: "neg", torch.abs: "abs", torch.log: "log",
+    torch.maximum: "maximum", torch.minimum: "minimum",
+    torch.reciprocal: "reciprocal", torch.mean: "mean", torch.chunk: "chunk",
+    torch.split: "split",
+}
+if hasattr(F, "scaled_dot_product_attention"):
+    _FUNCTION_NAMES[F.scaled_dot_product_attention] = \
+        "scaled_dot_product_attention"
+
+
+class _Recorder(torch.fx.Interpreter):
+    """Runs the graph once, keeping every node's value."""
+
+    def __init__(self, gm):
+        super().__init__(gm)
+        self.values = {}
+
+    def run_node(self, n):
+        with torch.no_grad():
+            value = super().run_node(n)
+        self.values[n.name] = value
+        return value
+
+
+class _ConcreteProxy(torch.fx.Proxy):
+    """A proxy that knows its example value, so that sizes are plain ints
+    while tracing (`torch.arange(q.shape[2])`, `x.view(b, l, h, -1)`)."""
+
+    @property
+    def shape(self):
+        return self.tracer.example_value(self).shape
+
+    def size(self, dim=None):
+        value = self.tracer.example_value(self)
+        return value.size() if dim is None else value.size(dim)
+
+    def dim(self):
+        return self.tracer.example_value(self).dim()
+
+    @property
+    def ndim(self):
+        return self.tracer.example_value(self).dim()
+
+    @property
+    def dtype(self):
+        return self.tracer.example_value(self).dtype
+
+    @property
+    def device(self):
+        return self.tracer.example_value(self).device
+
+
+class _ShapeTracer(torch.fx.Tracer):
+    """torch.fx tracing that runs every traced op on the example inputs as
+    it goes, specializing shapes to theirs."""
+
+    def __init__(self, example_inputs):
+        super().__init__()
+        self._examples = iter(example_inputs)
+        self._values = {}
+
+    def proxy(self, node):
+        return _ConcreteProxy(node, self)
+
+    def example_value(self, proxy):
+        return self._values[proxy.node]
+
+    def _attribute(self, target):
+        result = self.root
+        for part in target.split("."):
+            result = getattr(result, part)
+        return result
+
+    def create_proxy(self, kind, target, args, kwargs, *rest, **kw):
+        proxy = super().create_proxy(kind, target, args, kwargs, *rest, **kw)
+        node = proxy.node
+
+        def value(a):
+            if not isinstance(a, torch.fx.Node):
+                return a
+            if a not in self._values and a.op == "get_attr":
+                # Tensors the tracer stored on the root (create_arg).
+                self._values[a] = self._attribute(a.target)
+            return self._values[a]
+
+        a = torch.fx.node.map_arg(node.args, value)
+        k = torch.fx.node.map_arg(node.kwargs, value)
+        with torch.no_grad():
+            if kind == "placeholder":
+                try:
+                    result = next(self._examples)
+                except StopIteration:
+                    raise UnsupportedError(
+                        f"too few example inputs (no value for "
+                        f"'{target}')") from None
+            elif kind == "get_attr":
+                result = self._attribute(target)
+            elif kind == "call_function":
+                result = target(*a, **k)
+            elif kind == "call_method":
+                result = getattr(a[0], target)(*a[1:], **k)
+            elif kind == "call_module":
+                result = self.root.get_submodule(target)(*a, **k)
+            else:
+                result = None
+        self._values[node] = result
+        return proxy
+
+
+def _trace(module, example_inputs) -> torch.fx.GraphModule:
+    if isinstance(module, torch.fx.GraphModule):
+        return module
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"expected a torch.nn.Module, got "
+                        f"{type(module).__name__}")
+    tracer = _ShapeTracer(example_inputs)
+    try:
+        graph = tracer.trace(module)
+    except UnsupportedError:
+        raise
+    except Exception as e:  # data-dependent control flow, bad inputs, ...
+        raise UnsupportedError(f"torch.fx cannot trace the module: "
+                               f"{type(e).__name__}: {e}") from None
+    return torch.fx.GraphModule(module, graph)
+
+
+def import_graph(module, example_inputs) -> Graph:
+    if isinstance(example_inputs, torch.Tensor):
+        example_inputs = (example_inputs,)
+    gm = _trace(module, example_inputs)
+    graph = _Converter(gm).run(tuple(example_inputs))
+    raise_attention(graph)
+    return graph
+
+
+def import_module(module, example_inputs, name: str = "main") -> str:
+    """flt IR (text) of `module` traced on `example_inputs`."""
+    return str(emit_module(import_graph(module, example_inputs), name))
+
+
+def compile(module, example_inputs, target: str = "cpu",
+            **options) -> Callable:
+    """A callable computing `module` with flt: torch tensors in (the shapes
+    of example_inputs), torch tensors out."""
+    if isinstance(example_inputs, torch.Tensor):
+        example_inputs = (example_inputs,)
+    graph = import_graph(module, example_inputs)
+    ir_module = emit_module(graph, "main")
+    compiled = compiler.compile(ir_module, target,
+                                arg_names={"main": graph.input_names},
+                                **options)
+    function = compiled.main
+
+    def run(*inputs):
+        outputs = function(*inputs)
+        if isinstance(outputs, tuple):
+            return tuple(torch.from_numpy(o) for o in outputs)
+        return torch.from_numpy(outputs)
+
+    run.ir = ir_module
+    run.compiled = compiled
+    return run
