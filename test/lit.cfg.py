@@ -1,5 +1,6 @@
 # lit configuration of the flt regression tests.
 
+import glob
 import os
 
 import lit.formats
@@ -30,9 +31,16 @@ llvm_config.with_environment("PATH", config.flt_tools_dir, append_path=True)
 # Integration tests import the float64 reference (python_bindings/flt) and
 # the harness (test/lib), and find the tools through FLT_TOOLS_DIR.
 config.environment["PYTHONPATH"] = os.pathsep.join(
-    [os.path.join(config.flt_src_root, "python_bindings"),
+    [os.path.join(config.flt_obj_root, "python_packages"),
+     os.path.join(config.flt_src_root, "python_bindings"),
      os.path.join(config.flt_src_root, "test", "lib")])
 config.environment["FLT_TOOLS_DIR"] = config.flt_tools_dir
+
+# The Python package with its native extension (not in sanitizer builds:
+# an ASan-instrumented extension cannot load into the plain interpreter).
+if glob.glob(os.path.join(config.flt_obj_root, "python_packages", "flt",
+                          "_native*.so")):
+    config.available_features.add("python-bindings")
 
 # C programs against the runtime's C API.
 cc = os.path.join(config.llvm_tools_dir, "clang")

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import ops
 from ..ir import Module
-from .graph import Graph, Node, UnsupportedError, make
+from .graph import Graph, Node, UnsupportedError, const, make
 
 
 def _float(x: float) -> str:
@@ -181,7 +181,7 @@ class Emitter:
         if cond.kind != "const":
             raise UnsupportedError(
                 f"{node.origin}: a condition computed at run time")
-        mask = make("const", [], value=cond.value.astype(np.float32))
+        mask = const(cond.value.astype(np.float32))
         inputs = [self.value(mask), self.value(a), self.value(b)]
         return self.elementwise(node, inputs, lambda x, acc: (
             ["%zero = arith.constant 0.0 : f32",

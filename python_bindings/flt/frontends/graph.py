@@ -44,13 +44,13 @@ class UnsupportedError(Exception):
 class Node:
     _ids = 0
 
-    def __init__(self, kind: str, inputs: Sequence["Node"], shape,
+    def __init__(self, kind: str, inputs: Sequence["Node"], result_shape,
                  dtype=np.float32, origin: str = "", **attrs):
         Node._ids += 1
         self.id = Node._ids
         self.kind = kind
         self.inputs = list(inputs)
-        self.shape = tuple(int(s) for s in shape)
+        self.shape = tuple(int(s) for s in result_shape)
         self.dtype = np.dtype(dtype)
         self.origin = origin
         self.attrs = attrs

@@ -141,14 +141,19 @@ def canon(node: Node, depth=0) -> Term:
         cond, x, y = node.inputs
         # masked_fill(mask, 0): a product with the constant 0/1 mask.
         if cond.kind == "const":
-            if y.kind == "const" and np.all(y.value == 0):
-                mask = const(cond.value.astype(np.float32))
-                return canon(make("binary", [x, mask], fold=False, fn="mul"),
-                             depth + 1)
-            if x.kind == "const" and np.all(x.value == 0):
-                mask = const((~cond.value.astype(bool)).astype(np.float32))
-                return canon(make("binary", [y, mask], fold=False, fn="mul"),
-                             depth + 1)
+            # One product node per `where`, so that N and D share it.
+            product = node.attrs.get("as_product")
+            if product is None:
+                if y.kind == "const" and np.all(y.value == 0):
+                    mask = const(cond.value.astype(np.float32))
+                    product = make("binary", [x, mask], fold=False, fn="mul")
+                elif x.kind == "const" and np.all(x.value == 0):
+                    mask = const((~cond.value.astype(bool)).astype(
+                        np.float32))
+                    product = make("binary", [y, mask], fold=False, fn="mul")
+                node.attrs["as_product"] = product
+            if product is not None:
+                return canon(product, depth + 1)
     return _leaf(node)
 
 

@@ -20,6 +20,7 @@ from typing import Callable, Dict, List, Sequence
 import numpy as np
 
 from .. import compiler
+from .. import ops as flt_ops
 from .emit import emit_module
 from .graph import Graph, Node, UnsupportedError, const, make
 from .patterns import attention_node, raise_attention
@@ -106,7 +107,9 @@ class _Converter:
                 except UnsupportedError as e:
                     raise UnsupportedError(f"{self.origin(fx_node)}: {e}") \
                         from None
-                if isinstance(converted, Node):
+                if isinstance(converted, Node) or (
+                        isinstance(converted, (tuple, list)) and
+                        any(isinstance(c, Node) for c in converted)):
                     self.nodes[fx_node.name] = converted
                 else:
                     self.values[fx_node.name] = converted
@@ -150,8 +153,32 @@ class _Converter:
             return make("softmax", [x], origin, dim=module.dim % len(x.shape))
         if isinstance(module, (torch.nn.Dropout, torch.nn.Identity)):
             return x
+        from ..nn import FLTAttention
+        if isinstance(module, FLTAttention):
+            return self._flt_attention(module, args, origin)
         raise UnsupportedError(f"no converter for module "
                                f"{type(module).__name__}")
+
+    def _flt_attention(self, module, args, origin):
+        """flt.nn.FLTAttention is imported whole, as flt.attention."""
+        q, k, v, r = (self.node(a) for a in args[:4])
+        xi = const(module.xi.detach().numpy().astype(np.float32))
+        theta = const(module.theta.detach().numpy().astype(np.float32))
+        eps = module.eps
+        if module.kernel == "elu_plus_one":
+            kernel = "elu_plus_one"
+        else:
+            kernel = "relu"
+
+        def build(qv, kv, vv, rv, xiv, thetav):
+            return flt_ops.attention(
+                qv, kv, vv, rv, xiv, thetav, kernel=kernel, eps=eps or None,
+                spectrum=module.spectrum, causal=module.causal or None,
+                normalize=module.normalize)
+
+        return Node("flt", [q, k, v, r, xi, theta],
+                    q.shape[:3] + (v.shape[3],), np.float32, origin,
+                    build=build)
 
     def _linear(self, origin, x, weight, bias):
         w = self.node(weight)
@@ -485,6 +512,16 @@ class _ConcreteProxy(torch.fx.Proxy):
     def device(self):
         return self.tracer.example_value(self).device
 
+    def __iter__(self):
+        # `q, k, v = x.chunk(3, -1)`: the example value knows how many.
+        value = self.tracer.example_value(self)
+        if isinstance(value, (tuple, list)):
+            return iter([self[i] for i in range(len(value))])
+        return super().__iter__()
+
+    def __len__(self):
+        return len(self.tracer.example_value(self))
+
 
 class _ShapeTracer(torch.fx.Tracer):
     """torch.fx tracing that runs every traced op on the example inputs as
@@ -495,16 +532,45 @@ class _ShapeTracer(torch.fx.Tracer):
         self._examples = iter(example_inputs)
         self._values = {}
 
+    def is_leaf_module(self, module, qualified_name):
+        from ..nn import FLTAttention
+        return isinstance(module, FLTAttention) or \
+            super().is_leaf_module(module, qualified_name)
+
     def proxy(self, node):
         return _ConcreteProxy(node, self)
+
+    # While an op runs on example values, module attributes and submodule
+    # calls are plain (tracing patches both to make proxies).
+    _evaluating = False
+
+    def getattr(self, attr, attr_val, parameter_proxy_cache):
+        if self._evaluating:
+            return attr_val
+        return super().getattr(attr, attr_val, parameter_proxy_cache)
+
+    def call_module(self, m, forward, args, kwargs):
+        if self._evaluating:
+            return forward(*args, **kwargs)
+        return super().call_module(m, forward, args, kwargs)
 
     def example_value(self, proxy):
         return self._values[proxy.node]
 
     def _attribute(self, target):
+        # Through the modules' own tables: tracing patches Module.__getattr__
+        # to make proxies.
         result = self.root
         for part in target.split("."):
-            result = getattr(result, part)
+            if isinstance(result, torch.nn.Module):
+                for table in ("_parameters", "_buffers", "_modules"):
+                    if part in result.__dict__[table]:
+                        result = result.__dict__[table][part]
+                        break
+                else:
+                    result = result.__dict__[part]
+            else:
+                result = getattr(result, part)
         return result
 
     def create_proxy(self, kind, target, args, kwargs, *rest, **kw):
@@ -521,6 +587,15 @@ class _ShapeTracer(torch.fx.Tracer):
 
         a = torch.fx.node.map_arg(node.args, value)
         k = torch.fx.node.map_arg(node.kwargs, value)
+        self._evaluating = True
+        try:
+            result = self._evaluate(kind, target, a, k)
+        finally:
+            self._evaluating = False
+        self._values[node] = result
+        return proxy
+
+    def _evaluate(self, kind, target, a, k):
         with torch.no_grad():
             if kind == "placeholder":
                 try:
@@ -536,11 +611,11 @@ class _ShapeTracer(torch.fx.Tracer):
             elif kind == "call_method":
                 result = getattr(a[0], target)(*a[1:], **k)
             elif kind == "call_module":
-                result = self.root.get_submodule(target)(*a, **k)
+                # forward, not __call__: tracing patches Module.__call__.
+                result = self._attribute(target).forward(*a, **k)
             else:
                 result = None
-        self._values[node] = result
-        return proxy
+        return result
 
 
 def _trace(module, example_inputs) -> torch.fx.GraphModule:

@@ -1,0 +1,296 @@
+"""ONNX frontend: an ONNX model -> flt IR.
+
+    ir = flt.frontends.onnx.import_model("attention.onnx")
+    run = flt.frontends.onnx.compile("attention.onnx")
+    (out,) = run(q, k, v)                   # numpy arrays in and out
+
+The model's graph is translated node by node into the frontends' common
+graph (graph.py): initializers and everything computed from them alone
+(Shape/Gather/Concat chains feeding a Reshape, scale constants) are folded
+with numpy, the attention patterns are raised to flt ops (patterns.py) and
+the rest is emitted as linalg. Input shapes must be static (as
+torch.onnx.export writes them) or given with `input_shapes`.
+"""
+
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from .. import compiler
+from .emit import emit_module
+from .graph import Graph, Node, UnsupportedError, const, make
+from .patterns import raise_attention
+
+__all__ = ["import_model", "compile", "UnsupportedError"]
+
+_UNARY = {"Relu": "relu", "Exp": "exp", "Log": "log", "Cos": "cos",
+          "Sin": "sin", "Neg": "neg", "Sqrt": "sqrt", "Tanh": "tanh",
+          "Sigmoid": "sigmoid", "Reciprocal": "reciprocal", "Abs": "abs"}
+_BINARY = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div",
+           "Pow": "pow", "Max": "max", "Min": "min"}
+
+
+def _load(path_or_model) -> onnx.ModelProto:
+    if isinstance(path_or_model, onnx.ModelProto):
+        return path_or_model
+    try:
+        return onnx.load(path_or_model)
+    except (OSError, IOError) as e:
+        raise UnsupportedError(f"cannot read ONNX model {path_or_model}: "
+                               f"{e}") from None
+    except Exception as e:  # a corrupt protobuf
+        raise UnsupportedError(f"{path_or_model} is not an ONNX model: "
+                               f"{e}") from None
+
+
+def _attributes(node) -> Dict[str, object]:
+    return {a.name: onnx.helper.get_attribute_value(a)
+            for a in node.attribute}
+
+
+class _Importer:
+    def __init__(self, model: onnx.ModelProto,
+                 input_shapes: Optional[Dict[str, Sequence[int]]]):
+        self.model = model
+        self.input_shapes = input_shapes or {}
+        self.values: Dict[str, Node] = {}
+
+    def run(self) -> Graph:
+        g = self.model.graph
+        initializers = {t.name for t in g.initializer}
+        for t in g.initializer:
+            self.values[t.name] = const(numpy_helper.to_array(t))
+        inputs, names = [], []
+        for vi in g.input:
+            if vi.name in initializers:
+                continue
+            tt = vi.type.tensor_type
+            if tt.elem_type != onnx.TensorProto.FLOAT:
+                raise UnsupportedError(
+                    f"input '{vi.name}': only float32 inputs are supported")
+            shape = self.input_shapes.get(vi.name)
+            if shape is None:
+                dims = tt.shape.dim
+                if any(not d.HasField("dim_value") for d in dims):
+                    raise UnsupportedError(
+                        f"input '{vi.name}' has a dynamic shape; pass "
+                        f"input_shapes={{'{vi.name}': [...]}}")
+                shape = [d.dim_value for d in dims]
+            node = Node("input", [], shape, np.float32, f"input '{vi.name}'")
+            self.values[vi.name] = node
+            inputs.append(node)
+            names.append(vi.name)
+        for n in g.node:
+            origin = f"node '{n.name or n.output[0]}' ({n.op_type})"
+            try:
+                outputs = self.convert(n, origin)
+            except UnsupportedError as e:
+                raise UnsupportedError(f"{origin}: {e}") from None
+            for name, value in zip(n.output, outputs):
+                self.values[name] = value
+        outputs = [self.values[o.name] for o in g.output]
+        return Graph(inputs, outputs, names)
+
+    def const_value(self, name) -> np.ndarray:
+        node = self.values[name]
+        if node.kind != "const":
+            raise UnsupportedError(f"'{name}' must be a constant")
+        return node.value
+
+    def convert(self, n, origin) -> List[Node]:
+        op = n.op_type
+        attrs = _attributes(n)
+        ins = [self.values[i] if i else None for i in n.input]
+        if op == "Constant":
+            return [const(numpy_helper.to_array(attrs["value"]))]
+        if op in ("Identity", "Dropout"):
+            return [ins[0]]
+        if op == "Cast":
+            x = ins[0]
+            if x.kind == "const":
+                to = onnx.helper.tensor_dtype_to_np_dtype(attrs["to"])
+                return [const(x.value.astype(to))]
+            if attrs["to"] != onnx.TensorProto.FLOAT:
+                raise UnsupportedError("a cast to a type other than float32")
+            return [x]
+        if op == "Shape":
+            return [const(np.array(ins[0].shape, np.int64))]
+        if op in _UNARY:
+            return [make("unary", ins[:1], origin, fn=_UNARY[op])]
+        if op == "Elu":
+            return [make("unary", ins[:1], origin, fn="elu",
+                         alpha=float(attrs.get("alpha", 1.0)))]
+        if op in _BINARY:
+            a, b = ins
+            if a.kind == "const" and b.kind == "const":
+                return [const(np.asarray({
+                    "Add": np.add, "Sub": np.subtract, "Mul": np.multiply,
+                    "Div": np.divide, "Pow": np.power, "Max": np.maximum,
+                    "Min": np.minimum}[op](a.value, b.value)))]
+            return [make("binary", [self._float(a), self._float(b)], origin,
+                         fn=_BINARY[op])]
+        if op == "Sqrt" and ins[0].kind == "const":
+            return [const(np.sqrt(ins[0].value))]
+        if op == "Where":
+            return [make("where", ins, origin)]
+        if op == "MatMul":
+            a, b = ins
+            if len(a.shape) < 2 or len(b.shape) < 2:
+                raise UnsupportedError("MatMul of a vector")
+            rank = max(len(a.shape), len(b.shape))
+            batch = "abcdefgh"[:rank - 2]
+            ab = batch[len(batch) - (len(a.shape) - 2):]
+            bb = batch[len(batch) - (len(b.shape) - 2):]
+            return [make("contract", [a, b], origin,
+                         equation=f"{ab}ij,{bb}jk->{batch}ik")]
+        if op == "Gemm":
+            a, b = ins[0], ins[1]
+            if attrs.get("transA", 0):
+                a = make("permute", [a], origin, perm=[1, 0])
+            if attrs.get("transB", 0):
+                b = make("permute", [b], origin, perm=[1, 0])
+            out = make("contract", [a, b], origin, equation="ij,jk->ik")
+            alpha = attrs.get("alpha", 1.0)
+            if alpha != 1.0:
+                out = make("binary", [out, const(np.float32(alpha))], origin,
+                           fn="mul")
+            if len(ins) > 2 and ins[2] is not None:
+                c = ins[2]
+                beta = attrs.get("beta", 1.0)
+                if beta != 1.0:
+                    c = make("binary", [c, const(np.float32(beta))], origin,
+                             fn="mul")
+                out = make("binary", [out, c], origin, fn="add")
+            return [out]
+        if op == "Einsum":
+            return [make("contract", ins, origin,
+                         equation=attrs["equation"].decode().replace(" ", ""))]
+        if op == "Transpose":
+            x = ins[0]
+            perm = list(attrs.get("perm", reversed(range(len(x.shape)))))
+            return [make("permute", [x], origin, perm=perm)]
+        if op == "Softmax":
+            x = ins[0]
+            axis = attrs.get("axis", -1) % len(x.shape)
+            opset = max((o.version for o in self.model.opset_import
+                         if o.domain in ("", "ai.onnx")), default=13)
+            if opset < 13 and axis != len(x.shape) - 1:
+                raise UnsupportedError("opset < 13 Softmax on an inner axis")
+            return [make("softmax", [x], origin, dim=axis)]
+        if op == "Reshape":
+            x = ins[0]
+            shape = [int(s) for s in self.const_value(n.input[1])]
+            shape = [x.shape[i] if s == 0 and not attrs.get("allowzero", 0)
+                     else s for i, s in enumerate(shape)]
+            target = np.empty(x.shape, np.int8).reshape(shape).shape
+            return [make("reshape", [x], origin, shape=target)]
+        if op in ("Unsqueeze", "Squeeze"):
+            x = ins[0]
+            if "axes" in attrs:
+                axes = list(attrs["axes"])
+            elif len(n.input) > 1 and n.input[1]:
+                axes = [int(a) for a in self.const_value(n.input[1])]
+            else:
+                axes = None
+            if x.kind == "const":
+                v = x.value
+                if op == "Unsqueeze":
+                    for a in sorted(a % (v.ndim + len(axes)) for a in axes):
+                        v = np.expand_dims(v, a)
+                else:
+                    v = np.squeeze(v, tuple(axes) if axes else None)
+                return [const(v)]
+            shape = list(x.shape)
+            if op == "Unsqueeze":
+                rank = len(shape) + len(axes)
+                for a in sorted(a % rank for a in axes):
+                    shape.insert(a, 1)
+            else:
+                drop = {a % len(shape) for a in axes} if axes else \
+                    {i for i, s in enumerate(shape) if s == 1}
+                shape = [s for i, s in enumerate(shape) if i not in drop]
+            return [make("reshape", [x], origin, shape=tuple(shape))]
+        if op == "Concat":
+            axis = attrs["axis"]
+            if all(i.kind == "const" for i in ins):
+                return [const(np.concatenate([i.value for i in ins], axis))]
+            return [make("concat", [self._float(i) for i in ins], origin,
+                         dim=axis % len(ins[0].shape))]
+        if op == "Gather" and ins[0].kind == "const" and \
+                ins[1].kind == "const":
+            return [const(np.take(ins[0].value, ins[1].value,
+                                  axis=attrs.get("axis", 0)))]
+        if op in ("ReduceSum", "ReduceMean", "ReduceMax"):
+            x = ins[0]
+            if "axes" in attrs:
+                axes = list(attrs["axes"])
+            elif len(n.input) > 1 and n.input[1]:
+                axes = [int(a) for a in self.const_value(n.input[1])]
+            else:
+                axes = list(range(len(x.shape)))
+            fn = {"ReduceSum": "sum", "ReduceMean": "mean",
+                  "ReduceMax": "max"}[op]
+            return [make("reduce", [x], origin, fn=fn,
+                         dims=[a % len(x.shape) for a in axes],
+                         keepdim=bool(attrs.get("keepdims", 1)))]
+        if op == "Slice":
+            x = ins[0]
+            starts = self.const_value(n.input[1])
+            ends = self.const_value(n.input[2])
+            axes = self.const_value(n.input[3]) if len(n.input) > 3 and \
+                n.input[3] else range(len(starts))
+            steps = self.const_value(n.input[4]) if len(n.input) > 4 and \
+                n.input[4] else [1] * len(starts)
+            for s, e, a, st in zip(starts, ends, axes, steps):
+                a = int(a) % len(x.shape)
+                size = x.shape[a]
+                e = min(int(e), size) if e >= 0 else int(e) + size
+                s = max(int(s), -size)
+                x = make("slice", [x], origin, dim=a, start=s, stop=e,
+                         step=int(st))
+            return [x]
+        raise UnsupportedError(f"no converter for ONNX op {op}")
+
+    @staticmethod
+    def _float(node: Node) -> Node:
+        if node.kind == "const" and node.value.dtype != np.float32:
+            return const(node.value.astype(np.float32))
+        return node
+
+
+def import_graph(path_or_model, input_shapes=None) -> Graph:
+    model = _load(path_or_model)
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as e:
+        raise UnsupportedError(f"invalid ONNX model: {e}") from None
+    graph = _Importer(model, input_shapes).run()
+    raise_attention(graph)
+    return graph
+
+
+def import_model(path_or_model, input_shapes=None, name="main") -> str:
+    """flt IR (text) of an ONNX model (a path or a ModelProto)."""
+    return str(emit_module(import_graph(path_or_model, input_shapes), name))
+
+
+def compile(path_or_model, target: str = "cpu", input_shapes=None,
+            **options) -> Callable:
+    """A callable computing the model with flt: numpy arrays in (one per
+    graph input, in order), a list of numpy arrays out (one per output)."""
+    graph = import_graph(path_or_model, input_shapes)
+    module = emit_module(graph, "main")
+    compiled = compiler.compile(module, target,
+                                arg_names={"main": graph.input_names},
+                                **options)
+    function = compiled.main
+
+    def run(*inputs):
+        outputs = function(*inputs)
+        return list(outputs) if isinstance(outputs, tuple) else [outputs]
+
+    run.ir = module
+    run.compiled = compiled
+    return run

@@ -1,0 +1,108 @@
+"""`flt.nn.FLTAttention`: SPEC section 2.8 (one FLT attention layer) as a
+PyTorch module in plain torch, for training models that flt then compiles.
+
+    layer = flt.nn.FLTAttention(heads=8, head_dim=64, num_frequencies=16)
+    out = layer(q, k, v, r)          # q, k, v [B,H,L,d]; positions r [B,L,p]
+
+The learned parameter is the spectrum `theta` [H, P] (SPEC 2.2); the
+frequencies `xi` [H, m_f, p] are a fixed random draw (a buffer). The forward
+pass is the quadratic form of SPEC 2.8 (the scores times the estimated RPE
+mask, normalized), which is what autograd differentiates well at training
+lengths; `flt.frontends.torch` imports the layer as one `flt.attention` op,
+which flt computes in linear time.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+_KERNELS = ("relu", "elu_plus_one")
+_SPECTRA = ("gaussian_mixture", "local_window")
+
+
+class FLTAttention(torch.nn.Module):
+    def __init__(self, heads: int, head_dim: int, num_frequencies: int = 16,
+                 position_dim: int = 1, kernel: str = "relu",
+                 spectrum: str = "gaussian_mixture", blobs: int = 1,
+                 causal: bool = False, normalize: str = "guarded",
+                 eps: float = 0.0, seed: int = 0):
+        super().__init__()
+        if kernel not in _KERNELS:
+            raise ValueError(f"kernel must be one of {_KERNELS}")
+        if spectrum not in _SPECTRA:
+            raise ValueError(f"spectrum must be one of {_SPECTRA}")
+        if normalize not in ("divide", "guarded", "none"):
+            raise ValueError("normalize must be divide, guarded or none")
+        self.heads, self.head_dim = heads, head_dim
+        self.num_frequencies, self.position_dim = num_frequencies, position_dim
+        self.kernel, self.spectrum, self.causal = kernel, spectrum, causal
+        self.normalize, self.eps = normalize, eps
+        g = torch.Generator().manual_seed(seed)
+        self.register_buffer("xi", torch.randn(heads, num_frequencies,
+                                               position_dim, generator=g))
+        p = position_dim
+        if spectrum == "gaussian_mixture":
+            w = torch.rand(heads, blobs, generator=g)
+            mu = 0.1 * torch.randn(heads, blobs * p, generator=g)
+            s = 0.1 * torch.randn(heads, blobs, generator=g)
+            theta = torch.cat([w, mu, s], dim=1)
+        else:
+            theta = torch.tensor([[1.0, 0.5]]).repeat(heads, 1)
+        self.theta = torch.nn.Parameter(theta)
+        self.blobs = blobs
+
+    def features(self, x):
+        if self.kernel == "relu":
+            return F.relu(x) + self.eps
+        return F.elu(x) + 1 + self.eps
+
+    def density(self):
+        """rho [H, m_f] = g(xi) / N(xi; 0, I) (SPEC 2.2)."""
+        xi, theta, p = self.xi.to(self.theta.dtype), self.theta, \
+            self.position_dim
+        if self.spectrum == "gaussian_mixture":
+            K = self.blobs
+            w = theta[:, :K]
+            mu = theta[:, K:K + K * p].reshape(-1, K, p)
+            s = theta[:, K + K * p:]
+            d2 = ((xi[:, :, None, :] - mu[:, None, :, :]) ** 2).sum(-1)
+            g = (w[:, None, :] * torch.exp(-d2 / torch.exp(s)[:, None, :])
+                 ).sum(-1)
+        else:
+            C, v = theta[:, 0:1], theta[:, 1:2]
+            g = C.clone()
+            for a in range(p):
+                x = xi[:, :, a]
+                safe = torch.where(x == 0, torch.ones_like(x), x)
+                factor = torch.where(
+                    x == 0, 2 * v.expand_as(x),
+                    torch.sin(2 * math.pi * v * safe) / (math.pi * safe))
+                g = g * factor
+        density = (2 * math.pi) ** (-p / 2) * torch.exp(
+            -0.5 * (xi ** 2).sum(-1))
+        return g / density
+
+    def forward(self, q, k, v, r):
+        rho = self.density()                                  # [H, m]
+        angles = 2 * math.pi * torch.einsum("blp,hmp->bhlm",
+                                            r.to(rho.dtype),
+                                            self.xi.to(rho.dtype))
+        scale = self.num_frequencies ** -0.5
+        cos, sin = torch.cos(angles), torch.sin(angles)
+        rho = rho[None, :, None, :]
+        phi = torch.cat([rho * cos, rho * sin], -1) * scale
+        psi = torch.cat([cos, sin], -1) * scale
+        mask = phi @ psi.transpose(-2, -1)
+        scores = (self.features(q) @ self.features(k).transpose(-2, -1)) \
+            * mask
+        if self.causal:
+            L = scores.shape[-1]
+            scores = scores * torch.tril(torch.ones(L, L, dtype=scores.dtype))
+        num = scores @ v
+        den = scores.sum(-1, keepdim=True)
+        if self.normalize == "divide":
+            return num / (den + 1e-6)
+        if self.normalize == "guarded":
+            return num / torch.where(den > 0, den, torch.ones_like(den))
+        return num
