@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from . import _native
-from .ir import CompileError, Module, _call
+from .ir import Module, _call
 
 _NUMPY_DTYPES = {
     "f32": np.dtype(np.float32), "f16": np.dtype(np.float16),

@@ -15,7 +15,6 @@ rules, and the verifier checks the rest when the module is made.
 `flt.ops.attention_layer(...)` builds the common one-op module directly.
 """
 
-import math
 from typing import List, Optional, Sequence, Tuple
 
 from .ir import Module
@@ -60,7 +59,6 @@ class Builder:
         self.lines: List[str] = []
         self.results: List[Value] = []
         self._counter = 0
-        self._constants = {}
 
     def fresh(self, hint="v"):
         self._counter += 1
@@ -85,14 +83,6 @@ class Builder:
                    for s, e in result_types]
         self.emit(", ".join(r.name for r in results) + " = " + text)
         return results
-
-    def index_constant(self, value: int) -> str:
-        key = ("index", value)
-        if key not in self._constants:
-            name = self.fresh("c")
-            self.emit(f"{name} = arith.constant {value} : index")
-            self._constants[key] = name
-        return self._constants[key]
 
     def ret(self, *values: Value):
         self.results = list(values)

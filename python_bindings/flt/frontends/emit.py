@@ -15,7 +15,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from .. import ops
+from .. import compiler, ops
 from ..ir import Module
 from .graph import Graph, Node, UnsupportedError, const, make
 
@@ -28,6 +28,11 @@ def _float(x: float) -> str:
     if np.isnan(x):
         return "0x7FC00000"
     return f"{float(np.float32(x)):.9e}"
+
+
+def _list(values) -> str:
+    """[1, 2, 3]: static offsets, sizes and strides of tensor ops."""
+    return "[" + ", ".join(map(str, values)) + "]"
 
 
 def _map(dims: int, results: List[str]) -> str:
@@ -321,10 +326,8 @@ class Emitter:
         offsets[dim], strides[dim] = start, step
         name = self.b.fresh("sl")
         self.b.emit(f"{name} = tensor.extract_slice {x.name}"
-                    f"[{', '.join(map(str, offsets))}] "
-                    f"[{', '.join(map(str, node.shape))}] "
-                    f"[{', '.join(map(str, strides))}] : {x.type} to "
-                    f"{ops.tensor_type(node.shape)}")
+                    f"{_list(offsets)} {_list(node.shape)} {_list(strides)} "
+                    f": {x.type} to {ops.tensor_type(node.shape)}")
         return ops.Value(self.b, name, node.shape, "f32")
 
     def _emit_concat(self, node):
@@ -337,10 +340,9 @@ class Emitter:
             offsets[dim] = offset
             name = self.b.fresh("ins")
             self.b.emit(f"{name} = tensor.insert_slice {v.name} into {result}"
-                        f"[{', '.join(map(str, offsets))}] "
-                        f"[{', '.join(map(str, v.shape))}] "
-                        f"[{', '.join(['1'] * len(node.shape))}] : {v.type} "
-                        f"into {ops.tensor_type(node.shape)}")
+                        f"{_list(offsets)} {_list(v.shape)} "
+                        f"{_list([1] * len(node.shape))} : {v.type} into "
+                        f"{ops.tensor_type(node.shape)}")
             result = name
             offset += v.shape[dim]
         return ops.Value(self.b, result, node.shape, "f32")
@@ -362,3 +364,13 @@ def emit_module(graph: Graph, name: str = "main") -> Module:
     results = [emitter.value(o) for o in graph.outputs]
     emitter.b.ret(*results)
     return emitter.b.module()
+
+
+def compile_graph(graph: Graph, target: str = "cpu", **options):
+    """(module, flt.CompiledModule) of a frontend graph, its function @main
+    taking the graph's inputs under their names."""
+    module = emit_module(graph, "main")
+    compiled = compiler.compile(module, target,
+                                arg_names={"main": graph.input_names},
+                                **options)
+    return module, compiled

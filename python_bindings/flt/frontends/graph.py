@@ -31,8 +31,7 @@ Only float32 tensors are computed by generated linalg code; flt ops take
 what SPEC.md allows.
 """
 
-import string
-from typing import Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -176,13 +175,6 @@ def infer_shape(kind, shapes, attrs):
         return np.shape(evaluate(kind, dummies, attrs))
 
 
-def einsum_equation(input_labels: Sequence[str], output_labels: str) -> str:
-    return ",".join(input_labels) + "->" + output_labels
-
-
-LABELS = string.ascii_letters
-
-
 class Graph:
     """Inputs, outputs, and the nodes between (reachable from outputs)."""
 
@@ -213,13 +205,6 @@ class Graph:
         for o in self.outputs:
             visit(o)
         return order
-
-    def users(self) -> Dict[int, List[Node]]:
-        users: Dict[int, List[Node]] = {}
-        for node in self.topological():
-            for i in node.inputs:
-                users.setdefault(i.id, []).append(node)
-        return users
 
     def replace(self, old: Node, new: Node):
         """Points every use of `old` (and the outputs) at `new`."""

@@ -18,8 +18,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from .. import compiler
-from .emit import emit_module
+from .emit import compile_graph, emit_module
 from .graph import Graph, Node, UnsupportedError, const, make
 from .patterns import raise_attention
 
@@ -98,6 +97,15 @@ class _Importer:
         if node.kind != "const":
             raise UnsupportedError(f"'{name}' must be a constant")
         return node.value
+
+    def axes(self, n, attrs) -> Optional[List[int]]:
+        """The `axes` of a node: an attribute before opset 13 (18 for the
+        reductions), the constant second input after; None if absent."""
+        if "axes" in attrs:
+            return list(attrs["axes"])
+        if len(n.input) > 1 and n.input[1]:
+            return [int(a) for a in self.const_value(n.input[1])]
+        return None
 
     def convert(self, n, origin) -> List[Node]:
         op = n.op_type
@@ -188,12 +196,7 @@ class _Importer:
             return [make("reshape", [x], origin, shape=target)]
         if op in ("Unsqueeze", "Squeeze"):
             x = ins[0]
-            if "axes" in attrs:
-                axes = list(attrs["axes"])
-            elif len(n.input) > 1 and n.input[1]:
-                axes = [int(a) for a in self.const_value(n.input[1])]
-            else:
-                axes = None
+            axes = self.axes(n, attrs)
             if x.kind == "const":
                 v = x.value
                 if op == "Unsqueeze":
@@ -224,11 +227,8 @@ class _Importer:
                                   axis=attrs.get("axis", 0)))]
         if op in ("ReduceSum", "ReduceMean", "ReduceMax"):
             x = ins[0]
-            if "axes" in attrs:
-                axes = list(attrs["axes"])
-            elif len(n.input) > 1 and n.input[1]:
-                axes = [int(a) for a in self.const_value(n.input[1])]
-            else:
+            axes = self.axes(n, attrs)
+            if axes is None:
                 axes = list(range(len(x.shape)))
             fn = {"ReduceSum": "sum", "ReduceMean": "mean",
                   "ReduceMax": "max"}[op]
@@ -280,11 +280,8 @@ def compile(path_or_model, target: str = "cpu", input_shapes=None,
             **options) -> Callable:
     """A callable computing the model with flt: numpy arrays in (one per
     graph input, in order), a list of numpy arrays out (one per output)."""
-    graph = import_graph(path_or_model, input_shapes)
-    module = emit_module(graph, "main")
-    compiled = compiler.compile(module, target,
-                                arg_names={"main": graph.input_names},
-                                **options)
+    module, compiled = compile_graph(
+        import_graph(path_or_model, input_shapes), target, **options)
     function = compiled.main
 
     def run(*inputs):

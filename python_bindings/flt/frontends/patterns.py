@@ -19,7 +19,7 @@ causal -inf mask and/or a per-head Toeplitz bias b[h, j - i]; it becomes
 """
 
 import itertools
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import numpy as np
 

@@ -13,15 +13,13 @@ features) to constants. The remaining nodes become the frontend graph
 reported by name (UnsupportedError). Works with torch 1.13 and 2.x.
 """
 
-import math
 import operator
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict
 
 import numpy as np
 
-from .. import compiler
 from .. import ops as flt_ops
-from .emit import emit_module
+from .emit import compile_graph, emit_module
 from .graph import Graph, Node, UnsupportedError, const, make
 from .patterns import attention_node, raise_attention
 
@@ -74,10 +72,9 @@ class _Converter:
             return const(np.float32(v))
         raise UnsupportedError(f"cannot use {type(v).__name__} as a tensor")
 
-    def run(self, example_inputs) -> Graph:
-        interp = _Recorder(self.gm)
-        interp.run(*example_inputs)
-        self.values = interp.values
+    def run(self, values: Dict[str, object]) -> Graph:
+        """`values`: every fx node's value on the example inputs."""
+        self.values = dict(values)
         inputs, names = [], []
         for fx_node in self.gm.graph.nodes:
             if fx_node.op == "placeholder":
@@ -310,9 +307,6 @@ class _Converter:
         return make("contract", inputs, o, equation=equation)
 
     # Layout.
-    def _shape_of(self, x):
-        return x.shape
-
     def op_transpose(self, o, n, a, d0, d1):
         x = self.node(a)
         perm = list(range(len(x.shape)))
@@ -618,9 +612,12 @@ class _ShapeTracer(torch.fx.Tracer):
         return result
 
 
-def _trace(module, example_inputs) -> torch.fx.GraphModule:
+def _trace(module, example_inputs):
+    """(GraphModule, {node name: value on the example inputs})."""
     if isinstance(module, torch.fx.GraphModule):
-        return module
+        recorder = _Recorder(module)
+        recorder.run(*example_inputs)
+        return module, recorder.values
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"expected a torch.nn.Module, got "
                         f"{type(module).__name__}")
@@ -632,14 +629,15 @@ def _trace(module, example_inputs) -> torch.fx.GraphModule:
     except Exception as e:  # data-dependent control flow, bad inputs, ...
         raise UnsupportedError(f"torch.fx cannot trace the module: "
                                f"{type(e).__name__}: {e}") from None
-    return torch.fx.GraphModule(module, graph)
+    values = {node.name: value for node, value in tracer._values.items()}
+    return torch.fx.GraphModule(module, graph), values
 
 
 def import_graph(module, example_inputs) -> Graph:
     if isinstance(example_inputs, torch.Tensor):
         example_inputs = (example_inputs,)
-    gm = _trace(module, example_inputs)
-    graph = _Converter(gm).run(tuple(example_inputs))
+    gm, values = _trace(module, example_inputs)
+    graph = _Converter(gm).run(values)
     raise_attention(graph)
     return graph
 
@@ -655,11 +653,8 @@ def compile(module, example_inputs, target: str = "cpu",
     of example_inputs), torch tensors out."""
     if isinstance(example_inputs, torch.Tensor):
         example_inputs = (example_inputs,)
-    graph = import_graph(module, example_inputs)
-    ir_module = emit_module(graph, "main")
-    compiled = compiler.compile(ir_module, target,
-                                arg_names={"main": graph.input_names},
-                                **options)
+    ir_module, compiled = compile_graph(
+        import_graph(module, example_inputs), target, **options)
     function = compiled.main
 
     def run(*inputs):
