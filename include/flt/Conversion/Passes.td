@@ -80,4 +80,62 @@ def FLTConvertToLinalg : Pass<"flt-convert-to-linalg"> {
   ];
 }
 
+def FLTRaiseAttention : Pass<"flt-raise-attention", "::mlir::func::FuncOp"> {
+  let summary = "Rewrite attention written in linalg or TOSA into flt ops";
+  let description = [{
+    Recognizes attention in linalg-on-tensors, as torch-mlir emits it, and
+    in TOSA (first legalized to linalg with upstream's tosa-to-linalg-named,
+    tosa-to-linalg, tosa-to-arith and tosa-to-tensor), and rewrites it into
+    flt ops:
+
+    * softmax attention, softmax(c q k^T) v, with the softmax decomposed
+      (max, subtract, exp, sum, divide or multiply by a reciprocal) or as
+      `linalg.softmax` -> `flt.kernel_attention` with `temperature = c`;
+    * linear attention N / (D + eps), N = sum_s (fq_l . fk_s) v_s,
+      D = sum_s fq_l . fk_s, in the quadratic form, the linear form
+      fq (fk^T v) or with the scores normalized before the product with v
+      -> `flt.linear_attention` (with that eps); elementwise relu and
+      elu + 1 feature maps of q and k become `flt.feature_map`;
+    * a low-rank RPE mask (phi psi^T) multiplying the kernel scores -> the
+      `rpe(phi, psi)` operands, and a constant lower-triangular 0/1 mask ->
+      `causal = true`.
+
+    Matching is algebraic: every chain of structured ops whose payloads are
+    products (and sums over reduction loops) of their inputs, with
+    transposes, broadcasts and collapse/expand reshapes of batch dims, is
+    read into one canonical product-sum (TensorTerms.h), so any spelling of
+    the same contraction matches. Batch dims fold into flt's [B, H]; the
+    result is brought back to the original layout. Only exact identities
+    are used (the softmax max shift cancels, a scale factors out of the
+    division); everything else is left as it was. f32 only.
+
+    ```mlir
+    %s = linalg.batch_matmul ins(%q, %kt : tensor<8x16x32xf32>, tensor<8x32x16xf32>)
+                             outs(%zero : tensor<8x16x16xf32>) -> tensor<8x16x16xf32>
+    %e = linalg.generic {... ["parallel", "parallel", "parallel"]}
+           ins(%s, %max : tensor<8x16x16xf32>, tensor<8x16x1xf32>) ... {
+             %x = arith.mulf %in, %c0_125 ; %d = arith.subf %x, %m ; math.exp %d }
+    %z = linalg.reduce ins(%e ...) dimensions = [2] (addf)
+    %p = linalg.generic ... { arith.divf %e, %z }
+    %o = linalg.batch_matmul ins(%p, %v ...) -> tensor<8x16x32xf32>
+    ```
+
+    becomes
+
+    ```mlir
+    %q4 = tensor.expand_shape %q [[0, 1], [2], [3]] output_shape [1, 8, 16, 32] ...
+    %a = flt.kernel_attention %q4, %k4, %v4 {temperature = 1.250000e-01 : f32}
+           : tensor<1x8x16x32xf32>, tensor<1x8x16x32xf32>, tensor<1x8x16x32xf32>
+          -> tensor<1x8x16x32xf32>
+    %o = tensor.collapse_shape %a [[0, 1], [2], [3]] ...
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::flt::FLTDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect", "::mlir::tosa::TosaDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
 #endif // FLT_CONVERSION_PASSES_TD
