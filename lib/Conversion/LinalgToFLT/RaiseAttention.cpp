@@ -236,26 +236,30 @@ matchSignSelect(PayloadView &view, Value scalar) {
   return std::nullopt;
 }
 
+/// x for min(x, FLT_MAX) (either order; TOSA's clamp to [0, FLT_MAX] is
+/// relu), else `scalar`. The bound only changes +inf.
+Value stripUpperClamp(PayloadView &view, Value scalar) {
+  Operation *op = view.def(scalar);
+  if (!isa_and_nonnull<arith::MinimumFOp, arith::MinNumFOp>(op))
+    return scalar;
+  for (auto [x, bound] : {std::pair(op->getOperand(0), op->getOperand(1)),
+                          std::pair(op->getOperand(1), op->getOperand(0))}) {
+    std::optional<double> c = view.constant(bound);
+    if (c && *c >= 3.4028234e38)
+      return x;
+  }
+  return scalar;
+}
+
 /// x when `scalar` computes relu(x).
 std::optional<Value> matchRelu(PayloadView &view, Value scalar) {
+  scalar = stripUpperClamp(view, scalar);
   Operation *op = view.def(scalar);
-  // clamp(x, 0, FLT_MAX) (TOSA's relu): the upper bound only changes +inf.
-  if (isa_and_nonnull<arith::MinimumFOp, arith::MinNumFOp>(op)) {
-    std::optional<double> hi = view.constant(op->getOperand(1));
-    Value inner = op->getOperand(0);
-    if (!hi) {
-      hi = view.constant(op->getOperand(0));
-      inner = op->getOperand(1);
-    }
-    if (!hi || *hi < 3.4028234e38)
-      return std::nullopt;
-    return matchRelu(view, inner);
-  }
   if (isa_and_nonnull<arith::MaximumFOp, arith::MaxNumFOp>(op)) {
     if (view.isConstant(op->getOperand(1), 0.0))
-      return op->getOperand(0);
+      return stripUpperClamp(view, op->getOperand(0));
     if (view.isConstant(op->getOperand(0), 0.0))
-      return op->getOperand(1);
+      return stripUpperClamp(view, op->getOperand(1));
     return std::nullopt;
   }
   if (auto parts = matchSignSelect(view, scalar)) {
