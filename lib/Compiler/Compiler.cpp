@@ -330,6 +330,7 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
           : ((*machine)->getMCSubtargetInfo()->checkFeatures("+avx512f")
                  ? cpu::kRegisterRowsAVX512
                  : cpu::kRegisterRowsAVX2);
+  pipeline.raiseAttention = options.raiseAttention;
   pipeline.fuseKronecker = options.fuseKronecker;
   pipeline.tokenTile = options.tokenTile;
   pipeline.valueSlice = options.valueSlice;

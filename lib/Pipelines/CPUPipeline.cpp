@@ -33,6 +33,8 @@ using namespace mlir::flt;
 
 void mlir::flt::buildCPUPipeline(OpPassManager &pm,
                                  const CPUPipelineOptions &options) {
+  if (options.raiseAttention)
+    pm.addNestedPass<func::FuncOp>(createFLTRaiseAttention());
   pm.addPass(createFLTDecompose());
   FLTConvertToLinalgOptions lowering;
   lowering.fuseKronecker = options.fuseKronecker;

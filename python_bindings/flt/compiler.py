@@ -32,7 +32,8 @@ _NUMPY_DTYPES = {
 }
 
 _OPTIONS = ("cpu", "fuse_kronecker", "token_tile", "value_slice",
-            "register_rows", "vectorize", "parallel", "threads")
+            "register_rows", "vectorize", "parallel", "threads",
+            "raise_attention")
 
 
 def _float32_to_bf16_bits(array: np.ndarray) -> np.ndarray:
@@ -176,7 +177,8 @@ def compile(module, target: str = "cpu", *,
     """Compiles `module` (a flt.ir.Module or IR text) for `target` ("cpu" or
     "cuda") and loads it. Options are flt-compile's: cpu ("native" or an
     LLVM CPU name), token_tile, value_slice, register_rows, fuse_kronecker,
-    vectorize, parallel, threads. `arg_names` ({function: [names]}) only
+    vectorize, parallel, threads, raise_attention (first rewrite attention
+    written in linalg or TOSA into flt ops). `arg_names` ({function: [names]}) only
     improves error messages. Raises CompileError on bad IR or a failed
     compilation."""
     if target not in ("cpu", "cuda"):

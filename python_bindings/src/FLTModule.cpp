@@ -181,6 +181,8 @@ void compileModule(const std::string &text, const std::string &filename,
       compile.valueSlice = value.cast<int64_t>();
     else if (name == "register_rows")
       compile.registerRows = value.cast<int64_t>();
+    else if (name == "raise_attention")
+      compile.raiseAttention = value.cast<bool>();
     else if (name == "vectorize")
       compile.vectorize = value.cast<bool>();
     else if (name == "parallel")

@@ -3,6 +3,7 @@
 //   flt-compile IN.mlir -o OUT.so [--target=cpu] [--emit=so|obj|llvm|mlir]
 //               [--cpu=native] [--token-tile=N] [--value-slice=N]
 //               [--register-rows=N]
+//               [--raise-attention]
 //               [--no-fusion] [--no-vectorize] [--no-parallel]
 //               [--kernel-threads=N]
 //
@@ -71,6 +72,11 @@ static cl::opt<bool>
              cl::desc("Materialize the Kronecker features of linear "
                       "attention (the unfused reference pipeline)"),
              cl::init(false), cl::cat(category));
+static cl::opt<bool>
+    raiseAttention("raise-attention",
+                   cl::desc("Raise attention written in linalg or TOSA "
+                            "(torch-mlir output) into flt ops first"),
+                   cl::init(false), cl::cat(category));
 static cl::opt<bool> noVectorize("no-vectorize",
                                  cl::desc("Keep the contractions scalar"),
                                  cl::init(false), cl::cat(category));
@@ -124,6 +130,7 @@ int main(int argc, char **argv) {
   options.target = target;
   options.cpu = cpu;
   options.emit = emit;
+  options.raiseAttention = raiseAttention;
   options.fuseKronecker = !noFusion;
   options.tokenTile = tokenTile;
   options.valueSlice = valueSlice;

@@ -21,6 +21,7 @@ struct CompileOptions {
   std::string cpu = "native";
   EmitKind emit = EmitKind::SharedLibrary;
   // flt-cpu-pipeline options.
+  bool raiseAttention = false;
   bool fuseKronecker = true;
   int64_t tokenTile = cpu::kTokenTile;
   int64_t valueSlice = cpu::kValueSlice;

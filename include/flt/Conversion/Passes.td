@@ -110,24 +110,31 @@ def FLTRaiseAttention : Pass<"flt-raise-attention", "::mlir::func::FuncOp"> {
     division); everything else is left as it was. f32 only.
 
     ```mlir
-    %s = linalg.batch_matmul ins(%q, %kt : tensor<8x16x32xf32>, tensor<8x32x16xf32>)
-                             outs(%zero : tensor<8x16x16xf32>) -> tensor<8x16x16xf32>
-    %e = linalg.generic {... ["parallel", "parallel", "parallel"]}
-           ins(%s, %max : tensor<8x16x16xf32>, tensor<8x16x1xf32>) ... {
-             %x = arith.mulf %in, %c0_125 ; %d = arith.subf %x, %m ; math.exp %d }
-    %z = linalg.reduce ins(%e ...) dimensions = [2] (addf)
-    %p = linalg.generic ... { arith.divf %e, %z }
-    %o = linalg.batch_matmul ins(%p, %v ...) -> tensor<8x16x32xf32>
+    %kt = tosa.transpose %k {perms = array<i32: 0, 2, 1>}
+            : (tensor<8x16x32xf32>) -> tensor<8x32x16xf32>
+    %s = tosa.matmul %q, %kt, %zp, %zp : (...) -> tensor<8x16x16xf32>
+    %sc = tosa.mul %s, %c, %shift : (...) -> tensor<8x16x16xf32>   // c = 0.17677
+    %m = tosa.reduce_max %sc {axis = 2 : i32} : (...) -> tensor<8x16x1xf32>
+    %d = tosa.sub %sc, %m : (...) -> tensor<8x16x16xf32>
+    %e = tosa.exp %d : (...) -> tensor<8x16x16xf32>
+    %z = tosa.reduce_sum %e {axis = 2 : i32} : (...) -> tensor<8x16x1xf32>
+    %r = tosa.reciprocal %z : (...) -> tensor<8x16x1xf32>
+    %p = tosa.mul %e, %r, %shift : (...) -> tensor<8x16x16xf32>
+    %o = tosa.matmul %p, %v, %zp, %zp : (...) -> tensor<8x16x32xf32>
     ```
 
     becomes
 
     ```mlir
-    %q4 = tensor.expand_shape %q [[0, 1], [2], [3]] output_shape [1, 8, 16, 32] ...
-    %a = flt.kernel_attention %q4, %k4, %v4 {temperature = 1.250000e-01 : f32}
+    %v4 = tensor.expand_shape %v [[0, 1], [2], [3]] output_shape [1, 8, 16, 32]
+            : tensor<8x16x32xf32> into tensor<1x8x16x32xf32>
+    %q4 = tensor.expand_shape %q ...
+    %k4 = tensor.expand_shape %k ...
+    %a = flt.kernel_attention %q4, %k4, %v4 {temperature = 1.767700e-01 : f32}
            : tensor<1x8x16x32xf32>, tensor<1x8x16x32xf32>, tensor<1x8x16x32xf32>
           -> tensor<1x8x16x32xf32>
-    %o = tensor.collapse_shape %a [[0, 1], [2], [3]] ...
+    %o = tensor.collapse_shape %a [[0, 1], [2], [3]]
+           : tensor<1x8x16x32xf32> into tensor<8x16x32xf32>
     ```
   }];
   let dependentDialects = [

@@ -12,6 +12,11 @@ namespace mlir::flt {
 
 /// Options of flt-cpu-pipeline.
 struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
+  PassOptions::Option<bool> raiseAttention{
+      *this, "raise-attention",
+      llvm::cl::desc("First raise attention written in linalg or TOSA into "
+                     "flt ops (flt-raise-attention)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> fuseKronecker{
       *this, "fuse-kronecker",
       llvm::cl::desc("Form the Kronecker features of linear attention tile "

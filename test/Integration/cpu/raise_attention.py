@@ -111,4 +111,10 @@ for test, name, op, inputs, ref in cases:
     out, = Library([ir]).run(name, inputs)
     check(f"{name} vs float64", out, ref)
 
+# flt-compile --raise-attention takes the TOSA module as it is.
+test, name, op, inputs, ref = cases[2]
+out, = Library([sources[test][name]], flags=["--raise-attention"]).run(
+    name, inputs)
+check(f"{name}: flt-compile --raise-attention on TOSA", out, ref)
+
 finish()
