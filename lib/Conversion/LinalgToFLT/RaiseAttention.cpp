@@ -545,6 +545,52 @@ bool matchScores(TermAnalysis &terms, Value scores, ArrayRef<Label> labels,
   return true;
 }
 
+/// Whether a constant i1 condition read by `read` (in loops of `rank` dims,
+/// tokens at lDim and sDim) masks exactly the keys after each query:
+/// masked (cond == maskedWhenTrue) iff s > l, the same for every batch.
+bool isCausalSelect(std::optional<ElementRead> read, bool maskedWhenTrue,
+                    unsigned rank, int64_t lDim, int64_t sDim) {
+  DenseIntElementsAttr dense;
+  if (!read || !matchPattern(read->tensor, m_Constant(&dense)) ||
+      !dense.getElementType().isInteger(1))
+    return false;
+  AffineMap map = read->map;
+  for (unsigned dim = 0; dim < rank; ++dim)
+    if (static_cast<int64_t>(dim) != lDim &&
+        static_cast<int64_t>(dim) != sDim && map.isFunctionOfDim(dim))
+      return false;
+  auto type = cast<RankedTensorType>(read->tensor.getType());
+  SmallVector<int64_t> strides(type.getRank(), 1);
+  for (int64_t dim = type.getRank() - 2; dim >= 0; --dim)
+    strides[dim] = strides[dim + 1] * type.getDimSize(dim + 1);
+  // The token extents: the mask's dims that l and s index.
+  int64_t tokens = -1;
+  for (auto [index, expr] : llvm::enumerate(map.getResults()))
+    if (auto dimExpr = dyn_cast<AffineDimExpr>(expr))
+      if (static_cast<int64_t>(dimExpr.getPosition()) == lDim ||
+          static_cast<int64_t>(dimExpr.getPosition()) == sDim) {
+        int64_t size = type.getDimSize(index);
+        if (tokens >= 0 && tokens != size)
+          return false;
+        tokens = size;
+      }
+  if (tokens < 1)
+    return false;
+  auto values = dense.getValues<bool>();
+  SmallVector<int64_t> point(rank, 0);
+  for (int64_t i = 0; i < tokens; ++i)
+    for (int64_t j = 0; j < tokens; ++j) {
+      point[lDim] = i;
+      point[sDim] = j;
+      int64_t flat = 0;
+      for (auto [dim, index] : llvm::enumerate(map.compose(point)))
+        flat += index * strides[dim];
+      if ((values[flat] == maskedWhenTrue) != (j > i))
+        return false;
+    }
+  return true;
+}
+
 /// Softmax numerators exp(scores - m) (m constant along s, so it cancels)
 /// or exp(scores), with the factor's dims carrying `labels`.
 bool matchSoftmaxNumerator(TermAnalysis &terms, const TermFactor &factor,
@@ -567,6 +613,23 @@ bool matchSoftmaxNumerator(TermAnalysis &terms, const TermFactor &factor,
     if (!shift || shift->map.isFunctionOfDim(sDim))
       return false;
     argument = sub.getLhs();
+  }
+  // masked_fill(scores, mask, -inf) with a constant causal mask.
+  if (auto select = dyn_cast_or_null<arith::SelectOp>(view.def(argument))) {
+    auto isMinusInfinity = [&](Value v) {
+      std::optional<double> c = view.constant(v);
+      return c && *c <= -3.4028234e38;
+    };
+    bool maskedWhenTrue = isMinusInfinity(select.getTrueValue());
+    if (!maskedWhenTrue && !isMinusInfinity(select.getFalseValue()))
+      return false;
+    int64_t lDim = llvm::find(factor.labels, l) - factor.labels.begin();
+    int64_t sDim = llvm::find(factor.labels, s) - factor.labels.begin();
+    if (!isCausalSelect(view.read(select.getCondition()), maskedWhenTrue,
+                        factor.labels.size(), lDim, sDim))
+      return false;
+    match.causal = true;
+    argument = maskedWhenTrue ? select.getFalseValue() : select.getTrueValue();
   }
   // A scale applied in this payload multiplies the temperature.
   double scale = 1.0;
@@ -741,6 +804,9 @@ std::optional<AttentionMatch> matchAttention(TermAnalysis &terms,
                                  match.s, match))
         return std::nullopt;
       match.kind = AttentionMatch::Kind::Softmax;
+      if (match.causal && (terms.sizeOf(match.l) != terms.sizeOf(match.s) ||
+                           ShapedType::isDynamic(terms.sizeOf(match.l))))
+        return std::nullopt;
       return match;
     }
     if (!matchLinearFactors(terms, root, *rest, match))

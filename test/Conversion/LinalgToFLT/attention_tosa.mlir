@@ -63,3 +63,31 @@ func.func @causal_relu(%q: tensor<2x4x8xf32>, %k: tensor<2x4x8xf32>, %v: tensor<
   %o = tosa.mul %num, %r, %shift : (tensor<2x4x3xf32>, tensor<2x4x1xf32>, tensor<1xi8>) -> tensor<2x4x3xf32>
   return %o : tensor<2x4x3xf32>
 }
+
+// -----
+
+// Causal softmax: masked_fill(scores, triu(ones, 1), -inf) as tosa.select
+// with a constant i1 mask.
+// CHECK-LABEL: func.func @causal_softmax
+// CHECK: flt.kernel_attention %{{.*}}, %{{.*}}, %{{.*}} {causal = true, temperature = 5.000000e-01 : f32}
+// CHECK-NOT: linalg.
+// CHECK: return
+func.func @causal_softmax(%q: tensor<2x4x8xf32>, %k: tensor<2x4x8xf32>, %v: tensor<2x4x3xf32>) -> tensor<2x4x3xf32> {
+  %zp = "tosa.const"() <{values = dense<0.0> : tensor<1xf32>}> : () -> tensor<1xf32>
+  %shift = "tosa.const"() <{values = dense<0> : tensor<1xi8>}> : () -> tensor<1xi8>
+  %c = "tosa.const"() <{values = dense<0.5> : tensor<1x1x1xf32>}> : () -> tensor<1x1x1xf32>
+  %ninf = "tosa.const"() <{values = dense<0xFF800000> : tensor<1x1x1xf32>}> : () -> tensor<1x1x1xf32>
+  %future = "tosa.const"() <{values = dense<[[[false, true, true, true], [false, false, true, true], [false, false, false, true], [false, false, false, false]]]> : tensor<1x4x4xi1>}> : () -> tensor<1x4x4xi1>
+  %kt = tosa.transpose %k {perms = array<i32: 0, 2, 1>} : (tensor<2x4x8xf32>) -> tensor<2x8x4xf32>
+  %s = tosa.matmul %q, %kt, %zp, %zp : (tensor<2x4x8xf32>, tensor<2x8x4xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<2x4x4xf32>
+  %sc = tosa.mul %s, %c, %shift : (tensor<2x4x4xf32>, tensor<1x1x1xf32>, tensor<1xi8>) -> tensor<2x4x4xf32>
+  %sm = tosa.select %future, %ninf, %sc : (tensor<1x4x4xi1>, tensor<1x1x1xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %m = tosa.reduce_max %sm {axis = 2 : i32} : (tensor<2x4x4xf32>) -> tensor<2x4x1xf32>
+  %d = tosa.sub %sm, %m : (tensor<2x4x4xf32>, tensor<2x4x1xf32>) -> tensor<2x4x4xf32>
+  %e = tosa.exp %d : (tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %z = tosa.reduce_sum %e {axis = 2 : i32} : (tensor<2x4x4xf32>) -> tensor<2x4x1xf32>
+  %r = tosa.reciprocal %z : (tensor<2x4x1xf32>) -> tensor<2x4x1xf32>
+  %p = tosa.mul %e, %r, %shift : (tensor<2x4x4xf32>, tensor<2x4x1xf32>, tensor<1xi8>) -> tensor<2x4x4xf32>
+  %o = tosa.matmul %p, %v, %zp, %zp : (tensor<2x4x4xf32>, tensor<2x4x3xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<2x4x3xf32>
+  return %o : tensor<2x4x3xf32>
+}

@@ -80,6 +80,13 @@ cases.append(("attention_tosa.mlir", "softmax", "flt.kernel_attention",
               [q, k, v],
               softmax(np.float32(0.17677) * Q @ K.swapaxes(-1, -2)) @ V))
 
+q, k, v = normal(g, (2, 4, 8)), normal(g, (2, 4, 8)), normal(g, (2, 4, 3))
+Q, K, V = f64(q, k, v)
+scores = 0.5 * Q @ K.swapaxes(-1, -2)
+scores[:, np.triu(np.ones((4, 4), bool), 1)] = -np.inf
+cases.append(("attention_tosa.mlir", "causal_softmax", "flt.kernel_attention",
+              [q, k, v], softmax(scores) @ V))
+
 # Linear attention.
 q, k, v = normal(g, (2, 4, 8)), normal(g, (2, 4, 8)), normal(g, (2, 4, 3))
 Q, K, V = f64(q, k, v)
