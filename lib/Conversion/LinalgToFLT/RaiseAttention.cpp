@@ -30,6 +30,7 @@
 #include "mlir/Conversion/TosaToTensor/TosaToTensor.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -494,9 +495,7 @@ bool isCausalMask(TermAnalysis &terms, const TermFactor &factor, Label l,
   }
   if (lDim < 0 || sDim < 0 || terms.sizeOf(l) != terms.sizeOf(s))
     return false;
-  SmallVector<int64_t> strides(type.getRank(), 1);
-  for (int64_t dim = type.getRank() - 2; dim >= 0; --dim)
-    strides[dim] = strides[dim + 1] * type.getDimSize(dim + 1);
+  SmallVector<int64_t> strides = computeStrides(type.getShape());
   auto values = dense.getValues<APFloat>();
   int64_t size = type.getDimSize(lDim);
   for (int64_t i = 0; i < size; ++i)
@@ -560,9 +559,7 @@ bool isCausalSelect(std::optional<ElementRead> read, bool maskedWhenTrue,
         static_cast<int64_t>(dim) != sDim && map.isFunctionOfDim(dim))
       return false;
   auto type = cast<RankedTensorType>(read->tensor.getType());
-  SmallVector<int64_t> strides(type.getRank(), 1);
-  for (int64_t dim = type.getRank() - 2; dim >= 0; --dim)
-    strides[dim] = strides[dim + 1] * type.getDimSize(dim + 1);
+  SmallVector<int64_t> strides = computeStrides(type.getShape());
   // The token extents: the mask's dims that l and s index.
   int64_t tokens = -1;
   for (auto [index, expr] : llvm::enumerate(map.getResults()))
@@ -721,6 +718,20 @@ bool matchLinearFactors(TermAnalysis &terms, const Term &n,
   return true;
 }
 
+/// Reads the root's result dims as [batch..., l, e]: the last two must each
+/// be one label; the batch labels keep their order.
+bool readResultLabels(const Term &root, AttentionMatch &match) {
+  if (root.out.size() < 2 || root.out.back().size() != 1 ||
+      root.out[root.out.size() - 2].size() != 1)
+    return false;
+  match.l = root.out[root.out.size() - 2].front();
+  match.e = root.out.back().front();
+  for (size_t dim = 0; dim + 2 < root.out.size(); ++dim)
+    match.batch.append(root.out[dim].begin(), root.out[dim].end());
+  match.rootOut = root.out;
+  return true;
+}
+
 /// The root's term as N / (D + eps) with N = sum_s Rest v: fills the labels,
 /// v, the scale and eps, and returns Rest.
 std::optional<SmallVector<TermFactor>>
@@ -732,13 +743,8 @@ matchNormalized(TermAnalysis &terms, const Term &root, AttentionMatch &match) {
         return std::nullopt;
       inverse = &factor;
     }
-  if (!inverse || root.out.size() < 2 || root.out.back().size() != 1 ||
-      root.out[root.out.size() - 2].size() != 1)
+  if (!inverse || !readResultLabels(root, match))
     return std::nullopt;
-  match.l = root.out[root.out.size() - 2].front();
-  match.e = root.out.back().front();
-  for (size_t dim = 0; dim + 2 < root.out.size(); ++dim)
-    match.batch.append(root.out[dim].begin(), root.out[dim].end());
 
   Term n = root;
   n.factors.clear();
@@ -792,7 +798,6 @@ std::optional<AttentionMatch> matchAttention(TermAnalysis &terms,
                                              Value result) {
   Term root = terms.termOf(result);
   AttentionMatch match;
-  match.rootOut = root.out;
   if (std::optional<SmallVector<TermFactor>> rest =
           matchNormalized(terms, root, match)) {
     if (rest->size() == 1 && hasLabel(rest->front(), match.l) &&
@@ -819,14 +824,8 @@ std::optional<AttentionMatch> matchAttention(TermAnalysis &terms,
 
   // linalg.softmax(scores) @ v.
   AttentionMatch plain;
-  plain.rootOut = root.out;
-  if (root.factors.size() != 2 || root.out.size() < 2 ||
-      root.out.back().size() != 1 || root.out[root.out.size() - 2].size() != 1)
+  if (root.factors.size() != 2 || !readResultLabels(root, plain))
     return std::nullopt;
-  plain.l = root.out[root.out.size() - 2].front();
-  plain.e = root.out.back().front();
-  for (size_t dim = 0; dim + 2 < root.out.size(); ++dim)
-    plain.batch.append(root.out[dim].begin(), root.out[dim].end());
   SmallVector<Label> summed = root.summedLabels();
   if (summed.size() != 1)
     return std::nullopt;
