@@ -27,6 +27,43 @@ __all__ = ["import_model", "compile", "UnsupportedError"]
 _UNARY = {"Relu": "relu", "Exp": "exp", "Log": "log", "Cos": "cos",
           "Sin": "sin", "Neg": "neg", "Sqrt": "sqrt", "Tanh": "tanh",
           "Sigmoid": "sigmoid", "Reciprocal": "reciprocal", "Abs": "abs"}
+def _constant_of_shape(values, attrs):
+    fill = numpy_helper.to_array(attrs["value"]) if "value" in attrs else \
+        np.zeros(1, np.float32)
+    return np.full([int(s) for s in values[0]], fill.reshape(-1)[0],
+                   fill.dtype)
+
+
+def _range(values, attrs):
+    start, limit, delta = (v.reshape(()) for v in values)
+    return np.arange(start, limit, delta, dtype=values[0].dtype)
+
+
+def _trilu(values, attrs):
+    k = int(values[1].reshape(())) if len(values) > 1 and \
+        values[1] is not None else 0
+    return np.triu(values[0], k) if attrs.get("upper", 1) else \
+        np.tril(values[0], k)
+
+
+_CONSTANT_FOLDERS = {
+    "ConstantOfShape": _constant_of_shape,
+    "Range": _range,
+    "Equal": lambda v, a: np.equal(v[0], v[1]),
+    "Less": lambda v, a: np.less(v[0], v[1]),
+    "LessOrEqual": lambda v, a: np.less_equal(v[0], v[1]),
+    "Greater": lambda v, a: np.greater(v[0], v[1]),
+    "GreaterOrEqual": lambda v, a: np.greater_equal(v[0], v[1]),
+    "Not": lambda v, a: np.logical_not(v[0]),
+    "And": lambda v, a: np.logical_and(v[0], v[1]),
+    "Or": lambda v, a: np.logical_or(v[0], v[1]),
+    "Where": lambda v, a: np.where(v[0], v[1], v[2]),
+    "Tile": lambda v, a: np.tile(v[0], [int(r) for r in v[1]]),
+    "Trilu": _trilu,
+    "Floor": lambda v, a: np.floor(v[0]),
+    "Ceil": lambda v, a: np.ceil(v[0]),
+}
+
 _BINARY = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div",
            "Pow": "pow", "Max": "max", "Min": "min"}
 
@@ -192,7 +229,11 @@ class _Importer:
             shape = [int(s) for s in self.const_value(n.input[1])]
             shape = [x.shape[i] if s == 0 and not attrs.get("allowzero", 0)
                      else s for i, s in enumerate(shape)]
-            target = np.empty(x.shape, np.int8).reshape(shape).shape
+            try:
+                target = np.empty(x.shape, np.int8).reshape(shape).shape
+            except ValueError:
+                raise UnsupportedError(
+                    f"cannot reshape {list(x.shape)} to {shape}") from None
             return [make("reshape", [x], origin, shape=target)]
         if op in ("Unsqueeze", "Squeeze"):
             x = ins[0]
@@ -251,6 +292,34 @@ class _Importer:
                 x = make("slice", [x], origin, dim=a, start=s, stop=e,
                          step=int(st))
             return [x]
+        if op == "Expand":
+            x = ins[0]
+            shape = [int(s) for s in self.const_value(n.input[1])]
+            target = np.broadcast_shapes(x.shape, tuple(shape))
+            if x.kind == "const":
+                return [const(np.broadcast_to(x.value, target).copy())]
+            return [make("broadcast", [x], origin, shape=target)]
+        if op == "Split":
+            x = ins[0]
+            axis = attrs.get("axis", 0) % len(x.shape)
+            if len(n.input) > 1 and n.input[1]:
+                sizes = [int(s) for s in self.const_value(n.input[1])]
+            elif "split" in attrs:
+                sizes = list(attrs["split"])
+            else:
+                sizes = [x.shape[axis] // len(n.output)] * len(n.output)
+            parts, start = [], 0
+            for size in sizes:
+                parts.append(make("slice", [x], origin, dim=axis,
+                                  start=start, stop=start + size, step=1))
+                start += size
+            return parts
+        if all(i is None or i.kind == "const" for i in ins) and \
+                op in _CONSTANT_FOLDERS:
+            # Position tables and index arithmetic that do not depend on
+            # the inputs (torch.arange, repeat_interleave, masks).
+            values = [None if i is None else i.value for i in ins]
+            return [const(np.asarray(_CONSTANT_FOLDERS[op](values, attrs)))]
         raise UnsupportedError(f"no converter for ONNX op {op}")
 
     @staticmethod

@@ -15,7 +15,10 @@ pair of factors Phi[l,y] Psi[s,y] is the FLT RPE mask (`rpe(Phi, Psi)`); a
 constant lower-triangular factor makes it causal. Softmax attention is
 softmax(c * q k^T + bias) @ v with an optional constant bias that is a
 causal -inf mask and/or a per-head Toeplitz bias b[h, j - i]; it becomes
-`flt.kernel_attention`.
+`flt.kernel_attention`. Rotary embeddings, x * cos + R(x) * sin with R a
+signed permutation of the feature dim (rotate_half, rotate_every_two, found
+by evaluating R on probes) and constant tables whose angles are l * theta_t,
+become `flt.position_transform` (rotary).
 """
 
 import itertools
@@ -24,7 +27,8 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from .. import ops
-from .graph import Graph, Node, UnsupportedError, const, make
+from .graph import (Graph, Node, UnsupportedError, const, evaluate,
+                    make)
 
 _labels = itertools.count(1)
 
@@ -629,6 +633,200 @@ def match_softmax_attention(node: Node) -> Optional[Node]:
                         node.shape, sizes, 1.0)
 
 
+# --------------------------------------------------------------------------
+# Rotary position transforms
+# --------------------------------------------------------------------------
+
+def _value_of(node: Node, leaf: Node, leaf_value: np.ndarray):
+    """numpy value of `node` as a function of `leaf` (given `leaf_value`);
+    None when it depends on anything but `leaf` and constants."""
+    memo = {leaf.id: leaf_value}
+
+    def visit(n, depth=0):
+        if n.id in memo:
+            return memo[n.id]
+        if n.kind == "const":
+            return n.value
+        if n.kind in ("input", "flt") or depth > 32:
+            return None
+        values = [visit(i, depth + 1) for i in n.inputs]
+        if any(v is None for v in values):
+            return None
+        try:
+            with np.errstate(all="ignore"):
+                value = evaluate(n.kind, values, n.attrs)
+        except (UnsupportedError, ValueError, KeyError):
+            return None
+        memo[n.id] = value
+        return value
+
+    return visit(node)
+
+
+def _signed_permutation(rotated: Node, x: Node):
+    """(perm, sign) when `rotated` computes x[..., perm] * sign (a signed
+    permutation of the last dim, the same at every position, as rotate_half
+    and rotate_every_two are), else None."""
+    if rotated is x or rotated.shape != x.shape:
+        return None
+    d = x.shape[-1]
+    probe = np.broadcast_to(np.arange(1, d + 1, dtype=np.float64),
+                            x.shape).copy()
+    image = _value_of(rotated, x, probe)
+    if image is None or image.shape != x.shape:
+        return None
+    row = image.reshape(-1, d)
+    if not np.all(row == row[:1]):
+        return None
+    row = row[0]
+    perm = np.abs(row).astype(np.int64) - 1
+    if not np.array_equal(np.abs(row), np.round(np.abs(row))) or \
+            sorted(perm.tolist()) != list(range(d)):
+        return None
+    sign = np.sign(row)
+    # A second, random probe rules out maps that only look like a signed
+    # permutation on the arange probe.
+    rng = np.random.default_rng(0)
+    sample = rng.standard_normal(x.shape)
+    image = _value_of(rotated, x, sample)
+    if image is None or not np.allclose(image, sample[..., perm] * sign,
+                                        rtol=0, atol=1e-12):
+        return None
+    return perm, sign
+
+
+def _scaled_by_constant(node: Node):
+    """(x, c) when `node` is x * c (either order) with a constant c."""
+    if node.kind == "binary" and node.attrs["fn"] == "mul":
+        a, b = node.inputs
+        if a.kind == "const" and b.kind != "const":
+            a, b = b, a
+        if b.kind == "const" and a.kind != "const":
+            return a, b.value
+    return None
+
+
+def _rotary_angles(cos_table, sin_table, perm):
+    """(pairing, phase [*, d/2]) when the tables hold a rotary rotation over
+    the pairs of `perm` (a' = a cos - b sin, b' = b cos + a sin), else
+    None. sin_table is the signed coefficient of x[perm]."""
+    d = perm.shape[0]
+    if d % 2:
+        return None
+    t = np.arange(d // 2)
+    if np.array_equal(perm[t], t + d // 2) and \
+            np.array_equal(perm[t + d // 2], t):
+        pairing, first, second = "halves", t, t + d // 2
+    elif np.array_equal(perm[2 * t], 2 * t + 1) and \
+            np.array_equal(perm[2 * t + 1], 2 * t):
+        pairing, first, second = "interleaved", 2 * t, 2 * t + 1
+    else:
+        return None
+    c_a, c_b = cos_table[..., first], cos_table[..., second]
+    s_a, s_b = sin_table[..., first], sin_table[..., second]
+    tol = 1e-5
+    if not (np.allclose(c_a, c_b, rtol=0, atol=tol) and
+            np.allclose(s_a, -s_b, rtol=0, atol=tol) and
+            np.allclose(c_a ** 2 + s_b ** 2, 1.0, rtol=0, atol=4 * tol)):
+        return None
+    return pairing, np.arctan2(s_b, c_a)
+
+
+def _rotary_frequencies(phase: np.ndarray):
+    """theta [d/2] with phase[l] = l * theta (mod 2 pi) for every position
+    l, as a rotary table with positions 0..L-1 has; None otherwise."""
+    L = phase.shape[0]
+    if L < 2 or np.any(np.abs(np.angle(np.exp(1j * phase[0]))) > 1e-5):
+        return None
+    unwrapped = np.unwrap(phase, axis=0)
+    unwrapped -= unwrapped[0]
+    positions = np.arange(L, dtype=np.float64)[:, None]
+    theta = (positions * unwrapped).sum(0) / (positions ** 2).sum()
+    # The table was computed in f32 from s * theta: allow its rounding,
+    # which grows with the phase.
+    tol = 2e-6 * (4.0 + np.abs(positions * theta).max())
+    error = np.abs(np.exp(1j * positions * theta) - np.exp(1j * phase))
+    if error.max() > tol:
+        return None
+    return theta
+
+
+def match_rotary(node: Node) -> Optional[Node]:
+    """x * cos + rotate(x) * sin (rotate_half or rotate_every_two, any
+    signs, constant tables) -> flt.position_transform(rotary)."""
+    if node.kind != "binary" or node.attrs["fn"] not in ("add", "sub"):
+        return None
+    parts = [_scaled_by_constant(i) for i in node.inputs]
+    if parts[0] is None or parts[1] is None:
+        return None
+    signs = (1.0, -1.0 if node.attrs["fn"] == "sub" else 1.0)
+    for plain, turned in ((0, 1), (1, 0)):
+        x, cos_value = parts[plain]
+        rotated, sin_value = parts[turned]
+        if x.shape != node.shape or len(x.shape) < 2:
+            continue
+        found = _signed_permutation(rotated, x)
+        if found is None:
+            continue
+        perm, sign = found
+        shape = node.shape
+        cos_table = signs[plain] * np.broadcast_to(
+            cos_value.astype(np.float64), shape)
+        sin_table = signs[turned] * np.broadcast_to(
+            sin_value.astype(np.float64), shape) * sign
+        angles = _rotary_angles(cos_table, sin_table, perm)
+        if angles is None:
+            continue
+        pairing, phase = angles
+        # The token dim: the one (besides the last) the phase varies over.
+        varying = [a for a in range(len(shape) - 1)
+                   if not np.allclose(phase, np.take(phase, [0], axis=a),
+                                      rtol=0, atol=1e-6)]
+        if len(varying) != 1:
+            continue
+        token = varying[0]
+        index = [0] * (len(shape) - 1)
+        index[token] = slice(None)
+        theta = _rotary_frequencies(phase[tuple(index)])
+        if theta is None:
+            continue
+        return _position_transform_node(node, x, token, theta, pairing)
+    return None
+
+
+def _position_transform_node(node, x, token, theta, pairing) -> Node:
+    """flt.position_transform of x (token dim `token`, features last) in
+    flt's [B, H, L, d] layout, put back into x's layout."""
+    rank = len(x.shape)
+    batch_dims = [a for a in range(rank - 1) if a != token]
+    perm = batch_dims + [token, rank - 1]
+    moved = make("permute", [x], perm=perm) if perm != list(range(rank)) \
+        else x
+    batch = [x.shape[a] for a in batch_dims]
+    if len(batch) <= 2:
+        folded = (1,) * (2 - len(batch)) + tuple(batch)
+    else:
+        folded = (int(np.prod(batch[:-1])), batch[-1])
+    folded += (x.shape[token], x.shape[-1])
+    operand = make("reshape", [moved], shape=folded) \
+        if moved.shape != folded else moved
+    heads = folded[1]
+    table = const(np.broadcast_to(theta.astype(np.float32),
+                                  (heads, theta.shape[0])).copy())
+
+    def build(xv, thetav):
+        return ops.position_transform(
+            xv, thetav, core="rotary",
+            pairing=None if pairing == "interleaved" else pairing)
+
+    result = _flt_node(build, [operand, table], folded, node.origin)
+    if moved.shape != folded:
+        result = make("reshape", [result], shape=moved.shape)
+    if perm != list(range(rank)):
+        result = make("permute", [result], perm=list(np.argsort(perm)))
+    return result
+
+
 def raise_attention(graph: Graph) -> List[str]:
     """Rewrites every matched pattern in place; returns what was raised."""
     raised = []
@@ -636,7 +834,8 @@ def raise_attention(graph: Graph) -> List[str]:
     while changed:
         changed = False
         for node in graph.topological():
-            for name, matcher in (("linear_attention", match_linear_attention),
+            for name, matcher in (("rotary", match_rotary),
+                                  ("linear_attention", match_linear_attention),
                                   ("softmax_attention",
                                    match_softmax_attention)):
                 try:

@@ -384,18 +384,33 @@ class _Converter:
 
     op_concat = op_cat
 
+    def op_stack(self, o, n, tensors, dim=0):
+        nodes = [self.node(t) for t in tensors]
+        rank = len(nodes[0].shape) + 1
+        dim = dim % rank
+        shape = nodes[0].shape[:dim] + (1,) + nodes[0].shape[dim:]
+        parts = [make("reshape", [x], o, shape=shape) for x in nodes]
+        return make("concat", parts, o, dim=dim)
+
     def op_getitem(self, o, n, a, index):
         x = self.arg(a)
         if not isinstance(x, Node):
             return x[index]  # a tuple or shape
         if not isinstance(index, tuple):
             index = (index,)
+        if index.count(Ellipsis) > 1:
+            raise UnsupportedError("indexing with more than one ...")
+        if Ellipsis in index:
+            # `...` stands for as many full slices as the rank leaves.
+            at = index.index(Ellipsis)
+            explicit = sum(1 for i in index if i is not None and
+                           i is not Ellipsis)
+            index = index[:at] + (slice(None),) * (len(x.shape) - explicit) \
+                + index[at + 1:]
         result = x
         dim = 0
         new_shape_known = self._target_shape(n)
         for item in index:
-            if item is Ellipsis:
-                raise UnsupportedError("indexing with ...")
             if item is None:
                 continue
             if isinstance(item, slice):
@@ -458,7 +473,7 @@ _FUNCTION_NAMES = {
     torch.neg: "neg", torch.abs: "abs", torch.log: "log",
     torch.maximum: "maximum", torch.minimum: "minimum",
     torch.reciprocal: "reciprocal", torch.mean: "mean", torch.chunk: "chunk",
-    torch.split: "split",
+    torch.split: "split", torch.stack: "stack",
 }
 if hasattr(F, "scaled_dot_product_attention"):
     _FUNCTION_NAMES[F.scaled_dot_product_attention] = \
