@@ -91,6 +91,10 @@ def FLTRaiseAttention : Pass<"flt-raise-attention", "::mlir::func::FuncOp"> {
     * softmax attention, softmax(c q k^T) v, with the softmax decomposed
       (max, subtract, exp, sum, divide or multiply by a reciprocal) or as
       `linalg.softmax` -> `flt.kernel_attention` with `temperature = c`;
+      a constant additive bias that per head depends only on j - i
+      (ALiBi-like) becomes its Toeplitz `bias(b)`, and -inf above the
+      diagonal (an additive mask, or a select of -inf by a constant i1
+      mask) becomes `causal = true`;
     * linear attention N / (D + eps), N = sum_s (fq_l . fk_s) v_s,
       D = sum_s fq_l . fk_s, in the quadratic form, the linear form
       fq (fk^T v) or with the scores normalized before the product with v

@@ -358,6 +358,8 @@ struct AttentionMatch {
   std::optional<FeatureMapMatch> fq, fk; // linear: recognized feature maps
   bool causal = false;
   double temperature = 1.0;                      // softmax
+  SmallVector<float> bias;                       // softmax: b [H, L+S-1]
+  int64_t biasHeads = 1;
   double scale = 1.0;                            // multiplies the op's result
   float eps = 0.0f;                              // linear
   SmallVector<SmallVector<Label, 2>, 4> rootOut; // the root's dims
@@ -588,6 +590,82 @@ bool isCausalSelect(std::optional<ElementRead> read, bool maskedWhenTrue,
   return true;
 }
 
+/// An additive constant bias read by `read` in loops labelled `loops`, times
+/// `scale`: per head (the last batch label, the one that becomes H) a
+/// function of s - l only — SPEC 2.5's Toeplitz b[h, s - l + L - 1] — with
+/// -inf exactly above the diagonal meaning causal (an additive 0 / -inf
+/// mask). Anything else (a bias varying along another batch dim, a general
+/// L x S table) is not a flt bias. Fills match.bias and match.causal.
+bool matchConstantBias(TermAnalysis &terms, const ElementRead &read,
+                       ArrayRef<Label> loops, double scale,
+                       AttentionMatch &match) {
+  DenseFPElementsAttr dense;
+  auto type = cast<RankedTensorType>(read.tensor.getType());
+  if (!matchPattern(read.tensor, m_Constant(&dense)) ||
+      !type.getElementType().isF32() || !type.hasStaticShape() || scale <= 0)
+    return false;
+  Label h = match.batch.empty() ? kUnitDim : match.batch.back();
+  int64_t lDim = -1, sDim = -1, hDim = -1;
+  for (auto [dim, label] : llvm::enumerate(loops)) {
+    if (label == match.l)
+      lDim = dim;
+    else if (label == match.s)
+      sDim = dim;
+    else if (label == h && h != kUnitDim)
+      hDim = dim;
+    else if (read.map.isFunctionOfDim(dim))
+      return false;
+  }
+  int64_t tokensL = terms.sizeOf(match.l), tokensS = terms.sizeOf(match.s);
+  int64_t heads = hDim < 0 ? 1 : terms.sizeOf(h);
+  if (lDim < 0 || sDim < 0 || ShapedType::isDynamic(tokensL) ||
+      ShapedType::isDynamic(tokensS) || ShapedType::isDynamic(heads) ||
+      heads * tokensL * tokensS > (int64_t{1} << 26))
+    return false;
+  int64_t width = tokensL + tokensS - 1;
+  SmallVector<float> table(heads * width, 0.0f);
+  SmallVector<bool> seen(heads * width, false);
+  SmallVector<int64_t> strides = computeStrides(type.getShape());
+  auto values = dense.getValues<float>();
+  SmallVector<int64_t> point(loops.size(), 0);
+  bool anyMasked = false, maskIsCausal = true;
+  for (int64_t head = 0; head < heads; ++head)
+    for (int64_t i = 0; i < tokensL; ++i)
+      for (int64_t j = 0; j < tokensS; ++j) {
+        if (hDim >= 0)
+          point[hDim] = head;
+        point[lDim] = i;
+        point[sDim] = j;
+        int64_t flat = 0;
+        for (auto [dim, index] : llvm::enumerate(read.map.compose(point)))
+          flat += index * strides[dim];
+        double x = static_cast<double>(values[flat]) * scale;
+        bool masked = std::isinf(x) && x < 0;
+        anyMasked |= masked;
+        maskIsCausal &= masked == (j > i);
+        if (masked)
+          continue;
+        if (!std::isfinite(x))
+          return false;
+        int64_t column = head * width + (j - i + tokensL - 1);
+        if (seen[column] &&
+            std::abs(table[column] - x) > 1e-6 * std::max(1.0, std::abs(x)))
+          return false;
+        table[column] = static_cast<float>(x);
+        seen[column] = true;
+      }
+  if (anyMasked) {
+    if (!maskIsCausal || tokensL != tokensS)
+      return false;
+    match.causal = true;
+  }
+  if (llvm::any_of(table, [](float x) { return x != 0.0f; })) {
+    match.bias = std::move(table);
+    match.biasHeads = heads;
+  }
+  return true;
+}
+
 /// Softmax numerators exp(scores - m) (m constant along s, so it cancels)
 /// or exp(scores), with the factor's dims carrying `labels`.
 bool matchSoftmaxNumerator(TermAnalysis &terms, const TermFactor &factor,
@@ -628,19 +706,47 @@ bool matchSoftmaxNumerator(TermAnalysis &terms, const TermFactor &factor,
     match.causal = true;
     argument = maskedWhenTrue ? select.getFalseValue() : select.getTrueValue();
   }
-  // A scale applied in this payload multiplies the temperature.
+  // Scales multiply the temperature; one additive constant (a Toeplitz
+  // bias, a 0 / -inf causal mask) is scaled by the scales outside it:
+  // s1 * (b + s2 * q k^T) has temperature s1 s2 and bias s1 b.
   double scale = 1.0;
-  while (auto mul = dyn_cast_or_null<arith::MulFOp>(argument.getDefiningOp())) {
-    if (std::optional<double> c = view.constant(mul.getRhs())) {
-      scale *= *c;
-      argument = mul.getLhs();
-    } else if (std::optional<double> c = view.constant(mul.getLhs())) {
-      scale *= *c;
-      argument = mul.getRhs();
-    } else {
-      return false;
+  std::optional<ElementRead> bias;
+  double biasScale = 1.0;
+  while (true) {
+    // Look into elementwise producers only for what is handled here: the
+    // scores themselves may be scaled in a generic of their own, which
+    // the scores' term reads (divisions included).
+    Operation *op = view.resolve(argument).getDefiningOp();
+    if (auto mul = dyn_cast_or_null<arith::MulFOp>(op)) {
+      if (std::optional<double> c = view.constant(mul.getRhs())) {
+        scale *= *c;
+        argument = mul.getLhs();
+      } else if (std::optional<double> c = view.constant(mul.getLhs())) {
+        scale *= *c;
+        argument = mul.getRhs();
+      } else {
+        return false;
+      }
+      continue;
     }
+    auto add = dyn_cast_or_null<arith::AddFOp>(op);
+    if (!add || bias)
+      break;
+    for (auto [constant, other] : {std::pair(add.getRhs(), add.getLhs()),
+                                   std::pair(add.getLhs(), add.getRhs())}) {
+      std::optional<ElementRead> read = view.read(constant);
+      if (read && matchPattern(read->tensor, m_Constant())) {
+        bias = read;
+        biasScale = scale;
+        argument = other;
+        break;
+      }
+    }
+    if (!bias)
+      return false;
   }
+  if (bias && !matchConstantBias(terms, *bias, factor.labels, biasScale, match))
+    return false;
   std::optional<ElementRead> scores = view.readShallow(argument);
   if (!scores || !scores->map.isIdentity())
     return false;
@@ -1134,8 +1240,16 @@ Value buildAttention(OpBuilder &b, Operation *root, TermAnalysis &terms,
                              qType.getDimSize(2), vType.getDimSize(3)},
                             b.getF32Type());
   if (match.kind == AttentionMatch::Kind::Softmax) {
+    Value bias;
+    if (!match.bias.empty()) {
+      int64_t width = static_cast<int64_t>(match.bias.size()) / match.biasHeads;
+      auto biasType =
+          RankedTensorType::get({match.biasHeads, width}, b.getF32Type());
+      bias = arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(biasType, ArrayRef(match.bias)));
+    }
     result = KernelAttentionOp::create(
-        b, loc, resultType, q, k, v, Value(), Value(), Value(), Value(),
+        b, loc, resultType, q, k, v, Value(), bias, Value(), Value(),
         PairKernelAttr::get(b.getContext(), PairKernel::Softmax),
         b.getBoolAttr(match.causal),
         b.getF32FloatAttr(static_cast<float>(match.temperature)),

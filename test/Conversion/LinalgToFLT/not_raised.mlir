@@ -39,7 +39,8 @@ func.func @normalized_over_queries(%q: tensor<8x16x32xf32>, %k: tensor<8x16x32xf
 
 // -----
 
-// softmax(q k^T + B) with an arbitrary bias B (no flt op takes a dense bias).
+// softmax(q k^T + B) with a bias B[j] of the key alone: not a function of
+// j - i, so not a Toeplitz bias (and no flt op takes a dense one).
 // CHECK-LABEL: func.func @additive_bias
 // CHECK-NOT: flt.
 // CHECK: return

@@ -87,6 +87,16 @@ scores[:, np.triu(np.ones((4, 4), bool), 1)] = -np.inf
 cases.append(("attention_tosa.mlir", "causal_softmax", "flt.kernel_attention",
               [q, k, v], softmax(scores) @ V))
 
+q, k, v = normal(g, (2, 4, 8)), normal(g, (2, 4, 8)), normal(g, (2, 4, 3))
+Q, K, V = f64(q, k, v)
+distance = np.arange(4)[None, :] - np.arange(4)[:, None]
+alibi = np.stack([0.5 * distance, 0.25 * distance])
+cases.append(("attention_tosa.mlir", "alibi_bias", "flt.kernel_attention",
+              [q, k, v], softmax(0.5 * Q @ K.swapaxes(-1, -2) + alibi) @ V))
+scores = 0.5 * Q @ K.swapaxes(-1, -2) + np.where(distance > 0, -np.inf, 0.0)
+cases.append(("attention_tosa.mlir", "additive_causal_mask",
+              "flt.kernel_attention", [q, k, v], softmax(scores) @ V))
+
 # Linear attention.
 q, k, v = normal(g, (2, 4, 8)), normal(g, (2, 4, 8)), normal(g, (2, 4, 3))
 Q, K, V = f64(q, k, v)
