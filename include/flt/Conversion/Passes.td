@@ -102,7 +102,12 @@ def FLTRaiseAttention : Pass<"flt-raise-attention", "::mlir::func::FuncOp"> {
       elu + 1 feature maps of q and k become `flt.feature_map`;
     * a low-rank RPE mask (phi psi^T) multiplying the kernel scores -> the
       `rpe(phi, psi)` operands, and a constant lower-triangular 0/1 mask ->
-      `causal = true`.
+      `causal = true`;
+    * rotary embeddings x * cos + R(x) * sin, R = rotate_half (lane slices,
+      negation, concat) or rotate_every_two (strided slices, stack,
+      collapse), with constant tables of cos / sin(l theta_t) ->
+      `flt.position_transform` (rotary, halves or interleaved pairing),
+      theta read back from the tables (RotaryMatch.h).
 
     Matching is algebraic: every chain of structured ops whose payloads are
     products (and sums over reduction loops) of their inputs, with

@@ -119,6 +119,32 @@ a = relu(Q) @ relu(K).swapaxes(-1, -2)
 cases.append(("linear_linalg.mlir", "einsum_relu", "flt.linear_attention",
               [q, k, v], normalized(a, V, 0.0)))
 
+# Rotary embeddings (the tables of rotary_linalg.mlir, rebuilt in f32 as
+# the IR holds them).
+def rotary_tables(length, dim, pairing):
+    inv = (1 / 10000 ** (np.arange(0, dim, 2, dtype=np.float32) / dim))
+    angle = np.arange(length, dtype=np.float32)[:, None] * \
+        inv.astype(np.float32)
+    angle = np.concatenate([angle, angle], -1) if pairing == "halves" \
+        else np.repeat(angle, 2, -1)
+    return f64(np.cos(angle).astype(np.float32),
+               np.sin(angle).astype(np.float32))
+
+
+x = normal(g, (1, 2, 4, 4))
+X, = f64(x)
+cos, sin = rotary_tables(4, 4, "halves")
+turned = np.concatenate([-X[..., 2:], X[..., :2]], -1)
+cases.append(("rotary_linalg.mlir", "rotate_half", "flt.position_transform",
+              [x], X * cos + turned * sin))
+x = normal(g, (2, 4, 3, 4))
+X, = f64(x)
+cos, sin = rotary_tables(4, 4, "interleaved")
+turned = np.stack([-X[..., 1::2], X[..., ::2]], -1).reshape(X.shape)
+cases.append(("rotary_linalg.mlir", "rotate_every_two_token_major",
+              "flt.position_transform", [x],
+              X * cos[:, None, :] + turned * sin[:, None, :]))
+
 sources = {}
 for test, name, op, inputs, ref in cases:
     sources.setdefault(test, chunks(test))
