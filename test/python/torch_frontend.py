@@ -134,6 +134,31 @@ else:
     print("sdpa flt.kernel_attention ok (not in this torch)")
 # CHECK: sdpa flt.kernel_attention ok
 
+
+# The scaled_dot_product_attention converter, also where torch has no SDPA
+# (Debian's 1.13): a GraphModule calling a stand-in with SDPA's signature
+# and documented math, registered under SDPA's converter.
+def sdpa_stand_in(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False,
+                  scale=None):
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    scores = q @ k.transpose(-2, -1) * scale
+    if is_causal:
+        hidden = torch.ones(q.shape[-2], k.shape[-2]).triu(1).bool()
+        scores = scores.masked_fill(hidden, float("-inf"))
+    return scores.softmax(-1) @ v
+
+
+flt_torch._FUNCTION_NAMES[sdpa_stand_in] = "scaled_dot_product_attention"
+for kwargs in ({}, {"is_causal": True}, {"scale": 0.3}):
+    graph = torch.fx.Graph()
+    args = tuple(graph.placeholder(name) for name in "qkv")
+    graph.output(graph.call_function(sdpa_stand_in, args, kwargs))
+    check("sdpa_converter " + ",".join(kwargs),
+          torch.fx.GraphModule(nn.Module(), graph), (q, k, v))
+# CHECK: sdpa_converter  flt.kernel_attention ok
+# CHECK: sdpa_converter is_causal flt.kernel_attention ok
+# CHECK: sdpa_converter scale flt.kernel_attention ok
+
 # Causal causal-linear: the mask becomes causal = true.
 ir = flt_torch.import_module(CausalLinear(), (q, k, v))
 # CHECK: flt.linear_attention {{.*}}causal = true
