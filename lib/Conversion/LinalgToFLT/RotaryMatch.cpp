@@ -143,6 +143,8 @@ std::optional<Lanes> lanesOf(Value value, Value x, int depth) {
     Lanes result;
     for (int64_t index = 0; index < type.getDimSize(last); ++index) {
       int64_t from = offsets[last] + index * strides[last];
+      if (from < 0 || from >= static_cast<int64_t>(source->lane.size()))
+        return std::nullopt;
       result.lane.push_back(source->lane[from]);
       result.sign.push_back(source->sign[from]);
     }
