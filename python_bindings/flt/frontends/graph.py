@@ -83,6 +83,17 @@ def broadcast_shapes(*shapes):
             "shapes " + ", ".join(map(str, shapes)) + " do not broadcast")
 
 
+def matmul_equation(rank_a: int, rank_b: int) -> str:
+    """The einsum of numpy's matmul of a rank_a by a rank_b tensor (both at
+    least 2-D; leading batch dims broadcast, right-aligned)."""
+    if rank_a < 2 or rank_b < 2:
+        raise UnsupportedError("matmul of a vector")
+    batch = "abcdefgh"[:max(rank_a, rank_b) - 2]
+    a = batch[len(batch) - (rank_a - 2):]
+    b = batch[len(batch) - (rank_b - 2):]
+    return f"{a}ij,{b}jk->{batch}ik"
+
+
 _UNARY = {
     "relu": lambda x, a: np.maximum(x, 0),
     "exp": lambda x, a: np.exp(x),

@@ -19,7 +19,8 @@ import onnx
 from onnx import numpy_helper
 
 from .emit import compile_graph, emit_module
-from .graph import Graph, Node, UnsupportedError, const, make
+from .graph import (Graph, Node, UnsupportedError, const, make,
+                    matmul_equation)
 from .patterns import raise_attention
 
 __all__ = ["import_model", "compile", "UnsupportedError"]
@@ -182,14 +183,9 @@ class _Importer:
             return [make("where", ins, origin)]
         if op == "MatMul":
             a, b = ins
-            if len(a.shape) < 2 or len(b.shape) < 2:
-                raise UnsupportedError("MatMul of a vector")
-            rank = max(len(a.shape), len(b.shape))
-            batch = "abcdefgh"[:rank - 2]
-            ab = batch[len(batch) - (len(a.shape) - 2):]
-            bb = batch[len(batch) - (len(b.shape) - 2):]
             return [make("contract", [a, b], origin,
-                         equation=f"{ab}ij,{bb}jk->{batch}ik")]
+                         equation=matmul_equation(len(a.shape),
+                                                  len(b.shape)))]
         if op == "Gemm":
             a, b = ins[0], ins[1]
             if attrs.get("transA", 0):

@@ -20,7 +20,8 @@ import numpy as np
 
 from .. import ops as flt_ops
 from .emit import compile_graph, emit_module
-from .graph import Graph, Node, UnsupportedError, const, make
+from .graph import (Graph, Node, UnsupportedError, const, make,
+                    matmul_equation)
 from .patterns import attention_node, raise_attention
 
 import torch
@@ -276,14 +277,8 @@ class _Converter:
     # Contractions.
     def op_matmul(self, o, n, a, b):
         x, y = self.node(a), self.node(b)
-        if len(x.shape) < 2 or len(y.shape) < 2:
-            raise UnsupportedError("matmul of a vector")
-        rank = max(len(x.shape), len(y.shape))
-        batch = "abcdefgh"[:rank - 2]
-        xb = batch[len(batch) - (len(x.shape) - 2):]
-        yb = batch[len(batch) - (len(y.shape) - 2):]
         return make("contract", [x, y], o,
-                    equation=f"{xb}ij,{yb}jk->{batch}ik")
+                    equation=matmul_equation(len(x.shape), len(y.shape)))
 
     op_bmm = op_matmul
     op_mm = op_matmul
