@@ -15,8 +15,10 @@
 #include "flt/Runtime/ModuleInfo.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
@@ -262,15 +264,22 @@ void optimize(llvm::Module &module, llvm::TargetMachine *machine,
 }
 
 LogicalResult linkSharedLibrary(ModuleOp module, StringRef objectPath,
-                                StringRef outputPath, bool sanitizeAddress) {
+                                StringRef outputPath, bool cuda,
+                                bool sanitizeAddress) {
   std::string clang = FLT_LLVM_BIN_DIR "/clang";
-  std::string libDir = FLT_LLVM_LIB_DIR;
-  SmallVector<StringRef> args = {clang,       "-shared",
-                                 "-o",        outputPath,
-                                 objectPath,  "-L" FLT_LLVM_LIB_DIR,
-                                 "-Wl,-rpath," FLT_LLVM_LIB_DIR,
-                                 "-fuse-ld=lld", "-lomp",
-                                 "-lm"};
+  SmallVector<StringRef> args = {clang, "-shared", "-o", outputPath,
+                                 objectPath, "-fuse-ld=lld"};
+  if (cuda) {
+    // The mgpu* functions, whole (libFLTRuntime looks up the fltCuda*
+    // ones); they need only libc, libdl and the C++ runtime, so the
+    // library runs on a GPU host that has just the driver.
+    args.append({"-Wl,--whole-archive", FLT_CUDA_WRAPPERS_ARCHIVE,
+                 "-Wl,--no-whole-archive", "-ldl", "-lstdc++"});
+  } else {
+    args.append({"-L" FLT_LLVM_LIB_DIR, "-Wl,-rpath," FLT_LLVM_LIB_DIR,
+                 "-lomp"});
+  }
+  args.push_back("-lm");
   // The ASan runtime comes from the process that loads the library.
   if (sanitizeAddress)
     args.push_back("-fsanitize=address");
@@ -284,15 +293,36 @@ LogicalResult linkSharedLibrary(ModuleOp module, StringRef objectPath,
   return success();
 }
 
+
+/// Writes the kernels' PTX (every gpu.binary compiled with format=isa).
+LogicalResult writePTX(ModuleOp module, StringRef outputPath) {
+  std::string ptx;
+  module.walk([&](gpu::BinaryOp binary) {
+    for (Attribute attr : binary.getObjects())
+      if (auto object = dyn_cast<gpu::ObjectAttr>(attr))
+        ptx += object.getObject().getValue().str();
+  });
+  if (ptx.empty())
+    return module.emitError("flt-compile: the module has no GPU kernel");
+  return writeFile(module, outputPath,
+                   [&](llvm::raw_pwrite_stream &os) { os << ptx; });
+}
+
 } // namespace
 
 LogicalResult mlir::flt::compileModule(ModuleOp module,
                                        const CompileOptions &options,
                                        StringRef outputPath) {
-  if (options.target != "cpu")
+  bool cuda = options.target == "cuda";
+  if (!cuda && options.target != "cpu")
     return module.emitError()
-           << "flt-compile: target '" << options.target
-           << "' is not supported by this build (supported: cpu)";
+           << "flt-compile: unknown target '" << options.target
+           << "' (supported: cpu, cuda)";
+  if (options.emit == EmitKind::PTX && !cuda)
+    return module.emitError("flt-compile: --emit=ptx needs --target=cuda");
+  if (options.emulateGPUMapping && cuda)
+    return module.emitError(
+        "flt-compile: --emulate-gpu-mapping is for --target=cpu");
 
   SmallVector<std::string> names;
   for (func::FuncOp func : exportedFunctions(module))
@@ -316,6 +346,11 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
     for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
       func.setArgAttr(i, "bufferization.writable", BoolAttr::get(context, false));
   }
+  // gpu-module-to-binary translates the kernels to LLVM IR (NVVM), and the
+  // host's gpu.binary becomes an embedded object when translated.
+  DialectRegistry translations;
+  registerAllGPUToLLVMIRTranslations(translations);
+  context->appendDialectRegistry(translations);
 
   FailureOr<std::unique_ptr<llvm::TargetMachine>> machine =
       createTargetMachine(module, options);
@@ -323,24 +358,50 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
     return failure();
 
   PassManager pm(context);
-  CPUPipelineOptions pipeline;
-  pipeline.registerRows =
-      options.registerRows > 0
-          ? options.registerRows
-          : ((*machine)->getMCSubtargetInfo()->checkFeatures("+avx512f")
-                 ? cpu::kRegisterRowsAVX512
-                 : cpu::kRegisterRowsAVX2);
-  pipeline.raiseAttention = options.raiseAttention;
-  pipeline.fuseKronecker = options.fuseKronecker;
-  pipeline.tokenTile = options.tokenTile;
-  pipeline.valueSlice = options.valueSlice;
-  pipeline.vectorize = options.vectorize;
-  pipeline.parallel = options.parallel;
-  pipeline.threads = options.threads;
-  buildCPUPipeline(pm, pipeline);
+  if (cuda) {
+    GPUPipelineOptions pipeline;
+    pipeline.raiseAttention = options.raiseAttention;
+    pipeline.fuseKronecker = options.fuseKronecker;
+    pipeline.tokenTile =
+        options.tokenTile > 0 ? options.tokenTile : cuda::kTokenTile;
+    pipeline.valueSlice =
+        options.valueSlice > 0 ? options.valueSlice : cuda::kValueSlice;
+    pipeline.threadsPerBlock = options.threadsPerBlock;
+    pipeline.sharedMemoryBytes = options.sharedMemoryBytes;
+    pipeline.chip = options.cudaChip;
+    pipeline.toolkit = options.cudaToolkit;
+    pipeline.binaryFormat = options.emit == EmitKind::PTX ? "isa" : "bin";
+    buildGPUPipeline(pm, pipeline);
+  } else {
+    CPUPipelineOptions pipeline;
+    pipeline.registerRows =
+        options.registerRows > 0
+            ? options.registerRows
+            : ((*machine)->getMCSubtargetInfo()->checkFeatures("+avx512f")
+                   ? cpu::kRegisterRowsAVX512
+                   : cpu::kRegisterRowsAVX2);
+    pipeline.raiseAttention = options.raiseAttention;
+    pipeline.fuseKronecker = options.fuseKronecker;
+    // The emulated GPU mapping uses the GPU's tiles, unvectorized.
+    bool emulate = options.emulateGPUMapping;
+    int64_t defaultTokenTile = emulate ? cuda::kTokenTile : cpu::kTokenTile;
+    int64_t defaultValueSlice = emulate ? cuda::kValueSlice : cpu::kValueSlice;
+    pipeline.tokenTile =
+        options.tokenTile > 0 ? options.tokenTile : defaultTokenTile;
+    pipeline.valueSlice =
+        options.valueSlice > 0 ? options.valueSlice : defaultValueSlice;
+    pipeline.vectorize = options.vectorize && !emulate;
+    pipeline.parallel = options.parallel;
+    pipeline.threads = options.threads;
+    pipeline.emulateGPUMapping = emulate;
+    pipeline.threadsPerBlock = options.threadsPerBlock;
+    buildCPUPipeline(pm, pipeline);
+  }
   if (failed(pm.run(module)))
     return failure();
 
+  if (options.emit == EmitKind::PTX)
+    return writePTX(module, outputPath);
   if (options.emit == EmitKind::MLIR)
     return writeFile(module, outputPath,
                      [&](llvm::raw_pwrite_stream &os) { module.print(os); });
@@ -348,6 +409,7 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
   registerBuiltinDialectTranslation(*context);
   registerLLVMDialectTranslation(*context);
   registerOpenMPDialectTranslation(*context);
+  registerGPUDialectTranslation(*context);
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, llvmContext, "flt");
@@ -393,7 +455,7 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
   if (failed(writeFile(module, objectPath, emitObject)))
     return failure();
   return linkSharedLibrary(module, objectPath, outputPath,
-                           options.sanitizeAddress);
+                           options.target == "cuda", options.sanitizeAddress);
 }
 
 bool mlir::flt::builtWithAddressSanitizer() {

@@ -74,9 +74,17 @@ void mlir::flt::buildCPUPipeline(OpPassManager &pm,
   // caller); clones become alloc + copy.
   pm.addPass(createConvertBufferizationToMemRefPass());
 
+  if (options.emulateGPUMapping) {
+    // The GPU pipeline's blocks and threads, run in order: every point of
+    // every linalg op is still computed exactly once, by the same
+    // arithmetic as on the GPU.
+    FLTDistributeToThreadsOptions distribute;
+    distribute.threads = options.threadsPerBlock;
+    pm.addNestedPass<func::FuncOp>(createFLTDistributeToThreads(distribute));
+  }
   pm.addPass(createFLTExpandStridedCopies());
   pm.addPass(createConvertLinalgToLoopsPass());
-  if (options.parallel) {
+  if (options.parallel && !options.emulateGPUMapping) {
     pm.addPass(createForallToParallelLoopPass());
     ConvertSCFToOpenMPPassOptions openmp;
     openmp.numThreads = options.threads;
@@ -111,4 +119,10 @@ void mlir::flt::registerFLTPipelines() {
       "Lower flt ops on tensors to the LLVM dialect for the host CPU "
       "(fused, tiled, bufferized, OpenMP-parallel)",
       buildCPUPipeline);
+  PassPipelineRegistration<GPUPipelineOptions>(
+      "flt-gpu-pipeline",
+      "Lower flt ops on tensors to host LLVM dialect code that launches "
+      "CUDA kernels (blocks and threads, tiles staged in shared memory, "
+      "NVVM, cubin for sm_90 embedded)",
+      buildGPUPipeline);
 }

@@ -173,6 +173,8 @@ void compileModule(const std::string &text, const std::string &filename,
       compile.target = value.cast<std::string>();
     else if (name == "cpu")
       compile.cpu = value.cast<std::string>();
+    else if (name == "cuda_chip")
+      compile.cudaChip = value.cast<std::string>();
     else if (name == "fuse_kronecker")
       compile.fuseKronecker = value.cast<bool>();
     else if (name == "token_tile")
@@ -192,10 +194,11 @@ void compileModule(const std::string &text, const std::string &filename,
     else
       throw py::type_error("flt.compile: unknown option '" + name + "'");
   }
-  if (compile.tokenTile <= 0 || compile.valueSlice <= 0 ||
+  if (compile.tokenTile < 0 || compile.valueSlice < 0 ||
       compile.registerRows < 0 || compile.threads < 0)
-    throw py::value_error("flt.compile: token_tile and value_slice must be "
-                          "positive, register_rows and threads non-negative");
+    throw py::value_error("flt.compile: token_tile, value_slice, "
+                          "register_rows and threads must be non-negative "
+                          "(0: the target's default)");
   Session session;
   session.parse(text, filename);
   // compileModule runs passes and an external linker; one at a time keeps

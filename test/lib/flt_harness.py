@@ -12,6 +12,18 @@ import numpy as np
 from flt import reference
 
 TOOLS = os.environ.get("FLT_TOOLS_DIR", "")
+
+# Where the kernels run. cpu: flt-cpu-pipeline. gpu-emulation: the GPU
+# pipeline's block and thread mapping, run block by block and thread by
+# thread on the CPU (checks the mapping without a GPU). cuda: compiled with
+# --target=cuda and run on the GPU (test/Integration/gpu, REQUIRES a device).
+TARGET = os.environ.get("FLT_TEST_TARGET", "cpu")
+_COMPILE_FLAGS = {"cpu": [], "gpu-emulation": ["--emulate-gpu-mapping"],
+                  "cuda": ["--target=cuda"]}
+_RUN_FLAGS = {"cpu": [], "gpu-emulation": [], "cuda": ["--device=cuda"]}
+if TARGET not in _COMPILE_FLAGS:
+    raise SystemExit(f"FLT_TEST_TARGET={TARGET}: expected one of "
+                     f"{', '.join(_COMPILE_FLAGS)}")
 _failures = []
 
 
@@ -48,7 +60,8 @@ class Library:
             f.write(self.ir)
         self.path = os.path.join(self.dir, "module.so")
         done = subprocess.run([tool("flt-compile"), source, "-o", self.path,
-                               *flags], capture_output=True, text=True)
+                               *flags, *_COMPILE_FLAGS[TARGET]],
+                              capture_output=True, text=True)
         if done.returncode != 0:
             sys.stderr.write(self.ir + "\n" + done.stderr)
             raise SystemExit(f"flt-compile failed (status {done.returncode})")
@@ -62,7 +75,8 @@ class Library:
             args.append(f"--input={path}")
         outs = [os.path.join(self.dir, f"out{i}.npy") for i in range(results)]
         args += [f"--output={p}" for p in outs]
-        done = subprocess.run([*args, *extra], capture_output=True, text=True)
+        done = subprocess.run([*args, *_RUN_FLAGS[TARGET], *extra],
+                              capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"flt-run {function} failed: {done.stderr}")
         return [np.load(p) for p in outs]

@@ -49,19 +49,23 @@ static cl::opt<flt::EmitKind> emit(
                clEnumValN(flt::EmitKind::Object, "obj", "an object file"),
                clEnumValN(flt::EmitKind::LLVMIR, "llvm", "optimized LLVM IR"),
                clEnumValN(flt::EmitKind::MLIR, "mlir",
-                          "the fully lowered MLIR module")),
+                          "the fully lowered MLIR module"),
+               clEnumValN(flt::EmitKind::PTX, "ptx",
+                          "the kernels' PTX (--target=cuda)")),
     cl::cat(category));
 static cl::opt<std::string>
     cpu("cpu", cl::desc("LLVM CPU for --target=cpu (default: this machine's)"),
         cl::init("native"), cl::cat(category));
-static cl::opt<int64_t> tokenTile("token-tile",
-                                  cl::desc("Tokens per tile / causal chunk"),
-                                  cl::init(flt::cpu::kTokenTile),
-                                  cl::cat(category));
+static cl::opt<int64_t> tokenTile(
+    "token-tile",
+    cl::desc("Tokens per tile / causal chunk (default: 64 on the CPU, 32 "
+             "with CUDA)"),
+    cl::init(0), cl::cat(category));
 static cl::opt<int64_t>
     valueSlice("value-slice",
-               cl::desc("Value columns per parallel slice of the state"),
-               cl::init(flt::cpu::kValueSlice), cl::cat(category));
+               cl::desc("Value columns per parallel slice of the state "
+                        "(default: 32 on the CPU, 8 with CUDA)"),
+               cl::init(0), cl::cat(category));
 static cl::opt<int64_t> registerRows(
     "register-rows",
     cl::desc("Accumulator rows of the contraction register tile (default: 8 "
@@ -94,15 +98,37 @@ static cl::opt<int64_t>
                      "(0: chosen at run time)"),
             cl::init(0), cl::cat(category));
 
+static cl::opt<int64_t> threadsPerBlock(
+    "threads-per-block", cl::desc("Threads per block with --target=cuda"),
+    cl::init(flt::cuda::kThreadsPerBlock), cl::cat(category));
+static cl::opt<int64_t> sharedMemory(
+    "shared-memory",
+    cl::desc("Bytes of shared memory per block for staged tiles with "
+             "--target=cuda"),
+    cl::init(flt::cuda::kSharedMemoryBytes), cl::cat(category));
+static cl::opt<std::string>
+    cudaToolkit("cuda-toolkit",
+                cl::desc("CUDA toolkit with ptxas and libdevice"),
+                cl::init("/usr/local/cuda"), cl::cat(category));
+static cl::opt<bool> emulateGPUMapping(
+    "emulate-gpu-mapping",
+    cl::desc("--target=cpu: map the kernels to blocks and threads as for "
+             "CUDA, then run them one after another on the CPU (a test of "
+             "the GPU mapping without a GPU)"),
+    cl::init(false), cl::cat(category));
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "flt-compile: flt module -> shared library\n");
 
-  if (tokenTile <= 0 || valueSlice <= 0 || threads < 0 || registerRows < 0) {
-    llvm::errs() << "flt-compile: error: --token-tile and --value-slice must "
-                    "be positive and --kernel-threads non-negative\n";
+  if (tokenTile < 0 || valueSlice < 0 || threads < 0 || registerRows < 0 ||
+      threadsPerBlock < 1 || threadsPerBlock > 1024 || sharedMemory < 0) {
+    llvm::errs() << "flt-compile: error: --token-tile, --value-slice, "
+                    "--kernel-threads and --register-rows must be "
+                    "non-negative, --threads-per-block in [1, 1024] and "
+                    "--shared-memory non-negative\n";
     return 1;
   }
 
@@ -129,6 +155,11 @@ int main(int argc, char **argv) {
   flt::CompileOptions options;
   options.target = target;
   options.cpu = cpu;
+  options.cudaChip = cudaChip;
+  options.cudaToolkit = cudaToolkit;
+  options.threadsPerBlock = threadsPerBlock;
+  options.sharedMemoryBytes = sharedMemory;
+  options.emulateGPUMapping = emulateGPUMapping;
   options.emit = emit;
   options.raiseAttention = raiseAttention;
   options.fuseKronecker = !noFusion;

@@ -4,6 +4,7 @@
 #define FLT_COMPILER_COMPILER_H
 
 #include "flt/Pipelines/CPUTileConfig.h"
+#include "flt/Pipelines/GPUTileConfig.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/raw_ostream.h"
@@ -13,18 +14,31 @@
 namespace mlir::flt {
 
 /// What flt-compile writes.
-enum class EmitKind { SharedLibrary, Object, LLVMIR, MLIR };
+enum class EmitKind { SharedLibrary, Object, LLVMIR, MLIR, PTX };
 
 struct CompileOptions {
+  /// "cpu" or "cuda".
   std::string target = "cpu";
+  /// CUDA architecture for --target=cuda.
+  std::string cudaChip = cuda::kDefaultChip;
+  /// CUDA toolkit whose ptxas and libdevice build the cubin.
+  std::string cudaToolkit = "/usr/local/cuda";
+  /// flt-gpu-pipeline's block size and shared-memory budget.
+  int64_t threadsPerBlock = cuda::kThreadsPerBlock;
+  int64_t sharedMemoryBytes = cuda::kSharedMemoryBytes;
+  /// --target=cpu only: distribute the kernels to blocks and threads as
+  /// flt-gpu-pipeline does, then run blocks and threads one after another
+  /// on the CPU (checks the GPU mapping's arithmetic without a GPU).
+  bool emulateGPUMapping = false;
   /// LLVM CPU name for --target=cpu ("native": this machine's CPU).
   std::string cpu = "native";
   EmitKind emit = EmitKind::SharedLibrary;
   // flt-cpu-pipeline options.
   bool raiseAttention = false;
   bool fuseKronecker = true;
-  int64_t tokenTile = cpu::kTokenTile;
-  int64_t valueSlice = cpu::kValueSlice;
+  /// Tile sizes; 0 picks the target's (CPUTileConfig.h, GPUTileConfig.h).
+  int64_t tokenTile = 0;
+  int64_t valueSlice = 0;
   /// Register-tile rows; 0 picks them from the target CPU (AVX-512: 8,
   /// otherwise 4).
   int64_t registerRows = 0;

@@ -4,6 +4,7 @@
 #define FLT_PIPELINES_PIPELINES_H
 
 #include "flt/Pipelines/CPUTileConfig.h"
+#include "flt/Pipelines/GPUTileConfig.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
@@ -47,12 +48,69 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("OpenMP threads per parallel loop (0: decided at run "
                      "time, e.g. by flt-run --threads or OMP_NUM_THREADS)"),
       llvm::cl::init(0)};
+  PassOptions::Option<bool> emulateGPUMapping{
+      *this, "emulate-gpu-mapping",
+      llvm::cl::desc("Distribute to blocks and threads as flt-gpu-pipeline "
+                     "does (flt-distribute-to-threads), then run them "
+                     "sequentially: tests the GPU mapping on the CPU"),
+      llvm::cl::init(false)};
+  PassOptions::Option<int64_t> threadsPerBlock{
+      *this, "threads-per-block",
+      llvm::cl::desc("Threads per emulated block (emulate-gpu-mapping)"),
+      llvm::cl::init(cuda::kThreadsPerBlock)};
 };
 
 /// flt (tensors) -> LLVM dialect for the host CPU.
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
 
-/// Registers flt-cpu-pipeline.
+/// Options of flt-gpu-pipeline.
+struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
+  PassOptions::Option<bool> raiseAttention{
+      *this, "raise-attention",
+      llvm::cl::desc("First raise attention written in linalg or TOSA into "
+                     "flt ops (flt-raise-attention)"),
+      llvm::cl::init(false)};
+  PassOptions::Option<bool> fuseKronecker{
+      *this, "fuse-kronecker",
+      llvm::cl::desc("Form the Kronecker features of linear attention tile "
+                     "by tile (false: materialize them)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<int64_t> tokenTile{
+      *this, "token-tile", llvm::cl::desc("Tokens per tile / causal chunk"),
+      llvm::cl::init(cuda::kTokenTile)};
+  PassOptions::Option<int64_t> valueSlice{
+      *this, "value-slice",
+      llvm::cl::desc("Value columns per block of the state"),
+      llvm::cl::init(cuda::kValueSlice)};
+  PassOptions::Option<int64_t> threadsPerBlock{
+      *this, "threads-per-block", llvm::cl::desc("Threads per block"),
+      llvm::cl::init(cuda::kThreadsPerBlock)};
+  PassOptions::Option<int64_t> sharedMemoryBytes{
+      *this, "shared-memory-bytes",
+      llvm::cl::desc("Dynamic shared memory per block for staged tiles"),
+      llvm::cl::init(cuda::kSharedMemoryBytes)};
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("CUDA architecture (e.g. sm_90)"),
+      llvm::cl::init(cuda::kDefaultChip)};
+  PassOptions::Option<std::string> features{
+      *this, "features", llvm::cl::desc("PTX features (e.g. +ptx80)"),
+      llvm::cl::init(cuda::kPTXFeatures)};
+  PassOptions::Option<std::string> binaryFormat{
+      *this, "format",
+      llvm::cl::desc("What gpu-module-to-binary embeds: bin (cubin), isa "
+                     "(PTX) or fatbin"),
+      llvm::cl::init("bin")};
+  PassOptions::Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit (ptxas, libdevice) for the cubin"),
+      llvm::cl::init("/usr/local/cuda")};
+};
+
+/// flt (tensors) -> host LLVM dialect with the kernels embedded as a CUDA
+/// binary (gpu.binary).
+void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);
+
+/// Registers flt-cpu-pipeline and flt-gpu-pipeline.
 void registerFLTPipelines();
 
 } // namespace mlir::flt

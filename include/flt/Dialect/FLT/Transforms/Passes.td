@@ -167,4 +167,141 @@ def FLTFuseIntoTiles : Pass<"flt-fuse-into-tiles"> {
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
+def FLTDistributeToThreads : Pass<"flt-distribute-to-threads",
+                                  "::mlir::func::FuncOp"> {
+  let summary = "Distribute bufferized linalg ops over the threads of GPU blocks";
+  let description = [{
+    The first half of the GPU mapping (DESIGN.md section 3), on buffers.
+    Every outermost `scf.forall` becomes a loop over thread blocks (mapping
+    `#gpu.block<linear_dim_i>`). Inside one, every linalg op becomes a
+    thread loop, `scf.forall (%t) in (threads)` mapped to `#gpu.thread<x>`,
+    whose thread t computes the points p = t, t + threads, ... of the op's
+    parallel dimensions (consecutive threads take consecutive points of the
+    innermost dimension, so global loads and stores coalesce) and runs the
+    reduction dimensions sequentially; each point is the op tiled to one
+    parallel point (TilingInterface). Other writes inside a block (a lone
+    `memref.store`) run on one thread. A linalg op outside every forall
+    (host level) becomes its own grid: blocks of `threads` points.
+    `memref.copy` is rewritten to `linalg.copy` first, so copies are
+    distributed too. flt-map-to-gpu then turns the foralls into a
+    `gpu.launch` with a barrier after every thread loop.
+
+    ```mlir
+    scf.forall (%h) in (8) {
+      linalg.generic {iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%a, %b : memref<64x64xf32>, memref<64x32xf32>)
+        outs(%c : memref<64x32xf32>) { ... }
+    }
+    ```
+
+    becomes
+
+    ```mlir
+    scf.forall (%h) in (8) {
+      scf.forall (%t) in (256) {
+        scf.for %p = %t to %c2048 step %c256 {
+          %ij:2 = affine.delinearize_index %p into (64, 32) : index, index
+          %sa = memref.subview %a[%ij#0, 0] [1, 64] [1, 1] ...
+          ...
+          linalg.generic ... ins(%sa, %sb ...) outs(%sc : memref<1x1xf32, ...>)
+        }
+      } {mapping = [#gpu.thread<x>]}
+    } {mapping = [#gpu.block<linear_dim_0>]}
+    ```
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"256",
+           "Threads per block">,
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"
+  ];
+}
+
+def FLTMapToGPU : Pass<"flt-map-to-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Turn block and thread foralls into gpu.launch; stage tile buffers in shared memory";
+  let description = [{
+    The second half of the GPU mapping, after flt-distribute-to-threads.
+    Each block-mapped `scf.forall` becomes one `gpu.launch` whose grid is
+    the forall's iteration count (block id delinearized back into the
+    induction variables) and whose blocks have `threads` threads. Each
+    thread loop inside becomes the thread id (guarded when it has fewer
+    iterations than threads), followed by a `gpu.barrier`, so every write
+    of one loop is visible to the next.
+
+    Buffers allocated inside a block are per-block scratch. They are carved
+    out of the block's dynamic shared memory while `shared-memory-bytes`
+    lasts (tiles of q, k, v and features: this is where operands are staged)
+    and otherwise out of one global buffer of per-block slices allocated
+    around the launch. Host-level `memref.alloc` / `memref.dealloc` become
+    `gpu.alloc` / `gpu.dealloc`: every buffer of the function lives on the
+    device. Host code that would read or write a device buffer directly is
+    rejected with a diagnostic.
+
+    ```mlir
+    scf.forall (%h) in (8) {
+      %tile = memref.alloc() : memref<32x64xf32>
+      scf.forall (%t) in (256) { ... } {mapping = [#gpu.thread<x>]}
+    } {mapping = [#gpu.block<linear_dim_0>]}
+    ```
+
+    becomes
+
+    ```mlir
+    gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, ...) threads(%tx, %ty, %tz)
+        in (%x = %c256, ...) dynamic_shared_memory_size %c8192 {
+      %smem = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+      %view = memref.view %smem[%c0][] : ... to memref<32x64xf32, #gpu.address_space<workgroup>>
+      %tile = memref.memory_space_cast %view : ... to memref<32x64xf32>
+      ...
+      gpu.barrier
+      gpu.terminator
+    }
+    ```
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"256",
+           "Threads per block (as in flt-distribute-to-threads)">,
+    Option<"sharedMemoryBytes", "shared-memory-bytes", "int64_t",
+           /*default=*/"98304",
+           "Dynamic shared memory per block for staged tiles">,
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
+def FLTMergeGPUModules : Pass<"flt-merge-gpu-modules", "::mlir::ModuleOp"> {
+  let summary = "Move every outlined kernel into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` makes one `gpu.module` per kernel. This pass
+    moves every kernel into the first module and retargets the
+    `gpu.launch_func` ops, so that the library embeds one binary (one
+    `cuModuleLoadData` when it is loaded) and `--emit=ptx` writes one PTX
+    module that `ptxas` accepts. Modules with different targets are an
+    error.
+
+    ```mlir
+    gpu.module @f_kernel { gpu.func @f_kernel(...) kernel { ... } }
+    gpu.module @f_kernel_0 { gpu.func @f_kernel_0(...) kernel { ... } }
+    gpu.launch_func @f_kernel_0::@f_kernel_0 ...
+    ```
+
+    becomes
+
+    ```mlir
+    gpu.module @f_kernel {
+      gpu.func @f_kernel(...) kernel { ... }
+      gpu.func @f_kernel_0(...) kernel { ... }
+    }
+    gpu.launch_func @f_kernel::@f_kernel_0 ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // FLT_DIALECT_FLT_TRANSFORMS_PASSES_TD

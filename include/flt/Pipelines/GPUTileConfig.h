@@ -1,0 +1,45 @@
+//===- GPUTileConfig.h - the GPU tile configuration -------------*- C++ -*-===//
+//
+// Every tile size and launch parameter the GPU pipeline uses, in one place,
+// with the reason for it. Target: an sm_90 SM (H100: 228 KiB of shared
+// memory and L1 per SM, up to 227 KiB of it per block, 64 K registers,
+// 4 warp schedulers).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLT_PIPELINES_GPUTILECONFIG_H
+#define FLT_PIPELINES_GPUTILECONFIG_H
+
+#include <cstdint>
+
+namespace mlir::flt::cuda {
+
+/// Tokens per tile (and per causal chunk). A block stages one tile of keys
+/// (32 × m), of positional features (32 × r) and of values in shared
+/// memory; 32 tokens keep those at 8 + 4 KiB for m = 64, r = 32, so that
+/// the state slice below fits next to them.
+constexpr int64_t kTokenTile = 32;
+
+/// Value columns per block of the linear-attention state. The state slice
+/// is m·r × slice floats: 64 KiB at m = 64, r = 32 and 8 columns, which
+/// with the staged tiles fits the shared-memory budget below, and e = 64
+/// gives B·H·8 independent blocks (DESIGN.md: split the state by the value
+/// dimension, never by m·r).
+constexpr int64_t kValueSlice = 8;
+
+/// Threads per block: 8 warps, enough to hide shared-memory latency while
+/// several blocks share an SM.
+constexpr int64_t kThreadsPerBlock = 256;
+
+/// Dynamic shared memory a block may use for staged tiles and its state
+/// slice; per-block buffers beyond it go to global memory (L2). 96 KiB
+/// lets two blocks share an SM.
+constexpr int64_t kSharedMemoryBytes = 96 * 1024;
+
+/// The default CUDA architecture (H100) and the PTX ISA CUDA 13 needs.
+constexpr const char *kDefaultChip = "sm_90";
+constexpr const char *kPTXFeatures = "+ptx80";
+
+} // namespace mlir::flt::cuda
+
+#endif // FLT_PIPELINES_GPUTILECONFIG_H
