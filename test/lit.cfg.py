@@ -62,3 +62,31 @@ if config.flt_sanitize:
     config.environment["ASAN_OPTIONS"] = (
         "allow_user_poisoning=0:detect_leaks=1:abort_on_error=0")
     config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+
+# The CUDA toolkit (ptxas checks the PTX flt-compile emits) and a usable GPU
+# (REQUIRES: cuda-device tests run the kernels). Build machines and CI have
+# the toolkit but no GPU; scripts/run-gpu-tests.sh runs the rest on one.
+ptxas = os.path.join(os.environ.get("FLT_CUDA_TOOLKIT", "/usr/local/cuda"),
+                     "bin", "ptxas")
+if os.path.exists(ptxas):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+
+
+def _cuda_device_present():
+    import ctypes
+    try:
+        driver = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    count = ctypes.c_int(0)
+    return (driver.cuInit(0) == 0 and
+            driver.cuDeviceGetCount(ctypes.byref(count)) == 0 and
+            count.value > 0)
+
+
+if _cuda_device_present():
+    config.available_features.add("cuda-device")
+for name in ("FLT_TEST_TARGET", "CUDA_VISIBLE_DEVICES"):
+    if name in os.environ:
+        config.environment[name] = os.environ[name]

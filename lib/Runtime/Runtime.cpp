@@ -4,6 +4,9 @@
 
 #include "flt/Runtime/ModuleInfo.h"
 
+#include "CudaEntryPoints.h"
+#include "Descriptors.h"
+
 #include <dlfcn.h>
 #include <sys/stat.h>
 
@@ -132,6 +135,15 @@ std::unique_ptr<Library> Library::load(const std::string &path,
     library->callEntries_.push_back(call);
     library->checkEntries_.push_back(check);
   }
+  if (library->target_ == "cuda") {
+    library->cuda_ = std::make_unique<CudaEntryPoints>();
+    std::string missing;
+    if (!library->cuda_->resolve(handle, missing)) {
+      error = "'" + path + "' is a CUDA library without the flt CUDA "
+              "runtime wrappers (" + missing + "); recompile it";
+      return nullptr;
+    }
+  }
   return library;
 }
 
@@ -216,45 +228,19 @@ const FunctionInfo *Library::find(const std::string &name) const {
 // Calling
 //===----------------------------------------------------------------------===//
 
-namespace {
-
-/// MLIR's strided memref descriptor, rank erased: allocated, aligned,
-/// offset, sizes[rank], strides[rank] — all 8-byte words.
-std::vector<int64_t> describe(const HostTensor &tensor) {
-  const std::vector<int64_t> &shape = tensor.shape();
-  size_t rank = shape.size();
-  std::vector<int64_t> words(3 + 2 * rank);
-  auto pointer = reinterpret_cast<int64_t>(tensor.data());
-  words[0] = pointer;
-  words[1] = pointer;
-  words[2] = 0;
-  int64_t stride = 1;
-  for (size_t i = rank; i-- > 0;) {
-    words[3 + i] = shape[i];
-    words[3 + rank + i] = stride;
-    stride *= shape[i];
-  }
-  return words;
-}
-
-/// Copies a strided result into a dense tensor.
-void gather(const uint8_t *base, const int64_t *sizes, const int64_t *strides,
-            size_t rank, size_t elementBytes, uint8_t *&out, size_t dim = 0) {
-  if (dim == rank) {
-    std::memcpy(out, base, elementBytes);
-    out += elementBytes;
-    return;
-  }
-  for (int64_t i = 0; i < sizes[dim]; ++i)
-    gather(base + i * strides[dim] * static_cast<int64_t>(elementBytes), sizes,
-           strides, rank, elementBytes, out, dim + 1);
-}
-
-} // namespace
 
 bool Library::validate(const FunctionInfo &function,
                        const std::vector<HostTensor> &inputs,
                        std::string &error) const {
+  std::vector<TensorType> types;
+  for (const HostTensor &input : inputs)
+    types.push_back({input.element(), input.shape()});
+  return validateTypes(function, types, error);
+}
+
+bool Library::validateTypes(const FunctionInfo &function,
+                            const std::vector<TensorType> &inputs,
+                            std::string &error) const {
   if (inputs.size() != function.args.size()) {
     error = "function '" + function.name + "' takes " +
             std::to_string(function.args.size()) + " inputs, got " +
@@ -263,23 +249,23 @@ bool Library::validate(const FunctionInfo &function,
   }
   for (size_t i = 0; i < inputs.size(); ++i) {
     const TensorType &expected = function.args[i];
-    const HostTensor &input = inputs[i];
+    const TensorType &input = inputs[i];
     std::string which = "input #" + std::to_string(i) + " of '" +
                         function.name + "'";
-    if (input.element() != expected.element) {
+    if (input.element != expected.element) {
       error = which + " must have element type " +
               elementName(expected.element) + ", got " +
-              elementName(input.element());
+              elementName(input.element);
       return false;
     }
-    if (input.shape().size() != expected.shape.size()) {
+    if (input.shape.size() != expected.shape.size()) {
       error = which + " must have rank " +
               std::to_string(expected.shape.size()) + " (" + expected.str() +
               "), got " + input.str();
       return false;
     }
     for (size_t d = 0; d < expected.shape.size(); ++d) {
-      if (expected.shape[d] >= 0 && input.shape()[d] != expected.shape[d]) {
+      if (expected.shape[d] >= 0 && input.shape[d] != expected.shape[d]) {
         error = which + " must have shape " + expected.str() + ", got " +
                 input.str();
         return false;
@@ -289,8 +275,9 @@ bool Library::validate(const FunctionInfo &function,
   // The relations between dynamic sizes: the library's check function.
   std::vector<std::vector<int64_t>> descriptors;
   std::vector<void *> args;
-  for (const HostTensor &input : inputs)
-    descriptors.push_back(describe(input));
+  // The check reads sizes only: no data pointer is needed.
+  for (const TensorType &input : inputs)
+    descriptors.push_back(describe(nullptr, input.shape));
   for (auto &descriptor : descriptors)
     args.push_back(descriptor.data());
   size_t index = &function - functions_.data();
@@ -314,17 +301,14 @@ bool Library::validate(const FunctionInfo &function,
 bool Library::call(const FunctionInfo &function,
                    const std::vector<HostTensor> &inputs,
                    std::vector<HostTensor> &results, std::string &error) const {
-  if (target_ != "cpu") {
-    error = "'" + path_ + "' was compiled for " + target_ +
-            "; host calls need a library compiled with --target=cpu";
-    return false;
-  }
+  if (target_ == "cuda")
+    return callThroughDevice(function, inputs, results, error);
   if (!validate(function, inputs, error))
     return false;
 
   std::vector<std::vector<int64_t>> descriptors;
   for (const HostTensor &input : inputs)
-    descriptors.push_back(describe(input));
+    descriptors.push_back(describe(input.data(), input.shape()));
   size_t resultWords = 0;
   for (const TensorType &result : function.results)
     resultWords += 3 + 2 * result.shape.size();

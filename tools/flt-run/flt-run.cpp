@@ -6,7 +6,8 @@
 // Reads the inputs, checks them against the function's signature and size
 // relations, calls it, writes each result to its --output file (in order)
 // and prints one line per result. With --benchmark=N it also times N calls
-// after one warm-up call. Any error is one line on stderr and exit status 1.
+// after one warm-up call (--device=cuda: GPU time from CUDA events, inputs
+// kept on the device). Any error is one line on stderr and exit status 1.
 //
 // bf16 arguments read f32 .npy files (rounded to nearest even); bf16 results
 // are written as f32.
@@ -207,6 +208,11 @@ int main(int argc, char **argv) {
     inputs.push_back(std::move(tensor));
   }
 
+  bool cuda = options.device == "cuda";
+  if (cuda && !library->cudaAvailable(error))
+    fail(error);
+  if (cuda && options.threads > 0)
+    fail("--threads is for --device=cpu (CUDA kernels size their own grids)");
   if (options.threads > 0 && !library->setNumThreads(options.threads, error))
     fail(error);
 
@@ -223,16 +229,31 @@ int main(int argc, char **argv) {
 
   if (options.benchmark > 0) {
     std::vector<double> times;
-    std::vector<flt::HostTensor> scratch;
-    if (!library->call(*function, inputs, scratch, error)) // warm-up
-      fail(error);
-    for (int i = 0; i < options.benchmark; ++i) {
-      auto start = std::chrono::steady_clock::now();
-      if (!library->call(*function, inputs, scratch, error))
+    if (cuda) {
+      // Kernels only: inputs stay on the device, CUDA events around calls.
+      std::vector<flt::DeviceTensor> deviceInputs(inputs.size());
+      for (size_t i = 0; i < inputs.size(); ++i)
+        if (!library->toDevice(inputs[i], deviceInputs[i], error))
+          fail(error);
+      std::vector<double> warmUp;
+      if (!library->timeDevice(*function, deviceInputs, 1, warmUp, error) ||
+          !library->timeDevice(*function, deviceInputs, options.benchmark,
+                               times, error))
         fail(error);
-      auto stop = std::chrono::steady_clock::now();
-      times.push_back(
-          std::chrono::duration<double, std::milli>(stop - start).count());
+      for (flt::DeviceTensor &input : deviceInputs)
+        library->freeDevice(input);
+    } else {
+      std::vector<flt::HostTensor> scratch;
+      if (!library->call(*function, inputs, scratch, error)) // warm-up
+        fail(error);
+      for (int i = 0; i < options.benchmark; ++i) {
+        auto start = std::chrono::steady_clock::now();
+        if (!library->call(*function, inputs, scratch, error))
+          fail(error);
+        auto stop = std::chrono::steady_clock::now();
+        times.push_back(
+            std::chrono::duration<double, std::milli>(stop - start).count());
+      }
     }
     std::sort(times.begin(), times.end());
     size_t n = times.size();

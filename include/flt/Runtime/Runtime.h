@@ -63,6 +63,21 @@ private:
   std::vector<uint8_t> bytes_;
 };
 
+/// A dense row-major array in GPU memory (a CUDA device pointer). The
+/// runtime does not own it: results of Library::callDevice are freed with
+/// Library::freeDevice.
+struct DeviceTensor {
+  void *data = nullptr;
+  ElementType element = ElementType::F32;
+  std::vector<int64_t> shape;
+  int64_t numElements() const;
+  size_t byteSize() const;
+};
+
+/// The CUDA entry points of a library compiled with --target=cuda (its
+/// lib/Runtime/cuda wrappers, found with dlsym).
+struct CudaEntryPoints;
+
 /// A loaded flt library.
 class Library {
 public:
@@ -86,8 +101,34 @@ public:
                 std::string &error) const;
 
   /// Validates, then calls `function` on host buffers; fills `results`.
+  /// For a --target=cuda library the inputs are copied to the device and
+  /// the results back.
   bool call(const FunctionInfo &function, const std::vector<HostTensor> &inputs,
             std::vector<HostTensor> &results, std::string &error) const;
+
+  /// --target=cuda libraries: whether a driver and device are usable (with
+  /// the reason in `error` when not).
+  bool cudaAvailable(std::string &error) const;
+
+  /// --target=cuda: validates, then calls `function` on device buffers;
+  /// fills `results` with new device buffers (free them with freeDevice).
+  bool callDevice(const FunctionInfo &function,
+                  const std::vector<DeviceTensor> &inputs,
+                  std::vector<DeviceTensor> &results, std::string &error) const;
+
+  /// Device memory for `tensor`'s bytes, copied from the host (or back).
+  bool toDevice(const HostTensor &tensor, DeviceTensor &device,
+                std::string &error) const;
+  bool toHost(const DeviceTensor &device, HostTensor &tensor,
+              std::string &error) const;
+  void freeDevice(DeviceTensor &tensor) const;
+
+  /// --target=cuda: the GPU time of `calls` calls, one value per call in
+  /// milliseconds, measured with CUDA events around each call (the kernels
+  /// only: inputs stay on the device, results are freed between calls).
+  bool timeDevice(const FunctionInfo &function,
+                  const std::vector<DeviceTensor> &inputs, int calls,
+                  std::vector<double> &milliseconds, std::string &error) const;
 
   /// Threads for the kernels' parallel loops (OpenMP), >= 1.
   bool setNumThreads(int threads, std::string &error) const;
@@ -95,6 +136,13 @@ public:
 private:
   Library() = default;
   bool parseModuleInfo(const char *text, std::string &error);
+  bool callThroughDevice(const FunctionInfo &function,
+                         const std::vector<HostTensor> &inputs,
+                         std::vector<HostTensor> &results,
+                         std::string &error) const;
+  bool validateTypes(const FunctionInfo &function,
+                     const std::vector<TensorType> &inputs,
+                     std::string &error) const;
 
   void *handle_ = nullptr;
   std::string path_;
@@ -102,6 +150,7 @@ private:
   std::vector<FunctionInfo> functions_;
   std::vector<void *> callEntries_;
   std::vector<void *> checkEntries_;
+  std::unique_ptr<CudaEntryPoints> cuda_;
 };
 
 /// The flt version this runtime was built from (libraries must match).

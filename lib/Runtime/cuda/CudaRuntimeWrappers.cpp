@@ -312,10 +312,12 @@ void mgpuLaunchKernel(CUfunction function, intptr_t gridX, intptr_t gridY,
         "cuLaunchKernel");
 }
 
+/// A blocking stream: it synchronizes with the default stream, on which the
+/// runtime copies and records its timing events.
 CUstream mgpuStreamCreate() {
   CUstream stream = nullptr;
   if (ensureContext())
-    check(driver().cuStreamCreate(&stream, /*CU_STREAM_NON_BLOCKING=*/1),
+    check(driver().cuStreamCreate(&stream, /*CU_STREAM_DEFAULT=*/0),
           "cuStreamCreate");
   return stream;
 }

@@ -103,14 +103,21 @@ LogicalResult emitPoint(RewriterBase &rewriter, Location loc,
   return success();
 }
 
-/// The number of distributed points of `op`.
+/// The number of distributed points of `op` (static sizes folded).
 Value pointCount(RewriterBase &rewriter, Location loc,
                  ArrayRef<unsigned> dims, ArrayRef<Range> ranges) {
-  Value count = arith::ConstantIndexOp::create(rewriter, loc, 1);
-  for (unsigned dim : dims)
-    count = arith::MulIOp::create(
-        rewriter, loc, count,
-        getValueOrCreateConstantIndexOp(rewriter, loc, ranges[dim].size));
+  int64_t staticCount = 1;
+  SmallVector<Value> dynamicSizes;
+  for (unsigned dim : dims) {
+    if (std::optional<int64_t> size = getConstantIntValue(ranges[dim].size))
+      staticCount *= *size;
+    else
+      dynamicSizes.push_back(
+          getValueOrCreateConstantIndexOp(rewriter, loc, ranges[dim].size));
+  }
+  Value count = arith::ConstantIndexOp::create(rewriter, loc, staticCount);
+  for (Value size : dynamicSizes)
+    count = arith::MulIOp::create(rewriter, loc, count, size);
   return count;
 }
 

@@ -54,10 +54,10 @@ Value bufferBytes(OpBuilder &builder, Location loc, MemRefType type,
   int64_t elementBytes = type.getElementTypeBitWidth() / 8;
   Value bytes = constant(builder, loc, staticElements * elementBytes);
   for (Value size : dynamicSizes)
-    bytes = arith::MulIOp::create(builder, loc, bytes, size);
+    bytes = builder.createOrFold<arith::MulIOp>(loc, bytes, size);
   Value align = constant(builder, loc, kScratchAlignment);
-  Value rounded = arith::CeilDivUIOp::create(builder, loc, bytes, align);
-  return arith::MulIOp::create(builder, loc, rounded, align);
+  Value rounded = builder.createOrFold<arith::CeilDivUIOp>(loc, bytes, align);
+  return builder.createOrFold<arith::MulIOp>(loc, rounded, align);
 }
 
 /// `value` computed before `loop` when it does not depend on anything the
@@ -140,10 +140,12 @@ struct FLTMapToGPUPass
                                          blockLoop.getMixedStep())) {
       AffineExpr l, u, s;
       bindSymbols(rewriter.getContext(), l, u, s);
-      Value count = affine::makeComposedAffineApply(
-          rewriter, loc, (u - l).ceilDiv(s), {lb, ub, step});
+      Value count = getValueOrCreateConstantIndexOp(
+          rewriter, loc,
+          affine::makeComposedFoldedAffineApply(
+              rewriter, loc, (u - l).ceilDiv(s), {lb, ub, step}));
       tripCounts.push_back(count);
-      blocks = arith::MulIOp::create(rewriter, loc, blocks, count);
+      blocks = rewriter.createOrFold<arith::MulIOp>(loc, blocks, count);
     }
 
     // Scratch: shared memory first, in program order, while it lasts.
@@ -201,9 +203,8 @@ struct FLTMapToGPUPass
         }
       }
       entry.globalOffset = globalBytes;
-      globalBytes = arith::AddIOp::create(
-          rewriter, loc, globalBytes,
-          bufferBytes(rewriter, loc, reservedType, hostSizes));
+      globalBytes = rewriter.createOrFold<arith::AddIOp>(
+          loc, globalBytes, bufferBytes(rewriter, loc, reservedType, hostSizes));
       scratch.push_back(entry);
       return WalkResult::advance();
     });
@@ -215,7 +216,8 @@ struct FLTMapToGPUPass
     });
     Value globalScratch;
     if (needsGlobal) {
-      Value total = arith::MulIOp::create(rewriter, loc, globalBytes, blocks);
+      Value total = rewriter.createOrFold<arith::MulIOp>(loc, globalBytes,
+                                                         blocks);
       auto bytesType = MemRefType::get({ShapedType::kDynamic},
                                        rewriter.getI8Type());
       globalScratch = gpu::AllocOp::create(rewriter, loc, bytesType,
@@ -282,9 +284,8 @@ struct FLTMapToGPUPass
                           MemRefLayoutAttrInterface(), workgroup));
     }
     if (needsGlobal)
-      globalSlice =
-          arith::MulIOp::create(rewriter, loc, launch.getBlockIds().x,
-                                globalBytes);
+      globalSlice = rewriter.createOrFold<arith::MulIOp>(
+          loc, launch.getBlockIds().x, globalBytes);
     for (Scratch &entry : scratch) {
       memref::AllocOp alloc = entry.alloc;
       rewriter.setInsertionPoint(alloc);
@@ -303,8 +304,8 @@ struct FLTMapToGPUPass
             alloc.getDynamicSizes());
         view = memref::MemorySpaceCastOp::create(rewriter, loc, type, shared);
       } else {
-        Value offset = arith::AddIOp::create(rewriter, loc, globalSlice,
-                                             entry.globalOffset);
+        Value offset = rewriter.createOrFold<arith::AddIOp>(
+            loc, globalSlice, entry.globalOffset);
         view = memref::ViewOp::create(rewriter, loc, type, globalScratch,
                                       offset, alloc.getDynamicSizes());
       }

@@ -1,0 +1,34 @@
+// flt-compile --target=cuda on RPE-masked linear attention: two kernels
+// (per-block states over key tiles, then the queries), operands staged in
+// shared memory, no register spills; the library embeds an sm_90 cubin.
+// RUN: flt-compile %s --target=cuda --emit=ptx -o %t.ptx
+// RUN: FileCheck %s --check-prefix=PTX < %t.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90 -v %t.ptx -o %t.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+// RUN: flt-compile %s --target=cuda --emit=mlir -o %t.mlir
+// RUN: FileCheck %s --check-prefix=BINARY < %t.mlir
+// RUN: flt-compile %s --target=cuda -o %t.so
+// RUN: %python %S/Inputs/embedded_cubins.py %t.so | FileCheck %s --check-prefix=SO
+
+// PTX: .target sm_90
+// PTX: .shared .align 16 .b8 __dynamic_shmem__0
+// PTX-COUNT-2: .visible .entry la_kernel
+// PTX-NOT: .visible .entry
+// The key, feature and value tiles are written to and read from shared
+// memory inside the kernels.
+// PTX: st.shared.b32
+// PTX: ld.shared.b32
+
+// PTXAS-NOT: {{[1-9][0-9]*}} bytes spill
+// PTXAS-COUNT-2: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+
+// BINARY: llvm.func @la(
+// BINARY: gpu.binary @la_kernel {{ *}}[#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">, {{.*}}bin = "\7FELF
+// BINARY-NOT: gpu.binary
+
+// SO: cubin sm_90
+// SO-NOT: cubin
+
+func.func @la(%fq: tensor<1x8x?x64xf32>, %fk: tensor<1x8x?x64xf32>, %v: tensor<1x8x?x64xf32>, %phi: tensor<1x8x?x32xf32>, %psi: tensor<1x8x?x32xf32>) -> tensor<1x8x?x64xf32> {
+  %o = flt.linear_attention %fq, %fk, %v rpe(%phi, %psi) : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x32xf32>, tensor<1x8x?x32xf32> -> tensor<1x8x?x64xf32>
+  return %o : tensor<1x8x?x64xf32>
+}
