@@ -28,10 +28,9 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
-#include "llvm/Passes/PassBuilder.h"
-#include "llvm/Transforms/Instrumentation/AddressSanitizer.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Program.h"
@@ -41,6 +40,7 @@
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/Triple.h"
+#include "llvm/Transforms/Instrumentation/AddressSanitizer.h"
 
 using namespace mlir;
 using namespace mlir::flt;
@@ -105,9 +105,9 @@ bool isCIdentifier(StringRef name) {
 FailureOr<std::string> describeModule(ModuleOp module,
                                       const CompileOptions &options,
                                       const ShapeCheckTable &checks) {
-  std::string info = "flt-module " + std::to_string(::flt::abi::kFormatVersion) +
-                     "\nflt-version " FLT_VERSION_STRING "\ntarget " +
-                     options.target + "\n";
+  std::string info =
+      "flt-module " + std::to_string(::flt::abi::kFormatVersion) +
+      "\nflt-version " FLT_VERSION_STRING "\ntarget " + options.target + "\n";
   SmallVector<func::FuncOp> functions = exportedFunctions(module);
   if (functions.empty()) {
     module.emitError() << "flt-compile: the module has no public function "
@@ -183,7 +183,8 @@ createTargetMachine(ModuleOp module, const CompileOptions &options) {
   llvm::InitializeNativeTargetAsmPrinter();
   llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
   std::string error;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target) {
     module.emitError() << "flt-compile: no LLVM target for " << triple.str()
                        << ": " << error;
@@ -216,8 +217,8 @@ LogicalResult writeFile(ModuleOp module, StringRef path,
   std::error_code ec;
   llvm::ToolOutputFile file(path, ec, llvm::sys::fs::OF_None);
   if (ec)
-    return module.emitError() << "flt-compile: cannot write " << path << ": "
-                              << ec.message();
+    return module.emitError()
+           << "flt-compile: cannot write " << path << ": " << ec.message();
   write(file.os());
   file.os().flush();
   if (file.os().has_error())
@@ -252,12 +253,12 @@ void optimize(llvm::Module &module, llvm::TargetMachine *machine,
   builder.registerLoopAnalyses(loops);
   builder.crossRegisterProxies(loops, functions, sccs, modules);
   if (sanitizeAddress)
-    builder.registerOptimizerLastEPCallback(
-        [](llvm::ModulePassManager &passes, llvm::OptimizationLevel,
-           llvm::ThinOrFullLTOPhase) {
-          passes.addPass(
-              llvm::AddressSanitizerPass(llvm::AddressSanitizerOptions()));
-        });
+    builder.registerOptimizerLastEPCallback([](llvm::ModulePassManager &passes,
+                                               llvm::OptimizationLevel,
+                                               llvm::ThinOrFullLTOPhase) {
+      passes.addPass(
+          llvm::AddressSanitizerPass(llvm::AddressSanitizerOptions()));
+    });
   llvm::ModulePassManager passes =
       builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
   passes.run(module, modules);
@@ -267,8 +268,8 @@ LogicalResult linkSharedLibrary(ModuleOp module, StringRef objectPath,
                                 StringRef outputPath, bool cuda,
                                 bool sanitizeAddress) {
   std::string clang = FLT_LLVM_BIN_DIR "/clang";
-  SmallVector<StringRef> args = {clang, "-shared", "-o", outputPath,
-                                 objectPath, "-fuse-ld=lld"};
+  SmallVector<StringRef> args = {clang,      "-shared",  "-o",
+                                 outputPath, objectPath, "-fuse-ld=lld"};
   if (cuda) {
     // The mgpu* functions, whole (libFLTRuntime looks up the fltCuda*
     // ones); they need only libc, libdl and the C++ runtime, so the
@@ -276,23 +277,22 @@ LogicalResult linkSharedLibrary(ModuleOp module, StringRef objectPath,
     args.append({"-Wl,--whole-archive", FLT_CUDA_WRAPPERS_ARCHIVE,
                  "-Wl,--no-whole-archive", "-ldl", "-lstdc++"});
   } else {
-    args.append({"-L" FLT_LLVM_LIB_DIR, "-Wl,-rpath," FLT_LLVM_LIB_DIR,
-                 "-lomp"});
+    args.append(
+        {"-L" FLT_LLVM_LIB_DIR, "-Wl,-rpath," FLT_LLVM_LIB_DIR, "-lomp"});
   }
   args.push_back("-lm");
   // The ASan runtime comes from the process that loads the library.
   if (sanitizeAddress)
     args.push_back("-fsanitize=address");
   std::string error;
-  int status = llvm::sys::ExecuteAndWait(clang, args, std::nullopt, {}, 0, 0,
-                                         &error);
+  int status =
+      llvm::sys::ExecuteAndWait(clang, args, std::nullopt, {}, 0, 0, &error);
   if (status != 0)
     return module.emitError() << "flt-compile: linking " << outputPath
                               << " failed (" << clang << ", status " << status
                               << (error.empty() ? "" : ": ") << error << ")";
   return success();
 }
-
 
 /// Writes the kernels' PTX (every gpu.binary compiled with format=isa).
 LogicalResult writePTX(ModuleOp module, StringRef outputPath) {
@@ -315,9 +315,8 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
                                        StringRef outputPath) {
   bool cuda = options.target == "cuda";
   if (!cuda && options.target != "cpu")
-    return module.emitError()
-           << "flt-compile: unknown target '" << options.target
-           << "' (supported: cpu, cuda)";
+    return module.emitError() << "flt-compile: unknown target '"
+                              << options.target << "' (supported: cpu, cuda)";
   if (options.emit == EmitKind::PTX && !cuda)
     return module.emitError("flt-compile: --emit=ptx needs --target=cuda");
   if (options.emulateGPUMapping && cuda)
@@ -344,7 +343,8 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
       continue;
     func->setAttr("llvm.emit_c_interface", UnitAttr::get(context));
     for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-      func.setArgAttr(i, "bufferization.writable", BoolAttr::get(context, false));
+      func.setArgAttr(i, "bufferization.writable",
+                      BoolAttr::get(context, false));
   }
   // gpu-module-to-binary translates the kernels to LLVM IR (NVVM), and the
   // host's gpu.binary becomes an embedded object when translated.
@@ -418,8 +418,8 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
 
   if (failed(addPackedEntryPoints(*llvmModule, module, names, "",
                                   ::flt::abi::kCallPrefix)) ||
-      failed(addPackedEntryPoints(*llvmModule, module, names,
-                                  kShapeCheckPrefix, ::flt::abi::kCheckPrefix)))
+      failed(addPackedEntryPoints(*llvmModule, module, names, kShapeCheckPrefix,
+                                  ::flt::abi::kCheckPrefix)))
     return failure();
   llvm::Constant *infoText =
       llvm::ConstantDataArray::getString(llvmContext, *info);
@@ -433,8 +433,9 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
   optimize(*llvmModule, machine->get(), options.sanitizeAddress);
 
   if (options.emit == EmitKind::LLVMIR)
-    return writeFile(module, outputPath,
-                     [&](llvm::raw_pwrite_stream &os) { llvmModule->print(os, nullptr); });
+    return writeFile(module, outputPath, [&](llvm::raw_pwrite_stream &os) {
+      llvmModule->print(os, nullptr);
+    });
 
   auto emitObject = [&](llvm::raw_pwrite_stream &os) {
     llvm::legacy::PassManager codegen;

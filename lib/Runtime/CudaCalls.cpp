@@ -1,4 +1,5 @@
-//===- CudaCalls.cpp - calling --target=cuda libraries ----------------------===//
+//===- CudaCalls.cpp - calling --target=cuda libraries
+//----------------------===//
 //
 // Device buffers in, device buffers out: the compiled host function takes
 // memref descriptors of device pointers, launches its kernels on a stream
@@ -22,8 +23,7 @@ namespace flt {
 namespace {
 
 template <typename F>
-bool lookup(void *handle, F &function, const char *name,
-            std::string &missing) {
+bool lookup(void *handle, F &function, const char *name, std::string &missing) {
   function = reinterpret_cast<F>(dlsym(handle, name));
   if (!function && missing.empty())
     missing = name;
@@ -168,8 +168,8 @@ bool Library::callDevice(const FunctionInfo &function,
     auto *allocated = reinterpret_cast<void *>(words[0]);
     auto *aligned = reinterpret_cast<uint8_t *>(words[1]);
     size_t bytes = elementSize(type.element);
-    bool dense = words[2] == 0 && aligned == allocated &&
-                 !inputBuffers.count(allocated);
+    bool dense =
+        words[2] == 0 && aligned == allocated && !inputBuffers.count(allocated);
     int64_t stride = 1;
     for (size_t i = rank; i-- > 0 && dense;) {
       dense = sizes[i] == 1 || strides[i] == stride;

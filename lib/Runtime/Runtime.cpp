@@ -54,8 +54,9 @@ const char *elementName(ElementType type) {
 }
 
 std::optional<ElementType> parseElementType(const std::string &name) {
-  for (ElementType type : {ElementType::F32, ElementType::F16, ElementType::BF16,
-                           ElementType::F64, ElementType::I32, ElementType::I64})
+  for (ElementType type :
+       {ElementType::F32, ElementType::F16, ElementType::BF16, ElementType::F64,
+        ElementType::I32, ElementType::I64})
     if (name == elementName(type))
       return type;
   return std::nullopt;
@@ -103,14 +104,14 @@ std::unique_ptr<Library> Library::load(const std::string &path,
     return nullptr;
   }
   // RTLD_LOCAL: several libraries may export the same function names.
-  void *handle = dlopen(path.find('/') == std::string::npos
-                            ? ("./" + path).c_str()
-                            : path.c_str(),
-                        RTLD_NOW | RTLD_LOCAL);
+  void *handle =
+      dlopen(path.find('/') == std::string::npos ? ("./" + path).c_str()
+                                                 : path.c_str(),
+             RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char *reason = dlerror();
-    error = "cannot load library '" + path + "': " +
-            (reason ? reason : "unknown error");
+    error = "cannot load library '" + path +
+            "': " + (reason ? reason : "unknown error");
     return nullptr;
   }
   std::unique_ptr<Library> library(new Library());
@@ -139,8 +140,10 @@ std::unique_ptr<Library> Library::load(const std::string &path,
     library->cuda_ = std::make_unique<CudaEntryPoints>();
     std::string missing;
     if (!library->cuda_->resolve(handle, missing)) {
-      error = "'" + path + "' is a CUDA library without the flt CUDA "
-              "runtime wrappers (" + missing + "); recompile it";
+      error = "'" + path +
+              "' is a CUDA library without the flt CUDA "
+              "runtime wrappers (" +
+              missing + "); recompile it";
       return nullptr;
     }
   }
@@ -228,7 +231,6 @@ const FunctionInfo *Library::find(const std::string &name) const {
 // Calling
 //===----------------------------------------------------------------------===//
 
-
 bool Library::validate(const FunctionInfo &function,
                        const std::vector<HostTensor> &inputs,
                        std::string &error) const {
@@ -250,8 +252,8 @@ bool Library::validateTypes(const FunctionInfo &function,
   for (size_t i = 0; i < inputs.size(); ++i) {
     const TensorType &expected = function.args[i];
     const TensorType &input = inputs[i];
-    std::string which = "input #" + std::to_string(i) + " of '" +
-                        function.name + "'";
+    std::string which =
+        "input #" + std::to_string(i) + " of '" + function.name + "'";
     if (input.element != expected.element) {
       error = which + " must have element type " +
               elementName(expected.element) + ", got " +
@@ -357,8 +359,8 @@ bool Library::call(const FunctionInfo &function,
 
 bool Library::setNumThreads(int threads, std::string &error) const {
   if (threads < 1) {
-    error = "the thread count must be at least 1, got " +
-            std::to_string(threads);
+    error =
+        "the thread count must be at least 1, got " + std::to_string(threads);
     return false;
   }
   // The kernels' OpenMP runtime is a dependency of the library.

@@ -2,6 +2,7 @@
 function with flt-run on NumPy arrays, compare with the float64 reference
 (SPEC.md section 3) and report. Tests exit non-zero when any check fails."""
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -24,6 +25,17 @@ _RUN_FLAGS = {"cpu": [], "gpu-emulation": [], "cuda": ["--device=cuda"]}
 if TARGET not in _COMPILE_FLAGS:
     raise SystemExit(f"FLT_TEST_TARGET={TARGET}: expected one of "
                      f"{', '.join(_COMPILE_FLAGS)}")
+
+# A GPU host has no MLIR, so no flt-compile: scripts/run-gpu-tests.sh runs
+# each test twice. Here, FLT_TEST_BUNDLE=DIR with FLT_TEST_BUNDLE_MODE=record
+# compiles every library for CUDA into DIR (named by a hash of its IR and
+# flags) and runs the CPU build instead, so the test goes on exactly as it
+# will there. On the GPU host, FLT_TEST_BUNDLE=DIR alone takes each library
+# from DIR and runs it with --device=cuda.
+BUNDLE = os.environ.get("FLT_TEST_BUNDLE", "")
+RECORD = os.environ.get("FLT_TEST_BUNDLE_MODE", "") == "record"
+if BUNDLE and TARGET != "cuda":
+    raise SystemExit("FLT_TEST_BUNDLE needs FLT_TEST_TARGET=cuda")
 _failures = []
 
 
@@ -59,9 +71,25 @@ class Library:
         with open(source, "w") as f:
             f.write(self.ir)
         self.path = os.path.join(self.dir, "module.so")
-        done = subprocess.run([tool("flt-compile"), source, "-o", self.path,
-                               *flags, *_COMPILE_FLAGS[TARGET]],
-                              capture_output=True, text=True)
+        self.run_flags = _RUN_FLAGS[TARGET]
+        target_flags = _COMPILE_FLAGS[TARGET]
+        if BUNDLE:
+            key = hashlib.sha1(
+                (self.ir + "\0" + " ".join(flags)).encode()).hexdigest()
+            bundled = os.path.join(BUNDLE, key + ".so")
+            if not RECORD:
+                if not os.path.exists(bundled):
+                    raise SystemExit(f"{bundled} is not in the bundle: "
+                                     "record it with the same sources")
+                self.path = bundled
+                return
+            self._compile(source, bundled, [*flags, *target_flags])
+            target_flags, self.run_flags = [], []  # go on with the CPU build
+        self._compile(source, self.path, [*flags, *target_flags])
+
+    def _compile(self, source, path, flags):
+        done = subprocess.run([tool("flt-compile"), source, "-o", path,
+                               *flags], capture_output=True, text=True)
         if done.returncode != 0:
             sys.stderr.write(self.ir + "\n" + done.stderr)
             raise SystemExit(f"flt-compile failed (status {done.returncode})")
@@ -75,7 +103,7 @@ class Library:
             args.append(f"--input={path}")
         outs = [os.path.join(self.dir, f"out{i}.npy") for i in range(results)]
         args += [f"--output={p}" for p in outs]
-        done = subprocess.run([*args, *_RUN_FLAGS[TARGET], *extra],
+        done = subprocess.run([*args, *self.run_flags, *extra],
                               capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"flt-run {function} failed: {done.stderr}")

@@ -98,9 +98,10 @@ static cl::opt<int64_t>
                      "(0: chosen at run time)"),
             cl::init(0), cl::cat(category));
 
-static cl::opt<int64_t> threadsPerBlock(
-    "threads-per-block", cl::desc("Threads per block with --target=cuda"),
-    cl::init(flt::cuda::kThreadsPerBlock), cl::cat(category));
+static cl::opt<int64_t>
+    threadsPerBlock("threads-per-block",
+                    cl::desc("Threads per block with --target=cuda"),
+                    cl::init(flt::cuda::kThreadsPerBlock), cl::cat(category));
 static cl::opt<int64_t> sharedMemory(
     "shared-memory",
     cl::desc("Bytes of shared memory per block for staged tiles with "

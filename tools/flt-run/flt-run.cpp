@@ -112,8 +112,8 @@ void summarize(size_t index, const flt::HostTensor &tensor,
   std::string error;
   double sum = 0, maxAbs = 0;
   int64_t nonFinite = 0;
-  bool numeric = flt::convertTensor(tensor, flt::ElementType::F64, values,
-                                    error);
+  bool numeric =
+      flt::convertTensor(tensor, flt::ElementType::F64, values, error);
   if (numeric) {
     auto *data = static_cast<const double *>(values.data());
     for (int64_t i = 0, n = values.numElements(); i < n; ++i) {
@@ -128,10 +128,9 @@ void summarize(size_t index, const flt::HostTensor &tensor,
   std::printf("result %zu: %s", index, tensor.str().c_str());
   if (numeric)
     std::printf(" mean %.6g max|x| %.6g non-finite %lld",
-                tensor.numElements() ? sum / tensor.numElements() : 0.0,
-                maxAbs, static_cast<long long>(nonFinite));
-  std::printf(output.empty() ? " (not written)\n" : " -> %s\n",
-              output.c_str());
+                tensor.numElements() ? sum / tensor.numElements() : 0.0, maxAbs,
+                static_cast<long long>(nonFinite));
+  std::printf(output.empty() ? " (not written)\n" : " -> %s\n", output.c_str());
 }
 
 } // namespace
@@ -257,7 +256,8 @@ int main(int argc, char **argv) {
     }
     std::sort(times.begin(), times.end());
     size_t n = times.size();
-    double median = n % 2 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
+    double median =
+        n % 2 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
     std::printf("time: min %.3f ms, median %.3f ms over %d calls\n", times[0],
                 median, options.benchmark);
   }

@@ -54,9 +54,9 @@ struct Driver {
   CUresult (*cuModuleUnload)(CUmodule);
   CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
   CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
-  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned,
-                             unsigned, unsigned, unsigned, unsigned, CUstream,
-                             void **, void **);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, unsigned, CUstream, void **,
+                             void **);
   CUresult (*cuStreamCreate)(CUstream *, unsigned);
   CUresult (*cuStreamDestroy)(CUstream);
   CUresult (*cuStreamSynchronize)(CUstream);
@@ -110,8 +110,9 @@ bool check(CUresult result, const char *what) {
   return false;
 }
 
-template <typename F> bool resolve(void *library, F &function,
-                                   const char *name, const char *fallback) {
+template <typename F>
+bool resolve(void *library, F &function, const char *name,
+             const char *fallback) {
   void *symbol = dlsym(library, name);
   if (!symbol && fallback)
     symbol = dlsym(library, fallback);
@@ -141,17 +142,15 @@ bool ensureContext() {
         resolve(library, d.cuGetErrorString, "cuGetErrorString", nullptr) &&
         resolve(library, d.cuDeviceGetCount, "cuDeviceGetCount", nullptr) &&
         resolve(library, d.cuDeviceGet, "cuDeviceGet", nullptr) &&
-        resolve(library, d.cuDevicePrimaryCtxRetain,
-                "cuDevicePrimaryCtxRetain", nullptr) &&
+        resolve(library, d.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain",
+                nullptr) &&
         resolve(library, d.cuCtxSetCurrent, "cuCtxSetCurrent", nullptr) &&
         resolve(library, d.cuModuleLoadData, "cuModuleLoadData", nullptr) &&
-        resolve(library, d.cuModuleLoadDataEx, "cuModuleLoadDataEx",
-                nullptr) &&
+        resolve(library, d.cuModuleLoadDataEx, "cuModuleLoadDataEx", nullptr) &&
         resolve(library, d.cuModuleUnload, "cuModuleUnload", nullptr) &&
         resolve(library, d.cuModuleGetFunction, "cuModuleGetFunction",
                 nullptr) &&
-        resolve(library, d.cuFuncSetAttribute, "cuFuncSetAttribute",
-                nullptr) &&
+        resolve(library, d.cuFuncSetAttribute, "cuFuncSetAttribute", nullptr) &&
         resolve(library, d.cuLaunchKernel, "cuLaunchKernel", nullptr) &&
         resolve(library, d.cuStreamCreate, "cuStreamCreate", nullptr) &&
         resolve(library, d.cuStreamDestroy, "cuStreamDestroy_v2",
@@ -163,8 +162,7 @@ bool ensureContext() {
         resolve(library, d.cuEventDestroy, "cuEventDestroy_v2",
                 "cuEventDestroy") &&
         resolve(library, d.cuEventRecord, "cuEventRecord", nullptr) &&
-        resolve(library, d.cuEventSynchronize, "cuEventSynchronize",
-                nullptr) &&
+        resolve(library, d.cuEventSynchronize, "cuEventSynchronize", nullptr) &&
         resolve(library, d.cuEventElapsedTime, "cuEventElapsedTime_v2",
                 "cuEventElapsedTime") &&
         resolve(library, d.cuMemAllocAsync, "cuMemAllocAsync", nullptr) &&
@@ -174,8 +172,7 @@ bool ensureContext() {
         resolve(library, d.cuMemsetD16Async, "cuMemsetD16Async", nullptr) &&
         resolve(library, d.cuMemHostRegister, "cuMemHostRegister_v2",
                 "cuMemHostRegister") &&
-        resolve(library, d.cuMemHostUnregister, "cuMemHostUnregister",
-                nullptr);
+        resolve(library, d.cuMemHostUnregister, "cuMemHostUnregister", nullptr);
     if (!ok || !check(d.cuInit(0), "cuInit"))
       return false;
     int count = 0;
@@ -183,10 +180,9 @@ bool ensureContext() {
       return false;
     if (s.deviceIndex >= count) {
       recordError(count == 0 ? std::string("no CUDA device found")
-                             : "CUDA device " +
-                                   std::to_string(s.deviceIndex) +
-                                   " does not exist (" +
-                                   std::to_string(count) + " found)");
+                             : "CUDA device " + std::to_string(s.deviceIndex) +
+                                   " does not exist (" + std::to_string(count) +
+                                   " found)");
       return false;
     }
     if (!check(d.cuDeviceGet(&s.device, s.deviceIndex), "cuDeviceGet") ||
@@ -369,16 +365,15 @@ void *mgpuMemAlloc(uint64_t bytes, CUstream stream, bool isHostShared) {
   }
   CUdeviceptr pointer = 0;
   if (bytes != 0 && ensureContext())
-    check(driver().cuMemAllocAsync(&pointer, bytes, stream),
-          "cuMemAllocAsync");
+    check(driver().cuMemAllocAsync(&pointer, bytes, stream), "cuMemAllocAsync");
   return reinterpret_cast<void *>(pointer);
 }
 
 void mgpuMemFree(void *pointer, CUstream stream) {
   if (pointer && ensureContext())
-    check(driver().cuMemFreeAsync(reinterpret_cast<CUdeviceptr>(pointer),
-                                  stream),
-          "cuMemFreeAsync");
+    check(
+        driver().cuMemFreeAsync(reinterpret_cast<CUdeviceptr>(pointer), stream),
+        "cuMemFreeAsync");
 }
 
 void mgpuMemcpy(void *dst, void *src, size_t bytes, CUstream stream) {
@@ -415,8 +410,7 @@ void mgpuMemHostRegisterMemRef(int64_t rank, MemRefDescriptor *descriptor,
           "cuMemHostRegister");
 }
 
-void mgpuMemHostUnregisterMemRef(int64_t /*rank*/,
-                                 MemRefDescriptor *descriptor,
+void mgpuMemHostUnregisterMemRef(int64_t /*rank*/, MemRefDescriptor *descriptor,
                                  int64_t elementBytes) {
   if (!ensureContext())
     return;

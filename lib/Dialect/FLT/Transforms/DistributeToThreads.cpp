@@ -52,8 +52,8 @@ void markAsBlockLoop(scf::ForallOp forall) {
 }
 
 ArrayAttr threadMapping(MLIRContext *context) {
-  return ArrayAttr::get(context, {gpu::GPUThreadMappingAttr::get(
-                                     context, gpu::MappingId::DimX)});
+  return ArrayAttr::get(
+      context, {gpu::GPUThreadMappingAttr::get(context, gpu::MappingId::DimX)});
 }
 
 /// The dimensions of `op` whose points run on different threads: parallel
@@ -64,10 +64,11 @@ SmallVector<unsigned> distributedDims(linalg::LinalgOp op) {
   for (auto [dim, iterator] : llvm::enumerate(op.getIteratorTypesArray())) {
     if (iterator != utils::IteratorType::parallel)
       continue;
-    bool indexesEveryOutput = llvm::all_of(
-        op.getDpsInitsMutable(), [&](OpOperand &init) {
-          return op.getMatchingIndexingMap(&init).getResultPosition(
-                     getAffineDimExpr(dim, op.getContext())) != std::nullopt;
+    AffineExpr dimExpr = getAffineDimExpr(dim, op.getContext());
+    bool indexesEveryOutput =
+        llvm::all_of(op.getDpsInitsMutable(), [&](OpOperand &init) {
+          return op.getMatchingIndexingMap(&init).getResultPosition(dimExpr) !=
+                 std::nullopt;
         });
     if (indexesEveryOutput)
       dims.push_back(dim);
@@ -104,8 +105,8 @@ LogicalResult emitPoint(RewriterBase &rewriter, Location loc,
 }
 
 /// The number of distributed points of `op` (static sizes folded).
-Value pointCount(RewriterBase &rewriter, Location loc,
-                 ArrayRef<unsigned> dims, ArrayRef<Range> ranges) {
+Value pointCount(RewriterBase &rewriter, Location loc, ArrayRef<unsigned> dims,
+                 ArrayRef<Range> ranges) {
   int64_t staticCount = 1;
   SmallVector<Value> dynamicSizes;
   for (unsigned dim : dims) {
@@ -138,8 +139,8 @@ LogicalResult distributeInBlock(RewriterBase &rewriter, linalg::LinalgOp op,
   Value step = arith::ConstantIndexOp::create(rewriter, loc, threads);
   auto points = scf::ForOp::create(rewriter, loc, thread, count, step);
   rewriter.setInsertionPoint(points.getBody()->getTerminator());
-  if (failed(emitPoint(rewriter, loc, op, dims, ranges,
-                       points.getInductionVar())))
+  if (failed(
+          emitPoint(rewriter, loc, op, dims, ranges, points.getInductionVar())))
     return failure();
   rewriter.eraseOp(op);
   return success();
@@ -155,9 +156,9 @@ LogicalResult distributeOverGrid(RewriterBase &rewriter, linalg::LinalgOp op,
   Value count = pointCount(rewriter, loc, dims, ranges);
   Value step = arith::ConstantIndexOp::create(rewriter, loc, threads);
   Value blocks = arith::CeilDivUIOp::create(rewriter, loc, count, step);
-  auto blockLoop = scf::ForallOp::create(
-      rewriter, loc, ArrayRef<OpFoldResult>{blocks}, ValueRange{},
-      std::nullopt);
+  auto blockLoop =
+      scf::ForallOp::create(rewriter, loc, ArrayRef<OpFoldResult>{blocks},
+                            ValueRange{}, std::nullopt);
   markAsBlockLoop(blockLoop);
   rewriter.setInsertionPoint(blockLoop.getTerminator());
   auto threadLoop = scf::ForallOp::create(
@@ -167,10 +168,10 @@ LogicalResult distributeOverGrid(RewriterBase &rewriter, linalg::LinalgOp op,
   Value first = arith::MulIOp::create(
       rewriter, loc, blockLoop.getInductionVar(0),
       arith::ConstantIndexOp::create(rewriter, loc, threads));
-  Value point =
-      arith::AddIOp::create(rewriter, loc, first, threadLoop.getInductionVar(0));
-  Value inRange = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult,
-                                        point, count);
+  Value point = arith::AddIOp::create(rewriter, loc, first,
+                                      threadLoop.getInductionVar(0));
+  Value inRange = arith::CmpIOp::create(
+      rewriter, loc, arith::CmpIPredicate::ult, point, count);
   auto guard = scf::IfOp::create(rewriter, loc, inRange);
   rewriter.setInsertionPoint(guard.thenBlock()->getTerminator());
   if (failed(emitPoint(rewriter, loc, op, dims, ranges, point)))
@@ -195,15 +196,13 @@ bool writesMemory(Operation *op) {
 void runOnOneThread(RewriterBase &rewriter, Operation *op) {
   rewriter.setInsertionPoint(op);
   auto threadLoop = scf::ForallOp::create(
-      rewriter, op->getLoc(),
-      ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)}, ValueRange{},
-      threadMapping(rewriter.getContext()));
+      rewriter, op->getLoc(), ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)},
+      ValueRange{}, threadMapping(rewriter.getContext()));
   rewriter.moveOpBefore(op, threadLoop.getTerminator());
 }
 
 struct FLTDistributeToThreadsPass
-    : mlir::flt::impl::FLTDistributeToThreadsBase<
-          FLTDistributeToThreadsPass> {
+    : mlir::flt::impl::FLTDistributeToThreadsBase<FLTDistributeToThreadsPass> {
   using FLTDistributeToThreadsBase::FLTDistributeToThreadsBase;
 
   void runOnOperation() override {

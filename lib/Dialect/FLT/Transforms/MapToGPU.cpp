@@ -88,8 +88,7 @@ struct Scratch {
   Value globalOffset;       // bytes into one block's global slice (host)
 };
 
-struct FLTMapToGPUPass
-    : mlir::flt::impl::FLTMapToGPUBase<FLTMapToGPUPass> {
+struct FLTMapToGPUPass : mlir::flt::impl::FLTMapToGPUBase<FLTMapToGPUPass> {
   using FLTMapToGPUBase::FLTMapToGPUBase;
 
   void runOnOperation() override {
@@ -135,9 +134,9 @@ struct FLTMapToGPUPass
     // Grid: the forall's iteration count, linearized.
     SmallVector<Value> tripCounts;
     Value blocks = constant(rewriter, loc, 1);
-    for (auto [lb, ub, step] : llvm::zip(blockLoop.getMixedLowerBound(),
-                                         blockLoop.getMixedUpperBound(),
-                                         blockLoop.getMixedStep())) {
+    for (auto [lb, ub, step] :
+         llvm::zip(blockLoop.getMixedLowerBound(),
+                   blockLoop.getMixedUpperBound(), blockLoop.getMixedStep())) {
       AffineExpr l, u, s;
       bindSymbols(rewriter.getContext(), l, u, s);
       Value count = getValueOrCreateConstantIndexOp(
@@ -204,26 +203,26 @@ struct FLTMapToGPUPass
       }
       entry.globalOffset = globalBytes;
       globalBytes = rewriter.createOrFold<arith::AddIOp>(
-          loc, globalBytes, bufferBytes(rewriter, loc, reservedType, hostSizes));
+          loc, globalBytes,
+          bufferBytes(rewriter, loc, reservedType, hostSizes));
       scratch.push_back(entry);
       return WalkResult::advance();
     });
     if (walk.wasInterrupted())
       return failure();
 
-    bool needsGlobal = llvm::any_of(scratch, [](const Scratch &s) {
-      return !s.shared;
-    });
+    bool needsGlobal =
+        llvm::any_of(scratch, [](const Scratch &s) { return !s.shared; });
     Value globalScratch;
     if (needsGlobal) {
-      Value total = rewriter.createOrFold<arith::MulIOp>(loc, globalBytes,
-                                                         blocks);
-      auto bytesType = MemRefType::get({ShapedType::kDynamic},
-                                       rewriter.getI8Type());
+      Value total =
+          rewriter.createOrFold<arith::MulIOp>(loc, globalBytes, blocks);
+      auto bytesType =
+          MemRefType::get({ShapedType::kDynamic}, rewriter.getI8Type());
       globalScratch = gpu::AllocOp::create(rewriter, loc, bytesType,
-                                           /*asyncToken=*/Type(),
-                                           ValueRange{}, ValueRange{total},
-                                           ValueRange{}, /*hostShared=*/false)
+                                           /*asyncToken=*/Type(), ValueRange{},
+                                           ValueRange{total}, ValueRange{},
+                                           /*hostShared=*/false)
                           .getMemref();
     }
 
@@ -238,8 +237,8 @@ struct FLTMapToGPUPass
                                         threadCount, one, one, sharedSize);
     if (needsGlobal) {
       rewriter.setInsertionPointAfter(launch);
-      gpu::DeallocOp::create(rewriter, loc, /*asyncToken=*/Type(),
-                             ValueRange{}, globalScratch);
+      gpu::DeallocOp::create(rewriter, loc, /*asyncToken=*/Type(), ValueRange{},
+                             globalScratch);
     }
 
     // Body: induction variables from the block id, then the forall's body.
@@ -276,8 +275,8 @@ struct FLTMapToGPUPass
     Value sharedMemory, globalSlice;
     rewriter.setInsertionPointToStart(&body);
     if (sharedBytes > 0) {
-      auto workgroup = gpu::AddressSpaceAttr::get(
-          rewriter.getContext(), gpu::AddressSpace::Workgroup);
+      auto workgroup = gpu::AddressSpaceAttr::get(rewriter.getContext(),
+                                                  gpu::AddressSpace::Workgroup);
       sharedMemory = gpu::DynamicSharedMemoryOp::create(
           rewriter, loc,
           MemRefType::get({ShapedType::kDynamic}, rewriter.getI8Type(),
@@ -292,20 +291,17 @@ struct FLTMapToGPUPass
       MemRefType type = alloc.getType();
       Value view;
       if (entry.shared) {
-        auto sharedType = MemRefType::get(type.getShape(),
-                                          type.getElementType(),
-                                          MemRefLayoutAttrInterface(),
-                                          cast<MemRefType>(
-                                              sharedMemory.getType())
-                                              .getMemorySpace());
-        Value shared = memref::ViewOp::create(
-            rewriter, loc, sharedType, sharedMemory,
-            constant(rewriter, loc, entry.sharedOffset),
-            alloc.getDynamicSizes());
+        auto sharedType = MemRefType::get(
+            type.getShape(), type.getElementType(), MemRefLayoutAttrInterface(),
+            cast<MemRefType>(sharedMemory.getType()).getMemorySpace());
+        Value shared =
+            memref::ViewOp::create(rewriter, loc, sharedType, sharedMemory,
+                                   constant(rewriter, loc, entry.sharedOffset),
+                                   alloc.getDynamicSizes());
         view = memref::MemorySpaceCastOp::create(rewriter, loc, type, shared);
       } else {
-        Value offset = rewriter.createOrFold<arith::AddIOp>(
-            loc, globalSlice, entry.globalOffset);
+        Value offset = rewriter.createOrFold<arith::AddIOp>(loc, globalSlice,
+                                                            entry.globalOffset);
         view = memref::ViewOp::create(rewriter, loc, type, globalScratch,
                                       offset, alloc.getDynamicSizes());
       }
@@ -335,8 +331,8 @@ struct FLTMapToGPUPass
       }
       Location threadLoc = threadLoop.getLoc();
       rewriter.setInsertionPoint(threadLoop);
-      Value thread = gpu::ThreadIdOp::create(rewriter, threadLoc,
-                                             gpu::Dimension::x);
+      Value thread =
+          gpu::ThreadIdOp::create(rewriter, threadLoc, gpu::Dimension::x);
       Operation *anchor = threadLoop;
       Block *threadBody = threadLoop.getBody();
       rewriter.eraseOp(threadBody->getTerminator());
@@ -347,9 +343,8 @@ struct FLTMapToGPUPass
             rewriter, threadLoc, arith::CmpIPredicate::ult, thread,
             constant(rewriter, threadLoc, *iterations));
         auto guard = scf::IfOp::create(rewriter, threadLoc, active);
-        rewriter.inlineBlockBefore(threadBody,
-                                   guard.thenBlock()->getTerminator(),
-                                   {thread});
+        rewriter.inlineBlockBefore(
+            threadBody, guard.thenBlock()->getTerminator(), {thread});
         anchor = guard;
       }
       rewriter.setInsertionPointAfter(anchor);
@@ -387,8 +382,7 @@ struct FLTMapToGPUPass
       }
       if (isa<memref::LoadOp, memref::StoreOp, memref::AllocaOp,
               memref::CopyOp>(op) ||
-          (op->getDialect() &&
-           op->getDialect()->getNamespace() == "vector" &&
+          (op->getDialect() && op->getDialect()->getNamespace() == "vector" &&
            !isPure(op))) {
         op->emitError("flt-map-to-gpu: host code would access a device "
                       "buffer directly (")

@@ -43,8 +43,7 @@ struct FLTMergeGPUModulesPass
       for (Operation &op :
            llvm::make_early_inc_range(source.getBody()->without_terminator())) {
         auto symbol = dyn_cast<SymbolOpInterface>(&op);
-        StringAttr oldName =
-            symbol ? symbol.getNameAttr() : StringAttr();
+        StringAttr oldName = symbol ? symbol.getNameAttr() : StringAttr();
         op.moveBefore(target.getBody(), target.getBody()->end());
         if (!symbol)
           continue;
