@@ -19,8 +19,6 @@
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
-#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
-#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
@@ -33,23 +31,10 @@ using namespace mlir::flt;
 
 void mlir::flt::buildCPUPipeline(OpPassManager &pm,
                                  const CPUPipelineOptions &options) {
-  if (options.raiseAttention)
-    pm.addNestedPass<func::FuncOp>(createFLTRaiseAttention());
-  pm.addPass(createFLTDecompose());
-  FLTConvertToLinalgOptions lowering;
-  lowering.fuseKronecker = options.fuseKronecker;
-  lowering.tokenTile = options.tokenTile;
-  lowering.valueSlice = options.valueSlice;
-  lowering.rowMultiple = options.registerRows;
-  pm.addPass(createFLTConvertToLinalg(lowering));
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-  if (options.fuseKronecker) {
-    // Feature maps and spectral features are formed per tile of tokens.
-    pm.addPass(createFLTFuseIntoTiles());
-    pm.addPass(createCanonicalizerPass());
-    pm.addPass(createCSEPass());
-  }
+  // The emulated GPU mapping pads tiles as the GPU does: not at all.
+  addFLTToLinalgStage(pm, options.raiseAttention, options.fuseKronecker,
+                      options.tokenTile, options.valueSlice,
+                      options.emulateGPUMapping ? 1 : options.registerRows);
   if (options.vectorize) {
     FLTVectorizeOptions registerTile;
     registerTile.rows = options.registerRows;
@@ -57,22 +42,7 @@ void mlir::flt::buildCPUPipeline(OpPassManager &pm,
     pm.addPass(createFLTVectorize(registerTile));
   }
 
-  // Tensors -> buffers. Function arguments are read-only: a kernel never
-  // writes into its caller's inputs.
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  pm.addPass(createCanonicalizerPass());
-  // Tile buffers are loop invariant: allocate them once per parallel
-  // iteration, not per tile.
-  pm.addNestedPass<func::FuncOp>(bufferization::createBufferLoopHoistingPass());
-  bufferization::BufferDeallocationPipelineOptions deallocation;
-  bufferization::buildBufferDeallocationPipeline(pm, deallocation);
-  // A result that aliases an argument was cloned (results are owned by the
-  // caller); clones become alloc + copy.
-  pm.addPass(createConvertBufferizationToMemRefPass());
+  addBufferizationStage(pm);
 
   if (options.emulateGPUMapping) {
     // The GPU pipeline's blocks and threads, run in order: every point of

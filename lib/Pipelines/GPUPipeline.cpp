@@ -26,8 +26,6 @@
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
-#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
-#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
@@ -41,35 +39,11 @@ using namespace mlir::flt;
 
 void mlir::flt::buildGPUPipeline(OpPassManager &pm,
                                  const GPUPipelineOptions &options) {
-  if (options.raiseAttention)
-    pm.addNestedPass<func::FuncOp>(createFLTRaiseAttention());
-  pm.addPass(createFLTDecompose());
-  FLTConvertToLinalgOptions lowering;
-  lowering.fuseKronecker = options.fuseKronecker;
-  lowering.tokenTile = options.tokenTile;
-  lowering.valueSlice = options.valueSlice;
-  // No register tiling on the GPU: tiles are not padded.
-  lowering.rowMultiple = 1;
-  pm.addPass(createFLTConvertToLinalg(lowering));
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-  if (options.fuseKronecker) {
-    pm.addPass(createFLTFuseIntoTiles());
-    pm.addPass(createCanonicalizerPass());
-    pm.addPass(createCSEPass());
-  }
-
-  // Tensors -> buffers, as on the CPU (arguments are read-only).
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(bufferization::createBufferLoopHoistingPass());
-  bufferization::BufferDeallocationPipelineOptions deallocation;
-  bufferization::buildBufferDeallocationPipeline(pm, deallocation);
-  pm.addPass(createConvertBufferizationToMemRefPass());
+  // No register tiling on the GPU: tiles are not padded (row multiple 1).
+  addFLTToLinalgStage(pm, options.raiseAttention, options.fuseKronecker,
+                      options.tokenTile, options.valueSlice,
+                      /*rowMultiple=*/1);
+  addBufferizationStage(pm);
 
   // Blocks and threads (no canonicalization in between: it would fold the
   // one-point loops before they are mapped).

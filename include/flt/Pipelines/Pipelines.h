@@ -110,6 +110,14 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
 /// binary (gpu.binary).
 void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);
 
+/// The stages both pipelines share: flt -> fused linalg loop nests on
+/// tensors (optionally raising linalg/TOSA attention first), and
+/// tensors -> buffers with deallocation.
+void addFLTToLinalgStage(OpPassManager &pm, bool raiseAttention,
+                         bool fuseKronecker, int64_t tokenTile,
+                         int64_t valueSlice, int64_t rowMultiple);
+void addBufferizationStage(OpPassManager &pm);
+
 /// Registers flt-cpu-pipeline and flt-gpu-pipeline.
 void registerFLTPipelines();
 
