@@ -139,17 +139,7 @@ bool Library::callDevice(const FunctionInfo &function,
   std::vector<std::vector<int64_t>> descriptors;
   for (const DeviceTensor &input : inputs)
     descriptors.push_back(describe(input.data, input.shape));
-  size_t resultWords = 0;
-  for (const TensorType &result : function.results)
-    resultWords += 3 + 2 * result.shape.size();
-  std::vector<int64_t> resultDescriptors(std::max<size_t>(resultWords, 1));
-  std::vector<void *> args;
-  if (!function.results.empty())
-    args.push_back(resultDescriptors.data());
-  for (auto &descriptor : descriptors)
-    args.push_back(descriptor.data());
-  size_t index = &function - functions_.data();
-  reinterpret_cast<void (*)(void **)>(callEntries_[index])(args.data());
+  std::vector<int64_t> resultDescriptors = invoke(function, descriptors);
 
   // Results: dense copies of whatever the function returned (a result may
   // be a strided view or an input), so the caller owns each one.

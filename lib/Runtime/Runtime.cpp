@@ -311,18 +311,7 @@ bool Library::call(const FunctionInfo &function,
   std::vector<std::vector<int64_t>> descriptors;
   for (const HostTensor &input : inputs)
     descriptors.push_back(describe(input.data(), input.shape()));
-  size_t resultWords = 0;
-  for (const TensorType &result : function.results)
-    resultWords += 3 + 2 * result.shape.size();
-  std::vector<int64_t> resultDescriptors(std::max<size_t>(resultWords, 1));
-  std::vector<void *> args;
-  if (!function.results.empty())
-    args.push_back(resultDescriptors.data());
-  for (auto &descriptor : descriptors)
-    args.push_back(descriptor.data());
-
-  size_t index = &function - functions_.data();
-  reinterpret_cast<void (*)(void **)>(callEntries_[index])(args.data());
+  std::vector<int64_t> resultDescriptors = invoke(function, descriptors);
 
   // Copy each result out, then free every kernel allocation once (results
   // may alias each other or an input, which the kernel does not own).
@@ -355,6 +344,23 @@ bool Library::call(const FunctionInfo &function,
     words += 3 + 2 * type.shape.size();
   }
   return true;
+}
+
+std::vector<int64_t>
+Library::invoke(const FunctionInfo &function,
+                std::vector<std::vector<int64_t>> &descriptors) const {
+  size_t resultWords = 0;
+  for (const TensorType &result : function.results)
+    resultWords += 3 + 2 * result.shape.size();
+  std::vector<int64_t> resultDescriptors(std::max<size_t>(resultWords, 1));
+  std::vector<void *> args;
+  if (!function.results.empty())
+    args.push_back(resultDescriptors.data());
+  for (auto &descriptor : descriptors)
+    args.push_back(descriptor.data());
+  size_t index = &function - functions_.data();
+  reinterpret_cast<void (*)(void **)>(callEntries_[index])(args.data());
+  return resultDescriptors;
 }
 
 bool Library::setNumThreads(int threads, std::string &error) const {

@@ -136,6 +136,11 @@ public:
 private:
   Library() = default;
   bool parseModuleInfo(const char *text, std::string &error);
+  /// Calls `function` with the argument descriptors (Descriptors.h);
+  /// returns the result descriptors it filled in, back to back.
+  std::vector<int64_t>
+  invoke(const FunctionInfo &function,
+         std::vector<std::vector<int64_t>> &descriptors) const;
   bool callThroughDevice(const FunctionInfo &function,
                          const std::vector<HostTensor> &inputs,
                          std::vector<HostTensor> &results,

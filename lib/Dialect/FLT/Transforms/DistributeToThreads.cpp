@@ -122,25 +122,39 @@ Value pointCount(RewriterBase &rewriter, Location loc, ArrayRef<unsigned> dims,
   return count;
 }
 
+/// The distributed points of `op`: its loop ranges, the dimensions spread
+/// over threads and how many points they make (built before `op`).
+struct PointSpace {
+  SmallVector<Range> ranges;
+  SmallVector<unsigned> dims;
+  Value count;
+};
+
+PointSpace pointSpace(RewriterBase &rewriter, linalg::LinalgOp op) {
+  rewriter.setInsertionPoint(op);
+  PointSpace space;
+  space.ranges = op.createLoopRanges(rewriter, op.getLoc());
+  space.dims = distributedDims(op);
+  space.count = pointCount(rewriter, op.getLoc(), space.dims, space.ranges);
+  return space;
+}
+
 /// Inside a block: a thread loop in which thread t runs the points
 /// t, t + threads, ...
 LogicalResult distributeInBlock(RewriterBase &rewriter, linalg::LinalgOp op,
                                 int64_t threads) {
   Location loc = op.getLoc();
-  rewriter.setInsertionPoint(op);
-  SmallVector<Range> ranges = op.createLoopRanges(rewriter, loc);
-  SmallVector<unsigned> dims = distributedDims(op);
-  Value count = pointCount(rewriter, loc, dims, ranges);
+  PointSpace space = pointSpace(rewriter, op);
   auto threadLoop = scf::ForallOp::create(
       rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(threads)},
       ValueRange{}, threadMapping(rewriter.getContext()));
   rewriter.setInsertionPoint(threadLoop.getTerminator());
   Value thread = threadLoop.getInductionVar(0);
   Value step = arith::ConstantIndexOp::create(rewriter, loc, threads);
-  auto points = scf::ForOp::create(rewriter, loc, thread, count, step);
+  auto points = scf::ForOp::create(rewriter, loc, thread, space.count, step);
   rewriter.setInsertionPoint(points.getBody()->getTerminator());
-  if (failed(
-          emitPoint(rewriter, loc, op, dims, ranges, points.getInductionVar())))
+  if (failed(emitPoint(rewriter, loc, op, space.dims, space.ranges,
+                       points.getInductionVar())))
     return failure();
   rewriter.eraseOp(op);
   return success();
@@ -150,12 +164,9 @@ LogicalResult distributeInBlock(RewriterBase &rewriter, linalg::LinalgOp op,
 LogicalResult distributeOverGrid(RewriterBase &rewriter, linalg::LinalgOp op,
                                  int64_t threads) {
   Location loc = op.getLoc();
-  rewriter.setInsertionPoint(op);
-  SmallVector<Range> ranges = op.createLoopRanges(rewriter, loc);
-  SmallVector<unsigned> dims = distributedDims(op);
-  Value count = pointCount(rewriter, loc, dims, ranges);
+  PointSpace space = pointSpace(rewriter, op);
   Value step = arith::ConstantIndexOp::create(rewriter, loc, threads);
-  Value blocks = arith::CeilDivUIOp::create(rewriter, loc, count, step);
+  Value blocks = arith::CeilDivUIOp::create(rewriter, loc, space.count, step);
   auto blockLoop =
       scf::ForallOp::create(rewriter, loc, ArrayRef<OpFoldResult>{blocks},
                             ValueRange{}, std::nullopt);
@@ -171,10 +182,10 @@ LogicalResult distributeOverGrid(RewriterBase &rewriter, linalg::LinalgOp op,
   Value point = arith::AddIOp::create(rewriter, loc, first,
                                       threadLoop.getInductionVar(0));
   Value inRange = arith::CmpIOp::create(
-      rewriter, loc, arith::CmpIPredicate::ult, point, count);
+      rewriter, loc, arith::CmpIPredicate::ult, point, space.count);
   auto guard = scf::IfOp::create(rewriter, loc, inRange);
   rewriter.setInsertionPoint(guard.thenBlock()->getTerminator());
-  if (failed(emitPoint(rewriter, loc, op, dims, ranges, point)))
+  if (failed(emitPoint(rewriter, loc, op, space.dims, space.ranges, point)))
     return failure();
   rewriter.eraseOp(op);
   return success();
