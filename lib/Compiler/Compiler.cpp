@@ -368,6 +368,7 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
         options.valueSlice > 0 ? options.valueSlice : cuda::kValueSlice;
     pipeline.threadsPerBlock = options.threadsPerBlock;
     pipeline.sharedMemoryBytes = options.sharedMemoryBytes;
+    pipeline.allowTF32 = options.allowTF32;
     pipeline.chip = options.cudaChip;
     pipeline.toolkit = options.cudaToolkit;
     pipeline.binaryFormat = options.emit == EmitKind::PTX ? "isa" : "bin";
@@ -395,6 +396,7 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
     pipeline.threads = options.threads;
     pipeline.emulateGPUMapping = emulate;
     pipeline.threadsPerBlock = options.threadsPerBlock;
+    pipeline.allowTF32 = options.allowTF32;
     buildCPUPipeline(pm, pipeline);
   }
   if (failed(pm.run(module)))

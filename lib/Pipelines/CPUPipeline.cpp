@@ -31,10 +31,14 @@ using namespace mlir::flt;
 
 void mlir::flt::buildCPUPipeline(OpPassManager &pm,
                                  const CPUPipelineOptions &options) {
-  // The emulated GPU mapping pads tiles as the GPU does: not at all.
-  addFLTToLinalgStage(pm, options.raiseAttention, options.fuseKronecker,
-                      options.tokenTile, options.valueSlice,
-                      options.emulateGPUMapping ? 1 : options.registerRows);
+  // The emulated GPU mapping pads tiles as the GPU does.
+  LinalgTiles tiles{options.tokenTile, options.valueSlice, options.registerRows,
+                    cpu::kRegisterColumns};
+  if (options.emulateGPUMapping) {
+    tiles.rowMultiple = 1;
+    tiles.columnMultiple = cuda::kColumnMultiple;
+  }
+  addFLTToLinalgStage(pm, options.raiseAttention, options.fuseKronecker, tiles);
   if (options.vectorize) {
     FLTVectorizeOptions registerTile;
     registerTile.rows = options.registerRows;
@@ -45,9 +49,15 @@ void mlir::flt::buildCPUPipeline(OpPassManager &pm,
   addBufferizationStage(pm);
 
   if (options.emulateGPUMapping) {
-    // The GPU pipeline's blocks and threads, run in order: every point of
-    // every linalg op is still computed exactly once, by the same
-    // arithmetic as on the GPU.
+    // The GPU pipeline's blocks, warps and threads, run in order: every
+    // point of every linalg op is still computed exactly once, by the same
+    // arithmetic as on the GPU (tensor-core tiles with their operands
+    // rounded to bf16/f16/tf32 as the tensor cores round them).
+    FLTTileContractionsToWarpsOptions warps;
+    warps.threads = options.threadsPerBlock;
+    warps.allowTF32 = options.allowTF32;
+    warps.emulateOperandRounding = true;
+    pm.addNestedPass<func::FuncOp>(createFLTTileContractionsToWarps(warps));
     FLTDistributeToThreadsOptions distribute;
     distribute.threads = options.threadsPerBlock;
     pm.addNestedPass<func::FuncOp>(createFLTDistributeToThreads(distribute));

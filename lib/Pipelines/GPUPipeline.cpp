@@ -6,10 +6,13 @@
 //                                            the CPU, with GPU tile sizes
 //   flt-fuse-into-tiles                      feature maps per token tile
 //   one-shot-bufferize, deallocation         buffers
+//   flt-tile-contractions-to-warps           matrix products -> warp tiles
+//                                            (f16/bf16 inputs; tf32 opt-in)
 //   flt-distribute-to-threads                outer foralls -> blocks, linalg
 //                                            ops -> strided thread loops
 //   flt-map-to-gpu                           gpu.launch, barriers, tiles in
 //                                            shared memory, gpu.alloc
+//   flt-contractions-to-mma                  warp tiles -> nvvm.mma.sync
 //   gpu-kernel-outlining, NVVM               kernels as gpu.func (one
 //   flt-merge-gpu-modules                    gpu.module) -> NVVM
 //   gpu-async-region, gpu-to-llvm            host side: streams, launches
@@ -37,16 +40,36 @@
 using namespace mlir;
 using namespace mlir::flt;
 
+/// Whether `chip` ("sm_90", "sm_90a", ...) has the mma.sync shapes the
+/// tensor-core lowering uses.
+static bool hasTensorCores(StringRef chip) {
+  unsigned version = 0;
+  if (!chip.consume_front("sm_"))
+    return false;
+  chip = chip.take_while([](char c) { return llvm::isDigit(c); });
+  return !chip.getAsInteger(10, version) &&
+         version >= cuda::kFirstTensorCoreChip;
+}
+
 void mlir::flt::buildGPUPipeline(OpPassManager &pm,
                                  const GPUPipelineOptions &options) {
-  // No register tiling on the GPU: tiles are not padded (row multiple 1).
+  // No register tiling on the GPU: rows are not padded; value columns are
+  // padded to the tensor-core tile width.
   addFLTToLinalgStage(pm, options.raiseAttention, options.fuseKronecker,
-                      options.tokenTile, options.valueSlice,
-                      /*rowMultiple=*/1);
+                      {options.tokenTile, options.valueSlice,
+                       /*rowMultiple=*/1, cuda::kColumnMultiple});
   addBufferizationStage(pm);
 
-  // Blocks and threads (no canonicalization in between: it would fold the
-  // one-point loops before they are mapped).
+  // Warps (matrix products on tensor cores), blocks and threads (no
+  // canonicalization in between: it would fold the one-point loops before
+  // they are mapped).
+  bool tensorCores = hasTensorCores(options.chip);
+  if (tensorCores) {
+    FLTTileContractionsToWarpsOptions warps;
+    warps.threads = options.threadsPerBlock;
+    warps.allowTF32 = options.allowTF32;
+    pm.addNestedPass<func::FuncOp>(createFLTTileContractionsToWarps(warps));
+  }
   FLTDistributeToThreadsOptions distribute;
   distribute.threads = options.threadsPerBlock;
   pm.addNestedPass<func::FuncOp>(createFLTDistributeToThreads(distribute));
@@ -54,6 +77,8 @@ void mlir::flt::buildGPUPipeline(OpPassManager &pm,
   map.threads = options.threadsPerBlock;
   map.sharedMemoryBytes = options.sharedMemoryBytes;
   pm.addNestedPass<func::FuncOp>(createFLTMapToGPU(map));
+  if (tensorCores)
+    pm.addNestedPass<func::FuncOp>(createFLTContractionsToMMA());
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -21,16 +21,17 @@ using namespace mlir;
 using namespace mlir::flt;
 
 void mlir::flt::addFLTToLinalgStage(OpPassManager &pm, bool raiseAttention,
-                                    bool fuseKronecker, int64_t tokenTile,
-                                    int64_t valueSlice, int64_t rowMultiple) {
+                                    bool fuseKronecker,
+                                    const LinalgTiles &tiles) {
   if (raiseAttention)
     pm.addNestedPass<func::FuncOp>(createFLTRaiseAttention());
   pm.addPass(createFLTDecompose());
   FLTConvertToLinalgOptions lowering;
   lowering.fuseKronecker = fuseKronecker;
-  lowering.tokenTile = tokenTile;
-  lowering.valueSlice = valueSlice;
-  lowering.rowMultiple = rowMultiple;
+  lowering.tokenTile = tiles.tokenTile;
+  lowering.valueSlice = tiles.valueSlice;
+  lowering.rowMultiple = tiles.rowMultiple;
+  lowering.columnMultiple = tiles.columnMultiple;
   pm.addPass(createFLTConvertToLinalg(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -72,3 +72,40 @@ func.func @host_reads_device_memory(%x: memref<4xf32>) -> f32 {
   %v = memref.load %x[%c0] : memref<4xf32>
   return %v : f32
 }
+
+// -----
+
+// A warp loop (flt-tile-contractions-to-warps) runs its body on every lane
+// of warps 0 .. 2 (tid / 32; 4 warps of 128 threads, the fourth idle),
+// then a barrier.
+// CHECK-LABEL: func.func @warp_loop
+// CHECK:         gpu.launch
+// CHECK:           %[[TID:.+]] = gpu.thread_id x
+// CHECK:           %[[WARP:.+]] = arith.divui %[[TID]], %c32
+// CHECK:           %[[ACTIVE:.+]] = arith.cmpi ult, %[[WARP]], %c3
+// CHECK:           scf.if %[[ACTIVE]] {
+// CHECK:             memref.store %{{.+}}, %{{.+}}[%{{.+}}, %[[WARP]]]
+// CHECK:           }
+// CHECK:           gpu.barrier
+func.func @warp_loop(%x: memref<8x3xf32>) {
+  %one = arith.constant 1.0 : f32
+  scf.forall (%h) in (8) {
+    scf.forall (%w) in (3) {
+      memref.store %one, %x[%h, %w] : memref<8x3xf32>
+    } {mapping = [#gpu.warp<linear_dim_0>]}
+  }
+  return
+}
+
+// -----
+
+func.func @too_many_warps(%x: memref<8x5xf32>) {
+  %one = arith.constant 1.0 : f32
+  scf.forall (%h) in (8) {
+    // expected-error @+1 {{flt-map-to-gpu: a warp loop must run 0 to at most 4 in steps of 1}}
+    scf.forall (%w) in (5) {
+      memref.store %one, %x[%h, %w] : memref<8x5xf32>
+    } {mapping = [#gpu.warp<linear_dim_0>]}
+  }
+  return
+}

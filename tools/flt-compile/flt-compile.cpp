@@ -107,6 +107,12 @@ static cl::opt<int64_t> sharedMemory(
     cl::desc("Bytes of shared memory per block for staged tiles with "
              "--target=cuda"),
     cl::init(flt::cuda::kSharedMemoryBytes), cl::cat(category));
+static cl::opt<bool> allowTF32(
+    "allow-tf32",
+    cl::desc("--target=cuda: run the matrix products of f32 layers on TF32 "
+             "tensor cores (10 mantissa bits; off by default, as in "
+             "PyTorch). f16/bf16 layers always use f16/bf16 tensor cores"),
+    cl::init(false), cl::cat(category));
 static cl::opt<std::string>
     cudaToolkit("cuda-toolkit",
                 cl::desc("CUDA toolkit with ptxas and libdevice"),
@@ -160,6 +166,7 @@ int main(int argc, char **argv) {
   options.cudaToolkit = cudaToolkit;
   options.threadsPerBlock = threadsPerBlock;
   options.sharedMemoryBytes = sharedMemory;
+  options.allowTF32 = allowTF32;
   options.emulateGPUMapping = emulateGPUMapping;
   options.emit = emit;
   options.raiseAttention = raiseAttention;

@@ -26,6 +26,9 @@ struct CompileOptions {
   /// flt-gpu-pipeline's block size and shared-memory budget.
   int64_t threadsPerBlock = cuda::kThreadsPerBlock;
   int64_t sharedMemoryBytes = cuda::kSharedMemoryBytes;
+  /// f32 layers' matrix products on TF32 tensor cores (--target=cuda, and
+  /// the warp tiling of the emulated mapping).
+  bool allowTF32 = false;
   /// --target=cpu only: distribute the kernels to blocks and threads as
   /// flt-gpu-pipeline does, then run blocks and threads one after another
   /// on the CPU (checks the GPU mapping's arithmetic without a GPU).

@@ -71,6 +71,9 @@ def FLTConvertToLinalg : Pass<"flt-convert-to-linalg"> {
     Option<"rowMultiple", "row-multiple", "int64_t", /*default=*/"4",
            "Pad tile rows (state rows, r) to a multiple of this (the "
            "register tile's rows)">,
+    Option<"columnMultiple", "column-multiple", "int64_t", /*default=*/"16",
+           "Pad value columns to a multiple of this (the CPU's vector "
+           "width; the GPU's mma tile width)">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",

@@ -27,6 +27,16 @@ constexpr int64_t kTokenTile = 32;
 /// dimension, never by m·r).
 constexpr int64_t kValueSlice = 8;
 
+/// Value columns are padded to a multiple of this: the n of one tensor-core
+/// tile (mma m16n8k*). Padding to the CPU's 16-lane vectors instead would
+/// double the state of an 8-column slice (and push it out of shared
+/// memory).
+constexpr int64_t kColumnMultiple = 8;
+
+/// Tensor cores for f16/bf16 and TF32 (mma.sync m16n8k16 / m16n8k8) need
+/// sm_80 or newer; older chips keep the SIMT mapping.
+constexpr int64_t kFirstTensorCoreChip = 80;
+
 /// Threads per block: 8 warps, enough to hide shared-memory latency while
 /// several blocks share an SM.
 constexpr int64_t kThreadsPerBlock = 256;

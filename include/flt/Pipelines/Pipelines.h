@@ -58,6 +58,14 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       *this, "threads-per-block",
       llvm::cl::desc("Threads per emulated block (emulate-gpu-mapping)"),
       llvm::cl::init(cuda::kThreadsPerBlock)};
+  PassOptions::Option<bool> allowTF32{
+      *this, "allow-tf32",
+      llvm::cl::desc(
+          "Run the matrix products of f32 layers on TF32 tensor "
+          "cores (10 mantissa bits; off by default, as in "
+          "PyTorch); with emulate-gpu-mapping, tiles them to warps as "
+          "the GPU does"),
+      llvm::cl::init(false)};
 };
 
 /// flt (tensors) -> LLVM dialect for the host CPU.
@@ -89,6 +97,12 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "shared-memory-bytes",
       llvm::cl::desc("Dynamic shared memory per block for staged tiles"),
       llvm::cl::init(cuda::kSharedMemoryBytes)};
+  PassOptions::Option<bool> allowTF32{
+      *this, "allow-tf32",
+      llvm::cl::desc("Run the matrix products of f32 layers on TF32 tensor "
+                     "cores (10 mantissa bits; off by default, as in "
+                     "PyTorch)"),
+      llvm::cl::init(false)};
   PassOptions::Option<std::string> chip{
       *this, "chip", llvm::cl::desc("CUDA architecture (e.g. sm_90)"),
       llvm::cl::init(cuda::kDefaultChip)};
@@ -110,12 +124,20 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
 /// binary (gpu.binary).
 void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);
 
+/// The tile shapes of the flt -> linalg lowering a target asks for.
+struct LinalgTiles {
+  int64_t tokenTile;
+  int64_t valueSlice;
+  /// Padded tile rows and value columns are multiples of these.
+  int64_t rowMultiple;
+  int64_t columnMultiple;
+};
+
 /// The stages both pipelines share: flt -> fused linalg loop nests on
 /// tensors (optionally raising linalg/TOSA attention first), and
 /// tensors -> buffers with deallocation.
 void addFLTToLinalgStage(OpPassManager &pm, bool raiseAttention,
-                         bool fuseKronecker, int64_t tokenTile,
-                         int64_t valueSlice, int64_t rowMultiple);
+                         bool fuseKronecker, const LinalgTiles &tiles);
 void addBufferizationStage(OpPassManager &pm);
 
 /// Registers flt-cpu-pipeline and flt-gpu-pipeline.

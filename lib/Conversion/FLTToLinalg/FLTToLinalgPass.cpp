@@ -23,10 +23,11 @@ struct FLTConvertToLinalgPass
   using FLTConvertToLinalgBase::FLTConvertToLinalgBase;
 
   void runOnOperation() override {
-    if (tokenTile <= 0 || valueSlice <= 0 || rowMultiple <= 0) {
+    if (tokenTile <= 0 || valueSlice <= 0 || rowMultiple <= 0 ||
+        columnMultiple <= 0) {
       getOperation()->emitError()
-          << "flt-convert-to-linalg: token-tile, value-slice and "
-             "row-multiple must be positive";
+          << "flt-convert-to-linalg: token-tile, value-slice, row-multiple "
+             "and column-multiple must be positive";
       return signalPassFailure();
     }
     LinearAttentionLoweringOptions options;
@@ -34,6 +35,7 @@ struct FLTConvertToLinalgPass
     options.tokenTile = tokenTile;
     options.valueSlice = valueSlice;
     options.rowMultiple = rowMultiple;
+    options.columnMultiple = columnMultiple;
 
     // Results with a static zero extent (B, H or L = 0) hold no element:
     // an empty tensor is the whole lowering.
@@ -50,9 +52,9 @@ struct FLTConvertToLinalgPass
       SmallVector<Value> empties;
       for (Type type : op->getResultTypes()) {
         auto tensor = cast<RankedTensorType>(type);
-        empties.push_back(tensor::EmptyOp::create(
-            rewriter, op->getLoc(), tensor.getShape(),
-            tensor.getElementType()));
+        empties.push_back(tensor::EmptyOp::create(rewriter, op->getLoc(),
+                                                  tensor.getShape(),
+                                                  tensor.getElementType()));
       }
       rewriter.replaceOp(op, empties);
     });
@@ -61,7 +63,8 @@ struct FLTConvertToLinalgPass
     populateFeatureMapLoweringPatterns(patterns);
     populateSpectralLoweringPatterns(patterns);
     populatePositionTransformLoweringPatterns(patterns);
-    populateKernelAttentionLoweringPatterns(patterns, tokenTile);
+    populateKernelAttentionLoweringPatterns(patterns, tokenTile,
+                                            columnMultiple);
     populateToeplitzFFTLoweringPatterns(patterns);
     populateToeplitzMethodPatterns(patterns);
     populateLinearAttentionLoweringPatterns(patterns, options);
@@ -69,8 +72,8 @@ struct FLTConvertToLinalgPass
     // fresh IR before later passes see it whole).
     GreedyRewriteConfig config;
     config.enableFolding(false);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),
-                                     config)))
+    if (failed(
+            applyPatternsGreedily(getOperation(), std::move(patterns), config)))
       return signalPassFailure();
 
     // Ops without a CPU lowering yet are reported, not silently kept.

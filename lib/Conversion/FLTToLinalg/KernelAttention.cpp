@@ -21,8 +21,10 @@ using namespace mlir::flt;
 namespace {
 
 struct LowerKernelAttention : OpRewritePattern<KernelAttentionOp> {
-  LowerKernelAttention(MLIRContext *context, int64_t tokenTile)
-      : OpRewritePattern(context), tokenTile(tokenTile) {}
+  LowerKernelAttention(MLIRContext *context, int64_t tokenTile,
+                       int64_t columnMultiple)
+      : OpRewritePattern(context), tokenTile(tokenTile),
+        columnMultiple(columnMultiple) {}
 
   LogicalResult matchAndRewrite(KernelAttentionOp op,
                                 PatternRewriter &rewriter) const override {
@@ -52,16 +54,20 @@ struct LowerKernelAttention : OpRewritePattern<KernelAttentionOp> {
     lowering.eps = op.getEps().convertToFloat();
     lowering.resultType = op.getType();
     lowering.tokenTile = tokenTile;
+    lowering.columnMultiple = columnMultiple;
     return replaceOpWithLowered(rewriter, op,
                                 lowering.build(rewriter, op.getLoc(), op));
   }
 
   int64_t tokenTile;
+  int64_t columnMultiple;
 };
 
 struct LowerToeplitzAttentionDirect : OpRewritePattern<ToeplitzAttentionOp> {
-  LowerToeplitzAttentionDirect(MLIRContext *context, int64_t tokenTile)
-      : OpRewritePattern(context), tokenTile(tokenTile) {}
+  LowerToeplitzAttentionDirect(MLIRContext *context, int64_t tokenTile,
+                               int64_t columnMultiple)
+      : OpRewritePattern(context), tokenTile(tokenTile),
+        columnMultiple(columnMultiple) {}
 
   LogicalResult matchAndRewrite(ToeplitzAttentionOp op,
                                 PatternRewriter &rewriter) const override {
@@ -78,17 +84,19 @@ struct LowerToeplitzAttentionDirect : OpRewritePattern<ToeplitzAttentionOp> {
     lowering.eps = op.getEps().convertToFloat();
     lowering.resultType = op.getType();
     lowering.tokenTile = tokenTile;
+    lowering.columnMultiple = columnMultiple;
     return replaceOpWithLowered(rewriter, op,
                                 lowering.build(rewriter, op.getLoc(), op));
   }
 
   int64_t tokenTile;
+  int64_t columnMultiple;
 };
 
 } // namespace
 
 void mlir::flt::populateKernelAttentionLoweringPatterns(
-    RewritePatternSet &patterns, int64_t tokenTile) {
+    RewritePatternSet &patterns, int64_t tokenTile, int64_t columnMultiple) {
   patterns.add<LowerKernelAttention, LowerToeplitzAttentionDirect>(
-      patterns.getContext(), tokenTile);
+      patterns.getContext(), tokenTile, columnMultiple);
 }

@@ -30,9 +30,11 @@ void populateFeatureMapLoweringPatterns(RewritePatternSet &patterns);
 void populateSpectralLoweringPatterns(RewritePatternSet &patterns);
 void populatePositionTransformLoweringPatterns(RewritePatternSet &patterns);
 /// flt.kernel_attention, and flt.toeplitz_attention with method direct (the
-/// tiled quadratic form with `tokenTile` × `tokenTile` blocks).
+/// tiled quadratic form with `tokenTile` × `tokenTile` blocks; value columns
+/// padded to a multiple of `columnMultiple`).
 void populateKernelAttentionLoweringPatterns(RewritePatternSet &patterns,
-                                             int64_t tokenTile);
+                                             int64_t tokenTile,
+                                             int64_t columnMultiple);
 /// flt.toeplitz_attention with method fft.
 void populateToeplitzFFTLoweringPatterns(RewritePatternSet &patterns);
 /// flt.toeplitz_attention with method auto: picks fft or direct by cost.

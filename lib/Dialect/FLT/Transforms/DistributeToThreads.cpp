@@ -34,10 +34,12 @@ bool isBlockLoop(scf::ForallOp forall) {
          isa<gpu::GPUBlockMappingAttr>((*mapping)[0]);
 }
 
-bool isThreadLoop(scf::ForallOp forall) {
+/// Whether `forall` runs on the threads of a block: a thread loop, or a
+/// warp loop of flt-tile-contractions-to-warps.
+bool isThreadOrWarpLoop(scf::ForallOp forall) {
   std::optional<ArrayAttr> mapping = forall.getMapping();
   return mapping && !mapping->empty() &&
-         isa<gpu::GPUThreadMappingAttr>((*mapping)[0]);
+         isa<gpu::GPUThreadMappingAttr, gpu::GPUWarpMappingAttr>((*mapping)[0]);
 }
 
 /// Maps each dimension of `forall` to a linearized block id.
@@ -222,7 +224,7 @@ struct FLTDistributeToThreadsPass
     if (threads < 1 || threads > 1024) {
       func.emitError("flt-distribute-to-threads: threads must be in "
                      "[1, 1024], got ")
-          << threads;
+          << static_cast<int64_t>(threads);
       return signalPassFailure();
     }
 
@@ -261,7 +263,7 @@ struct FLTDistributeToThreadsPass
       SmallVector<Operation *> lonelyWrites;
       blockLoop.getBody()->walk<WalkOrder::PreOrder>([&](Operation *op) {
         if (auto inner = dyn_cast<scf::ForallOp>(op)) {
-          if (isThreadLoop(inner))
+          if (isThreadOrWarpLoop(inner))
             return WalkResult::skip();
           inner.emitError("flt-distribute-to-threads: nested scf.forall "
                           "inside a block loop is not supported");

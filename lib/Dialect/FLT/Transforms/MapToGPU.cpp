@@ -9,6 +9,8 @@
 
 #include "flt/Dialect/FLT/Transforms/Passes.h"
 
+#include "WarpContraction.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -37,6 +39,12 @@ bool hasMapping(scf::ForallOp forall, bool block) {
     return false;
   return block ? isa<gpu::GPUBlockMappingAttr>((*mapping)[0])
                : isa<gpu::GPUThreadMappingAttr>((*mapping)[0]);
+}
+
+bool hasWarpMapping(scf::ForallOp forall) {
+  std::optional<ArrayAttr> mapping = forall.getMapping();
+  return mapping && !mapping->empty() &&
+         isa<gpu::GPUWarpMappingAttr>((*mapping)[0]);
 }
 
 Value constant(OpBuilder &builder, Location loc, int64_t value) {
@@ -309,48 +317,58 @@ struct FLTMapToGPUPass : mlir::flt::impl::FLTMapToGPUBase<FLTMapToGPUPass> {
     }
     launch.walk([&](memref::DeallocOp dealloc) { rewriter.eraseOp(dealloc); });
 
-    // Thread loops -> the thread id, and a barrier after each.
+    // Thread loops -> the thread id, warp loops -> the warp id (all 32
+    // lanes of a warp run its body), and a barrier after each.
     SmallVector<scf::ForallOp> threadLoops;
     launch.walk([&](scf::ForallOp forall) { threadLoops.push_back(forall); });
-    for (scf::ForallOp threadLoop : threadLoops) {
-      if (!hasMapping(threadLoop, /*block=*/false) ||
-          threadLoop.getRank() != 1) {
-        threadLoop.emitError("flt-map-to-gpu: expects one-dimensional thread "
-                             "loops inside a block loop");
+    for (scf::ForallOp threadLoop : threadLoops)
+      if (failed(mapThreadLoop(rewriter, threadLoop)))
         return failure();
-      }
-      std::optional<int64_t> iterations =
-          getConstantIntValue(threadLoop.getMixedUpperBound()[0]);
-      if (!iterations || *iterations > threads ||
-          !isZeroInteger(threadLoop.getMixedLowerBound()[0]) ||
-          !isOneInteger(threadLoop.getMixedStep()[0])) {
-        threadLoop.emitError("flt-map-to-gpu: a thread loop must run 0 to at "
-                             "most ")
-            << threads << " in steps of 1";
-        return failure();
-      }
-      Location threadLoc = threadLoop.getLoc();
-      rewriter.setInsertionPoint(threadLoop);
-      Value thread =
-          gpu::ThreadIdOp::create(rewriter, threadLoc, gpu::Dimension::x);
-      Operation *anchor = threadLoop;
-      Block *threadBody = threadLoop.getBody();
-      rewriter.eraseOp(threadBody->getTerminator());
-      if (*iterations == threads) {
-        rewriter.inlineBlockBefore(threadBody, threadLoop, {thread});
-      } else {
-        Value active = arith::CmpIOp::create(
-            rewriter, threadLoc, arith::CmpIPredicate::ult, thread,
-            constant(rewriter, threadLoc, *iterations));
-        auto guard = scf::IfOp::create(rewriter, threadLoc, active);
-        rewriter.inlineBlockBefore(
-            threadBody, guard.thenBlock()->getTerminator(), {thread});
-        anchor = guard;
-      }
-      rewriter.setInsertionPointAfter(anchor);
-      gpu::BarrierOp::create(rewriter, threadLoc);
-      rewriter.eraseOp(threadLoop);
+    return success();
+  }
+
+  LogicalResult mapThreadLoop(RewriterBase &rewriter, scf::ForallOp loop) {
+    bool warps = hasWarpMapping(loop);
+    if ((!warps && !hasMapping(loop, /*block=*/false)) || loop.getRank() != 1)
+      return loop.emitError("flt-map-to-gpu: expects one-dimensional thread "
+                            "or warp loops inside a block loop");
+    if (warps && threads % flt::kWarpSize != 0)
+      return loop.emitError("flt-map-to-gpu: warp loops need a multiple of ")
+             << flt::kWarpSize << " threads, got "
+             << static_cast<int64_t>(threads);
+    int64_t workers = warps ? threads / flt::kWarpSize : threads;
+    std::optional<int64_t> iterations =
+        getConstantIntValue(loop.getMixedUpperBound()[0]);
+    if (!iterations || *iterations > workers ||
+        !isZeroInteger(loop.getMixedLowerBound()[0]) ||
+        !isOneInteger(loop.getMixedStep()[0]))
+      return loop.emitError("flt-map-to-gpu: a ")
+             << (warps ? "warp" : "thread") << " loop must run 0 to at most "
+             << workers << " in steps of 1";
+
+    Location loc = loop.getLoc();
+    rewriter.setInsertionPoint(loop);
+    Value worker = gpu::ThreadIdOp::create(rewriter, loc, gpu::Dimension::x);
+    if (warps)
+      worker = arith::DivUIOp::create(rewriter, loc, worker,
+                                      constant(rewriter, loc, flt::kWarpSize));
+    Operation *anchor = loop;
+    Block *body = loop.getBody();
+    rewriter.eraseOp(body->getTerminator());
+    if (*iterations == workers) {
+      rewriter.inlineBlockBefore(body, loop, {worker});
+    } else {
+      Value active =
+          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult,
+                                worker, constant(rewriter, loc, *iterations));
+      auto guard = scf::IfOp::create(rewriter, loc, active);
+      rewriter.inlineBlockBefore(body, guard.thenBlock()->getTerminator(),
+                                 {worker});
+      anchor = guard;
     }
+    rewriter.setInsertionPointAfter(anchor);
+    gpu::BarrierOp::create(rewriter, loc);
+    rewriter.eraseOp(loop);
     return success();
   }
 

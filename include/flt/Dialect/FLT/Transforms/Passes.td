@@ -275,6 +275,121 @@ def FLTMapToGPU : Pass<"flt-map-to-gpu", "::mlir::func::FuncOp"> {
   ];
 }
 
+def FLTTileContractionsToWarps : Pass<"flt-tile-contractions-to-warps",
+                                      "::mlir::func::FuncOp"> {
+  let summary = "Tile matrix products inside GPU blocks to warp tiles for tensor cores";
+  let description = [{
+    Runs before flt-distribute-to-threads, on buffers. Inside every
+    outermost `scf.forall` (a future block loop), a linalg op that is a
+    matrix product C(m, n) += A * B (A indexed by (m, k) or (k, m), B by
+    (k, n) or (n, k), float operands, f32 accumulator) with static sizes
+    that are multiples of the `mma.sync` shape becomes a loop over warps,
+    `scf.forall (%w) in (W)` mapped to `#gpu.warp<linear_dim_0>`: warp w
+    computes the 16 x 8 output tiles w, w + W, ... (W = min(threads / 32,
+    tiles)), each the op on subviews, marked `flt.mma = "<type>"` for
+    flt-contractions-to-mma. Other contractions keep the SIMT mapping.
+
+    The operand type follows the layer's precision: "bf16" when an argument
+    or result of the function is bf16, else "f16" when one is f16 (mma
+    m16n8k16); "tf32" (m16n8k8) for f32 layers only with `allow-tf32`
+    (off by default, as in PyTorch: TF32 keeps 10 mantissa bits). The
+    accumulator is f32 in every case; f32 tiles are rounded to the operand
+    type as fragments are loaded. With `emulate-operand-rounding` that
+    rounding is written into each warp tile's body instead (bf16/f16: round
+    to nearest even; tf32: the low 13 bits dropped), for CPU runs of the
+    mapping.
+
+    ```mlir
+    scf.forall (%h) in (8) {
+      linalg.generic {indexing_maps = [(m, n, k) -> (m, k), (k, n), (m, n)],
+                      iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%q, %s : memref<32x64xf32>, memref<64x16xf32>)
+        outs(%o : memref<32x16xf32>) { mulf, addf }
+    }
+    ```
+
+    becomes (in a function with bf16 arguments)
+
+    ```mlir
+    scf.forall (%h) in (8) {
+      scf.forall (%w) in (4) {
+        scf.for %t = %w to %c4 step %c4 {
+          %mn:2 = affine.delinearize_index %t into (2, 2) : index, index
+          %qt = memref.subview %q[%mn#0 * 16, 0] [16, 64] [1, 1] ...
+          %st = memref.subview %s[0, %mn#1 * 8] [64, 8] [1, 1] ...
+          %ot = memref.subview %o[%mn#0 * 16, %mn#1 * 8] [16, 8] [1, 1] ...
+          linalg.generic ... ins(%qt, %st ...) outs(%ot ...) {flt.mma = "bf16"}
+        }
+      } {mapping = [#gpu.warp<linear_dim_0>]}
+    }
+    ```
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"256",
+           "Threads per block (a multiple of 32: whole warps)">,
+    Option<"allowTF32", "allow-tf32", "bool", /*default=*/"false",
+           "Run f32 layers' matrix products on TF32 tensor cores">,
+    Option<"emulateOperandRounding", "emulate-operand-rounding", "bool",
+           /*default=*/"false",
+           "Round the inputs inside each warp tile's body to the operand "
+           "type, so that running the tiles on the CPU computes what the "
+           "tensor cores do (for --emulate-gpu-mapping)">,
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"
+  ];
+}
+
+def FLTContractionsToMMA : Pass<"flt-contractions-to-mma",
+                                "::mlir::func::FuncOp"> {
+  let summary = "Lower warp tiles marked flt.mma to nvvm.mma.sync";
+  let description = [{
+    Runs after flt-map-to-gpu, inside `gpu.launch`. Each linalg op marked
+    `flt.mma` by flt-tile-contractions-to-warps (a 16 x 8 x K warp tile of
+    a matrix product) becomes, in every lane of the warp: loads of its four
+    f32 accumulators, a loop over K in steps of 16 (f16, bf16) or 8 (tf32)
+    that loads the lane's A and B fragments, rounds them to the operand
+    type, packs them into 32-bit registers and issues `nvvm.mma.sync`
+    (layouts row.col, f32 accumulate), and stores of the accumulators. The
+    fragment layouts are those of the PTX ISA for mma.m16n8k16 and
+    mma.m16n8k8: lane l = 4 g + t holds A(g, 2t..2t+1), A(g+8, ...),
+    A(g, 2t+8..), A(g+8, 2t+8..); B(2t..2t+1, g), B(2t+8..2t+9, g);
+    C(g, 2t..2t+1), C(g+8, 2t..2t+1) (tf32: A(g, t), A(g+8, t), A(g, t+4),
+    A(g+8, t+4); B(t, g), B(t+4, g)).
+
+    ```mlir
+    linalg.generic ... ins(%a, %b : memref<16x32xf32, ...>, memref<32x8xf32, ...>)
+      outs(%c : memref<16x8xf32, ...>) {flt.mma = "bf16"} { mulf, addf }
+    ```
+
+    becomes
+
+    ```mlir
+    %lane = gpu.lane_id
+    %g = arith.divui %lane, %c4 : index
+    %t = arith.remui %lane, %c4 : index
+    %c0 = memref.load %c[%g, %2t] ...          // and c1, c2, c3
+    %acc:4 = scf.for %k = %c0 to %c32 step %c16 iter_args(...) {
+      %a0 = memref.load %a[%g, %k + %2t] ...   // 8 A and 4 B elements
+      %r0 = vector.from_elements (truncf %a0, truncf %a1) : vector<2xbf16>
+      ...                                      // bitcast to i32 registers
+      %d = nvvm.mma.sync A[%r0, %r1, %r2, %r3] B[%r4, %r5] C[...]
+             {shape = #nvvm.shape<m = 16, n = 8, k = 16>, ...}
+      scf.yield (llvm.extractvalue %d[0..3])
+    }
+    memref.store %acc#0, %c[%g, %2t] ...       // and the other three
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect", "::mlir::NVVM::NVVMDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 def FLTMergeGPUModules : Pass<"flt-merge-gpu-modules", "::mlir::ModuleOp"> {
   let summary = "Move every outlined kernel into one gpu.module";
   let description = [{
