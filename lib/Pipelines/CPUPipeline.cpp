@@ -37,6 +37,7 @@ void mlir::flt::buildCPUPipeline(OpPassManager &pm,
   if (options.emulateGPUMapping) {
     tiles.rowMultiple = 1;
     tiles.columnMultiple = cuda::kColumnMultiple;
+    tiles.causalBlocks = cuda::kCausalBlocks;
   }
   addFLTToLinalgStage(pm, options.raiseAttention, options.fuseKronecker, tiles);
   if (options.vectorize) {

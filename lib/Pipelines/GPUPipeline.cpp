@@ -15,6 +15,7 @@
 //   flt-contractions-to-mma                  warp tiles -> nvvm.mma.sync
 //   gpu-kernel-outlining, NVVM               kernels as gpu.func (one
 //   flt-merge-gpu-modules                    gpu.module) -> NVVM
+//   flt-set-kernel-occupancy                 register budget for ptxas
 //   gpu-async-region, gpu-to-llvm            host side: streams, launches
 //   gpu-module-to-binary                     cubin (or PTX) for the chip
 //
@@ -57,7 +58,8 @@ void mlir::flt::buildGPUPipeline(OpPassManager &pm,
   // padded to the tensor-core tile width.
   addFLTToLinalgStage(pm, options.raiseAttention, options.fuseKronecker,
                       {options.tokenTile, options.valueSlice,
-                       /*rowMultiple=*/1, cuda::kColumnMultiple});
+                       /*rowMultiple=*/1, cuda::kColumnMultiple,
+                       cuda::kCausalBlocks});
   addBufferizationStage(pm);
 
   // Warps (matrix products on tensor cores), blocks and threads (no
@@ -88,6 +90,7 @@ void mlir::flt::buildGPUPipeline(OpPassManager &pm,
   // host allocations and copies are stream-ordered).
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createFLTMergeGPUModules());
+  pm.addPass(createFLTSetKernelOccupancy());
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(createSCFToControlFlowPass());

@@ -26,18 +26,29 @@
 // BF16-COUNT-2: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // BF16-LABEL: .visible .entry ka_kernel(
 // BF16-COUNT-2: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// Causal linear attention in blocks: the per-block states (2 products),
+// the prefix over blocks (additions only), the chunk walks (read-out 2,
+// the masked quadratic form inside a chunk 3, the state update 2).
+// BF16-LABEL: .visible .entry lac_kernel(
+// BF16-COUNT-2: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// BF16-LABEL: .visible .entry lac_kernel_1(
+// BF16-NOT: mma.sync
+// BF16-LABEL: .visible .entry lac_kernel_2(
+// BF16-COUNT-7: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // BF16-NOT: mma.sync
 
-// No local-memory spills or stack in any kernel.
+// No local-memory spills or stack in any kernel (flt-set-kernel-occupancy
+// gives ptxas a budget of 128 registers: without it, .maxntid 256 alone
+// makes ptxas cap the causal walk at 80 and spill).
 // PTXAS-NOT: {{[1-9][0-9]*}} bytes spill
-// PTXAS-COUNT-3: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// PTXAS-COUNT-6: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 
-// F16-COUNT-6: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// F16-COUNT-15: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // F16-NOT: mma.sync
 
 // F32-NOT: mma.sync
 
-// TF32-COUNT-6: mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32
+// TF32-COUNT-15: mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32
 // TF32-NOT: mma.sync
 
 // SM75: .target sm_75
@@ -50,5 +61,10 @@ func.func @la(%fq: tensor<1x8x?x64xbf16>, %fk: tensor<1x8x?x64xbf16>, %v: tensor
 
 func.func @ka(%q: tensor<1x8x?x64xbf16>, %k: tensor<1x8x?x64xbf16>, %v: tensor<1x8x?x64xbf16>) -> tensor<1x8x?x64xbf16> {
   %o = flt.kernel_attention %q, %k, %v {kernel = #flt.pair_kernel<softmax>, causal = true} : tensor<1x8x?x64xbf16>, tensor<1x8x?x64xbf16>, tensor<1x8x?x64xbf16> -> tensor<1x8x?x64xbf16>
+  return %o : tensor<1x8x?x64xbf16>
+}
+
+func.func @lac(%fq: tensor<1x8x?x64xbf16>, %fk: tensor<1x8x?x64xbf16>, %v: tensor<1x8x?x64xbf16>, %phi: tensor<1x8x?x32xf32>, %psi: tensor<1x8x?x32xf32>) -> tensor<1x8x?x64xbf16> {
+  %o = flt.linear_attention %fq, %fk, %v rpe(%phi, %psi) {causal = true} : tensor<1x8x?x64xbf16>, tensor<1x8x?x64xbf16>, tensor<1x8x?x64xbf16>, tensor<1x8x?x32xf32>, tensor<1x8x?x32xf32> -> tensor<1x8x?x64xbf16>
   return %o : tensor<1x8x?x64xbf16>
 }

@@ -24,10 +24,11 @@ struct FLTConvertToLinalgPass
 
   void runOnOperation() override {
     if (tokenTile <= 0 || valueSlice <= 0 || rowMultiple <= 0 ||
-        columnMultiple <= 0) {
+        columnMultiple <= 0 || causalBlocks < 0) {
       getOperation()->emitError()
           << "flt-convert-to-linalg: token-tile, value-slice, row-multiple "
-             "and column-multiple must be positive";
+             "and column-multiple must be positive, causal-blocks "
+             "non-negative";
       return signalPassFailure();
     }
     LinearAttentionLoweringOptions options;
@@ -36,6 +37,7 @@ struct FLTConvertToLinalgPass
     options.valueSlice = valueSlice;
     options.rowMultiple = rowMultiple;
     options.columnMultiple = columnMultiple;
+    options.causalBlocks = causalBlocks;
 
     // Results with a static zero extent (B, H or L = 0) hold no element:
     // an empty tensor is the whole lowering.

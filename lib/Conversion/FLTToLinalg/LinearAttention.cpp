@@ -123,7 +123,13 @@ private:
   /// `paddedSize` as an attribute, or `size` when that is dynamic.
   OpFoldResult padded(OpFoldResult size, int64_t paddedSize);
 
+  /// The causal chunk walk over tokens [start, end) of one value slice,
+  /// from the state (state, norm) of the tokens before `start`; writes the
+  /// rows into `outRows` (one row per token from `start`) and returns it.
+  Value causalWalk(OpBuilder &nb, const ValueSlice &slice, Value start,
+                   OpFoldResult end, Value state, Value norm, Value outRows);
   Value lowerCausal(ArrayRef<OpFoldResult> sizes, Value out);
+  Value lowerCausalBlocked(ArrayRef<OpFoldResult> sizes, Value out);
   Value lowerTwoPhase(ArrayRef<OpFoldResult> sizes, Value out);
 
   LinearAttentionOp op;
@@ -457,8 +463,46 @@ FailureOr<Value> LinearAttentionLowering::lower() {
   return op.getCausal() ? lowerCausal(*sizes, out) : lowerTwoPhase(*sizes, out);
 }
 
+Value LinearAttentionLowering::causalWalk(OpBuilder &nb,
+                                          const ValueSlice &slice, Value start,
+                                          OpFoldResult end, Value state,
+                                          Value norm, Value outRows) {
+  SmallVector<Value> inits = {state, outRows};
+  if (norm)
+    inits.push_back(norm);
+  AffineExpr d0, d1;
+  bindDims(nb.getContext(), d0, d1);
+  auto chunks = scf::ForOp::create(
+      nb, loc, start, getValueOrCreateConstantIndexOp(nb, loc, end),
+      sb.index(options.tokenTile), inits,
+      [&](OpBuilder &lb, Location, Value c0, ValueRange iter) {
+        OpFoldResult tokens = tileSize(lb, options.tokenTile, c0, end);
+        Value chunkState = iter[0], chunkNorm = norm ? iter[2] : Value();
+        auto [fqTile, phiTile] = queryTiles(lb, slice, c0, tokens);
+        auto [fkTile, psiTile, vTile] = keyTiles(lb, slice, c0, tokens);
+        auto [num, den] = readOut(lb, fqTile, phiTile, chunkState, chunkNorm);
+        std::tie(num, den) = addIntraChunk(lb, fqTile, phiTile, fkTile, psiTile,
+                                           vTile, num, den);
+        auto [newState, newNorm] =
+            updateState(lb, fkTile, psiTile, vTile, chunkState, chunkNorm);
+        Value valid =
+            validCorner(lb, normalize(lb, num, den), tokens, slice.width);
+        OpFoldResult row = affine::makeComposedFoldedAffineApply(
+            lb, loc, d0 - d1, {c0, start});
+        Value written = StructuredBuilder(lb, loc).insert(
+            valid, iter[1], {row, lb.getIndexAttr(0)}, {tokens, slice.width});
+        SmallVector<Value> yielded = {newState, written};
+        if (newNorm)
+          yielded.push_back(newNorm);
+        scf::YieldOp::create(lb, loc, yielded);
+      });
+  return chunks.getResult(1);
+}
+
 Value LinearAttentionLowering::lowerCausal(ArrayRef<OpFoldResult> sizes,
                                            Value out) {
+  if (options.causalBlocks > 0)
+    return lowerCausalBlocked(sizes, out);
   // One walk over chunks per (b, h, value slice): earlier chunks through
   // the state, the chunk itself quadratically, then the chunk joins the
   // state. Chunks are sequential; batch, heads and slices run in parallel.
@@ -480,40 +524,215 @@ Value LinearAttentionLowering::lowerCausal(ArrayRef<OpFoldResult> sizes,
   Value outSlice = sb.slice(
       shared, {slice.batch, slice.head, b.getIndexAttr(0), slice.column},
       {b.getIndexAttr(1), b.getIndexAttr(1), L, slice.width}, 2);
-
-  SmallVector<Value> inits = {state, outSlice};
-  if (norm)
-    inits.push_back(norm);
-  auto chunks = scf::ForOp::create(
-      b, loc, sb.index(0), getValueOrCreateConstantIndexOp(b, loc, L),
-      sb.index(options.tokenTile), inits,
-      [&](OpBuilder &lb, Location, Value c0, ValueRange iter) {
-        OpFoldResult tokens = tileSize(lb, options.tokenTile, c0, L);
-        Value chunkState = iter[0], chunkNorm = norm ? iter[2] : Value();
-        auto [fqTile, phiTile] = queryTiles(lb, slice, c0, tokens);
-        auto [fkTile, psiTile, vTile] = keyTiles(lb, slice, c0, tokens);
-        auto [num, den] = readOut(lb, fqTile, phiTile, chunkState, chunkNorm);
-        std::tie(num, den) = addIntraChunk(lb, fqTile, phiTile, fkTile, psiTile,
-                                           vTile, num, den);
-        auto [newState, newNorm] =
-            updateState(lb, fkTile, psiTile, vTile, chunkState, chunkNorm);
-        Value valid =
-            validCorner(lb, normalize(lb, num, den), tokens, slice.width);
-        Value written = StructuredBuilder(lb, loc).insert(
-            valid, iter[1], {c0, lb.getIndexAttr(0)}, {tokens, slice.width});
-        SmallVector<Value> yielded = {newState, written};
-        if (newNorm)
-          yielded.push_back(newNorm);
-        scf::YieldOp::create(lb, loc, yielded);
-      });
+  Value written = causalWalk(b, slice, sb.index(0), L, state, norm, outSlice);
 
   b.setInsertionPointToStart(forall.getTerminator().getBody());
   SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
   tensor::ParallelInsertSliceOp::create(
-      b, loc, chunks.getResult(1), shared,
+      b, loc, written, shared,
       {slice.batch, slice.head, b.getIndexAttr(0), slice.column},
       {b.getIndexAttr(1), b.getIndexAttr(1), L, slice.width}, strides);
   return forall.getResult(0);
+}
+
+Value LinearAttentionLowering::lowerCausalBlocked(ArrayRef<OpFoldResult> sizes,
+                                                  Value out) {
+  // The sequence in at most causalBlocks blocks, three parallel phases:
+  //   1. per (b, h, slice, block): the block's own state, the sum over
+  //      its keys (as in the non-causal state pass);
+  //   2. per (b, h, slice): the exclusive prefix over blocks, so block k
+  //      starts from the state of blocks 0 .. k-1;
+  //   3. per (b, h, slice, block): the causal chunk walk over the block
+  //      from that prefix.
+  // Every block of every (b, h, slice) is independent in phases 1 and 3,
+  // so a single head of a long sequence still fills a GPU; the price is
+  // the state update done twice and two [B, H, slices, blocks] states
+  // (bounded: blocks <= causalBlocks).
+  OpFoldResult B = sizes[0], H = sizes[1], L = sizes[2], E = sizes[3];
+  AffineExpr d0, d1, s0, s1;
+  bindDims(b.getContext(), d0, d1);
+  bindSymbols(b.getContext(), s0, s1);
+  OpFoldResult slices = affine::makeComposedFoldedAffineApply(
+      b, loc, d0.ceilDiv(options.valueSlice), {E});
+  // At most causalBlocks blocks of a whole number of chunks:
+  // max(tile, ceil(L / (blocks · tile)) · tile) tokens each.
+  int64_t tile = options.tokenTile;
+  OpFoldResult blockTokens = affine::makeComposedFoldedAffineMax(
+      b, loc,
+      AffineMap::get(1, 0,
+                     {getAffineConstantExpr(tile, b.getContext()),
+                      d0.ceilDiv(options.causalBlocks * tile) * tile},
+                     b.getContext()),
+      {L});
+  Value blockTokensValue = getValueOrCreateConstantIndexOp(b, loc, blockTokens);
+  OpFoldResult blocks = getAsOpFoldResult(b.createOrFold<arith::CeilDivUIOp>(
+      loc, getValueOrCreateConstantIndexOp(b, loc, L), blockTokensValue));
+  SmallVector<OpFoldResult> stateSizes = stateShape(), normSizes = normShape();
+  auto perBlock = [&](ArrayRef<OpFoldResult> shape) {
+    SmallVector<OpFoldResult> full = {B, H, slices, blocks};
+    full.append(shape.begin(), shape.end());
+    return full;
+  };
+  // The [1, 1, 1, 1, shape] slice of a per-block tensor, rank-reduced.
+  auto blockSlice = [&](OpBuilder &nb, Value all, ValueRange index,
+                        ArrayRef<OpFoldResult> shape) {
+    SmallVector<OpFoldResult> offsets(index.begin(), index.end());
+    offsets.append(shape.size(), nb.getIndexAttr(0));
+    SmallVector<OpFoldResult> tileSizes(4, nb.getIndexAttr(1));
+    tileSizes.append(shape.begin(), shape.end());
+    return StructuredBuilder(nb, loc).slice(all, offsets, tileSizes,
+                                            shape.size());
+  };
+  auto parallelInsert = [&](OpBuilder &nb, Value tile, Value all,
+                            ValueRange index, ArrayRef<OpFoldResult> shape) {
+    SmallVector<OpFoldResult> offsets(index.begin(), index.end());
+    offsets.append(shape.size(), nb.getIndexAttr(0));
+    SmallVector<OpFoldResult> tileSizes(index.size(), nb.getIndexAttr(1));
+    tileSizes.append(shape.begin(), shape.end());
+    SmallVector<OpFoldResult> strides(offsets.size(), nb.getIndexAttr(1));
+    tensor::ParallelInsertSliceOp::create(nb, loc, tile, all, offsets,
+                                          tileSizes, strides);
+  };
+  auto sliceOf = [&](OpBuilder &nb, Value bIdx, Value hIdx, Value sIdx) {
+    Value column = affine::makeComposedAffineApply(
+        nb, loc, d0 * options.valueSlice, {sIdx});
+    return ValueSlice{bIdx, hIdx, column,
+                      tileSize(nb, options.valueSlice, column, E)};
+  };
+  auto blockRange = [&](OpBuilder &nb, Value blockIdx) {
+    Value start = arith::MulIOp::create(nb, loc, blockIdx, blockTokensValue);
+    OpFoldResult tokens = affine::makeComposedFoldedAffineMin(
+        nb, loc, AffineMap::get(1, 2, {s0, s1 - d0}, nb.getContext()),
+        {OpFoldResult(start), blockTokens, L});
+    OpFoldResult end = affine::makeComposedFoldedAffineApply(
+        nb, loc, d0 + d1, {OpFoldResult(start), tokens});
+    return std::make_tuple(start, tokens, end);
+  };
+  SmallVector<OpFoldResult> zeros4(4, b.getIndexAttr(0)),
+      ones4(4, b.getIndexAttr(1));
+
+  // Phase 1: each block's own state.
+  SmallVector<Value> ownOuts = {sb.empty(perBlock(stateSizes), f32)};
+  if (needsDenominator())
+    ownOuts.push_back(sb.empty(perBlock(normSizes), f32));
+  auto own = scf::ForallOp::create(b, loc, zeros4, {B, H, slices, blocks},
+                                   ones4, ownOuts, std::nullopt);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(own.getBody());
+    ValueSlice slice = sliceOf(b, own.getInductionVar(0),
+                               own.getInductionVar(1), own.getInductionVar(2));
+    auto [start, tokens, end] = blockRange(b, own.getInductionVar(3));
+    SmallVector<Value> inits = {sb.filled(stateSizes, f32, 0.0)};
+    if (needsDenominator())
+      inits.push_back(sb.filled(normSizes, f32, 0.0));
+    auto keys = scf::ForOp::create(
+        b, loc, start, getValueOrCreateConstantIndexOp(b, loc, end),
+        sb.index(options.tokenTile), inits,
+        [&](OpBuilder &lb, Location, Value j0, ValueRange iter) {
+          OpFoldResult keyTokens = tileSize(lb, options.tokenTile, j0, end);
+          auto [fkTile, psiTile, vTile] = keyTiles(lb, slice, j0, keyTokens);
+          auto [newState, newNorm] =
+              updateState(lb, fkTile, psiTile, vTile, iter[0],
+                          iter.size() > 1 ? iter[1] : Value());
+          SmallVector<Value> yielded = {newState};
+          if (newNorm)
+            yielded.push_back(newNorm);
+          scf::YieldOp::create(lb, loc, yielded);
+        });
+    b.setInsertionPointToStart(own.getTerminator().getBody());
+    ValueRange index = own.getInductionVars();
+    parallelInsert(b, keys.getResult(0), own.getRegionIterArgs()[0], index,
+                   stateSizes);
+    if (needsDenominator())
+      parallelInsert(b, keys.getResult(1), own.getRegionIterArgs()[1], index,
+                     normSizes);
+  }
+
+  // Phase 2: exclusive prefix over blocks, per (b, h, slice).
+  SmallVector<Value> prefixOuts = {sb.empty(perBlock(stateSizes), f32)};
+  if (needsDenominator())
+    prefixOuts.push_back(sb.empty(perBlock(normSizes), f32));
+  SmallVector<OpFoldResult> zeros3(3, b.getIndexAttr(0)),
+      ones3(3, b.getIndexAttr(1));
+  auto prefix = scf::ForallOp::create(b, loc, zeros3, {B, H, slices}, ones3,
+                                      prefixOuts, std::nullopt);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(prefix.getBody());
+    SmallVector<Value> outer(prefix.getInductionVars());
+    SmallVector<SmallVector<OpFoldResult>> shapes = {stateSizes, normSizes};
+    // This (b, h, slice)'s [blocks, shape] part of each prefix tensor.
+    SmallVector<Value> mine, inits;
+    for (auto [all, shape] : llvm::zip(prefix.getRegionIterArgs(), shapes)) {
+      SmallVector<OpFoldResult> offsets(outer.begin(), outer.end());
+      offsets.append(shape.size() + 1, b.getIndexAttr(0));
+      SmallVector<OpFoldResult> tileSizes(3, b.getIndexAttr(1));
+      tileSizes.push_back(blocks);
+      tileSizes.append(shape.begin(), shape.end());
+      mine.push_back(sb.slice(all, offsets, tileSizes, shape.size() + 1));
+      inits.push_back(sb.filled(shape, f32, 0.0));
+    }
+    inits.append(mine);
+    unsigned parts = mine.size();
+    auto walk = scf::ForOp::create(
+        b, loc, sb.index(0), getValueOrCreateConstantIndexOp(b, loc, blocks),
+        sb.index(1), inits,
+        [&](OpBuilder &lb, Location, Value k, ValueRange iter) {
+          StructuredBuilder lsb(lb, loc);
+          SmallVector<Value> running, written;
+          for (unsigned i = 0; i < parts; ++i) {
+            ArrayRef<OpFoldResult> shape = shapes[i];
+            SmallVector<OpFoldResult> offsets = {k};
+            offsets.append(shape.size(), lb.getIndexAttr(0));
+            SmallVector<OpFoldResult> tileSizes = {lb.getIndexAttr(1)};
+            tileSizes.append(shape.begin(), shape.end());
+            written.push_back(
+                lsb.insert(iter[i], iter[parts + i], offsets, tileSizes));
+            SmallVector<Value> index = outer;
+            index.push_back(k);
+            Value ownState = blockSlice(lb, own.getResult(i), index, shape);
+            // In place: the running sum is one buffer.
+            running.push_back(
+                linalg::AddOp::create(lb, loc, ValueRange{iter[i], ownState},
+                                      ValueRange{iter[i]})
+                    .getResult(0));
+          }
+          running.append(written);
+          scf::YieldOp::create(lb, loc, running);
+        });
+    b.setInsertionPointToStart(prefix.getTerminator().getBody());
+    for (auto [i, all, shape] :
+         llvm::enumerate(prefix.getRegionIterArgs(), shapes)) {
+      SmallVector<OpFoldResult> fullShape = {blocks};
+      fullShape.append(shape.begin(), shape.end());
+      parallelInsert(b, walk.getResult(parts + i), all, outer, fullShape);
+    }
+  }
+
+  // Phase 3: the causal walk of each block from its prefix.
+  auto walk = scf::ForallOp::create(b, loc, zeros4, {B, H, slices, blocks},
+                                    ones4, ValueRange{out}, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(walk.getBody());
+  ValueRange index = walk.getInductionVars();
+  ValueSlice slice = sliceOf(b, index[0], index[1], index[2]);
+  auto [start, tokens, end] = blockRange(b, index[3]);
+  Value state = blockSlice(b, prefix.getResult(0), index, stateSizes);
+  Value norm = needsDenominator()
+                   ? blockSlice(b, prefix.getResult(1), index, normSizes)
+                   : Value();
+  Value shared = walk.getRegionIterArgs().front();
+  SmallVector<OpFoldResult> offsets = {slice.batch, slice.head, start,
+                                       slice.column};
+  SmallVector<OpFoldResult> rows = {b.getIndexAttr(1), b.getIndexAttr(1),
+                                    tokens, slice.width};
+  Value outRows = sb.slice(shared, offsets, rows, 2);
+  Value written = causalWalk(b, slice, start, end, state, norm, outRows);
+  b.setInsertionPointToStart(walk.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(b, loc, written, shared, offsets, rows,
+                                        ones4);
+  return walk.getResult(0);
 }
 
 Value LinearAttentionLowering::lowerTwoPhase(ArrayRef<OpFoldResult> sizes,

@@ -20,6 +20,11 @@ struct LinearAttentionLoweringOptions {
   int64_t tokenTile = 64;
   /// Value columns per parallel slice of the state.
   int64_t valueSlice = 32;
+  /// Causal: the most blocks of the three-phase form (per-block states, a
+  /// prefix over blocks, the chunk walk of each block in parallel; each
+  /// block a whole number of tiles), or 0 for one sequential walk per
+  /// (batch, head, slice).
+  int64_t causalBlocks = 0;
   /// Register-tile granularity the padded tile shapes are rounded up to:
   /// rows (state rows, query rows) and columns (value columns).
   int64_t rowMultiple = 4;

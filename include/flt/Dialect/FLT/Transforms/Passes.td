@@ -390,6 +390,40 @@ def FLTContractionsToMMA : Pass<"flt-contractions-to-mma",
   ];
 }
 
+def FLTSetKernelOccupancy : Pass<"flt-set-kernel-occupancy",
+                                 "::mlir::ModuleOp"> {
+  let summary = "Give each CUDA kernel a register budget through its minimum blocks per SM";
+  let description = [{
+    Runs after outlining. A kernel launched with a known block size carries
+    `.maxntid` in its PTX, and ptxas then sizes registers for as many
+    resident blocks as it likes: with 256 threads it caps the linear
+    attention walk at 80 registers and spills. This pass sets
+    `nvvm.minctasm` (PTX `.minnctapersm`) on every kernel with a known
+    block size to max(1, 65536 / (threads · registers-per-thread)) blocks,
+    which lets ptxas use up to `registers-per-thread` registers per thread.
+    The shared-memory tiles already limit a block of flt's kernels to about
+    two per SM, so the default budget, 128, costs no occupancy.
+
+    ```mlir
+    gpu.func @k() kernel attributes {known_block_size = array<i32: 256, 1, 1>}
+    ```
+
+    becomes
+
+    ```mlir
+    gpu.func @k() kernel attributes {known_block_size = array<i32: 256, 1, 1>,
+                                     nvvm.minctasm = 2 : i32}
+    ```
+  }];
+  let options = [
+    Option<"registersPerThread", "registers-per-thread", "int64_t",
+           /*default=*/"128",
+           "Registers per thread ptxas may use">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::NVVM::NVVMDialect"];
+}
+
 def FLTMergeGPUModules : Pass<"flt-merge-gpu-modules", "::mlir::ModuleOp"> {
   let summary = "Move every outlined kernel into one gpu.module";
   let description = [{
