@@ -123,6 +123,10 @@ private:
   /// `paddedSize` as an attribute, or `size` when that is dynamic.
   OpFoldResult padded(OpFoldResult size, int64_t paddedSize);
 
+  /// The state (T, z) of keys [start, end) of one value slice, from zero:
+  /// a loop over key tiles whose results are T (and z).
+  scf::ForOp stateOfKeys(OpBuilder &nb, const ValueSlice &slice, Value start,
+                         OpFoldResult end);
   /// The causal chunk walk over tokens [start, end) of one value slice,
   /// from the state (state, norm) of the tokens before `start`; writes the
   /// rows into `outRows` (one row per token from `start`) and returns it.
@@ -463,6 +467,28 @@ FailureOr<Value> LinearAttentionLowering::lower() {
   return op.getCausal() ? lowerCausal(*sizes, out) : lowerTwoPhase(*sizes, out);
 }
 
+scf::ForOp LinearAttentionLowering::stateOfKeys(OpBuilder &nb,
+                                                const ValueSlice &slice,
+                                                Value start, OpFoldResult end) {
+  SmallVector<Value> inits = {sb.filled(stateShape(), f32, 0.0)};
+  if (needsDenominator())
+    inits.push_back(sb.filled(normShape(), f32, 0.0));
+  return scf::ForOp::create(
+      nb, loc, start, getValueOrCreateConstantIndexOp(nb, loc, end),
+      sb.index(options.tokenTile), inits,
+      [&](OpBuilder &lb, Location, Value j0, ValueRange iter) {
+        OpFoldResult tokens = tileSize(lb, options.tokenTile, j0, end);
+        auto [fkTile, psiTile, vTile] = keyTiles(lb, slice, j0, tokens);
+        auto [newState, newNorm] =
+            updateState(lb, fkTile, psiTile, vTile, iter[0],
+                        iter.size() > 1 ? iter[1] : Value());
+        SmallVector<Value> yielded = {newState};
+        if (newNorm)
+          yielded.push_back(newNorm);
+        scf::YieldOp::create(lb, loc, yielded);
+      });
+}
+
 Value LinearAttentionLowering::causalWalk(OpBuilder &nb,
                                           const ValueSlice &slice, Value start,
                                           OpFoldResult end, Value state,
@@ -623,25 +649,9 @@ Value LinearAttentionLowering::lowerCausalBlocked(ArrayRef<OpFoldResult> sizes,
     ValueSlice slice = sliceOf(b, own.getInductionVar(0),
                                own.getInductionVar(1), own.getInductionVar(2));
     auto [start, tokens, end] = blockRange(b, own.getInductionVar(3));
-    SmallVector<Value> inits = {sb.filled(stateSizes, f32, 0.0)};
-    if (needsDenominator())
-      inits.push_back(sb.filled(normSizes, f32, 0.0));
-    auto keys = scf::ForOp::create(
-        b, loc, start, getValueOrCreateConstantIndexOp(b, loc, end),
-        sb.index(options.tokenTile), inits,
-        [&](OpBuilder &lb, Location, Value j0, ValueRange iter) {
-          OpFoldResult keyTokens = tileSize(lb, options.tokenTile, j0, end);
-          auto [fkTile, psiTile, vTile] = keyTiles(lb, slice, j0, keyTokens);
-          auto [newState, newNorm] =
-              updateState(lb, fkTile, psiTile, vTile, iter[0],
-                          iter.size() > 1 ? iter[1] : Value());
-          SmallVector<Value> yielded = {newState};
-          if (newNorm)
-            yielded.push_back(newNorm);
-          scf::YieldOp::create(lb, loc, yielded);
-        });
+    scf::ForOp keys = stateOfKeys(b, slice, start, end);
     b.setInsertionPointToStart(own.getTerminator().getBody());
-    ValueRange index = own.getInductionVars();
+    SmallVector<Value> index = own.getInductionVars();
     parallelInsert(b, keys.getResult(0), own.getRegionIterArgs()[0], index,
                    stateSizes);
     if (needsDenominator())
@@ -715,7 +725,7 @@ Value LinearAttentionLowering::lowerCausalBlocked(ArrayRef<OpFoldResult> sizes,
                                     ones4, ValueRange{out}, std::nullopt);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(walk.getBody());
-  ValueRange index = walk.getInductionVars();
+  SmallVector<Value> index = walk.getInductionVars();
   ValueSlice slice = sliceOf(b, index[0], index[1], index[2]);
   auto [start, tokens, end] = blockRange(b, index[3]);
   Value state = blockSlice(b, prefix.getResult(0), index, stateSizes);
@@ -770,23 +780,7 @@ Value LinearAttentionLowering::lowerTwoPhase(ArrayRef<OpFoldResult> sizes,
         b, loc, d0 * options.valueSlice, {sIdx});
     ValueSlice slice{build.getInductionVar(0), build.getInductionVar(1), column,
                      tileSize(b, options.valueSlice, column, E)};
-    SmallVector<Value> inits = {sb.filled(stateSizes, f32, 0.0)};
-    if (needsDenominator())
-      inits.push_back(sb.filled(normSizes, f32, 0.0));
-    auto keys = scf::ForOp::create(
-        b, loc, sb.index(0), getValueOrCreateConstantIndexOp(b, loc, S),
-        sb.index(options.tokenTile), inits,
-        [&](OpBuilder &lb, Location, Value j0, ValueRange iter) {
-          OpFoldResult tokens = tileSize(lb, options.tokenTile, j0, S);
-          auto [fkTile, psiTile, vTile] = keyTiles(lb, slice, j0, tokens);
-          auto [newState, newNorm] =
-              updateState(lb, fkTile, psiTile, vTile, iter[0],
-                          iter.size() > 1 ? iter[1] : Value());
-          SmallVector<Value> yielded = {newState};
-          if (newNorm)
-            yielded.push_back(newNorm);
-          scf::YieldOp::create(lb, loc, yielded);
-        });
+    scf::ForOp keys = stateOfKeys(b, slice, sb.index(0), S);
     b.setInsertionPointToStart(build.getTerminator().getBody());
     for (auto [result, shared, shape] : llvm::zip(
              keys.getResults(), build.getRegionIterArgs(),
