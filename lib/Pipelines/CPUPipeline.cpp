@@ -37,7 +37,7 @@ void mlir::flt::buildCPUPipeline(OpPassManager &pm,
   if (options.emulateGPUMapping) {
     tiles.rowMultiple = 1;
     tiles.columnMultiple = cuda::kColumnMultiple;
-    tiles.causalBlocks = cuda::kCausalBlocks;
+    tiles.keyBlocks = cuda::kKeyBlocks;
   }
   addFLTToLinalgStage(pm, options.raiseAttention, options.fuseKronecker, tiles);
   if (options.vectorize) {

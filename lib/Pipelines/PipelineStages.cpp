@@ -32,7 +32,7 @@ void mlir::flt::addFLTToLinalgStage(OpPassManager &pm, bool raiseAttention,
   lowering.valueSlice = tiles.valueSlice;
   lowering.rowMultiple = tiles.rowMultiple;
   lowering.columnMultiple = tiles.columnMultiple;
-  lowering.causalBlocks = tiles.causalBlocks;
+  lowering.keyBlocks = tiles.keyBlocks;
   pm.addPass(createFLTConvertToLinalg(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

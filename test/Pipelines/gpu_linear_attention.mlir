@@ -1,6 +1,7 @@
-// flt-compile --target=cuda on RPE-masked linear attention: two kernels
-// (per-block states over key tiles, then the queries), operands staged in
-// shared memory, no register spills; the library embeds an sm_90 cubin.
+// flt-compile --target=cuda on RPE-masked linear attention: three kernels
+// (the states of blocks of keys, their sum, then the queries), operands
+// staged in shared memory, no register spills; the library embeds an sm_90
+// cubin.
 // RUN: flt-compile %s --target=cuda --emit=ptx -o %t.ptx
 // RUN: FileCheck %s --check-prefix=PTX < %t.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90 -v %t.ptx -o %t.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
@@ -11,15 +12,19 @@
 
 // PTX: .target sm_90
 // PTX: .shared .align 16 .b8 __dynamic_shmem__0
-// PTX-COUNT-2: .visible .entry la_kernel
-// PTX-NOT: .visible .entry
-// The key, feature and value tiles are written to and read from shared
-// memory inside the kernels.
+// The key, feature and value tiles (then the query tiles) are written to
+// and read from shared memory inside the kernels.
+// PTX-LABEL: .visible .entry la_kernel(
 // PTX: st.shared.b32
 // PTX: ld.shared.b32
+// PTX-LABEL: .visible .entry la_kernel_0(
+// PTX-LABEL: .visible .entry la_kernel_1(
+// PTX: st.shared.b32
+// PTX: ld.shared.b32
+// PTX-NOT: .visible .entry
 
 // PTXAS-NOT: {{[1-9][0-9]*}} bytes spill
-// PTXAS-COUNT-2: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// PTXAS-COUNT-3: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 
 // BINARY: llvm.func @la(
 // BINARY: gpu.binary @la_kernel {{ *}}[#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">, {{.*}}bin = "\7FELF

@@ -17,12 +17,15 @@
 // RUN: flt-compile %s --target=cuda --cuda-chip=sm_75 --emit=ptx -o %t.sm75.ptx
 // RUN: FileCheck %s --check-prefix=SM75 < %t.sm75.ptx
 
-// Linear attention: the key-feature state (m x r), the Kronecker state
-// (r x slice per feature), the query normalizer and output products; then
-// softmax attention's two products.
+// Linear attention: the per-key-block states (the key-feature state m x r
+// and the Kronecker state r x slice per feature), their sum over blocks
+// (additions only), the query normalizer and output products; then softmax
+// attention's two products.
 // BF16-LABEL: .visible .entry la_kernel(
 // BF16-COUNT-2: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // BF16-LABEL: .visible .entry la_kernel_0(
+// BF16-NOT: mma.sync
+// BF16-LABEL: .visible .entry la_kernel_1(
 // BF16-COUNT-2: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // BF16-LABEL: .visible .entry ka_kernel(
 // BF16-COUNT-2: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
@@ -31,9 +34,9 @@
 // the masked quadratic form inside a chunk 3, the state update 2).
 // BF16-LABEL: .visible .entry lac_kernel(
 // BF16-COUNT-2: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
-// BF16-LABEL: .visible .entry lac_kernel_1(
-// BF16-NOT: mma.sync
 // BF16-LABEL: .visible .entry lac_kernel_2(
+// BF16-NOT: mma.sync
+// BF16-LABEL: .visible .entry lac_kernel_3(
 // BF16-COUNT-7: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // BF16-NOT: mma.sync
 
@@ -41,7 +44,7 @@
 // gives ptxas a budget of 128 registers: without it, .maxntid 256 alone
 // makes ptxas cap the causal walk at 80 and spill).
 // PTXAS-NOT: {{[1-9][0-9]*}} bytes spill
-// PTXAS-COUNT-6: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// PTXAS-COUNT-7: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 
 // F16-COUNT-15: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // F16-NOT: mma.sync

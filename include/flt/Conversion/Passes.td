@@ -71,11 +71,12 @@ def FLTConvertToLinalg : Pass<"flt-convert-to-linalg"> {
     Option<"rowMultiple", "row-multiple", "int64_t", /*default=*/"4",
            "Pad tile rows (state rows, r) to a multiple of this (the "
            "register tile's rows)">,
-    Option<"causalBlocks", "causal-blocks", "int64_t", /*default=*/"0",
-           "Causal linear attention: split the sequence into at most this "
-           "many blocks (per-block states, a prefix over blocks, then every "
-           "block's chunk walk in parallel); 0: one sequential walk per "
-           "(batch, head, slice)">,
+    Option<"keyBlocks", "key-blocks", "int64_t", /*default=*/"0",
+           "Split the keys of linear attention into at most this many "
+           "blocks processed in parallel (per-block states, then their sum, "
+           "or for causal attention their prefix and every block's chunk "
+           "walk); 0: one sequential pass over the keys per (batch, head, "
+           "slice)">,
     Option<"columnMultiple", "column-multiple", "int64_t", /*default=*/"16",
            "Pad value columns to a multiple of this (the CPU's vector "
            "width; the GPU's mma tile width)">,

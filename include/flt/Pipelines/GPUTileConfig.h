@@ -37,12 +37,13 @@ constexpr int64_t kColumnMultiple = 8;
 /// sm_80 or newer; older chips keep the SIMT mapping.
 constexpr int64_t kFirstTensorCoreChip = 80;
 
-/// Causal linear attention splits the sequence into at most this many
-/// blocks that run in parallel (per-block states, then a prefix over the
-/// blocks): B·H·(e / slice)·16 thread blocks, 128 at B·H = 1 and e = 64,
-/// about one per SM of an H100, while the per-block states stay bounded
-/// (2 × 16 × 64 KiB per head and slice at m = 64, r = 32).
-constexpr int64_t kCausalBlocks = 16;
+/// Linear attention splits its keys into at most this many blocks whose
+/// states are computed in parallel (then summed, or for causal attention
+/// prefixed, with every block's chunk walk in parallel too): the state pass
+/// runs B·H·(e / slice)·16 thread blocks, 128 at B·H = 1 and e = 64, about
+/// one per SM of an H100, while the per-block states stay bounded
+/// (16 × 64 KiB per head and slice at m = 64, r = 32, 8 columns).
+constexpr int64_t kKeyBlocks = 16;
 
 /// Threads per block: 8 warps, enough to hide shared-memory latency while
 /// several blocks share an SM.

@@ -131,9 +131,9 @@ struct LinalgTiles {
   /// Padded tile rows and value columns are multiples of these.
   int64_t rowMultiple;
   int64_t columnMultiple;
-  /// Causal linear attention in at most this many parallel blocks (0: one
-  /// sequential walk per batch, head and slice).
-  int64_t causalBlocks = 0;
+  /// Linear attention's keys in at most this many parallel blocks (0: one
+  /// sequential pass per batch, head and slice).
+  int64_t keyBlocks = 0;
 };
 
 /// The stages both pipelines share: flt -> fused linalg loop nests on

@@ -24,10 +24,10 @@ struct FLTConvertToLinalgPass
 
   void runOnOperation() override {
     if (tokenTile <= 0 || valueSlice <= 0 || rowMultiple <= 0 ||
-        columnMultiple <= 0 || causalBlocks < 0) {
+        columnMultiple <= 0 || keyBlocks < 0) {
       getOperation()->emitError()
           << "flt-convert-to-linalg: token-tile, value-slice, row-multiple "
-             "and column-multiple must be positive, causal-blocks "
+             "and column-multiple must be positive, key-blocks "
              "non-negative";
       return signalPassFailure();
     }
@@ -37,7 +37,7 @@ struct FLTConvertToLinalgPass
     options.valueSlice = valueSlice;
     options.rowMultiple = rowMultiple;
     options.columnMultiple = columnMultiple;
-    options.causalBlocks = causalBlocks;
+    options.keyBlocks = keyBlocks;
 
     // Results with a static zero extent (B, H or L = 0) hold no element:
     // an empty tensor is the whole lowering.

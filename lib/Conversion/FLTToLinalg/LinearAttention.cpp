@@ -132,6 +132,35 @@ private:
   /// rows into `outRows` (one row per token from `start`) and returns it.
   Value causalWalk(OpBuilder &nb, const ValueSlice &slice, Value start,
                    OpFoldResult end, Value state, Value norm, Value outRows);
+  /// Keys [0, extent) split into at most options.keyBlocks blocks of whole
+  /// tiles, for every (batch, head, value slice).
+  struct KeyBlocks {
+    OpFoldResult batch, heads, columns, slices, extent;
+    OpFoldResult tokens; // per block (the last one may have fewer)
+    OpFoldResult count;  // blocks
+  };
+  KeyBlocks splitKeys(ArrayRef<OpFoldResult> sizes, OpFoldResult extent);
+  /// [B, H, slices, (blocks,) shape].
+  SmallVector<OpFoldResult> perBlockShape(const KeyBlocks &blocks,
+                                          ArrayRef<OpFoldResult> shape,
+                                          bool withBlocks);
+  /// The [1, .., 1, shape] slice of `all` at `index`, rank-reduced to
+  /// `shape`, and its parallel insertion.
+  Value indexedSlice(OpBuilder &nb, Value all, ValueRange index,
+                     ArrayRef<OpFoldResult> shape);
+  void indexedParallelInsert(OpBuilder &nb, Value tile, Value all,
+                             ValueRange index, ArrayRef<OpFoldResult> shape);
+  ValueSlice sliceAt(OpBuilder &nb, const KeyBlocks &blocks, Value batch,
+                     Value head, Value sliceIndex);
+  /// Start, token count and end of block `blockIndex`.
+  std::tuple<Value, OpFoldResult, OpFoldResult>
+  blockRange(OpBuilder &nb, const KeyBlocks &blocks, Value blockIndex);
+  /// Every block's own state (and normalizer state), in parallel:
+  /// [B, H, slices, blocks, m, r, columns] (and [.., m, r]).
+  SmallVector<Value> blockStates(const KeyBlocks &blocks);
+  /// The sums of `perBlock` over blocks: [B, H, slices, shape].
+  SmallVector<Value> sumOverBlocks(const KeyBlocks &blocks,
+                                   ValueRange perBlock);
   Value lowerCausal(ArrayRef<OpFoldResult> sizes, Value out);
   Value lowerCausalBlocked(ArrayRef<OpFoldResult> sizes, Value out);
   Value lowerTwoPhase(ArrayRef<OpFoldResult> sizes, Value out);
@@ -527,7 +556,7 @@ Value LinearAttentionLowering::causalWalk(OpBuilder &nb,
 
 Value LinearAttentionLowering::lowerCausal(ArrayRef<OpFoldResult> sizes,
                                            Value out) {
-  if (options.causalBlocks > 0)
+  if (options.keyBlocks > 0)
     return lowerCausalBlocked(sizes, out);
   // One walk over chunks per (b, h, value slice): earlier chunks through
   // the state, the chunk itself quadratically, then the chunk joins the
@@ -561,9 +590,167 @@ Value LinearAttentionLowering::lowerCausal(ArrayRef<OpFoldResult> sizes,
   return forall.getResult(0);
 }
 
+LinearAttentionLowering::KeyBlocks
+LinearAttentionLowering::splitKeys(ArrayRef<OpFoldResult> sizes,
+                                   OpFoldResult extent) {
+  KeyBlocks blocks;
+  blocks.batch = sizes[0];
+  blocks.heads = sizes[1];
+  blocks.columns = sizes[3];
+  blocks.extent = extent;
+  AffineExpr d0;
+  bindDims(b.getContext(), d0);
+  blocks.slices = affine::makeComposedFoldedAffineApply(
+      b, loc, d0.ceilDiv(options.valueSlice), {blocks.columns});
+  // At most keyBlocks blocks of a whole number of tiles:
+  // max(tile, ceil(extent / (keyBlocks · tile)) · tile) tokens each.
+  int64_t tile = options.tokenTile;
+  blocks.tokens = affine::makeComposedFoldedAffineMax(
+      b, loc,
+      AffineMap::get(1, 0,
+                     {getAffineConstantExpr(tile, b.getContext()),
+                      d0.ceilDiv(options.keyBlocks * tile) * tile},
+                     b.getContext()),
+      {extent});
+  blocks.count = getAsOpFoldResult(b.createOrFold<arith::CeilDivUIOp>(
+      loc, getValueOrCreateConstantIndexOp(b, loc, extent),
+      getValueOrCreateConstantIndexOp(b, loc, blocks.tokens)));
+  return blocks;
+}
+
+SmallVector<OpFoldResult> LinearAttentionLowering::perBlockShape(
+    const KeyBlocks &blocks, ArrayRef<OpFoldResult> shape, bool withBlocks) {
+  SmallVector<OpFoldResult> full = {blocks.batch, blocks.heads, blocks.slices};
+  if (withBlocks)
+    full.push_back(blocks.count);
+  full.append(shape.begin(), shape.end());
+  return full;
+}
+
+Value LinearAttentionLowering::indexedSlice(OpBuilder &nb, Value all,
+                                            ValueRange index,
+                                            ArrayRef<OpFoldResult> shape) {
+  SmallVector<OpFoldResult> offsets(index.begin(), index.end());
+  offsets.append(shape.size(), nb.getIndexAttr(0));
+  SmallVector<OpFoldResult> tileSizes(index.size(), nb.getIndexAttr(1));
+  tileSizes.append(shape.begin(), shape.end());
+  return StructuredBuilder(nb, loc).slice(all, offsets, tileSizes,
+                                          shape.size());
+}
+
+void LinearAttentionLowering::indexedParallelInsert(
+    OpBuilder &nb, Value tile, Value all, ValueRange index,
+    ArrayRef<OpFoldResult> shape) {
+  SmallVector<OpFoldResult> offsets(index.begin(), index.end());
+  offsets.append(shape.size(), nb.getIndexAttr(0));
+  SmallVector<OpFoldResult> tileSizes(index.size(), nb.getIndexAttr(1));
+  tileSizes.append(shape.begin(), shape.end());
+  SmallVector<OpFoldResult> strides(offsets.size(), nb.getIndexAttr(1));
+  tensor::ParallelInsertSliceOp::create(nb, loc, tile, all, offsets, tileSizes,
+                                        strides);
+}
+
+LinearAttentionLowering::ValueSlice
+LinearAttentionLowering::sliceAt(OpBuilder &nb, const KeyBlocks &blocks,
+                                 Value batch, Value head, Value sliceIndex) {
+  AffineExpr d0;
+  bindDims(nb.getContext(), d0);
+  Value column = affine::makeComposedAffineApply(
+      nb, loc, d0 * options.valueSlice, {sliceIndex});
+  return ValueSlice{batch, head, column,
+                    tileSize(nb, options.valueSlice, column, blocks.columns)};
+}
+
+std::tuple<Value, OpFoldResult, OpFoldResult>
+LinearAttentionLowering::blockRange(OpBuilder &nb, const KeyBlocks &blocks,
+                                    Value blockIndex) {
+  AffineExpr d0, d1, s0, s1;
+  bindDims(nb.getContext(), d0, d1);
+  bindSymbols(nb.getContext(), s0, s1);
+  Value start = arith::MulIOp::create(
+      nb, loc, blockIndex,
+      getValueOrCreateConstantIndexOp(nb, loc, blocks.tokens));
+  OpFoldResult tokens = affine::makeComposedFoldedAffineMin(
+      nb, loc, AffineMap::get(1, 2, {s0, s1 - d0}, nb.getContext()),
+      {OpFoldResult(start), blocks.tokens, blocks.extent});
+  OpFoldResult end = affine::makeComposedFoldedAffineApply(
+      nb, loc, d0 + d1, {OpFoldResult(start), tokens});
+  return {start, tokens, end};
+}
+
+SmallVector<Value>
+LinearAttentionLowering::blockStates(const KeyBlocks &blocks) {
+  // Per (b, h, slice, block): the sum over the block's keys.
+  SmallVector<OpFoldResult> stateSizes = stateShape(), normSizes = normShape();
+  SmallVector<Value> outs = {
+      sb.empty(perBlockShape(blocks, stateSizes, true), f32)};
+  if (needsDenominator())
+    outs.push_back(sb.empty(perBlockShape(blocks, normSizes, true), f32));
+  SmallVector<OpFoldResult> zeros(4, b.getIndexAttr(0)),
+      ones(4, b.getIndexAttr(1));
+  auto forall = scf::ForallOp::create(
+      b, loc, zeros, {blocks.batch, blocks.heads, blocks.slices, blocks.count},
+      ones, outs, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forall.getBody());
+  SmallVector<Value> index = forall.getInductionVars();
+  ValueSlice slice = sliceAt(b, blocks, index[0], index[1], index[2]);
+  auto [start, tokens, end] = blockRange(b, blocks, index[3]);
+  scf::ForOp keys = stateOfKeys(b, slice, start, end);
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  indexedParallelInsert(b, keys.getResult(0), forall.getRegionIterArgs()[0],
+                        index, stateSizes);
+  if (needsDenominator())
+    indexedParallelInsert(b, keys.getResult(1), forall.getRegionIterArgs()[1],
+                          index, normSizes);
+  return SmallVector<Value>(forall.getResults());
+}
+
+SmallVector<Value>
+LinearAttentionLowering::sumOverBlocks(const KeyBlocks &blocks,
+                                       ValueRange perBlock) {
+  SmallVector<SmallVector<OpFoldResult>> shapes = {stateShape(), normShape()};
+  SmallVector<Value> outs;
+  for (unsigned i = 0; i < perBlock.size(); ++i)
+    outs.push_back(sb.empty(perBlockShape(blocks, shapes[i], false), f32));
+  SmallVector<OpFoldResult> zeros(3, b.getIndexAttr(0)),
+      ones(3, b.getIndexAttr(1));
+  auto forall = scf::ForallOp::create(
+      b, loc, zeros, {blocks.batch, blocks.heads, blocks.slices}, ones, outs,
+      std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forall.getBody());
+  SmallVector<Value> outer = forall.getInductionVars();
+  SmallVector<Value> inits;
+  for (unsigned i = 0; i < perBlock.size(); ++i)
+    inits.push_back(sb.filled(shapes[i], f32, 0.0));
+  auto sum = scf::ForOp::create(
+      b, loc, sb.index(0),
+      getValueOrCreateConstantIndexOp(b, loc, blocks.count), sb.index(1), inits,
+      [&](OpBuilder &lb, Location, Value k, ValueRange iter) {
+        SmallVector<Value> index = outer;
+        index.push_back(k);
+        SmallVector<Value> sums;
+        for (unsigned i = 0; i < perBlock.size(); ++i) {
+          Value own = indexedSlice(lb, perBlock[i], index, shapes[i]);
+          // In place: the running sum is one buffer.
+          sums.push_back(linalg::AddOp::create(lb, loc,
+                                               ValueRange{iter[i], own},
+                                               ValueRange{iter[i]})
+                             .getResult(0));
+        }
+        scf::YieldOp::create(lb, loc, sums);
+      });
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  for (unsigned i = 0; i < perBlock.size(); ++i)
+    indexedParallelInsert(b, sum.getResult(i), forall.getRegionIterArgs()[i],
+                          outer, shapes[i]);
+  return SmallVector<Value>(forall.getResults());
+}
+
 Value LinearAttentionLowering::lowerCausalBlocked(ArrayRef<OpFoldResult> sizes,
                                                   Value out) {
-  // The sequence in at most causalBlocks blocks, three parallel phases:
+  // The sequence in at most keyBlocks blocks, three parallel phases:
   //   1. per (b, h, slice, block): the block's own state, the sum over
   //      its keys (as in the non-causal state pass);
   //   2. per (b, h, slice): the exclusive prefix over blocks, so block k
@@ -573,96 +760,25 @@ Value LinearAttentionLowering::lowerCausalBlocked(ArrayRef<OpFoldResult> sizes,
   // Every block of every (b, h, slice) is independent in phases 1 and 3,
   // so a single head of a long sequence still fills a GPU; the price is
   // the state update done twice and two [B, H, slices, blocks] states
-  // (bounded: blocks <= causalBlocks).
-  OpFoldResult B = sizes[0], H = sizes[1], L = sizes[2], E = sizes[3];
-  AffineExpr d0, d1, s0, s1;
-  bindDims(b.getContext(), d0, d1);
-  bindSymbols(b.getContext(), s0, s1);
-  OpFoldResult slices = affine::makeComposedFoldedAffineApply(
-      b, loc, d0.ceilDiv(options.valueSlice), {E});
-  // At most causalBlocks blocks of a whole number of chunks:
-  // max(tile, ceil(L / (blocks · tile)) · tile) tokens each.
-  int64_t tile = options.tokenTile;
-  OpFoldResult blockTokens = affine::makeComposedFoldedAffineMax(
-      b, loc,
-      AffineMap::get(1, 0,
-                     {getAffineConstantExpr(tile, b.getContext()),
-                      d0.ceilDiv(options.causalBlocks * tile) * tile},
-                     b.getContext()),
-      {L});
-  Value blockTokensValue = getValueOrCreateConstantIndexOp(b, loc, blockTokens);
-  OpFoldResult blocks = getAsOpFoldResult(b.createOrFold<arith::CeilDivUIOp>(
-      loc, getValueOrCreateConstantIndexOp(b, loc, L), blockTokensValue));
+  // (bounded: blocks <= keyBlocks).
+  KeyBlocks keyBlocks = splitKeys(sizes, sizes[2]);
+  OpFoldResult B = sizes[0], H = sizes[1], slices = keyBlocks.slices,
+               blocks = keyBlocks.count;
   SmallVector<OpFoldResult> stateSizes = stateShape(), normSizes = normShape();
-  auto perBlock = [&](ArrayRef<OpFoldResult> shape) {
-    SmallVector<OpFoldResult> full = {B, H, slices, blocks};
-    full.append(shape.begin(), shape.end());
-    return full;
-  };
-  // The [1, 1, 1, 1, shape] slice of a per-block tensor, rank-reduced.
+  SmallVector<Value> own = blockStates(keyBlocks);
   auto blockSlice = [&](OpBuilder &nb, Value all, ValueRange index,
                         ArrayRef<OpFoldResult> shape) {
-    SmallVector<OpFoldResult> offsets(index.begin(), index.end());
-    offsets.append(shape.size(), nb.getIndexAttr(0));
-    SmallVector<OpFoldResult> tileSizes(4, nb.getIndexAttr(1));
-    tileSizes.append(shape.begin(), shape.end());
-    return StructuredBuilder(nb, loc).slice(all, offsets, tileSizes,
-                                            shape.size());
-  };
-  auto parallelInsert = [&](OpBuilder &nb, Value tile, Value all,
-                            ValueRange index, ArrayRef<OpFoldResult> shape) {
-    SmallVector<OpFoldResult> offsets(index.begin(), index.end());
-    offsets.append(shape.size(), nb.getIndexAttr(0));
-    SmallVector<OpFoldResult> tileSizes(index.size(), nb.getIndexAttr(1));
-    tileSizes.append(shape.begin(), shape.end());
-    SmallVector<OpFoldResult> strides(offsets.size(), nb.getIndexAttr(1));
-    tensor::ParallelInsertSliceOp::create(nb, loc, tile, all, offsets,
-                                          tileSizes, strides);
-  };
-  auto sliceOf = [&](OpBuilder &nb, Value bIdx, Value hIdx, Value sIdx) {
-    Value column = affine::makeComposedAffineApply(
-        nb, loc, d0 * options.valueSlice, {sIdx});
-    return ValueSlice{bIdx, hIdx, column,
-                      tileSize(nb, options.valueSlice, column, E)};
-  };
-  auto blockRange = [&](OpBuilder &nb, Value blockIdx) {
-    Value start = arith::MulIOp::create(nb, loc, blockIdx, blockTokensValue);
-    OpFoldResult tokens = affine::makeComposedFoldedAffineMin(
-        nb, loc, AffineMap::get(1, 2, {s0, s1 - d0}, nb.getContext()),
-        {OpFoldResult(start), blockTokens, L});
-    OpFoldResult end = affine::makeComposedFoldedAffineApply(
-        nb, loc, d0 + d1, {OpFoldResult(start), tokens});
-    return std::make_tuple(start, tokens, end);
+    return indexedSlice(nb, all, index, shape);
   };
   SmallVector<OpFoldResult> zeros4(4, b.getIndexAttr(0)),
       ones4(4, b.getIndexAttr(1));
 
-  // Phase 1: each block's own state.
-  SmallVector<Value> ownOuts = {sb.empty(perBlock(stateSizes), f32)};
-  if (needsDenominator())
-    ownOuts.push_back(sb.empty(perBlock(normSizes), f32));
-  auto own = scf::ForallOp::create(b, loc, zeros4, {B, H, slices, blocks},
-                                   ones4, ownOuts, std::nullopt);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(own.getBody());
-    ValueSlice slice = sliceOf(b, own.getInductionVar(0),
-                               own.getInductionVar(1), own.getInductionVar(2));
-    auto [start, tokens, end] = blockRange(b, own.getInductionVar(3));
-    scf::ForOp keys = stateOfKeys(b, slice, start, end);
-    b.setInsertionPointToStart(own.getTerminator().getBody());
-    SmallVector<Value> index = own.getInductionVars();
-    parallelInsert(b, keys.getResult(0), own.getRegionIterArgs()[0], index,
-                   stateSizes);
-    if (needsDenominator())
-      parallelInsert(b, keys.getResult(1), own.getRegionIterArgs()[1], index,
-                     normSizes);
-  }
-
   // Phase 2: exclusive prefix over blocks, per (b, h, slice).
-  SmallVector<Value> prefixOuts = {sb.empty(perBlock(stateSizes), f32)};
+  SmallVector<Value> prefixOuts = {
+      sb.empty(perBlockShape(keyBlocks, stateSizes, true), f32)};
   if (needsDenominator())
-    prefixOuts.push_back(sb.empty(perBlock(normSizes), f32));
+    prefixOuts.push_back(
+        sb.empty(perBlockShape(keyBlocks, normSizes, true), f32));
   SmallVector<OpFoldResult> zeros3(3, b.getIndexAttr(0)),
       ones3(3, b.getIndexAttr(1));
   auto prefix = scf::ForallOp::create(b, loc, zeros3, {B, H, slices}, ones3,
@@ -701,7 +817,7 @@ Value LinearAttentionLowering::lowerCausalBlocked(ArrayRef<OpFoldResult> sizes,
                 lsb.insert(iter[i], iter[parts + i], offsets, tileSizes));
             SmallVector<Value> index = outer;
             index.push_back(k);
-            Value ownState = blockSlice(lb, own.getResult(i), index, shape);
+            Value ownState = blockSlice(lb, own[i], index, shape);
             // In place: the running sum is one buffer.
             running.push_back(
                 linalg::AddOp::create(lb, loc, ValueRange{iter[i], ownState},
@@ -716,7 +832,8 @@ Value LinearAttentionLowering::lowerCausalBlocked(ArrayRef<OpFoldResult> sizes,
          llvm::enumerate(prefix.getRegionIterArgs(), shapes)) {
       SmallVector<OpFoldResult> fullShape = {blocks};
       fullShape.append(shape.begin(), shape.end());
-      parallelInsert(b, walk.getResult(parts + i), all, outer, fullShape);
+      indexedParallelInsert(b, walk.getResult(parts + i), all, outer,
+                            fullShape);
     }
   }
 
@@ -726,8 +843,8 @@ Value LinearAttentionLowering::lowerCausalBlocked(ArrayRef<OpFoldResult> sizes,
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(walk.getBody());
   SmallVector<Value> index = walk.getInductionVars();
-  ValueSlice slice = sliceOf(b, index[0], index[1], index[2]);
-  auto [start, tokens, end] = blockRange(b, index[3]);
+  ValueSlice slice = sliceAt(b, keyBlocks, index[0], index[1], index[2]);
+  auto [start, tokens, end] = blockRange(b, keyBlocks, index[3]);
   Value state = blockSlice(b, prefix.getResult(0), index, stateSizes);
   Value norm = needsDenominator()
                    ? blockSlice(b, prefix.getResult(1), index, normSizes)
@@ -750,7 +867,9 @@ Value LinearAttentionLowering::lowerTwoPhase(ArrayRef<OpFoldResult> sizes,
   // Phase 1, parallel over (b, h, value slice): fold every tile of keys into
   // that slice's state. Phase 2, parallel over (b, h, tile of queries,
   // value slice): read the states out. The states ([B, H, slices, m, r,
-  // columns]) are the O(m r e) per (b, h) that SPEC allows.
+  // columns]) are the O(m r e) per (b, h) that SPEC allows. With keyBlocks,
+  // phase 1 also runs over blocks of keys in parallel and sums their
+  // states (O(keyBlocks m r e) per (b, h) in between).
   OpFoldResult B = sizes[0], H = sizes[1], L = sizes[2], E = sizes[3];
   OpFoldResult S = sb.dim(fk, 2);
   AffineExpr d0;
@@ -763,39 +882,49 @@ Value LinearAttentionLowering::lowerTwoPhase(ArrayRef<OpFoldResult> sizes,
     return full;
   };
   SmallVector<OpFoldResult> stateSizes = stateShape(), normSizes = normShape();
-  SmallVector<Value> phaseOneOuts = {sb.empty(withPrefix(stateSizes), f32)};
-  if (needsDenominator())
-    phaseOneOuts.push_back(sb.empty(withPrefix(normSizes), f32));
+  Value states, norms;
+  if (options.keyBlocks > 0) {
+    // Phase 1 split over blocks of keys too: every block's state in
+    // parallel, then their sum.
+    KeyBlocks keyBlocks = splitKeys(sizes, S);
+    SmallVector<Value> total = sumOverBlocks(keyBlocks, blockStates(keyBlocks));
+    states = total[0];
+    norms = needsDenominator() ? total[1] : Value();
+  } else {
+    SmallVector<Value> phaseOneOuts = {sb.empty(withPrefix(stateSizes), f32)};
+    if (needsDenominator())
+      phaseOneOuts.push_back(sb.empty(withPrefix(normSizes), f32));
 
-  SmallVector<OpFoldResult> zeros3(3, b.getIndexAttr(0));
-  auto build =
-      scf::ForallOp::create(b, loc, zeros3, {B, H, slices},
-                            SmallVector<OpFoldResult>(3, b.getIndexAttr(1)),
-                            phaseOneOuts, std::nullopt);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(build.getBody());
-    Value sIdx = build.getInductionVar(2);
-    Value column = affine::makeComposedAffineApply(
-        b, loc, d0 * options.valueSlice, {sIdx});
-    ValueSlice slice{build.getInductionVar(0), build.getInductionVar(1), column,
-                     tileSize(b, options.valueSlice, column, E)};
-    scf::ForOp keys = stateOfKeys(b, slice, sb.index(0), S);
-    b.setInsertionPointToStart(build.getTerminator().getBody());
-    for (auto [result, shared, shape] : llvm::zip(
-             keys.getResults(), build.getRegionIterArgs(),
-             SmallVector<SmallVector<OpFoldResult>>{stateSizes, normSizes})) {
-      SmallVector<OpFoldResult> offsets = {slice.batch, slice.head, sIdx};
-      offsets.append(shape.size(), b.getIndexAttr(0));
-      SmallVector<OpFoldResult> tileSizes(3, b.getIndexAttr(1));
-      tileSizes.append(shape.begin(), shape.end());
-      SmallVector<OpFoldResult> strides(offsets.size(), b.getIndexAttr(1));
-      tensor::ParallelInsertSliceOp::create(b, loc, result, shared, offsets,
-                                            tileSizes, strides);
+    SmallVector<OpFoldResult> zeros3(3, b.getIndexAttr(0));
+    auto build =
+        scf::ForallOp::create(b, loc, zeros3, {B, H, slices},
+                              SmallVector<OpFoldResult>(3, b.getIndexAttr(1)),
+                              phaseOneOuts, std::nullopt);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(build.getBody());
+      Value sIdx = build.getInductionVar(2);
+      Value column = affine::makeComposedAffineApply(
+          b, loc, d0 * options.valueSlice, {sIdx});
+      ValueSlice slice{build.getInductionVar(0), build.getInductionVar(1),
+                       column, tileSize(b, options.valueSlice, column, E)};
+      scf::ForOp keys = stateOfKeys(b, slice, sb.index(0), S);
+      b.setInsertionPointToStart(build.getTerminator().getBody());
+      for (auto [result, shared, shape] : llvm::zip(
+               keys.getResults(), build.getRegionIterArgs(),
+               SmallVector<SmallVector<OpFoldResult>>{stateSizes, normSizes})) {
+        SmallVector<OpFoldResult> offsets = {slice.batch, slice.head, sIdx};
+        offsets.append(shape.size(), b.getIndexAttr(0));
+        SmallVector<OpFoldResult> tileSizes(3, b.getIndexAttr(1));
+        tileSizes.append(shape.begin(), shape.end());
+        SmallVector<OpFoldResult> strides(offsets.size(), b.getIndexAttr(1));
+        tensor::ParallelInsertSliceOp::create(b, loc, result, shared, offsets,
+                                              tileSizes, strides);
+      }
     }
+    states = build.getResult(0);
+    norms = needsDenominator() ? build.getResult(1) : Value();
   }
-  Value states = build.getResult(0);
-  Value norms = needsDenominator() ? build.getResult(1) : Value();
 
   SmallVector<OpFoldResult> zeros4(4, b.getIndexAttr(0));
   auto read = scf::ForallOp::create(b, loc, zeros4, {B, H, L, E},

@@ -44,19 +44,18 @@ Value f32Constant(OpBuilder &b, Location loc, double value) {
 /// xᵀ for a 2-D tile.
 Value transpose(StructuredBuilder &sb, Value x) {
   SmallVector<OpFoldResult> sizes = sb.dims(x);
-  return sb.generic1(x, sb.empty({sizes[1], sizes[0]},
-                                 sb.builder().getF32Type()),
-                     {sb.map(2, {1, 0}), sb.map(2, {0, 1})},
-                     StructuredBuilder::parallel(2),
-                     [](OpBuilder &, Location, ValueRange args) {
-                       return SmallVector<Value>{args[0]};
-                     });
+  return sb.generic1(
+      x, sb.empty({sizes[1], sizes[0]}, sb.builder().getF32Type()),
+      {sb.map(2, {1, 0}), sb.map(2, {0, 1})}, StructuredBuilder::parallel(2),
+      [](OpBuilder &, Location, ValueRange args) {
+        return SmallVector<Value>{args[0]};
+      });
 }
 
 /// Row reduction of a [T, T] tile with `combine`, starting from `init`.
-Value reduceRows(StructuredBuilder &sb, Value tile, Value init,
-                 function_ref<Value(OpBuilder &, Location, Value, Value)>
-                     combine) {
+Value reduceRows(
+    StructuredBuilder &sb, Value tile, Value init,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
   return sb.generic1(tile, init, {sb.map(2, {0, 1}), sb.map(2, {0})},
                      StructuredBuilder::parallel(1, 1),
                      [&](OpBuilder &b, Location loc, ValueRange args) {
@@ -93,12 +92,11 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
   // from overflowing.
   Value biasMax;
   if (toeplitzBias)
-    biasMax = reduceRows(sb, toeplitzBias,
-                         sb.filled({H}, f32, kMinusInfinity),
-                         [](OpBuilder &bb, Location l, Value acc, Value x) {
-                           return arith::MaximumFOp::create(bb, l, acc, x)
-                               .getResult();
-                         });
+    biasMax = reduceRows(
+        sb, toeplitzBias, sb.filled({H}, f32, kMinusInfinity),
+        [](OpBuilder &bb, Location l, Value acc, Value x) {
+          return arith::MaximumFOp::create(bb, l, acc, x).getResult();
+        });
 
   Value out = sb.empty(*sizes, resultType.getElementType());
   SmallVector<OpFoldResult> zeros(3, b.getIndexAttr(0));
@@ -122,8 +120,9 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
   Value scaleRow;
   if (scale)
     scaleRow = sb.slice(scale, {hi, zero}, {b.getIndexAttr(1), d}, 1);
-  OpFoldResult accColumns =
-      ShapedType::isDynamic(paddedE) ? E : OpFoldResult(b.getIndexAttr(paddedE));
+  OpFoldResult accColumns = ShapedType::isDynamic(paddedE)
+                                ? E
+                                : OpFoldResult(b.getIndexAttr(paddedE));
 
   SmallVector<Value> inits = {sb.filled({T, accColumns}, f32, 0.0)};
   if (online)
@@ -154,12 +153,12 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
       [&](OpBuilder &lb, Location ll, Value j0, ValueRange iter) {
         StructuredBuilder tb(lb, ll);
         OpFoldResult keys = tileSize(lb, ll, tokenTile, j0, S);
-        Value kTile = paddedTokenTile(lb, ll, k, bi, hi, j0, keys,
-                                      lb.getIndexAttr(0), d, tokenTile,
-                                      staticD);
-        Value vTile = paddedTokenTile(lb, ll, v, bi, hi, j0, keys,
-                                      lb.getIndexAttr(0), E, tokenTile,
-                                      paddedE);
+        Value kTile =
+            paddedTokenTile(lb, ll, k, bi, hi, j0, keys, lb.getIndexAttr(0), d,
+                            tokenTile, staticD);
+        Value vTile =
+            paddedTokenTile(lb, ll, v, bi, hi, j0, keys, lb.getIndexAttr(0), E,
+                            tokenTile, paddedE);
         Value tileZeros = tb.filled({T, T}, f32, 0.0);
 
         // Logits.
@@ -198,12 +197,11 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
         }
         Value mask;
         if (phiTile) {
-          Value psiTile = paddedTokenTile(lb, ll, psi, bi, hi, j0, keys,
-                                          lb.getIndexAttr(0), tb.dim(psi, 3),
-                                          tokenTile, staticR);
+          Value psiTile =
+              paddedTokenTile(lb, ll, psi, bi, hi, j0, keys, lb.getIndexAttr(0),
+                              tb.dim(psi, 3), tokenTile, staticR);
           mask = tb.matmulAccumulate(phiTile, transpose(tb, psiTile),
-                                     tb.filled({T, T}, f32, 0.0), false,
-                                     false);
+                                     tb.filled({T, T}, f32, 0.0), false, false);
         }
 
         // Scores with positions, biases and masks applied.
@@ -215,8 +213,7 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
         }
         maps.push_back(tb.map(2, {0, 1}));
         Value scores = tb.generic1(
-            inputs, tb.empty({T, T}, f32), maps,
-            StructuredBuilder::parallel(2),
+            inputs, tb.empty({T, T}, f32), maps, StructuredBuilder::parallel(2),
             [&](OpBuilder &bb, Location nl, ValueRange args) {
               Value gi = arith::AddIOp::create(
                   bb, nl, i0, linalg::IndexOp::create(bb, nl, 0));
@@ -235,11 +232,9 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
               // the pair is masked anyway).
               auto relativeBias = [&](Value table) {
                 Value column = arith::SubIOp::create(
-                    bb, nl,
-                    arith::AddIOp::create(bb, nl, gj, lengthValue),
-                    arith::AddIOp::create(bb, nl, gi,
-                                          arith::ConstantIndexOp::create(
-                                              bb, nl, 1)));
+                    bb, nl, arith::AddIOp::create(bb, nl, gj, lengthValue),
+                    arith::AddIOp::create(
+                        bb, nl, gi, arith::ConstantIndexOp::create(bb, nl, 1)));
                 column = arith::SelectOp::create(
                     bb, nl, valid, column,
                     arith::ConstantIndexOp::create(bb, nl, 0));
@@ -301,7 +296,8 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
             {tb.map(1, {0}), tb.map(1, {0}), tb.map(1, {0})},
             StructuredBuilder::parallel(1),
             [](OpBuilder &bb, Location nl, ValueRange args) {
-              Value newMax = arith::MaximumFOp::create(bb, nl, args[1], args[0]);
+              Value newMax =
+                  arith::MaximumFOp::create(bb, nl, args[1], args[0]);
               Value none = arith::CmpFOp::create(
                   bb, nl, arith::CmpFPredicate::OEQ, newMax,
                   f32Constant(bb, nl, kMinusInfinity));
@@ -380,9 +376,8 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
         if (online) {
           Value empty = arith::CmpFOp::create(bb, nl, arith::CmpFPredicate::OEQ,
                                               args[1], zeroF);
-          Value divisor = arith::SelectOp::create(bb, nl, empty,
-                                                  f32Constant(bb, nl, 1.0),
-                                                  args[1]);
+          Value divisor = arith::SelectOp::create(
+              bb, nl, empty, f32Constant(bb, nl, 1.0), args[1]);
           value = arith::SelectOp::create(
               bb, nl, empty, zeroF,
               arith::DivFOp::create(bb, nl, value, divisor));

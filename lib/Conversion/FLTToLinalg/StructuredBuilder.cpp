@@ -21,8 +21,8 @@ AffineMap StructuredBuilder::scalarMap(unsigned numDims) {
   return AffineMap::get(numDims, 0, b.getContext());
 }
 
-SmallVector<utils::IteratorType> StructuredBuilder::parallel(unsigned n,
-                                                             unsigned reductions) {
+SmallVector<utils::IteratorType>
+StructuredBuilder::parallel(unsigned n, unsigned reductions) {
   SmallVector<utils::IteratorType> iterators(n, utils::IteratorType::parallel);
   iterators.append(reductions, utils::IteratorType::reduction);
   return iterators;
@@ -47,15 +47,14 @@ Value StructuredBuilder::generic1(ValueRange inputs, Value init,
   return generic(inputs, ValueRange{init}, maps, iterators, body).front();
 }
 
-Value StructuredBuilder::empty(ArrayRef<OpFoldResult> sizes,
-                               Type elementType) {
+Value StructuredBuilder::empty(ArrayRef<OpFoldResult> sizes, Type elementType) {
   return tensor::EmptyOp::create(b, loc, sizes, elementType);
 }
 
 Value StructuredBuilder::fill(Value init, double value) {
   Type elementType = getElementTypeOrSelf(init.getType());
-  Value scalar = arith::ConstantOp::create(
-      b, loc, b.getFloatAttr(elementType, value));
+  Value scalar =
+      arith::ConstantOp::create(b, loc, b.getFloatAttr(elementType, value));
   return linalg::FillOp::create(b, loc, ValueRange{scalar}, ValueRange{init})
       .getResult(0);
 }
@@ -93,8 +92,8 @@ Value StructuredBuilder::slice(Value source, ArrayRef<OpFoldResult> offsets,
   // Drop static unit dimensions, leading ones first, until the rank fits.
   SmallVector<int64_t> kept(staticSizes);
   auto dropUnit = [&](bool fromFront) {
-    for (size_t n = 0; n < kept.size() &&
-                       static_cast<int64_t>(kept.size()) > resultRank;) {
+    for (size_t n = 0;
+         n < kept.size() && static_cast<int64_t>(kept.size()) > resultRank;) {
       size_t i = fromFront ? n : kept.size() - 1 - n;
       if (kept[i] == 1)
         kept.erase(kept.begin() + i);
@@ -122,8 +121,8 @@ Value StructuredBuilder::padTo(Value tile, ArrayRef<int64_t> shape) {
   if (type.getShape() == shape)
     return tile;
   auto paddedType = RankedTensorType::get(shape, type.getElementType());
-  Value zero = arith::ConstantOp::create(
-      b, loc, b.getZeroAttr(type.getElementType()));
+  Value zero =
+      arith::ConstantOp::create(b, loc, b.getZeroAttr(type.getElementType()));
   return tensor::createPadHighOp(paddedType, tile, zero, /*nofold=*/false, loc,
                                  b);
 }
@@ -161,12 +160,11 @@ Value StructuredBuilder::matmulAccumulate(Value a, Value bMat, Value c,
   // Loops (m, n, k).
   AffineMap aMap = transposeA ? map(3, {2, 0}) : map(3, {0, 2});
   AffineMap bMap = transposeB ? map(3, {1, 2}) : map(3, {2, 1});
-  return generic1(ValueRange{a, bMat}, c, {aMap, bMap, map(3, {0, 1})},
-                  parallel(2, 1),
-                  [](OpBuilder &nb, Location nl, ValueRange args) {
-                    Value product = arith::MulFOp::create(nb, nl, args[0],
-                                                          args[1]);
-                    return SmallVector<Value>{
-                        arith::AddFOp::create(nb, nl, args[2], product)};
-                  });
+  return generic1(
+      ValueRange{a, bMat}, c, {aMap, bMap, map(3, {0, 1})}, parallel(2, 1),
+      [](OpBuilder &nb, Location nl, ValueRange args) {
+        Value product = arith::MulFOp::create(nb, nl, args[0], args[1]);
+        return SmallVector<Value>{
+            arith::AddFOp::create(nb, nl, args[2], product)};
+      });
 }

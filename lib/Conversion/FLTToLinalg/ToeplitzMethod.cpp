@@ -37,8 +37,8 @@ bool fftIsCheaper(int64_t L, int64_t m, int64_t e) {
   while ((int64_t{1} << bits) < 2 * L - 1)
     ++bits;
   double N = static_cast<double>(int64_t{1} << bits);
-  double groups = static_cast<double>((e + kFFTValueColumns - 1) /
-                                      kFFTValueColumns);
+  double groups =
+      static_cast<double>((e + kFFTValueColumns - 1) / kFFTValueColumns);
   double direct = kDirectSecondsPerUnit * static_cast<double>(L) *
                   static_cast<double>(L) * static_cast<double>(m + e);
   double fft = kFFTSecondsPerUnit * static_cast<double>(m) * groups * N *
@@ -84,8 +84,8 @@ struct ChooseToeplitzMethod : OpRewritePattern<ToeplitzAttentionOp> {
     // N = 2^bits >= 2L - 1.
     Value bits = toeplitzFFTBits(rewriter, loc, L);
     Value N = arith::ShLIOp::create(rewriter, loc, i64c(1), bits);
-    Value groups = arith::CeilDivSIOp::create(rewriter, loc, e,
-                                              i64c(kFFTValueColumns));
+    Value groups =
+        arith::CeilDivSIOp::create(rewriter, loc, e, i64c(kFFTValueColumns));
     auto mul = [&](Value a, Value b) -> Value {
       return arith::MulFOp::create(rewriter, loc, a, b);
     };
@@ -93,14 +93,13 @@ struct ChooseToeplitzMethod : OpRewritePattern<ToeplitzAttentionOp> {
       return arith::ConstantOp::create(rewriter, loc,
                                        rewriter.getF64FloatAttr(v));
     };
-    Value direct =
-        mul(mul(mul(real(L), real(L)),
-                real(arith::AddIOp::create(rewriter, loc, m, e))),
-            f64c(kDirectSecondsPerUnit));
+    Value direct = mul(mul(mul(real(L), real(L)),
+                           real(arith::AddIOp::create(rewriter, loc, m, e))),
+                       f64c(kDirectSecondsPerUnit));
     Value fft = mul(mul(mul(real(m), real(groups)), mul(real(N), real(bits))),
                     f64c(kFFTSecondsPerUnit));
-    Value useFFT = arith::CmpFOp::create(rewriter, loc,
-                                         arith::CmpFPredicate::OLT, fft, direct);
+    Value useFFT = arith::CmpFOp::create(
+        rewriter, loc, arith::CmpFPredicate::OLT, fft, direct);
 
     auto choose = [&](ToeplitzMethod method) {
       return [&, method](OpBuilder &b, Location l) {

@@ -20,11 +20,11 @@ struct LinearAttentionLoweringOptions {
   int64_t tokenTile = 64;
   /// Value columns per parallel slice of the state.
   int64_t valueSlice = 32;
-  /// Causal: the most blocks of the three-phase form (per-block states, a
-  /// prefix over blocks, the chunk walk of each block in parallel; each
-  /// block a whole number of tiles), or 0 for one sequential walk per
-  /// (batch, head, slice).
-  int64_t causalBlocks = 0;
+  /// The most blocks the keys are split into, each block's state computed
+  /// in parallel: the non-causal state is their sum; causal attention takes
+  /// a prefix over them and walks every block's chunks in parallel. 0: one
+  /// sequential pass over the keys per (batch, head, value slice).
+  int64_t keyBlocks = 0;
   /// Register-tile granularity the padded tile shapes are rounded up to:
   /// rows (state rows, query rows) and columns (value columns).
   int64_t rowMultiple = 4;

@@ -1,4 +1,5 @@
-//===- StructuredBuilder.h - terse linalg-on-tensors IR building -*- C++ -*-===//
+//===- StructuredBuilder.h - terse linalg-on-tensors IR building -*- C++
+//-*-===//
 //
 // The flt lowerings build many small linalg.generic ops on tensors; this
 // helper keeps each of them to the maps, the iterators and the scalar body.
@@ -20,8 +21,7 @@ public:
   using BodyFn =
       llvm::function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)>;
 
-  StructuredBuilder(OpBuilder &builder, Location loc)
-      : b(builder), loc(loc) {}
+  StructuredBuilder(OpBuilder &builder, Location loc) : b(builder), loc(loc) {}
 
   OpBuilder &builder() { return b; }
   Location location() const { return loc; }
