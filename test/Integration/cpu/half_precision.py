@@ -1,6 +1,9 @@
-# f16 and bf16 activations (computed in f32): linear attention with rpe and
-# the full layer, against the float64 reference with SPEC's f16/bf16
-# tolerances. bf16 arrays travel as f32 .npy files (rounded on input).
+# f16 and bf16 activations (computed in f32): linear attention with rpe
+# (causal and not) and the full layer, against the float64 reference with
+# SPEC's f16/bf16 tolerances. bf16 arrays travel as f32 .npy files (rounded
+# on input). r = 16 keeps every product of linear attention a multiple of
+# the tensor cores' 16 x 8 x 16 tiles, so that the GPU mapping (and its
+# emulation, with the same operand rounding) runs them on tensor cores.
 # RUN: %python %s
 
 import numpy as np
@@ -8,17 +11,19 @@ from flt import reference
 from flt_harness import (Library, check, finish, func, mixture_theta, normal,
                          positions, positive, rng, ttype)
 
-H, m, r, e, m_f = 2, 16, 8, 16, 4
+H, m, r, e, m_f = 2, 16, 16, 16, 4
 functions = []
 for dtype in ("f16", "bf16"):
     FQ, V = ttype((1, H, 1, m), dtype, (2,)), ttype((1, H, 1, e), dtype, (2,))
     P = ttype((1, H, 1, r), dynamic=(2,))
-    functions.append(func(
-        f"la_{dtype}", [("fq", FQ), ("fk", FQ), ("v", V), ("phi", P),
-                        ("psi", P)],
-        [f"%o = flt.linear_attention %fq, %fk, %v rpe(%phi, %psi) "
-         f"{{causal = true}} : {FQ}, {FQ}, {V}, {P}, {P} -> {V}"],
-        [("%o", V)]))
+    for causal in (True, False):
+        functions.append(func(
+            f"la_{dtype}_{'causal' if causal else 'full'}",
+            [("fq", FQ), ("fk", FQ), ("v", V), ("phi", P), ("psi", P)],
+            [f"%o = flt.linear_attention %fq, %fk, %v rpe(%phi, %psi) "
+             f"{{causal = {str(causal).lower()}}} : {FQ}, {FQ}, {V}, {P}, "
+             f"{P} -> {V}"],
+            [("%o", V)]))
     R, XI, TH = ttype((1, 1, 1), dynamic=(1,)), ttype((H, 4, 1)), ttype((H, 9))
     functions.append(func(
         f"layer_{dtype}", [("q", FQ), ("k", FQ), ("v", V), ("r", R),
@@ -48,9 +53,12 @@ for dtype in ("f16", "bf16"):
         v = normal(g, (1, H, L, e))
         phi, psi = positive(g, (1, H, L, r)), positive(g, (1, H, L, r))
         fq, fk, v = (rounded(x, dtype) for x in (fq, fk, v))
-        out = lib.run(f"la_{dtype}", [fq, fk, v, phi, psi])[0]
-        check(f"linear_attention causal {dtype} L={L}", out,
-              reference.linear_attention(fq, fk, v, phi, psi, True), dtype)
+        for causal in (True, False):
+            kind = "causal" if causal else "full"
+            out = lib.run(f"la_{dtype}_{kind}", [fq, fk, v, phi, psi])[0]
+            check(f"linear_attention {kind} {dtype} L={L}", out,
+                  reference.linear_attention(fq, fk, v, phi, psi, causal),
+                  dtype)
         q, k = rounded(normal(g, (1, H, L, m)), dtype), rounded(
             normal(g, (1, H, L, m)), dtype)
         r_, xi, th = positions(g, 1, L, 1), normal(g, (H, 4, 1)), \
