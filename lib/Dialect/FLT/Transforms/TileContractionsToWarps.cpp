@@ -77,12 +77,11 @@ Value roundToOperandType(OpBuilder &builder, Location loc, Value value,
   }
   Type operandType = type == MMAType::BF16 ? Type(builder.getBF16Type())
                                            : Type(builder.getF16Type());
-  if (valueType == operandType)
-    return value;
-  Value wide = value;
+  // flt's tiles are f32; a half input of the other half type is left as
+  // it is (the emulation then skips its rounding).
   if (!valueType.isF32())
-    wide = arith::ExtFOp::create(builder, loc, builder.getF32Type(), value);
-  Value narrow = arith::TruncFOp::create(builder, loc, operandType, wide);
+    return value;
+  Value narrow = arith::TruncFOp::create(builder, loc, operandType, value);
   return arith::ExtFOp::create(builder, loc, valueType, narrow);
 }
 
