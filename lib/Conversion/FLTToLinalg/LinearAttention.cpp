@@ -766,10 +766,6 @@ Value LinearAttentionLowering::lowerCausalBlocked(ArrayRef<OpFoldResult> sizes,
                blocks = keyBlocks.count;
   SmallVector<OpFoldResult> stateSizes = stateShape(), normSizes = normShape();
   SmallVector<Value> own = blockStates(keyBlocks);
-  auto blockSlice = [&](OpBuilder &nb, Value all, ValueRange index,
-                        ArrayRef<OpFoldResult> shape) {
-    return indexedSlice(nb, all, index, shape);
-  };
   SmallVector<OpFoldResult> zeros4(4, b.getIndexAttr(0)),
       ones4(4, b.getIndexAttr(1));
 
@@ -791,12 +787,9 @@ Value LinearAttentionLowering::lowerCausalBlocked(ArrayRef<OpFoldResult> sizes,
     // This (b, h, slice)'s [blocks, shape] part of each prefix tensor.
     SmallVector<Value> mine, inits;
     for (auto [all, shape] : llvm::zip(prefix.getRegionIterArgs(), shapes)) {
-      SmallVector<OpFoldResult> offsets(outer.begin(), outer.end());
-      offsets.append(shape.size() + 1, b.getIndexAttr(0));
-      SmallVector<OpFoldResult> tileSizes(3, b.getIndexAttr(1));
-      tileSizes.push_back(blocks);
-      tileSizes.append(shape.begin(), shape.end());
-      mine.push_back(sb.slice(all, offsets, tileSizes, shape.size() + 1));
+      SmallVector<OpFoldResult> blocksShape = {blocks};
+      blocksShape.append(shape.begin(), shape.end());
+      mine.push_back(indexedSlice(b, all, outer, blocksShape));
       inits.push_back(sb.filled(shape, f32, 0.0));
     }
     inits.append(mine);
@@ -817,7 +810,7 @@ Value LinearAttentionLowering::lowerCausalBlocked(ArrayRef<OpFoldResult> sizes,
                 lsb.insert(iter[i], iter[parts + i], offsets, tileSizes));
             SmallVector<Value> index = outer;
             index.push_back(k);
-            Value ownState = blockSlice(lb, own[i], index, shape);
+            Value ownState = indexedSlice(lb, own[i], index, shape);
             // In place: the running sum is one buffer.
             running.push_back(
                 linalg::AddOp::create(lb, loc, ValueRange{iter[i], ownState},
@@ -845,9 +838,9 @@ Value LinearAttentionLowering::lowerCausalBlocked(ArrayRef<OpFoldResult> sizes,
   SmallVector<Value> index = walk.getInductionVars();
   ValueSlice slice = sliceAt(b, keyBlocks, index[0], index[1], index[2]);
   auto [start, tokens, end] = blockRange(b, keyBlocks, index[3]);
-  Value state = blockSlice(b, prefix.getResult(0), index, stateSizes);
+  Value state = indexedSlice(b, prefix.getResult(0), index, stateSizes);
   Value norm = needsDenominator()
-                   ? blockSlice(b, prefix.getResult(1), index, normSizes)
+                   ? indexedSlice(b, prefix.getResult(1), index, normSizes)
                    : Value();
   Value shared = walk.getRegionIterArgs().front();
   SmallVector<OpFoldResult> offsets = {slice.batch, slice.head, start,
@@ -912,15 +905,9 @@ Value LinearAttentionLowering::lowerTwoPhase(ArrayRef<OpFoldResult> sizes,
       b.setInsertionPointToStart(build.getTerminator().getBody());
       for (auto [result, shared, shape] : llvm::zip(
                keys.getResults(), build.getRegionIterArgs(),
-               SmallVector<SmallVector<OpFoldResult>>{stateSizes, normSizes})) {
-        SmallVector<OpFoldResult> offsets = {slice.batch, slice.head, sIdx};
-        offsets.append(shape.size(), b.getIndexAttr(0));
-        SmallVector<OpFoldResult> tileSizes(3, b.getIndexAttr(1));
-        tileSizes.append(shape.begin(), shape.end());
-        SmallVector<OpFoldResult> strides(offsets.size(), b.getIndexAttr(1));
-        tensor::ParallelInsertSliceOp::create(b, loc, result, shared, offsets,
-                                              tileSizes, strides);
-      }
+               SmallVector<SmallVector<OpFoldResult>>{stateSizes, normSizes}))
+        indexedParallelInsert(b, result, shared,
+                              {slice.batch, slice.head, sIdx}, shape);
     }
     states = build.getResult(0);
     norms = needsDenominator() ? build.getResult(1) : Value();
@@ -939,18 +926,11 @@ Value LinearAttentionLowering::lowerTwoPhase(ArrayRef<OpFoldResult> sizes,
                    read.getInductionVar(3), OpFoldResult()};
   slice.width = tileSize(b, options.valueSlice, slice.column, E);
   OpFoldResult tokens = tileSize(b, options.tokenTile, i0, L);
-  OpFoldResult sIdx = affine::makeComposedFoldedAffineApply(
+  Value sIdx = affine::makeComposedAffineApply(
       b, loc, d0.floorDiv(options.valueSlice), {slice.column});
-  auto sliceOf = [&](Value all, ArrayRef<OpFoldResult> shape) -> Value {
-    if (!all)
-      return Value();
-    SmallVector<OpFoldResult> offsets = {slice.batch, slice.head, sIdx};
-    offsets.append(shape.size(), b.getIndexAttr(0));
-    SmallVector<OpFoldResult> tileSizes(3, b.getIndexAttr(1));
-    tileSizes.append(shape.begin(), shape.end());
-    return sb.slice(all, offsets, tileSizes, shape.size());
-  };
-  Value state = sliceOf(states, stateSizes), norm = sliceOf(norms, normSizes);
+  SmallVector<Value> stateIndex = {slice.batch, slice.head, sIdx};
+  Value state = indexedSlice(b, states, stateIndex, stateSizes);
+  Value norm = norms ? indexedSlice(b, norms, stateIndex, normSizes) : Value();
   auto [fqTile, phiTile] = queryTiles(b, slice, i0, tokens);
   auto [num, den] = readOut(b, fqTile, phiTile, state, norm);
   Value valid = validCorner(b, normalize(b, num, den), tokens, slice.width);
