@@ -38,6 +38,7 @@ void mlir::flt::buildCPUPipeline(OpPassManager &pm,
     tiles.rowMultiple = 1;
     tiles.columnMultiple = cuda::kColumnMultiple;
     tiles.keyBlocks = cuda::kKeyBlocks;
+    tiles.featureGroup = cuda::kFeatureGroup;
   }
   addFLTToLinalgStage(pm, options.raiseAttention, options.fuseKronecker, tiles);
   if (options.vectorize) {

@@ -59,7 +59,7 @@ void mlir::flt::buildGPUPipeline(OpPassManager &pm,
   addFLTToLinalgStage(pm, options.raiseAttention, options.fuseKronecker,
                       {options.tokenTile, options.valueSlice,
                        /*rowMultiple=*/1, cuda::kColumnMultiple,
-                       cuda::kKeyBlocks});
+                       cuda::kKeyBlocks, cuda::kFeatureGroup});
   addBufferizationStage(pm);
 
   // Warps (matrix products on tensor cores), blocks and threads (no

@@ -33,6 +33,7 @@ void mlir::flt::addFLTToLinalgStage(OpPassManager &pm, bool raiseAttention,
   lowering.rowMultiple = tiles.rowMultiple;
   lowering.columnMultiple = tiles.columnMultiple;
   lowering.keyBlocks = tiles.keyBlocks;
+  lowering.featureGroup = tiles.featureGroup;
   pm.addPass(createFLTConvertToLinalg(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -8,6 +8,7 @@
 // RUN: flt-compile %s --target=cuda --emit=mlir -o %t.mlir
 // RUN: FileCheck %s --check-prefix=BINARY < %t.mlir
 // RUN: flt-compile %s --target=cuda -o %t.so
+// RUN: flt-opt %s --flt-gpu-pipeline --mlir-print-ir-after=flt-map-to-gpu -o /dev/null 2>&1 | FileCheck %s --check-prefix=MAP
 // RUN: %python %S/Inputs/embedded_cubins.py %t.so | FileCheck %s --check-prefix=SO
 
 // PTX: .target sm_90
@@ -22,6 +23,19 @@
 // PTX: st.shared.b32
 // PTX: ld.shared.b32
 // PTX-NOT: .visible .entry
+
+// The state kernel keeps everything a block touches in shared memory (no
+// global scratch): the state slice in groups of 4 features ([64 / 4,
+// 4 r, 8 columns], 64 KiB), the Kronecker block of a group ([32 tokens,
+// 4, r], 16 KiB) and the staged tiles, 101 KiB in all, so that two blocks
+// share an SM. Its feature loop has 64 / 4 steps.
+// MAP-NOT:   gpu.alloc{{.*}}xi8>
+// MAP:       gpu.launch {{.*}} dynamic_shared_memory_size %c103424_i32
+// MAP:         memref.view {{.*}} to memref<16x128x8xf32, #gpu.address_space<workgroup>>
+// MAP:         memref.view {{.*}} to memref<32x4x32xf32, #gpu.address_space<workgroup>>
+// MAP:         scf.for %{{.+}} = %c0 to %c16 step %c1
+// MAP:       gpu.launch
+// MAP-NOT:   gpu.alloc{{.*}}xi8>
 
 // PTXAS-NOT: {{[1-9][0-9]*}} bytes spill
 // PTXAS-COUNT-3: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads

@@ -77,6 +77,11 @@ def FLTConvertToLinalg : Pass<"flt-convert-to-linalg"> {
            "or for causal attention their prefix and every block's chunk "
            "walk); 0: one sequential pass over the keys per (batch, head, "
            "slice)">,
+    Option<"featureGroup", "feature-group", "int64_t", /*default=*/"1",
+           "Features of fk (fq) per Kronecker block of linear attention with "
+           "rpe: each step of the feature loop forms [tokens, g r] and runs "
+           "one contraction over it. The largest divisor of m up to this "
+           "is used; 1 when m or r is dynamic">,
     Option<"columnMultiple", "column-multiple", "int64_t", /*default=*/"16",
            "Pad value columns to a multiple of this (the CPU's vector "
            "width; the GPU's mma tile width)">,

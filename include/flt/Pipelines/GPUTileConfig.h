@@ -45,14 +45,25 @@ constexpr int64_t kFirstTensorCoreChip = 80;
 /// (16 × 64 KiB per head and slice at m = 64, r = 32, 8 columns).
 constexpr int64_t kKeyBlocks = 16;
 
+/// Features of fk (fq) per Kronecker block of linear attention: every step
+/// of the feature loop forms a [32 tokens, 4·r] block in shared memory
+/// (16 KiB at r = 32) and updates 4·r state rows with one product, 8 tiles
+/// of 16 × 8 at 8 value columns, one per warp. One feature per step would
+/// run 64 products of 2 tiles each (6 of 8 warps idle at a barrier, twice
+/// per feature); 8 features would not leave room for two blocks per SM.
+constexpr int64_t kFeatureGroup = 4;
+
 /// Threads per block: 8 warps, enough to hide shared-memory latency while
 /// several blocks share an SM.
 constexpr int64_t kThreadsPerBlock = 256;
 
 /// Dynamic shared memory a block may use for staged tiles and its state
-/// slice; per-block buffers beyond it go to global memory (L2). 96 KiB
-/// lets two blocks share an SM.
-constexpr int64_t kSharedMemoryBytes = 96 * 1024;
+/// slice; per-block buffers beyond it go to global memory (L2). Two blocks
+/// of 112 KiB (plus the 1 KiB the hardware reserves per block) still share
+/// an SM's 228 KiB; the state kernel needs 101 KiB at m = 64, r = 32 in
+/// f32 (state slice 64, Kronecker block 16, staged tiles 21), 110 KiB with
+/// bf16/f16 inputs (their key tile is widened to f32 once more).
+constexpr int64_t kSharedMemoryBytes = 112 * 1024;
 
 /// The default CUDA architecture (H100) and the PTX ISA CUDA 13 needs.
 constexpr const char *kDefaultChip = "sm_90";

@@ -134,6 +134,8 @@ struct LinalgTiles {
   /// Linear attention's keys in at most this many parallel blocks (0: one
   /// sequential pass per batch, head and slice).
   int64_t keyBlocks = 0;
+  /// Features per Kronecker block of linear attention with rpe.
+  int64_t featureGroup = 1;
 };
 
 /// The stages both pipelines share: flt -> fused linalg loop nests on

@@ -24,11 +24,11 @@ struct FLTConvertToLinalgPass
 
   void runOnOperation() override {
     if (tokenTile <= 0 || valueSlice <= 0 || rowMultiple <= 0 ||
-        columnMultiple <= 0 || keyBlocks < 0) {
+        columnMultiple <= 0 || featureGroup <= 0 || keyBlocks < 0) {
       getOperation()->emitError()
-          << "flt-convert-to-linalg: token-tile, value-slice, row-multiple "
-             "and column-multiple must be positive, key-blocks "
-             "non-negative";
+          << "flt-convert-to-linalg: token-tile, value-slice, row-multiple, "
+             "column-multiple and feature-group must be positive, "
+             "key-blocks non-negative";
       return signalPassFailure();
     }
     LinearAttentionLoweringOptions options;
@@ -38,6 +38,7 @@ struct FLTConvertToLinalgPass
     options.rowMultiple = rowMultiple;
     options.columnMultiple = columnMultiple;
     options.keyBlocks = keyBlocks;
+    options.featureGroup = featureGroup;
 
     // Results with a static zero extent (B, H or L = 0) hold no element:
     // an empty tensor is the whole lowering.

@@ -14,7 +14,9 @@
 //   num_i = Σ_p (fq_ip phi_i) T[p],   den_i = Σ_c phi_ic (fq_i z)_c.
 //
 // The Kronecker rows fk_j ⊗ psi_j and fq_i ⊗ phi_i only ever exist as one
-// [tokens × r] block for one p: no [L, m r] or [L, S] tensor is formed.
+// [tokens × g r] block for g consecutive features p (featureGroup; the
+// state is laid out as [m / g, g r, e_slice] so that the block's rows of T
+// are one slice): no [L, m r] or [L, S] tensor is formed.
 // Causal attention walks chunks of tokenTile tokens in one scf.forall over
 // (batch, head, slice): the state of earlier chunks plus the masked
 // quadratic form (fq fkᵀ) ⊙ (phi psiᵀ) inside the chunk, then the chunk is
@@ -86,9 +88,10 @@ private:
   /// Reads the state out for one tile of queries: (num, den).
   std::pair<Value, Value> readOut(OpBuilder &nb, Value fqTile, Value phiTile,
                                   Value state, Value norm);
-  /// One Kronecker block for feature p: features[:, p] ⊙ positional, a
-  /// [tokens × r] tile (the only form fk ⊗ psi and fq ⊗ phi ever take).
-  Value kroneckerBlock(OpBuilder &nb, Value features, Value p,
+  /// The Kronecker block of feature group q: features[:, q g + i] ·
+  /// positional[:, c] at column i r + c, a [tokens × g r] tile (the only
+  /// form fk ⊗ psi and fq ⊗ phi ever take).
+  Value kroneckerBlock(OpBuilder &nb, Value features, Value q,
                        Value positional);
   /// The causal intra-chunk contribution, added to (num, den).
   std::pair<Value, Value> addIntraChunk(OpBuilder &nb, Value fqTile,
@@ -117,9 +120,12 @@ private:
   /// The [tokens, width] corner of a padded output tile.
   Value validCorner(OpBuilder &nb, Value tile, OpFoldResult tokens,
                     OpFoldResult width);
-  /// Shapes of one slice's state T and normalizer state z.
+  /// Shapes of one slice's state T ([m / g, g r, columns] with rpe) and
+  /// normalizer state z ([m, r]).
   SmallVector<OpFoldResult> stateShape();
   SmallVector<OpFoldResult> normShape();
+  /// m / g: the steps of the feature loops and the state's leading size.
+  OpFoldResult featureGroups();
   /// `paddedSize` as an attribute, or `size` when that is dynamic.
   OpFoldResult padded(OpFoldResult size, int64_t paddedSize);
 
@@ -156,7 +162,7 @@ private:
   std::tuple<Value, OpFoldResult, OpFoldResult>
   blockRange(OpBuilder &nb, const KeyBlocks &blocks, Value blockIndex);
   /// Every block's own state (and normalizer state), in parallel:
-  /// [B, H, slices, blocks, m, r, columns] (and [.., m, r]).
+  /// [B, H, slices, blocks, state shape] (and [.., m, r]).
   SmallVector<Value> blockStates(const KeyBlocks &blocks);
   /// The sums of `perBlock` over blocks: [B, H, slices, shape].
   SmallVector<Value> sumOverBlocks(const KeyBlocks &blocks,
@@ -175,10 +181,11 @@ private:
   Type f32;
 
   // Padded static tile widths (or dynamic when the size is dynamic).
-  int64_t stateRows = 0;  // m rounded up (no rpe) / unused with rpe
-  int64_t rpeWidth = 0;   // r rounded up (rpe)
-  int64_t valueWidth = 0; // value-slice columns rounded up
-  int64_t staticM = 0;    // m (dynamic possible)
+  int64_t stateRows = 0;    // m rounded up (no rpe) / unused with rpe
+  int64_t rpeWidth = 0;     // r rounded up (rpe)
+  int64_t valueWidth = 0;   // value-slice columns rounded up
+  int64_t staticM = 0;      // m (dynamic possible)
+  int64_t featureGroup = 1; // features per Kronecker block (divides m)
   OpFoldResult m, r;
 };
 
@@ -199,20 +206,34 @@ Value LinearAttentionLowering::tokenTile(OpBuilder &nb, Value tensor,
 }
 
 Value LinearAttentionLowering::kroneckerBlock(OpBuilder &nb, Value features,
-                                              Value p, Value positional) {
+                                              Value q, Value positional) {
   StructuredBuilder ib(nb, loc);
-  Value column =
-      ib.slice(features, {nb.getIndexAttr(0), p},
-               {nb.getIndexAttr(options.tokenTile), nb.getIndexAttr(1)}, 1);
-  SmallVector<OpFoldResult> blockSizes = {nb.getIndexAttr(options.tokenTile),
-                                          ib.dim(positional, 1)};
-  return ib.generic1(ValueRange{column, positional}, ib.empty(blockSizes, f32),
-                     {ib.map(2, {0}), ib.map(2, {0, 1}), ib.map(2, {0, 1})},
-                     StructuredBuilder::parallel(2),
-                     [](OpBuilder &bb, Location nl, ValueRange args) {
-                       return SmallVector<Value>{
-                           arith::MulFOp::create(bb, nl, args[0], args[1])};
-                     });
+  auto multiply = [](OpBuilder &bb, Location nl, ValueRange args) {
+    return SmallVector<Value>{arith::MulFOp::create(bb, nl, args[0], args[1])};
+  };
+  OpFoldResult tokens = nb.getIndexAttr(options.tokenTile);
+  if (featureGroup == 1) {
+    Value column = ib.slice(features, {nb.getIndexAttr(0), q},
+                            {tokens, nb.getIndexAttr(1)}, 1);
+    return ib.generic1(ValueRange{column, positional},
+                       ib.empty({tokens, ib.dim(positional, 1)}, f32),
+                       {ib.map(2, {0}), ib.map(2, {0, 1}), ib.map(2, {0, 1})},
+                       StructuredBuilder::parallel(2), multiply);
+  }
+  // [tokens, g] ⊗ [tokens, r] -> [tokens, g, r] -> [tokens, g r] (m and r
+  // are static here).
+  OpFoldResult first = affine::makeComposedFoldedAffineApply(
+      nb, loc, nb.getAffineDimExpr(0) * featureGroup, {q});
+  Value columns = ib.slice(features, {nb.getIndexAttr(0), first},
+                           {tokens, nb.getIndexAttr(featureGroup)}, 2);
+  Value block = ib.generic1(
+      ValueRange{columns, positional},
+      ib.empty({tokens, nb.getIndexAttr(featureGroup), ib.dim(positional, 1)},
+               f32),
+      {ib.map(3, {0, 1}), ib.map(3, {0, 2}), ib.map(3, {0, 1, 2})},
+      StructuredBuilder::parallel(3), multiply);
+  SmallVector<ReassociationIndices> groups = {{0}, {1, 2}};
+  return tensor::CollapseShapeOp::create(nb, loc, block, groups);
 }
 
 std::pair<Value, Value>
@@ -241,18 +262,18 @@ LinearAttentionLowering::updateState(OpBuilder &nb, Value fkTile, Value psiTile,
     newNorm = tb.matmulAccumulate(fkTile, psiTile, norm, /*transposeA=*/true,
                                   /*transposeB=*/false);
 
-  // For every feature p: W = fk[:, p] ⊙ psi (one [tokens × r] Kronecker
-  // block), T[p] += Wᵀ v.
+  // For every group q of g features: W = fk[:, q g ..] ⊗ psi (one
+  // [tokens × g r] Kronecker block), T[q] += Wᵀ v.
   Value zeroIdx = tb.index(0), oneIdx = tb.index(1);
-  Value upper = getValueOrCreateConstantIndexOp(nb, loc, m);
+  Value upper = getValueOrCreateConstantIndexOp(nb, loc, featureGroups());
   auto loop = scf::ForOp::create(
       nb, loc, zeroIdx, upper, oneIdx, ValueRange{state},
-      [&](OpBuilder &lb, Location ll, Value p, ValueRange iter) {
+      [&](OpBuilder &lb, Location ll, Value q, ValueRange iter) {
         StructuredBuilder ib(lb, ll);
-        Value block = kroneckerBlock(lb, fkTile, p, psiTile);
+        Value block = kroneckerBlock(lb, fkTile, q, psiTile);
         SmallVector<OpFoldResult> stateSizes = {
             lb.getIndexAttr(1), ib.dim(iter[0], 1), ib.dim(iter[0], 2)};
-        SmallVector<OpFoldResult> stateOffsets = {p, lb.getIndexAttr(0),
+        SmallVector<OpFoldResult> stateOffsets = {q, lb.getIndexAttr(0),
                                                   lb.getIndexAttr(0)};
         Value stateBlock = ib.slice(iter[0], stateOffsets, stateSizes, 2);
         stateBlock = ib.matmulAccumulate(block, vTile, stateBlock,
@@ -308,16 +329,17 @@ LinearAttentionLowering::readOut(OpBuilder &nb, Value fqTile, Value phiTile,
                       });
   }
 
-  // num_i = Σ_p (fq_ip phi_i) T[p], one [tokens × r] block per feature.
+  // num_i = Σ_p (fq_ip phi_i) T[p], one [tokens × g r] block per group of
+  // g features.
   Value zeroIdx = tb.index(0), oneIdx = tb.index(1);
-  Value upper = getValueOrCreateConstantIndexOp(nb, loc, m);
+  Value upper = getValueOrCreateConstantIndexOp(nb, loc, featureGroups());
   auto loop = scf::ForOp::create(
       nb, loc, zeroIdx, upper, oneIdx, ValueRange{num},
-      [&](OpBuilder &lb, Location ll, Value p, ValueRange iter) {
+      [&](OpBuilder &lb, Location ll, Value q, ValueRange iter) {
         StructuredBuilder ib(lb, ll);
-        Value block = kroneckerBlock(lb, fqTile, p, phiTile);
+        Value block = kroneckerBlock(lb, fqTile, q, phiTile);
         Value stateBlock = ib.slice(
-            state, {p, lb.getIndexAttr(0), lb.getIndexAttr(0)},
+            state, {q, lb.getIndexAttr(0), lb.getIndexAttr(0)},
             {lb.getIndexAttr(1), ib.dim(state, 1), ib.dim(state, 2)}, 2);
         scf::YieldOp::create(
             lb, ll,
@@ -410,8 +432,16 @@ Value LinearAttentionLowering::materializeKronecker(Value features,
   return tensor::CollapseShapeOp::create(b, loc, product, groups);
 }
 
+OpFoldResult LinearAttentionLowering::featureGroups() {
+  if (featureGroup == 1)
+    return m;
+  return b.getIndexAttr(staticM / featureGroup);
+}
+
 SmallVector<OpFoldResult> LinearAttentionLowering::stateShape() {
   OpFoldResult columns = b.getIndexAttr(valueWidth);
+  if (hasRpe() && featureGroup > 1)
+    return {featureGroups(), b.getIndexAttr(featureGroup * rpeWidth), columns};
   if (hasRpe())
     return {m, padded(r, rpeWidth), columns};
   return {padded(m, stateRows), columns};
@@ -488,6 +518,15 @@ FailureOr<Value> LinearAttentionLowering::lower() {
   if (hasRpe())
     rpeWidth = paddedSize(cast<RankedTensorType>(phi.getType()).getDimSize(3),
                           options.rowMultiple);
+  // The largest divisor of m up to the option: no padded features.
+  featureGroup = 1;
+  if (hasRpe() && ShapedType::isStatic(staticM) &&
+      ShapedType::isStatic(rpeWidth)) {
+    featureGroup =
+        std::max<int64_t>(1, std::min<int64_t>(options.featureGroup, staticM));
+    while (staticM % featureGroup != 0)
+      --featureGroup;
+  }
 
   FailureOr<SmallVector<OpFoldResult>> sizes = resultSizes(b, op, 0);
   if (failed(sizes))
@@ -859,9 +898,9 @@ Value LinearAttentionLowering::lowerTwoPhase(ArrayRef<OpFoldResult> sizes,
                                              Value out) {
   // Phase 1, parallel over (b, h, value slice): fold every tile of keys into
   // that slice's state. Phase 2, parallel over (b, h, tile of queries,
-  // value slice): read the states out. The states ([B, H, slices, m, r,
-  // columns]) are the O(m r e) per (b, h) that SPEC allows. With keyBlocks,
-  // phase 1 also runs over blocks of keys in parallel and sums their
+  // value slice): read the states out. The states ([B, H, slices, m / g,
+  // g r, columns]) are the O(m r e) per (b, h) that SPEC allows. With
+  // keyBlocks, phase 1 also runs over blocks of keys in parallel and sums their
   // states (O(keyBlocks m r e) per (b, h) in between).
   OpFoldResult B = sizes[0], H = sizes[1], L = sizes[2], E = sizes[3];
   OpFoldResult S = sb.dim(fk, 2);

@@ -25,6 +25,12 @@ struct LinearAttentionLoweringOptions {
   /// a prefix over them and walks every block's chunks in parallel. 0: one
   /// sequential pass over the keys per (batch, head, value slice).
   int64_t keyBlocks = 0;
+  /// Features of fk (fq) per Kronecker block with rpe: one step of the
+  /// feature loop forms fk[:, p .. p+g) ⊗ psi as a [tokens, g r] block and
+  /// runs one contraction over it (fewer, larger products: the GPU's warps
+  /// all get tensor-core tiles). The largest divisor of m not above this is
+  /// used, so m is never padded; 1 when m or r is dynamic.
+  int64_t featureGroup = 1;
   /// Register-tile granularity the padded tile shapes are rounded up to:
   /// rows (state rows, query rows) and columns (value columns).
   int64_t rowMultiple = 4;
