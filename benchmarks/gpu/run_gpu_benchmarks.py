@@ -66,7 +66,9 @@ def build(args):
 
 
 def flops(L, causal):
-    """The linear form: 4 L D' (e + 1) per (b, h), D' = m r; half causal."""
+    """The linear form: 4 L D' (e + 1) per (b, h), D' = m r; half causal.
+    Where flt's cost model runs the quadratic form instead (short L), the
+    TFLOP/s derived from this are an effective rate of the same work."""
     total = 4.0 * L * (M * R) * (D + 1) * B * H
     return total / 2 if causal else total
 

@@ -362,6 +362,7 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
     GPUPipelineOptions pipeline;
     pipeline.raiseAttention = options.raiseAttention;
     pipeline.fuseKronecker = options.fuseKronecker;
+    pipeline.linearAttentionForm = options.linearAttentionForm;
     pipeline.tokenTile =
         options.tokenTile > 0 ? options.tokenTile : cuda::kTokenTile;
     pipeline.valueSlice =
@@ -383,6 +384,7 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
                    : cpu::kRegisterRowsAVX2);
     pipeline.raiseAttention = options.raiseAttention;
     pipeline.fuseKronecker = options.fuseKronecker;
+    pipeline.linearAttentionForm = options.linearAttentionForm;
     // The emulated GPU mapping uses the GPU's tiles, unvectorized.
     bool emulate = options.emulateGPUMapping;
     int64_t defaultTokenTile = emulate ? cuda::kTokenTile : cpu::kTokenTile;

@@ -31,14 +31,19 @@ using namespace mlir::flt;
 
 void mlir::flt::buildCPUPipeline(OpPassManager &pm,
                                  const CPUPipelineOptions &options) {
-  // The emulated GPU mapping pads tiles as the GPU does.
+  // The emulated GPU mapping pads tiles and picks forms as the GPU does.
   LinalgTiles tiles{options.tokenTile, options.valueSlice, options.registerRows,
                     cpu::kRegisterColumns};
+  tiles.linearAttentionForm = options.linearAttentionForm;
+  tiles.quadraticFlopCost = cpu::kQuadraticFlopCost;
+  tiles.causalWalkFlopCost = cpu::kCausalWalkFlopCost;
   if (options.emulateGPUMapping) {
     tiles.rowMultiple = 1;
     tiles.columnMultiple = cuda::kColumnMultiple;
     tiles.keyBlocks = cuda::kKeyBlocks;
     tiles.featureGroup = cuda::kFeatureGroup;
+    tiles.quadraticFlopCost = cuda::kQuadraticFlopCost;
+    tiles.causalWalkFlopCost = cuda::kCausalWalkFlopCost;
   }
   addFLTToLinalgStage(pm, options.raiseAttention, options.fuseKronecker, tiles);
   if (options.vectorize) {

@@ -56,10 +56,16 @@ void mlir::flt::buildGPUPipeline(OpPassManager &pm,
                                  const GPUPipelineOptions &options) {
   // No register tiling on the GPU: rows are not padded; value columns are
   // padded to the tensor-core tile width.
-  addFLTToLinalgStage(pm, options.raiseAttention, options.fuseKronecker,
-                      {options.tokenTile, options.valueSlice,
-                       /*rowMultiple=*/1, cuda::kColumnMultiple,
-                       cuda::kKeyBlocks, cuda::kFeatureGroup});
+  LinalgTiles tiles{options.tokenTile,
+                    options.valueSlice,
+                    /*rowMultiple=*/1,
+                    cuda::kColumnMultiple,
+                    cuda::kKeyBlocks,
+                    cuda::kFeatureGroup,
+                    options.linearAttentionForm,
+                    cuda::kQuadraticFlopCost,
+                    cuda::kCausalWalkFlopCost};
+  addFLTToLinalgStage(pm, options.raiseAttention, options.fuseKronecker, tiles);
   addBufferizationStage(pm);
 
   // Warps (matrix products on tensor cores), blocks and threads (no

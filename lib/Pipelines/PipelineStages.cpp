@@ -34,6 +34,9 @@ void mlir::flt::addFLTToLinalgStage(OpPassManager &pm, bool raiseAttention,
   lowering.columnMultiple = tiles.columnMultiple;
   lowering.keyBlocks = tiles.keyBlocks;
   lowering.featureGroup = tiles.featureGroup;
+  lowering.linearAttentionForm = tiles.linearAttentionForm;
+  lowering.quadraticFlopCost = tiles.quadraticFlopCost;
+  lowering.causalWalkFlopCost = tiles.causalWalkFlopCost;
   pm.addPass(createFLTConvertToLinalg(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

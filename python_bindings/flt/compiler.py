@@ -31,9 +31,9 @@ _NUMPY_DTYPES = {
     "i64": np.dtype(np.int64),
 }
 
-_OPTIONS = ("cpu", "fuse_kronecker", "token_tile", "value_slice",
-            "register_rows", "vectorize", "parallel", "threads",
-            "raise_attention")
+_OPTIONS = ("cpu", "fuse_kronecker", "linear_attention_form", "token_tile",
+            "value_slice", "register_rows", "vectorize", "parallel",
+            "threads", "raise_attention")
 
 
 def _float32_to_bf16_bits(array: np.ndarray) -> np.ndarray:
@@ -177,8 +177,9 @@ def compile(module, target: str = "cpu", *,
     """Compiles `module` (a flt.ir.Module or IR text) for `target` ("cpu" or
     "cuda") and loads it. Options are flt-compile's: cpu ("native" or an
     LLVM CPU name), token_tile, value_slice, register_rows, fuse_kronecker,
-    vectorize, parallel, threads, raise_attention (first rewrite attention
-    written in linalg or TOSA into flt ops). `arg_names` ({function: [names]}) only
+    linear_attention_form ("auto", "linear" or "quadratic"), vectorize,
+    parallel, threads, raise_attention (first rewrite attention written in
+    linalg or TOSA into flt ops). `arg_names` ({function: [names]}) only
     improves error messages. Raises CompileError on bad IR or a failed
     compilation."""
     if target not in ("cpu", "cuda"):

@@ -177,6 +177,8 @@ void compileModule(const std::string &text, const std::string &filename,
       compile.cudaChip = value.cast<std::string>();
     else if (name == "fuse_kronecker")
       compile.fuseKronecker = value.cast<bool>();
+    else if (name == "linear_attention_form")
+      compile.linearAttentionForm = value.cast<std::string>();
     else if (name == "token_tile")
       compile.tokenTile = value.cast<int64_t>();
     else if (name == "value_slice")

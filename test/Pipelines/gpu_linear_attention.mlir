@@ -2,13 +2,13 @@
 // (the states of blocks of keys, their sum, then the queries), operands
 // staged in shared memory, no register spills; the library embeds an sm_90
 // cubin.
-// RUN: flt-compile %s --target=cuda --emit=ptx -o %t.ptx
+// RUN: flt-compile %s --target=cuda --linear-attention-form=linear --emit=ptx -o %t.ptx
 // RUN: FileCheck %s --check-prefix=PTX < %t.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90 -v %t.ptx -o %t.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
-// RUN: flt-compile %s --target=cuda --emit=mlir -o %t.mlir
+// RUN: flt-compile %s --target=cuda --linear-attention-form=linear --emit=mlir -o %t.mlir
 // RUN: FileCheck %s --check-prefix=BINARY < %t.mlir
-// RUN: flt-compile %s --target=cuda -o %t.so
-// RUN: flt-opt %s --flt-gpu-pipeline --mlir-print-ir-after=flt-map-to-gpu -o /dev/null 2>&1 | FileCheck %s --check-prefix=MAP
+// RUN: flt-compile %s --target=cuda --linear-attention-form=linear -o %t.so
+// RUN: flt-opt %s --flt-gpu-pipeline=linear-attention-form=linear --mlir-print-ir-after=flt-map-to-gpu -o /dev/null 2>&1 | FileCheck %s --check-prefix=MAP
 // RUN: %python %S/Inputs/embedded_cubins.py %t.so | FileCheck %s --check-prefix=SO
 
 // PTX: .target sm_90

@@ -3,18 +3,18 @@
 // QKᵀ and PV) are mma.sync m16n8k16 on bf16 with f32 accumulation; an f16
 // layer gets the f16 form; f32 layers keep f32 SIMT arithmetic unless
 // --allow-tf32 asks for TF32 (m16n8k8); chips before sm_80 have no mma.
-// RUN: flt-compile %s --target=cuda --emit=ptx -o %t.bf16.ptx
+// RUN: flt-compile %s --target=cuda --linear-attention-form=linear --emit=ptx -o %t.bf16.ptx
 // RUN: FileCheck %s --check-prefix=BF16 < %t.bf16.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90 -v %t.bf16.ptx -o %t.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
 // RUN: sed 's/bf16/f16/g' %s > %t.f16.mlir
-// RUN: flt-compile %t.f16.mlir --target=cuda --emit=ptx -o %t.f16.ptx
+// RUN: flt-compile %t.f16.mlir --target=cuda --linear-attention-form=linear --emit=ptx -o %t.f16.ptx
 // RUN: FileCheck %s --check-prefix=F16 < %t.f16.ptx
 // RUN: sed 's/bf16/f32/g' %s > %t.f32.mlir
-// RUN: flt-compile %t.f32.mlir --target=cuda --emit=ptx -o %t.f32.ptx
+// RUN: flt-compile %t.f32.mlir --target=cuda --linear-attention-form=linear --emit=ptx -o %t.f32.ptx
 // RUN: FileCheck %s --check-prefix=F32 < %t.f32.ptx
-// RUN: flt-compile %t.f32.mlir --target=cuda --emit=ptx --allow-tf32 -o %t.tf32.ptx
+// RUN: flt-compile %t.f32.mlir --target=cuda --linear-attention-form=linear --emit=ptx --allow-tf32 -o %t.tf32.ptx
 // RUN: FileCheck %s --check-prefix=TF32 < %t.tf32.ptx
-// RUN: flt-compile %s --target=cuda --cuda-chip=sm_75 --emit=ptx -o %t.sm75.ptx
+// RUN: flt-compile %s --target=cuda --linear-attention-form=linear --cuda-chip=sm_75 --emit=ptx -o %t.sm75.ptx
 // RUN: FileCheck %s --check-prefix=SM75 < %t.sm75.ptx
 
 // Linear attention: the per-key-block states (the key-feature state m x r

@@ -81,6 +81,12 @@ static cl::opt<bool>
                    cl::desc("Raise attention written in linalg or TOSA "
                             "(torch-mlir output) into flt ops first"),
                    cl::init(false), cl::cat(category));
+static cl::opt<std::string> linearAttentionForm(
+    "linear-attention-form",
+    cl::desc("flt.linear_attention as: auto (default; the cheaper form by "
+             "the target's cost model, decided at run time for dynamic "
+             "sizes), linear (the state) or quadratic (tile by tile)"),
+    cl::init("auto"));
 static cl::opt<bool> noVectorize("no-vectorize",
                                  cl::desc("Keep the contractions scalar"),
                                  cl::init(false), cl::cat(category));
@@ -171,6 +177,7 @@ int main(int argc, char **argv) {
   options.emit = emit;
   options.raiseAttention = raiseAttention;
   options.fuseKronecker = !noFusion;
+  options.linearAttentionForm = linearAttentionForm;
   options.tokenTile = tokenTile;
   options.valueSlice = valueSlice;
   options.vectorize = !noVectorize;

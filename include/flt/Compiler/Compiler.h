@@ -39,6 +39,9 @@ struct CompileOptions {
   // flt-cpu-pipeline options.
   bool raiseAttention = false;
   bool fuseKronecker = true;
+  /// flt.linear_attention's form: "auto" (by the target's cost model),
+  /// "linear" or "quadratic".
+  std::string linearAttentionForm = "auto";
   /// Tile sizes; 0 picks the target's (CPUTileConfig.h, GPUTileConfig.h).
   int64_t tokenTile = 0;
   int64_t valueSlice = 0;

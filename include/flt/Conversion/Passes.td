@@ -82,6 +82,19 @@ def FLTConvertToLinalg : Pass<"flt-convert-to-linalg"> {
            "rpe: each step of the feature loop forms [tokens, g r] and runs "
            "one contraction over it. The largest divisor of m up to this "
            "is used; 1 when m or r is dynamic">,
+    Option<"linearAttentionForm", "linear-attention-form", "std::string",
+           /*default=*/"\"auto\"",
+           "flt.linear_attention as: auto (the cheaper form by the cost "
+           "model, at run time for dynamic sizes), linear (the state) or "
+           "quadratic (flt.kernel_attention with kernel = dot)">,
+    Option<"quadraticFlopCost", "quadratic-flop-cost", "double",
+           /*default=*/"1.0",
+           "Cost per FLOP of the quadratic form relative to the linear one "
+           "(the target's measured ratio)">,
+    Option<"causalWalkFlopCost", "causal-walk-flop-cost", "double",
+           /*default=*/"1.0",
+           "Cost per FLOP of the causal chunk walk relative to the "
+           "non-causal linear form">,
     Option<"columnMultiple", "column-multiple", "int64_t", /*default=*/"16",
            "Pad value columns to a multiple of this (the CPU's vector "
            "width; the GPU's mma tile width)">,

@@ -39,6 +39,21 @@ constexpr int64_t kRegisterRowsAVX2 = 4;
 constexpr int64_t kRegisterRowsAVX512 = 8;
 constexpr int64_t kRegisterColumns = 16;
 
+/// The cost model that picks linear attention's form (LinearAttentionForm.cpp):
+/// cost per FLOP, relative to the non-causal linear form, of the quadratic
+/// tiled form and of the causal chunk walk. Measured with both forms on
+/// 2 threads of the build machine at B = 1, H = 8, m = 64, r = 32, e = 64
+/// (flt-run medians; GFLOP/s by each form's FLOP count):
+///   L = 1024: linear 25.3 ms (172), quadratic 20.6 ms (131),
+///             causal walk 51.1 ms (85), causal quadratic 12.3 ms (110);
+///   L = 4096: linear 116 ms (151), quadratic 307 ms (141),
+///             causal walk 207 ms (84), causal quadratic 161 ms (134).
+/// So the quadratic form costs about 1.2× per FLOP, the causal walk 1.9×
+/// (its chunks run one after another per slice), and the model switches
+/// to the linear form at L ≈ 1.4k (non-causal) and L ≈ 5.2k (causal).
+constexpr double kQuadraticFlopCost = 1.2;
+constexpr double kCausalWalkFlopCost = 1.9;
+
 } // namespace mlir::flt::cpu
 
 #endif // FLT_PIPELINES_CPUTILECONFIG_H

@@ -53,6 +53,12 @@ constexpr int64_t kKeyBlocks = 16;
 /// per feature); 8 features would not leave room for two blocks per SM.
 constexpr int64_t kFeatureGroup = 4;
 
+/// The cost model that picks linear attention's form (see CPUTileConfig.h):
+/// the plain FLOP model, not yet measured on a GPU. Both forms run their
+/// products on tensor cores.
+constexpr double kQuadraticFlopCost = 1.0;
+constexpr double kCausalWalkFlopCost = 1.0;
+
 /// Threads per block: 8 warps, enough to hide shared-memory latency while
 /// several blocks share an SM.
 constexpr int64_t kThreadsPerBlock = 256;

@@ -23,6 +23,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("Form the Kronecker features of linear attention tile "
                      "by tile (false: materialize them)"),
       llvm::cl::init(true)};
+  PassOptions::Option<std::string> linearAttentionForm{
+      *this, "linear-attention-form",
+      llvm::cl::desc("flt.linear_attention as: auto (the cheaper form by the "
+                     "target's cost model), linear or quadratic"),
+      llvm::cl::init("auto")};
   PassOptions::Option<int64_t> tokenTile{
       *this, "token-tile", llvm::cl::desc("Tokens per tile / causal chunk"),
       llvm::cl::init(cpu::kTokenTile)};
@@ -83,6 +88,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("Form the Kronecker features of linear attention tile "
                      "by tile (false: materialize them)"),
       llvm::cl::init(true)};
+  PassOptions::Option<std::string> linearAttentionForm{
+      *this, "linear-attention-form",
+      llvm::cl::desc("flt.linear_attention as: auto (the cheaper form by the "
+                     "target's cost model), linear or quadratic"),
+      llvm::cl::init("auto")};
   PassOptions::Option<int64_t> tokenTile{
       *this, "token-tile", llvm::cl::desc("Tokens per tile / causal chunk"),
       llvm::cl::init(cuda::kTokenTile)};
@@ -124,7 +134,8 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
 /// binary (gpu.binary).
 void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);
 
-/// The tile shapes of the flt -> linalg lowering a target asks for.
+/// The tile shapes and the cost model of the flt -> linalg lowering a target
+/// asks for.
 struct LinalgTiles {
   int64_t tokenTile;
   int64_t valueSlice;
@@ -136,6 +147,11 @@ struct LinalgTiles {
   int64_t keyBlocks = 0;
   /// Features per Kronecker block of linear attention with rpe.
   int64_t featureGroup = 1;
+  /// Linear attention's form ("auto", "linear", "quadratic") and the cost
+  /// model of "auto".
+  std::string linearAttentionForm = "auto";
+  double quadraticFlopCost = 1.0;
+  double causalWalkFlopCost = 1.0;
 };
 
 /// The stages both pipelines share: flt -> fused linalg loop nests on

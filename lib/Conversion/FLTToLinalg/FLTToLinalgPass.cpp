@@ -31,7 +31,20 @@ struct FLTConvertToLinalgPass
              "key-blocks non-negative";
       return signalPassFailure();
     }
+    std::optional<LinearAttentionForm> form =
+        parseLinearAttentionForm(linearAttentionForm);
+    if (!form || !(quadraticFlopCost > 0) || !(causalWalkFlopCost > 0)) {
+      getOperation()->emitError()
+          << "flt-convert-to-linalg: linear-attention-form must be auto, "
+             "linear or quadratic (got '"
+          << linearAttentionForm
+          << "'), quadratic-flop-cost and causal-walk-flop-cost positive";
+      return signalPassFailure();
+    }
     LinearAttentionLoweringOptions options;
+    options.form = *form;
+    options.quadraticFlopCost = quadraticFlopCost;
+    options.causalWalkFlopCost = causalWalkFlopCost;
     options.fuseKronecker = fuseKronecker;
     options.tokenTile = tokenTile;
     options.valueSlice = valueSlice;

@@ -22,9 +22,8 @@
 // quadratic form (fq fkᵀ) ⊙ (phi psiᵀ) inside the chunk, then the chunk is
 // folded into the state.
 //
-// Algorithm choice: always the linear form. The quadratic form costs
-// 2 L S (m + r + e + 1) against 4 L m r (e + 1) and would win below
-// L ≈ 1.7k at m = 64, r = 32, e = 64 by FLOPs; it is not generated yet.
+// This is the linear form; LinearAttentionForm.cpp decides when the
+// quadratic one (flt.kernel_attention with kernel = dot) is cheaper.
 //
 // Tiles are zero-padded to static shapes rounded up to the register tile
 // (zero rows and columns add nothing to any sum), so that every contraction
@@ -983,24 +982,10 @@ Value LinearAttentionLowering::lowerTwoPhase(ArrayRef<OpFoldResult> sizes,
   return read.getResult(0);
 }
 
-struct LowerLinearAttention : OpRewritePattern<LinearAttentionOp> {
-  LowerLinearAttention(MLIRContext *context,
-                       const LinearAttentionLoweringOptions &options)
-      : OpRewritePattern(context), options(options) {}
-
-  LogicalResult matchAndRewrite(LinearAttentionOp op,
-                                PatternRewriter &rewriter) const override {
-    return replaceOpWithLowered(
-        rewriter, op, LinearAttentionLowering(op, rewriter, options).lower());
-  }
-
-  LinearAttentionLoweringOptions options;
-};
-
 } // namespace
 
-void mlir::flt::populateLinearAttentionLoweringPatterns(
-    RewritePatternSet &patterns,
+FailureOr<Value> mlir::flt::lowerLinearAttentionLinearForm(
+    LinearAttentionOp op, RewriterBase &rewriter,
     const LinearAttentionLoweringOptions &options) {
-  patterns.add<LowerLinearAttention>(patterns.getContext(), options);
+  return LinearAttentionLowering(op, rewriter, options).lower();
 }

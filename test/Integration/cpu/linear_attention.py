@@ -1,6 +1,8 @@
 # flt.linear_attention with and without rpe, causal and not, all three
 # normalizations; S != L, m != e != r, dynamic B, L and S; lengths 1, 7,
-# 129, 1000 (not multiples of the 64-token tile).
+# 129, 1000 (not multiples of the 64-token tile). Twice: as compiled by
+# default (the cost model picks the quadratic form for the short lengths,
+# at run time) and with the linear form forced at every length.
 # RUN: %python %s
 
 import itertools
@@ -33,7 +35,9 @@ variants = list(itertools.product((False, True), (False, True),
 names = {v: "la_{}_{}_{}".format("rpe" if v[0] else "plain",
                                  "causal" if v[1] else "full", v[2])
          for v in variants}
-lib = Library([attention(names[v], *v) for v in variants])
+functions = [attention(names[v], *v) for v in variants]
+libraries = {"auto": Library(functions),
+             "linear": Library(functions, ["--linear-attention-form=linear"])}
 
 g = rng(3)
 shapes = [(1, 1, 1), (2, 7, 7), (1, 129, 129), (1, 1000, 1000), (2, 7, 70),
@@ -45,10 +49,11 @@ for (rpe, causal, normalize), (B, L, S) in itertools.product(variants, shapes):
     v = normal(g, (B, H, S, e))
     phi, psi = positive(g, (B, H, L, r)), positive(g, (B, H, S, r))
     inputs = [fq, fk, v] + ([phi, psi] if rpe else [])
-    out = lib.run(names[(rpe, causal, normalize)], inputs)[0]
     expected = reference.linear_attention(
         fq, fk, v, phi if rpe else None, psi if rpe else None, causal,
         normalize, eps=1e-3)
-    check(f"{names[(rpe, causal, normalize)]} B={B} L={L} S={S}", out,
-          expected)
+    for form, lib in libraries.items():
+        out = lib.run(names[(rpe, causal, normalize)], inputs)[0]
+        check(f"{names[(rpe, causal, normalize)]} ({form}) B={B} L={L} "
+              f"S={S}", out, expected)
 finish()

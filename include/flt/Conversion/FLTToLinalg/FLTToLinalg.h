@@ -7,6 +7,22 @@
 
 namespace mlir::flt {
 
+class LinearAttentionOp;
+
+/// Which exact form flt.linear_attention is computed in (SPEC.md 2.4).
+enum class LinearAttentionForm {
+  /// The cheaper one by the target's cost model: chosen at compile time for
+  /// known sizes, by a run-time switch otherwise.
+  Auto,
+  /// The state T = Σ_j (fk_j ⊗ psi_j) v_jᵀ: O(L m r e).
+  Linear,
+  /// ((fq fkᵀ) ⊙ (phi psiᵀ)) v tile by tile, as flt.kernel_attention with
+  /// kernel = dot: O(L S (m + r + e)).
+  Quadratic,
+};
+/// "auto", "linear" or "quadratic".
+std::optional<LinearAttentionForm> parseLinearAttentionForm(StringRef name);
+
 /// How flt.linear_attention is lowered (the CPU tile configuration lives in
 /// flt/Pipelines/CPUTileConfig.h and fills these in).
 struct LinearAttentionLoweringOptions {
@@ -31,6 +47,12 @@ struct LinearAttentionLoweringOptions {
   /// all get tensor-core tiles). The largest divisor of m not above this is
   /// used, so m is never padded; 1 when m or r is dynamic.
   int64_t featureGroup = 1;
+  /// The form, and the target's cost per FLOP relative to the non-causal
+  /// linear form of the quadratic form and of the causal chunk walk
+  /// (CPUTileConfig.h, GPUTileConfig.h).
+  LinearAttentionForm form = LinearAttentionForm::Auto;
+  double quadraticFlopCost = 1.0;
+  double causalWalkFlopCost = 1.0;
   /// Register-tile granularity the padded tile shapes are rounded up to:
   /// rows (state rows, query rows) and columns (value columns).
   int64_t rowMultiple = 4;
@@ -50,8 +72,14 @@ void populateKernelAttentionLoweringPatterns(RewritePatternSet &patterns,
 void populateToeplitzFFTLoweringPatterns(RewritePatternSet &patterns);
 /// flt.toeplitz_attention with method auto: picks fft or direct by cost.
 void populateToeplitzMethodPatterns(RewritePatternSet &patterns);
+/// flt.linear_attention in the form `options.form` selects.
 void populateLinearAttentionLoweringPatterns(
     RewritePatternSet &patterns, const LinearAttentionLoweringOptions &options);
+/// The linear form of one flt.linear_attention, built at the rewriter's
+/// insertion point (failure: a result size could not be reified).
+FailureOr<Value>
+lowerLinearAttentionLinearForm(LinearAttentionOp op, RewriterBase &rewriter,
+                               const LinearAttentionLoweringOptions &options);
 
 } // namespace mlir::flt
 
