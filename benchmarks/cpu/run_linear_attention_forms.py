@@ -22,6 +22,8 @@ import tempfile
 
 import numpy as np
 
+from run_attention_variants import flt_time
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 H, M, R, E = 8, 64, 32, 64
@@ -40,15 +42,6 @@ func.func @{name}(%fq: {FQ}, %fk: {FQ}, %v: {V}, %phi: {P}, %psi: {P}) -> {V} {{
   return %o : {V}
 }}""")
     return "\n".join(functions)
-
-
-def median_ms(args, library, function, inputs, calls):
-    done = subprocess.run(
-        [os.path.join(args.build, "bin", "flt-run"), library,
-         f"--function={function}", *[f"--input={p}" for p in inputs],
-         f"--threads={args.threads}", f"--benchmark={calls}"],
-        capture_output=True, text=True, check=True)
-    return float(done.stdout.split("median ")[1].split(" ms")[0])
 
 
 def main():
@@ -85,8 +78,9 @@ def main():
             inputs.append(os.path.join(work, f"{name}.npy"))
             np.save(inputs[-1], array)
         for function in ("full", "causal"):
-            times = {form: median_ms(args, libraries[form], function, inputs,
-                                     args.calls) for form in FORMS}
+            times = {form: flt_time(args, libraries[form], function, inputs,
+                                    args.threads, args.calls)
+                     for form in FORMS}
             best = min(times["linear"], times["quadratic"])
             rows.append({"function": function, "L": L, **times,
                          "auto_over_best": times["auto"] / best})
