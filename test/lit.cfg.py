@@ -85,6 +85,14 @@ def _cuda_device_present():
             count.value > 0)
 
 
+# The CUDA driver double (lib/RecordingCudaDriver.cpp): the host side of
+# --target=cuda libraries, checked without a GPU.
+recording_cuda_driver_dir = os.path.join(config.flt_obj_root, "test",
+                                         "recording-cuda-driver")
+config.environment["FLT_RECORDING_CUDA_DRIVER_DIR"] = recording_cuda_driver_dir
+config.substitutions.append(
+    ("%recording_cuda_driver_dir", recording_cuda_driver_dir))
+
 if _cuda_device_present():
     config.available_features.add("cuda-device")
 for name in ("FLT_TEST_TARGET", "CUDA_VISIBLE_DEVICES"):

@@ -201,6 +201,11 @@ createTargetMachine(ModuleOp module, const CompileOptions &options) {
   llvm::TargetOptions targetOptions;
   // Let LLVM contract a * b + c into FMAs: the kernels are sums of products.
   targetOptions.AllowFPOpFusion = llvm::FPOpFusion::Fast;
+  // Constructors in .init_array, as clang puts them: the dynamic loader
+  // runs nothing else. (LLVM's default, .ctors, is silently skipped, and
+  // with it the CUDA libraries' module loading and AddressSanitizer's
+  // module constructor.)
+  targetOptions.UseInitArray = true;
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
       triple, cpu, features, targetOptions, llvm::Reloc::PIC_, std::nullopt,
       llvm::CodeGenOptLevel::Aggressive));

@@ -9,6 +9,8 @@ function becomes an attribute; calling it checks every argument against the
 signature (dtype, rank, static sizes, then the relations between dynamic
 sizes, which the library itself checks) and raises ValueError naming the
 argument, then returns numpy arrays (one, or a tuple for several results).
+A call that fails while running (target="cuda": a CUDA driver error, no
+GPU) raises RuntimeError with the driver's message.
 
 bf16 arguments take float32 arrays (rounded to nearest even) or torch
 bfloat16 tensors; bf16 results come back as float32 arrays.

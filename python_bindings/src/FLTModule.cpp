@@ -9,8 +9,9 @@
 // MLIR reports problems as diagnostics, not exceptions; every entry point
 // here collects them and throws one `CompileFailure` (turned into
 // flt.CompileError by the Python side) carrying each diagnostic's location
-// and message. Runtime call failures throw ValueError, since the runtime
-// only fails a call on inputs that do not fit the signature.
+// and message. A call with inputs that do not fit the signature throws
+// ValueError; one that fails while running (a CUDA driver error) throws
+// RuntimeError.
 //
 // Example (Python):
 //   text = flt._native.parse("func.func @f() { return }", "<string>")
@@ -53,8 +54,8 @@ using namespace mlir;
 namespace {
 
 /// One diagnostic: (severity, file, line, column, message).
-using DiagnosticRecord = std::tuple<std::string, std::string, unsigned, unsigned,
-                              std::string>;
+using DiagnosticRecord =
+    std::tuple<std::string, std::string, unsigned, unsigned, std::string>;
 
 /// Thrown (as the Python exception registered in the module) when parsing,
 /// verification, a pass pipeline or compilation fails.
@@ -84,8 +85,7 @@ class Session {
 public:
   Session() : context(registry(), MLIRContext::Threading::DISABLED) {
     context.loadAllAvailableDialects();
-    handler = context.getDiagEngine().registerHandler([this](
-                                                          Diagnostic &d) {
+    handler = context.getDiagEngine().registerHandler([this](Diagnostic &d) {
       std::string file;
       unsigned line = 0, column = 0;
       if (auto loc = dyn_cast<FileLineColLoc>(d.getLocation())) {
@@ -96,11 +96,10 @@ public:
       std::string message = d.str();
       for (Diagnostic &note : d.getNotes())
         message += "\n  note: " + note.str();
-      const char *severity = d.getSeverity() == DiagnosticSeverity::Error
-                                 ? "error"
-                             : d.getSeverity() == DiagnosticSeverity::Warning
-                                 ? "warning"
-                                 : "remark";
+      const char *severity =
+          d.getSeverity() == DiagnosticSeverity::Error     ? "error"
+          : d.getSeverity() == DiagnosticSeverity::Warning ? "warning"
+                                                           : "remark";
       diagnostics.emplace_back(severity, file, line, column, message);
       return success();
     });
@@ -292,6 +291,8 @@ public:
     }
     std::vector<::flt::HostTensor> results;
     std::string error;
+    if (!library->validate(*function, inputs, error))
+      throw py::value_error(error);
     bool ok;
     {
       // The kernels do not touch Python objects; let other threads run.
@@ -299,7 +300,7 @@ public:
       ok = library->call(*function, inputs, results, error);
     }
     if (!ok)
-      throw py::value_error(error);
+      throw std::runtime_error(error);
     py::list out;
     for (::flt::HostTensor &result : results) {
       py::array array(py::dtype(numpyName(result.element())), result.shape());

@@ -10,7 +10,8 @@
 // functions there with dlsym, so nothing links libcuda or the toolkit.
 //
 // Errors never abort: the first one is kept (fltCudaError), later calls
-// become no-ops, and the runtime reports the message after the call. Module
+// become no-ops (except those that release memory, streams and events), and
+// the runtime reports the message after the call. Module
 // loading runs from a global constructor when the library is loaded, so
 // the driver and context are set up lazily, and a missing driver only
 // becomes an error when something is asked to run.
@@ -37,6 +38,9 @@ using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
 using CUevent = struct CUevent_st *;
 constexpr CUresult kSuccess = 0;
+constexpr CUresult kNoBinaryForGPU = 209;   // CUDA_ERROR_NO_BINARY_FOR_GPU
+constexpr int kComputeCapabilityMajor = 75; // CU_DEVICE_ATTRIBUTE_...
+constexpr int kComputeCapabilityMinor = 76;
 constexpr int kFuncMaxDynamicSharedMemory = 8; // CU_FUNC_ATTRIBUTE_...
 constexpr int kJitOptimizationLevel = 7;       // CU_JIT_OPTIMIZATION_LEVEL
 
@@ -46,6 +50,7 @@ struct Driver {
   CUresult (*cuGetErrorString)(CUresult, const char **);
   CUresult (*cuDeviceGetCount)(int *);
   CUresult (*cuDeviceGet)(CUdevice *, int);
+  CUresult (*cuDeviceGetAttribute)(int *, int, CUdevice);
   CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
   CUresult (*cuCtxSetCurrent)(CUcontext);
   CUresult (*cuModuleLoadData)(CUmodule *, const void *);
@@ -142,6 +147,8 @@ bool ensureContext() {
         resolve(library, d.cuGetErrorString, "cuGetErrorString", nullptr) &&
         resolve(library, d.cuDeviceGetCount, "cuDeviceGetCount", nullptr) &&
         resolve(library, d.cuDeviceGet, "cuDeviceGet", nullptr) &&
+        resolve(library, d.cuDeviceGetAttribute, "cuDeviceGetAttribute",
+                nullptr) &&
         resolve(library, d.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain",
                 nullptr) &&
         resolve(library, d.cuCtxSetCurrent, "cuCtxSetCurrent", nullptr) &&
@@ -194,6 +201,16 @@ bool ensureContext() {
   if (!s.ready || !s.error.empty())
     return false;
   return check(s.driver.cuCtxSetCurrent(s.context), "cuCtxSetCurrent");
+}
+
+/// For calls that release something (memory, streams, events, host
+/// registrations): the context whenever the driver is set up, even after an
+/// error, so that a failed call leaks nothing on the device.
+bool ensureContextForRelease() {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  return s.ready &&
+         check(s.driver.cuCtxSetCurrent(s.context), "cuCtxSetCurrent");
 }
 
 const Driver &driver() { return state().driver; }
@@ -253,8 +270,23 @@ void mgpuSetDefaultDevice(int32_t device) { state().deviceIndex = device; }
 
 CUmodule mgpuModuleLoad(void *data, size_t /*size*/) {
   CUmodule module = nullptr;
-  if (ensureContext())
-    check(driver().cuModuleLoadData(&module, data), "cuModuleLoadData");
+  if (!ensureContext())
+    return nullptr;
+  CUresult result = driver().cuModuleLoadData(&module, data);
+  if (result == kNoBinaryForGPU) {
+    // The one load error a user can fix: say which chip to compile for.
+    State &s = state();
+    int major = 0, minor = 0;
+    driver().cuDeviceGetAttribute(&major, kComputeCapabilityMajor, s.device);
+    driver().cuDeviceGetAttribute(&minor, kComputeCapabilityMinor, s.device);
+    std::string chip = "sm_" + std::to_string(major) + std::to_string(minor);
+    recordError(
+        "the library's kernels are not for this GPU (device " +
+        std::to_string(s.deviceIndex) + ", " + chip +
+        "): compile it with flt-compile --target=cuda --cuda-chip=" + chip);
+  } else {
+    check(result, "cuModuleLoadData");
+  }
   return module;
 }
 
@@ -319,7 +351,7 @@ CUstream mgpuStreamCreate() {
 }
 
 void mgpuStreamDestroy(CUstream stream) {
-  if (stream && ensureContext())
+  if (stream && ensureContextForRelease())
     check(driver().cuStreamDestroy(stream), "cuStreamDestroy");
 }
 
@@ -342,7 +374,7 @@ CUevent mgpuEventCreate() {
 }
 
 void mgpuEventDestroy(CUevent event) {
-  if (event && ensureContext())
+  if (event && ensureContextForRelease())
     check(driver().cuEventDestroy(event), "cuEventDestroy");
 }
 
@@ -370,7 +402,7 @@ void *mgpuMemAlloc(uint64_t bytes, CUstream stream, bool isHostShared) {
 }
 
 void mgpuMemFree(void *pointer, CUstream stream) {
-  if (pointer && ensureContext())
+  if (pointer && ensureContextForRelease())
     check(
         driver().cuMemFreeAsync(reinterpret_cast<CUdeviceptr>(pointer), stream),
         "cuMemFreeAsync");
@@ -412,7 +444,7 @@ void mgpuMemHostRegisterMemRef(int64_t rank, MemRefDescriptor *descriptor,
 
 void mgpuMemHostUnregisterMemRef(int64_t /*rank*/, MemRefDescriptor *descriptor,
                                  int64_t elementBytes) {
-  if (!ensureContext())
+  if (!ensureContextForRelease())
     return;
   check(driver().cuMemHostUnregister(descriptor->aligned +
                                      descriptor->offset * elementBytes),

@@ -1,0 +1,132 @@
+# The host side of a --target=cuda library, run without a GPU against the
+# CUDA driver double (test/lib/RecordingCudaDriver.cpp, a libcuda.so.1 that
+# checks every call as the driver would and records it; kernels do not
+# run): the library loads its sm_90 cubin when it is loaded, launches each
+# kernel within the limits ptxas gave it (threads, registers, shared memory
+# after the opt-in), frees every buffer, stream and event, and a failure at
+# any driver call is one error line and exit 1, with nothing left on the
+# device.
+# RUN: %python %s
+
+import os
+import subprocess
+
+import numpy as np
+
+os.environ["FLT_TEST_TARGET"] = "cpu"  # the flags below say what to build
+from flt_harness import Library, expect, finish, func, tool, ttype  # noqa: E402
+
+DRIVER_DIR = os.environ["FLT_RECORDING_CUDA_DRIVER_DIR"]
+
+B, H, L, m, r, e = 1, 2, 96, 64, 32, 64
+F, V, P = (ttype((B, H, L, n)) for n in (m, e, r))
+args = [("fq", F), ("fk", F), ("v", V), ("phi", P), ("psi", P)]
+types = ": " + ", ".join([F, F, V, P, P]) + f" -> {V}"
+rpe = "rpe(%phi, %psi) " + types
+rpe_causal = "rpe(%phi, %psi) {causal = true} " + types
+lib = Library([
+    func("la", args, [f"%o = flt.linear_attention %fq, %fk, %v {rpe}"],
+         [("%o", V)]),
+    func("lac", args,
+         [f"%o = flt.linear_attention %fq, %fk, %v {rpe_causal}"],
+         [("%o", V)]),
+], flags=["--target=cuda", "--linear-attention-form=linear"])
+
+g = np.random.default_rng(0)
+inputs = []
+for i, (name, t) in enumerate(args):
+    path = os.path.join(lib.dir, f"{name}.npy")
+    np.save(path, g.random((B, H, L, r if name in ("phi", "psi") else
+                            (e if name == "v" else m)), np.float32))
+    inputs.append(f"--input={path}")
+out = os.path.join(lib.dir, "out.npy")
+
+
+def run(function, extra=(), env=()):
+    """flt-run on the driver double; (exit status, stderr lines, trace)."""
+    trace = os.path.join(lib.dir, "trace.txt")
+    if os.path.exists(trace):
+        os.remove(trace)
+    environment = dict(os.environ, LD_LIBRARY_PATH=DRIVER_DIR,
+                       FLT_RECORDING_DRIVER_TRACE=trace, **dict(env))
+    done = subprocess.run([tool("flt-run"), lib.path, f"--function={function}",
+                           *inputs, f"--output={out}", "--device=cuda",
+                           *extra], capture_output=True, text=True,
+                          env=environment)
+    with open(trace) as f:
+        lines = f.read().splitlines()
+    return done.returncode, done.stderr.strip().splitlines(), lines
+
+
+def launches(trace):
+    return [line.split()[1] for line in trace
+            if line.startswith("cuLaunchKernel")]
+
+
+def clean_exit(trace):
+    return [line for line in trace if line.startswith("exit:")] == [
+        "exit: 0 allocations live (0 bytes), 0 streams, 0 events, 0 host "
+        "registrations, 0 violations"]
+
+
+# Both functions: the module is loaded once, when the library is, with all
+# kernels; the state kernel opts into its shared memory before launching.
+for function, count in (("la", 3), ("lac", 3)):
+    status, errors, trace = run(function)
+    expect(f"{function}: exit 0", status == 0, "\n".join(errors))
+    loads = [line for line in trace if line.startswith("cuModuleLoadData")]
+    expect(f"{function}: one sm_90 cubin loaded", len(loads) == 1 and
+           loads[0].startswith("cuModuleLoadData sm_90 cubin:"), str(loads))
+    expect(f"{function}: {count} kernels launched",
+           len(launches(trace)) >= count, str(launches(trace)))
+    expect(f"{function}: no violations, nothing left on the device",
+           clean_exit(trace), "\n".join(trace))
+    opted = [line for line in trace if line.startswith("cuFuncSetAttribute")]
+    expect(f"{function}: shared memory above 48 KiB is opted into",
+           any(int(line.split()[-1]) > 48 * 1024 for line in opted),
+           str(opted))
+    copies = [line for line in trace if line.startswith("cuMemcpyAsync")]
+    expect(f"{function}: 5 inputs in, 1 result out",
+           sum("host to device" in line for line in copies) == 5 and
+           sum("device to host" in line for line in copies) == 1,
+           str(copies))
+
+# --benchmark: kernels only, timed with events, then everything released.
+status, errors, trace = run("la", ["--benchmark=3"])
+expect("--benchmark=3: exit 0", status == 0, "\n".join(errors))
+expect("--benchmark=3: 5 calls (checked, warm-up, 3 timed)",
+       launches(trace).count("la_kernel") == 5, str(launches(trace)))
+expect("--benchmark=3: nothing left on the device", clean_exit(trace),
+       "\n".join(trace))
+
+# A failure at any driver call: one line naming it, exit 1, nothing leaked.
+FAILURES = [
+    ({"FLT_RECORDING_DRIVER_FAIL": "cuInit"},
+     "cuInit failed: no CUDA-capable device is detected"),
+    ({"FLT_RECORDING_DRIVER_DEVICES": "0"}, "no CUDA-capable device"),
+    ({"FLT_RECORDING_DRIVER_ARCH": "80"},
+     "the library's kernels are not for this GPU (device 0, sm_80): compile "
+     "it with flt-compile --target=cuda --cuda-chip=sm_80"),
+    ({"FLT_RECORDING_DRIVER_FAIL": "cuMemAllocAsync@2"},
+     "copying f32 [1, 2, 96, 64] to the GPU: cuMemAllocAsync failed: out of "
+     "memory"),
+    ({"FLT_RECORDING_DRIVER_FAIL": "cuMemAllocAsync@6"},
+     "running 'la' on the GPU: cuMemAllocAsync failed: out of memory"),
+    ({"FLT_RECORDING_DRIVER_FAIL": "cuStreamCreate"},
+     "running 'la' on the GPU: cuStreamCreate failed"),
+    ({"FLT_RECORDING_DRIVER_FAIL": "cuLaunchKernel@2"},
+     "running 'la' on the GPU: cuLaunchKernel failed: unspecified launch "
+     "failure"),
+    ({"FLT_RECORDING_DRIVER_FAIL": "cuMemcpyAsync@6"},
+     "copying f32 [1, 2, 96, 64] from the GPU: cuMemcpyAsync failed"),
+]
+for env, message in FAILURES:
+    label = ", ".join(f"{k.split('_')[-1].lower()}={v}" for k, v in env.items())
+    status, errors, trace = run("la", env=env.items())
+    expect(f"{label}: exit 1 with one line", status == 1 and len(errors) == 1,
+           "\n".join(errors))
+    expect(f"{label}: the line says what failed",
+           len(errors) == 1 and message in errors[0], "\n".join(errors))
+    expect(f"{label}: nothing left on the device", clean_exit(trace),
+           "\n".join(trace))
+finish()
