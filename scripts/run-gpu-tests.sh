@@ -5,7 +5,9 @@
 #   scripts/run-gpu-tests.sh pack [DIR]   here: build, compile every GPU
 #                                         test's kernels (--target=cuda) and
 #                                         the benchmark layers into DIR
-#                                         (default build/gpu-bundle)
+#                                         (default build/gpu-bundle), then
+#                                         check the bundle's host side on
+#                                         the CUDA driver double
 #   DIR/run-gpu-tests.sh run [DIR]        on the GPU host, from DIR alone:
 #                                         every integration test on the GPU
 #                                         (float64 references, SPEC 3
@@ -25,6 +27,11 @@ tests() {
   grep -l 'FLT_TEST_TARGET=cuda' "$1"/*.py | xargs -n1 basename | sort
 }
 
+bundled_tests() {
+  # The tests in a bundle (DIR/tests also holds their input files).
+  (cd "$1/tests" && ls -- *.py)
+}
+
 case "$mode" in
 pack)
   root=$(cd "$here/.." && pwd)
@@ -39,6 +46,9 @@ pack)
   cp "$root/test/lib/flt_harness.py" "$out/python/"
   cp "$0" "$out/run-gpu-tests.sh"
   cp "$root/benchmarks/gpu/run_gpu_benchmarks.py" "$out/"
+  # raise_attention.py's inputs (it finds them next to itself there).
+  mkdir -p "$out/tests/LinalgToFLT"
+  cp "$root"/test/Conversion/LinalgToFLT/*.mlir "$out/tests/LinalgToFLT/"
   for t in $(tests "$root/test/Integration/gpu"); do
     cp "$root/test/Integration/cpu/$t" "$out/tests/"
     echo "== recording $t"
@@ -49,6 +59,22 @@ pack)
   done
   /usr/bin/python3 "$root/benchmarks/gpu/run_gpu_benchmarks.py" build \
     --build "$root/build" --out "$out"
+  # The bundle alone (its flt-run, runtime and kernels), on the CUDA driver
+  # double: every library the tests ask for is there, loads its cubin and
+  # launches within its kernels' limits, at the benchmarks' lengths too.
+  driver="$root/build/test/recording-cuda-driver"
+  for t in $(bundled_tests "$out"); do
+    echo "== checking $t on the CUDA driver double"
+    FLT_TEST_TARGET=cuda-host FLT_TEST_BUNDLE="$out/kernels" \
+      FLT_RECORDING_CUDA_DRIVER_DIR="$driver" FLT_TOOLS_DIR="$out/bin" \
+      LD_LIBRARY_PATH="$out/lib" PYTHONPATH="$out/python" \
+      /usr/bin/python3 "$out/tests/$t" > "$out/check-$t.log" ||
+      { cat "$out/check-$t.log"; echo "pack: $t fails on the driver double" >&2; exit 1; }
+    rm "$out/check-$t.log"
+  done
+  echo "== checking the benchmark layers on the CUDA driver double"
+  /usr/bin/python3 "$root/benchmarks/gpu/run_gpu_benchmarks.py" check \
+    --bundle "$out" --driver "$driver"
   echo "packed $(du -sh "$out" | cut -f1) into $out; on the GPU host run:"
   echo "  $out/run-gpu-tests.sh run $out"
   ;;
@@ -58,7 +84,7 @@ run)
   python=${PYTHON:-python3}
   failed=0
   nvidia-smi -L || { echo "run-gpu-tests: no GPU here" >&2; exit 1; }
-  for t in $(ls "$bundle/tests"); do
+  for t in $(bundled_tests "$bundle"); do
     echo "== $t"
     if ! FLT_TEST_TARGET=cuda FLT_TEST_BUNDLE="$bundle/kernels" \
         FLT_TOOLS_DIR="$bundle/bin" PYTHONPATH="$bundle/python" \
@@ -102,7 +128,7 @@ PY
   [ "$failed" -eq 0 ]
   ;;
 *)
-  sed -n '2,17p' "$0"
+  sed -n '2,19p' "$0"
   exit 2
   ;;
 esac

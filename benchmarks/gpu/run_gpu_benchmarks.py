@@ -15,6 +15,11 @@ Two phases, because the GPU host has no MLIR:
   GPU host:  python3 DIR/run_gpu_benchmarks.py run --bundle DIR
              (needs DIR/bin/flt-run, DIR/lib/libFLTRuntime.so, torch 2.x)
 
+and, here, `check --bundle DIR --driver D` runs flt's part of `run` on the
+CUDA driver double in D (test/lib/RecordingCudaDriver.cpp): no GPU, the
+kernels do not run, but every launch at every benchmark length must fit its
+kernel's limits and leave nothing on the device.
+
 scripts/run-gpu-tests.sh does both.
 """
 
@@ -212,6 +217,45 @@ def run(args):
         print("(matplotlib not available: no plot)")
 
 
+def check(args):
+    import numpy as np
+    flt_run = os.path.join(args.bundle, "bin", "flt-run")
+    work = tempfile.mkdtemp(prefix="flt-gpu-bench-check-")
+    trace = os.path.join(work, "trace.txt")
+    env = dict(os.environ, FLT_RECORDING_DRIVER_TRACE=trace,
+               LD_LIBRARY_PATH=args.driver + ":" +
+               os.path.join(args.bundle, "lib"))
+    failed = 0
+    for dtype in ("f32", "bf16"):
+        for causal in (False, True):
+            name = f"layer_{dtype}_{'causal' if causal else 'full'}"
+            lib = os.path.join(args.bundle, name + ".so")
+            for L in args.lengths:
+                paths = []
+                for i, a in enumerate(inputs(np, L)):
+                    paths.append(os.path.join(work, f"in{i}.npy"))
+                    np.save(paths[-1], a)
+                if os.path.exists(trace):
+                    os.remove(trace)
+                done = subprocess.run(
+                    [flt_run, lib, "--function=layer", "--device=cuda",
+                     "--benchmark=1"] + [f"--input={p}" for p in paths],
+                    capture_output=True, text=True, env=env)
+                lines = open(trace).read().splitlines() \
+                    if os.path.exists(trace) else []
+                problems = [s for s in lines if s.startswith("violation")]
+                clean = any(s.startswith("exit: 0 allocations live") and
+                            s.endswith(" 0 violations") for s in lines)
+                launches = sum(s.startswith("cuLaunchKernel") for s in lines)
+                if done.returncode != 0 or problems or not clean:
+                    failed += 1
+                    print(f"FAILED: {name} L={L}: {done.stderr.strip()} "
+                          f"{'; '.join(problems)}")
+                else:
+                    print(f"ok: {name} L={L}: {launches} launches")
+    return failed
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="phase", required=True)
@@ -223,8 +267,17 @@ def main():
     r.add_argument("--bundle", required=True)
     r.add_argument("--reps", type=int, default=10)
     r.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS))
+    c = sub.add_parser("check")
+    c.add_argument("--bundle", required=True)
+    c.add_argument("--driver", required=True)
+    c.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS))
     args = parser.parse_args()
-    build(args) if args.phase == "build" else run(args)
+    if args.phase == "build":
+        build(args)
+    elif args.phase == "run":
+        run(args)
+    elif check(args):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -364,6 +364,16 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
 
   PassManager pm(context);
   if (cuda) {
+    // A budget the chip cannot give would compile, then fail every launch.
+    int64_t maximum = cuda::maxSharedMemoryPerBlock(options.cudaChip);
+    if (maximum >= 0) // what the kernels' static part leaves
+      maximum -= cuda::kStaticSharedMemoryBytes;
+    if (maximum >= 0 && options.sharedMemoryBytes > maximum) {
+      module.emitError() << "flt-compile: a block can use at most " << maximum
+                         << " bytes of shared memory on " << options.cudaChip
+                         << ", not " << options.sharedMemoryBytes;
+      return failure();
+    }
     GPUPipelineOptions pipeline;
     pipeline.raiseAttention = options.raiseAttention;
     pipeline.fuseKronecker = options.fuseKronecker;

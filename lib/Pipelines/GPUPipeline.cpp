@@ -83,7 +83,9 @@ void mlir::flt::buildGPUPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createFLTDistributeToThreads(distribute));
   FLTMapToGPUOptions map;
   map.threads = options.threadsPerBlock;
-  map.sharedMemoryBytes = options.sharedMemoryBytes;
+  map.sharedMemoryBytes = options.sharedMemoryBytes >= 0
+                              ? options.sharedMemoryBytes
+                              : cuda::defaultSharedMemoryBytes(options.chip);
   pm.addNestedPass<func::FuncOp>(createFLTMapToGPU(map));
   if (tensorCores)
     pm.addNestedPass<func::FuncOp>(createFLTContractionsToMMA());

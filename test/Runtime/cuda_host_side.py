@@ -5,7 +5,8 @@
 # kernel within the limits ptxas gave it (threads, registers, shared memory
 # after the opt-in), frees every buffer, stream and event, and a failure at
 # any driver call is one error line and exit 1, with nothing left on the
-# device.
+# device. For a chip whose blocks get less shared memory (sm_86: 99 KiB),
+# the kernels are built within its limit, and a budget above it is refused.
 # RUN: %python %s
 
 import os
@@ -42,14 +43,15 @@ for i, (name, t) in enumerate(args):
 out = os.path.join(lib.dir, "out.npy")
 
 
-def run(function, extra=(), env=()):
+def run(function, extra=(), env=(), library=lib):
     """flt-run on the driver double; (exit status, stderr lines, trace)."""
     trace = os.path.join(lib.dir, "trace.txt")
     if os.path.exists(trace):
         os.remove(trace)
     environment = dict(os.environ, LD_LIBRARY_PATH=DRIVER_DIR,
                        FLT_RECORDING_DRIVER_TRACE=trace, **dict(env))
-    done = subprocess.run([tool("flt-run"), lib.path, f"--function={function}",
+    done = subprocess.run([tool("flt-run"), library.path,
+                           f"--function={function}",
                            *inputs, f"--output={out}", "--device=cuda",
                            *extra], capture_output=True, text=True,
                           env=environment)
@@ -90,6 +92,27 @@ for function, count in (("la", 3), ("lac", 3)):
            sum("host to device" in line for line in copies) == 5 and
            sum("device to host" in line for line in copies) == 1,
            str(copies))
+
+# An sm_86 build: every kernel within the 99 KiB a block may use there.
+ampere = Library([lib.ir], flags=["--target=cuda", "--cuda-chip=sm_86",
+                                  "--linear-attention-form=linear"])
+for function in ("la", "lac"):
+    status, errors, trace = run(function, env=[("FLT_RECORDING_DRIVER_ARCH",
+                                                "86")], library=ampere)
+    shared = [int(line.split()[line.split().index("shared") + 1])
+              for line in trace if line.startswith("cuLaunchKernel")]
+    expect(f"sm_86 {function}: exit 0, nothing left on the device",
+           status == 0 and clean_exit(trace), "\n".join(errors + trace))
+    expect(f"sm_86 {function}: at most 99 KiB of shared memory per block",
+           shared and max(shared) <= 99 * 1024, str(shared))
+source = os.path.join(lib.dir, "module.mlir")
+done = subprocess.run([tool("flt-compile"), source, "--target=cuda",
+                       "--cuda-chip=sm_86", "--shared-memory=110000", "-o",
+                       os.path.join(lib.dir, "too_much.so")],
+                      capture_output=True, text=True)
+expect("--shared-memory above sm_86's maximum: refused at compile time",
+       done.returncode == 1 and "a block can use at most 101360 bytes of "
+       "shared memory on sm_86, not 110000" in done.stderr, done.stderr)
 
 # --benchmark: kernels only, timed with events, then everything released.
 status, errors, trace = run("la", ["--benchmark=3"])

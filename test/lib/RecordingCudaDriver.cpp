@@ -108,7 +108,8 @@ const char *errorText(CUresult code) {
   }
 }
 
-// Limits of the devices this double stands for (compute capability 9.0).
+// Limits of the devices this double stands for (compute capability 8.0 and
+// up; the shared memory a block may opt into depends on the chip).
 constexpr int kMaxThreadsPerBlock = 1024;
 constexpr int kMaxBlockZ = 64;
 constexpr int64_t kMaxGridX = (int64_t(1) << 31) - 1;
@@ -116,7 +117,21 @@ constexpr int kMaxGridYZ = 65535;
 constexpr int kRegistersPerSM = 65536;
 constexpr int kRegisterAllocationUnit = 256; // registers, per warp
 constexpr int kDefaultSharedMemory = 48 * 1024;
-constexpr int kMaxSharedMemoryOptIn = 227 * 1024;
+
+/// The CUDA C Programming Guide's maximum shared memory per block.
+int maxSharedMemoryOptIn(int arch) {
+  switch (arch) {
+  case 80:
+  case 87:
+    return 163 * 1024;
+  case 86:
+  case 89:
+  case 120:
+    return 99 * 1024;
+  default:
+    return 227 * 1024; // 90, 100
+  }
+}
 constexpr int kReservedSharedMemory = 1024;    // in .nv.shared.* sizes
 constexpr int kFuncMaxDynamicSharedMemory = 8; // CU_FUNC_ATTRIBUTE_...
 constexpr size_t kDeviceMemoryBytes = size_t(64) << 30;
@@ -685,12 +700,13 @@ CUresult cuFuncSetAttribute(Kernel *function, int attribute, int value) {
     return d.refuse(kInvalidValue, "cuFuncSetAttribute: attribute " +
                                        std::to_string(attribute) +
                                        " is not emulated");
-  if (value < 0 || value + function->staticSharedMemory > kMaxSharedMemoryOptIn)
+  int maximum = maxSharedMemoryOptIn(d.arch_);
+  if (value < 0 || value + function->staticSharedMemory > maximum)
     return d.refuse(kInvalidValue,
                     "cuFuncSetAttribute " + function->name + ": " +
                         std::to_string(value) +
                         " bytes of dynamic shared memory exceed the device's " +
-                        std::to_string(kMaxSharedMemoryOptIn));
+                        std::to_string(maximum));
   function->maxDynamicSharedMemory = value;
   d.log("cuFuncSetAttribute %s max dynamic shared memory %d",
         function->name.c_str(), value);

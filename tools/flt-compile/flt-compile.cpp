@@ -111,8 +111,9 @@ static cl::opt<int64_t>
 static cl::opt<int64_t> sharedMemory(
     "shared-memory",
     cl::desc("Bytes of shared memory per block for staged tiles with "
-             "--target=cuda"),
-    cl::init(flt::cuda::kSharedMemoryBytes), cl::cat(category));
+             "--target=cuda (default: 112 KiB, or the chip's maximum where "
+             "less)"),
+    cl::init(-1), cl::cat(category));
 static cl::opt<bool> allowTF32(
     "allow-tf32",
     cl::desc("--target=cuda: run the matrix products of f32 layers on TF32 "
@@ -137,7 +138,7 @@ int main(int argc, char **argv) {
                               "flt-compile: flt module -> shared library\n");
 
   if (tokenTile < 0 || valueSlice < 0 || threads < 0 || registerRows < 0 ||
-      threadsPerBlock < 1 || threadsPerBlock > 1024 || sharedMemory < 0) {
+      threadsPerBlock < 1 || threadsPerBlock > 1024 || sharedMemory < -1) {
     llvm::errs() << "flt-compile: error: --token-tile, --value-slice, "
                     "--kernel-threads and --register-rows must be "
                     "non-negative, --threads-per-block in [1, 1024] and "

@@ -23,9 +23,10 @@ struct CompileOptions {
   std::string cudaChip = cuda::kDefaultChip;
   /// CUDA toolkit whose ptxas and libdevice build the cubin.
   std::string cudaToolkit = "/usr/local/cuda";
-  /// flt-gpu-pipeline's block size and shared-memory budget.
+  /// flt-gpu-pipeline's block size and shared-memory budget (-1: the
+  /// chip's default, cuda::defaultSharedMemoryBytes).
   int64_t threadsPerBlock = cuda::kThreadsPerBlock;
-  int64_t sharedMemoryBytes = cuda::kSharedMemoryBytes;
+  int64_t sharedMemoryBytes = -1;
   /// f32 layers' matrix products on TF32 tensor cores (--target=cuda, and
   /// the warp tiling of the emulated mapping).
   bool allowTF32 = false;

@@ -10,7 +10,9 @@
 #ifndef FLT_PIPELINES_GPUTILECONFIG_H
 #define FLT_PIPELINES_GPUTILECONFIG_H
 
+#include <algorithm>
 #include <cstdint>
+#include <string_view>
 
 namespace mlir::flt::cuda {
 
@@ -69,7 +71,58 @@ constexpr int64_t kThreadsPerBlock = 256;
 /// an SM's 228 KiB; the state kernel needs 101 KiB at m = 64, r = 32 in
 /// f32 (state slice 64, Kronecker block 16, staged tiles 21), 110 KiB with
 /// bf16/f16 inputs (their key tile is widened to f32 once more).
+/// On chips whose blocks may use less (sm_86/89: 99 KiB), the budget is
+/// their maximum (defaultSharedMemoryBytes).
 constexpr int64_t kSharedMemoryBytes = 112 * 1024;
+
+/// The dynamic shared memory one block may opt into on `chip` ("sm_90",
+/// "sm_86", ...; the CUDA C Programming Guide's table of compute
+/// capabilities), or -1 for a chip this table does not know.
+inline int64_t maxSharedMemoryPerBlock(std::string_view chip) {
+  if (chip.substr(0, 3) != "sm_" || chip.size() < 5)
+    return -1;
+  int version = (chip[3] - '0') * 10 + (chip[4] - '0');
+  if (chip.size() > 5 && chip[5] >= '0' && chip[5] <= '9')
+    version = version * 10 + (chip[5] - '0'); // sm_100, sm_120, ...
+  switch (version) {
+  case 70:
+  case 72:
+    return 96 * 1024;
+  case 75:
+    return 64 * 1024;
+  case 80:
+  case 87:
+    return 163 * 1024;
+  case 86:
+  case 89:
+  case 120:
+  case 121:
+    return 99 * 1024;
+  case 90:
+  case 100:
+  case 101:
+  case 103:
+  case 110:
+    return 227 * 1024;
+  default:
+    return -1;
+  }
+}
+
+/// Static shared memory of every kernel, which counts against the same
+/// per-block maximum: MLIR's NVVM lowering declares the base of dynamic
+/// shared memory as a 1-byte static variable, and the dynamic part starts
+/// at the next 16-byte boundary.
+constexpr int64_t kStaticSharedMemoryBytes = 16;
+
+/// The budget when none is given: kSharedMemoryBytes, or what the chip's
+/// maximum leaves next to the static part where that is less.
+inline int64_t defaultSharedMemoryBytes(std::string_view chip) {
+  int64_t maximum = maxSharedMemoryPerBlock(chip);
+  if (maximum < 0)
+    return kSharedMemoryBytes;
+  return std::min(kSharedMemoryBytes, maximum - kStaticSharedMemoryBytes);
+}
 
 /// The default CUDA architecture (H100) and the PTX ISA CUDA 13 needs.
 constexpr const char *kDefaultChip = "sm_90";

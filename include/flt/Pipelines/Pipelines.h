@@ -105,8 +105,9 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::init(cuda::kThreadsPerBlock)};
   PassOptions::Option<int64_t> sharedMemoryBytes{
       *this, "shared-memory-bytes",
-      llvm::cl::desc("Dynamic shared memory per block for staged tiles"),
-      llvm::cl::init(cuda::kSharedMemoryBytes)};
+      llvm::cl::desc("Dynamic shared memory per block for staged tiles "
+                     "(-1: 112 KiB, or the chip's maximum where less)"),
+      llvm::cl::init(-1)};
   PassOptions::Option<bool> allowTF32{
       *this, "allow-tf32",
       llvm::cl::desc("Run the matrix products of f32 layers on TF32 tensor "
