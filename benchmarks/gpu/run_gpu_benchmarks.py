@@ -91,8 +91,34 @@ def inputs(np, L, seed=0):
     return q, k, v, r, xi, theta
 
 
-def torch_layer(torch, q, k, v, r, xi, theta, causal):
-    """SPEC 2.8 with materialized features: Q' = fq (x) Phi, K' = fk (x) Psi."""
+def causal_chunks(torch, qk, kk, v, chunk):
+    """Causal linear attention on materialized features, in O(L m r) memory:
+    per chunk of `chunk` tokens its state K'_c^T [V 1], an exclusive prefix
+    of those over the chunks, and the masked quadratic form inside each
+    chunk. Returns (numerator, denominator). (A cumulative sum of per-token
+    states would need L m r e floats: 275 GB at L = 64k.)"""
+    B, H, L, F = qk.shape
+    e = v.shape[-1]
+    pad = (-L) % chunk  # zero tokens at the end change no earlier row
+    if pad:
+        qk, kk, v = (torch.nn.functional.pad(x, (0, 0, 0, pad))
+                     for x in (qk, kk, v))
+    n = (L + pad) // chunk
+    qc = qk.reshape(B, H, n, chunk, F)
+    kc = kk.reshape(B, H, n, chunk, F)
+    v1 = v.reshape(B, H, n, chunk, e)
+    v1 = torch.cat([v1, torch.ones_like(v1[..., :1])], -1)
+    states = kc.transpose(-1, -2) @ v1                     # [B,H,n,F,e+1]
+    before = torch.cumsum(states, 2) - states
+    mask = torch.ones(chunk, chunk, dtype=torch.bool, device=qk.device)
+    scores = (qc @ kc.transpose(-1, -2)).masked_fill(~mask.tril(), 0)
+    out = (qc @ before + scores @ v1).reshape(B, H, n * chunk, e + 1)
+    return out[:, :, :L, :e], out[:, :, :L, e:]
+
+
+def torch_layer(torch, q, k, v, r, xi, theta, causal, chunk=256):
+    """SPEC 2.8 with materialized features: Q' = fq (x) Phi, K' = fk (x) Psi;
+    causal in chunks (causal_chunks)."""
     w, mu, s = theta[:, :25], theta[:, 25:50], theta[:, 50:]
     x = xi[..., 0]                                             # [H, m_f]
     g = (w[:, None, :] * torch.exp(-(x[:, :, None] - mu[:, None, :]) ** 2
@@ -107,9 +133,7 @@ def torch_layer(torch, q, k, v, r, xi, theta, causal):
     qk = (fq[..., :, None] * phi[..., None, :]).flatten(-2)    # [B,H,L,D']
     kk = (fk[..., :, None] * psi[..., None, :]).flatten(-2)
     if causal:
-        num = torch.einsum("bhlf,bhlfe->bhle", qk,
-                           torch.cumsum(kk[..., None] * v[..., None, :], 2))
-        den = (qk * torch.cumsum(kk, 2)).sum(-1, keepdim=True)
+        num, den = causal_chunks(torch, qk, kk, v, chunk)
     else:
         num = qk @ (kk.transpose(-1, -2) @ v)
         den = qk @ kk.sum(2, keepdim=True).transpose(-1, -2)
