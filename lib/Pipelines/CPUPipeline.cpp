@@ -42,6 +42,7 @@ void mlir::flt::buildCPUPipeline(OpPassManager &pm,
     tiles.columnMultiple = cuda::kColumnMultiple;
     tiles.keyBlocks = cuda::kKeyBlocks;
     tiles.featureGroup = cuda::kFeatureGroup;
+    tiles.fftLanes = cuda::kFFTLanes;
     tiles.quadraticFlopCost = cuda::kQuadraticFlopCost;
     tiles.causalWalkFlopCost = cuda::kCausalWalkFlopCost;
   }

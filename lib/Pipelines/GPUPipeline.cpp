@@ -56,15 +56,11 @@ void mlir::flt::buildGPUPipeline(OpPassManager &pm,
                                  const GPUPipelineOptions &options) {
   // No register tiling on the GPU: rows are not padded; value columns are
   // padded to the tensor-core tile width.
-  LinalgTiles tiles{options.tokenTile,
-                    options.valueSlice,
-                    /*rowMultiple=*/1,
-                    cuda::kColumnMultiple,
-                    cuda::kKeyBlocks,
-                    cuda::kFeatureGroup,
-                    options.linearAttentionForm,
-                    cuda::kQuadraticFlopCost,
-                    cuda::kCausalWalkFlopCost};
+  LinalgTiles tiles{options.tokenTile,        options.valueSlice,
+                    /*rowMultiple=*/1,        cuda::kColumnMultiple,
+                    cuda::kKeyBlocks,         cuda::kFeatureGroup,
+                    cuda::kFFTLanes,          options.linearAttentionForm,
+                    cuda::kQuadraticFlopCost, cuda::kCausalWalkFlopCost};
   addFLTToLinalgStage(pm, options.raiseAttention, options.fuseKronecker, tiles);
   addBufferizationStage(pm);
 

@@ -47,6 +47,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <set>
 #include <string>
 #include <sys/mman.h>
@@ -148,6 +149,7 @@ struct KernelParam {
 struct Kernel {
   std::string name;
   int registers = 0;
+  int stackBytes = 0; // local memory: register spills, local arrays
   int maxThreads = kMaxThreadsPerBlock; // .nv.info EIATTR_MAX_THREADS
   int staticSharedMemory = 0;
   std::vector<KernelParam> params; // by ordinal
@@ -169,6 +171,7 @@ template <typename T> T readAt(const uint8_t *data, size_t offset) {
 enum : uint8_t {
   kAttrMaxThreads = 0x05,
   kAttrParamInfo = 0x17,
+  kAttrMinStackSize = 0x12,
   kAttrRegisterCount = 0x2f,
 };
 
@@ -256,12 +259,19 @@ bool parseCubin(const uint8_t *image, Module &module) {
     if (section.name == ".nv.info") {
       forEachInfo(data, section.size,
                   [&](uint8_t attribute, const uint8_t *value, uint16_t size) {
-                    if (attribute != kAttrRegisterCount || size < 8)
+                    if ((attribute != kAttrRegisterCount &&
+                         attribute != kAttrMinStackSize) ||
+                        size < 8)
                       return;
                     auto kernel = module.kernels.find(
                         symbolNames[readAt<uint32_t>(value, 0)]);
-                    if (kernel != module.kernels.end())
-                      kernel->second.registers = readAt<uint32_t>(value, 4);
+                    if (kernel == module.kernels.end())
+                      return;
+                    int count = readAt<uint32_t>(value, 4);
+                    if (attribute == kAttrRegisterCount)
+                      kernel->second.registers = count;
+                    else
+                      kernel->second.stackBytes = count;
                   });
       continue;
     }
@@ -495,9 +505,10 @@ CUresult Driver::launch(const Kernel &kernel, const unsigned grid[3],
                         void **params, void **extra) {
   std::string where = "cuLaunchKernel " + kernel.name + ": ";
   log("cuLaunchKernel %s grid %ux%ux%u block %ux%ux%u shared %u registers %d "
-      "params %zu",
+      "stack %d params %zu",
       kernel.name.c_str(), grid[0], grid[1], grid[2], block[0], block[1],
-      block[2], sharedMemory, kernel.registers, kernel.params.size());
+      block[2], sharedMemory, kernel.registers, kernel.stackBytes,
+      kernel.params.size());
   if (grid[0] == 0 || grid[1] == 0 || grid[2] == 0 || grid[0] > kMaxGridX ||
       grid[1] > kMaxGridYZ || grid[2] > kMaxGridYZ)
     return refuse(kInvalidValue, where + "grid out of range");
@@ -548,11 +559,12 @@ CUresult Driver::launch(const Kernel &kernel, const unsigned grid[3],
   return kSuccess;
 }
 
-/// Never destroyed: the libraries' destructors unload their modules at
-/// exit, after the report below has been written.
+/// In static storage and never destroyed: the libraries' destructors
+/// unload their modules at exit, after the report below has been written.
 Driver &driver() {
+  alignas(Driver) static unsigned char storage[sizeof(Driver)];
   static Driver *instance = [] {
-    auto *driver = new Driver;
+    auto *driver = new (storage) Driver;
     atexit([] { flt_recording_driver::driver().report(); });
     return driver;
   }();

@@ -95,6 +95,10 @@ def FLTConvertToLinalg : Pass<"flt-convert-to-linalg"> {
            /*default=*/"1.0",
            "Cost per FLOP of the causal chunk walk relative to the "
            "non-causal linear form">,
+    Option<"fftLanes", "fft-lanes", "int64_t", /*default=*/"16",
+           "Complex columns per row of the FFT Toeplitz method's transforms "
+           "(their vector width; a group of value columns is 2 lanes - 1 "
+           "of them plus the normalizer)">,
     Option<"columnMultiple", "column-multiple", "int64_t", /*default=*/"16",
            "Pad value columns to a multiple of this (the CPU's vector "
            "width; the GPU's mma tile width)">,

@@ -55,6 +55,14 @@ constexpr int64_t kKeyBlocks = 16;
 /// per feature); 8 features would not leave room for two blocks per SM.
 constexpr int64_t kFeatureGroup = 4;
 
+/// Complex columns per row of the FFT Toeplitz transforms. A thread holds
+/// the two rows of a butterfly (real and imaginary planes, f64) in
+/// registers: 4 lanes make 32 registers, where the CPU's 16 lanes (128
+/// registers) spilled 824 bytes per thread at the 128-register budget. The
+/// narrower groups (7 value columns) also give e = 64 ten blocks per
+/// (batch, head) instead of three.
+constexpr int64_t kFFTLanes = 4;
+
 /// The cost model that picks linear attention's form (see CPUTileConfig.h):
 /// the plain FLOP model, not yet measured on a GPU. Both forms run their
 /// products on tensor cores.

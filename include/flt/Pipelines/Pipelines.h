@@ -148,6 +148,8 @@ struct LinalgTiles {
   int64_t keyBlocks = 0;
   /// Features per Kronecker block of linear attention with rpe.
   int64_t featureGroup = 1;
+  /// Complex columns per row of the FFT Toeplitz transforms.
+  int64_t fftLanes = 16;
   /// Linear attention's form ("auto", "linear", "quadratic") and the cost
   /// model of "auto".
   std::string linearAttentionForm = "auto";

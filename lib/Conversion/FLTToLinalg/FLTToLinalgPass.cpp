@@ -24,10 +24,11 @@ struct FLTConvertToLinalgPass
 
   void runOnOperation() override {
     if (tokenTile <= 0 || valueSlice <= 0 || rowMultiple <= 0 ||
-        columnMultiple <= 0 || featureGroup <= 0 || keyBlocks < 0) {
+        columnMultiple <= 0 || featureGroup <= 0 || fftLanes <= 0 ||
+        keyBlocks < 0) {
       getOperation()->emitError()
           << "flt-convert-to-linalg: token-tile, value-slice, row-multiple, "
-             "column-multiple and feature-group must be positive, "
+             "column-multiple, feature-group and fft-lanes must be positive, "
              "key-blocks non-negative";
       return signalPassFailure();
     }
@@ -81,7 +82,7 @@ struct FLTConvertToLinalgPass
     populatePositionTransformLoweringPatterns(patterns);
     populateKernelAttentionLoweringPatterns(patterns, tokenTile,
                                             columnMultiple);
-    populateToeplitzFFTLoweringPatterns(patterns);
+    populateToeplitzFFTLoweringPatterns(patterns, fftLanes);
     populateToeplitzMethodPatterns(patterns);
     populateLinearAttentionLoweringPatterns(patterns, options);
     // Patterns only create ops; no folding is wanted here (it would fold the

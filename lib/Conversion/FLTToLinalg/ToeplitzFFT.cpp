@@ -7,11 +7,14 @@
 // O(N log N) per column instead of O(L²).
 //
 // Per (batch, head, group of value columns) — an scf.forall — and per
-// feature p, the group's real columns fk_p ⊙ v_c (31 value columns and the
-// ones column of the normalizer) are packed two per complex column (h is
-// real, so conv(h, x + i y) = conv(h, x) + i conv(h, y)): real columns
-// 0..15 in the real plane, 16..31 in the imaginary one, so that every plane
-// row is one contiguous 16-lane vector. Forward: rows permuted to
+// feature p, the group's real columns fk_p ⊙ v_c (2 W - 1 value columns and
+// the ones column of the normalizer) are packed two per complex column (h
+// is real, so conv(h, x + i y) = conv(h, x) + i conv(h, y)): real columns
+// 0..W-1 in the real plane, W..2W-1 in the imaginary one, so that every
+// plane row is one contiguous W-lane vector. W (fft-lanes) is the target's:
+// 16 on the CPU (31 value columns per group), 4 on the GPU, where a thread
+// holds the rows of a butterfly in registers (4 rows of 16 f64 lanes would
+// spill). Forward: rows permuted to
 // bit-reversed order (row swaps), radix-2 decimation in time; the product
 // with ĥ = FFT(h); inverse: decimation in frequency with conjugate twiddles
 // (bit-reversed output), rows swapped back, / N. Every pass moves whole
@@ -44,18 +47,15 @@ using namespace mlir::flt;
 
 namespace {
 
-/// Complex columns per FFT batch (the vector width) and the real columns
-/// they carry: 31 value columns plus the normalizer's ones column.
-constexpr int64_t kComplexColumns = 16;
-constexpr int64_t kValueColumns = 2 * kComplexColumns - 1;
-
 /// Builds the FFT-based lowering of one op.
 class ToeplitzFFT {
 public:
-  ToeplitzFFT(ToeplitzAttentionOp op, OpBuilder &b)
+  /// `lanes`: complex columns per FFT row (the vector width); they carry
+  /// 2 lanes - 1 value columns plus the normalizer's ones column.
+  ToeplitzFFT(ToeplitzAttentionOp op, OpBuilder &b, int64_t fftLanes)
       : op(op), b(b), loc(op.getLoc()), sb(b, loc), f32(b.getF32Type()),
-        real(b.getF64Type()),
-        vec(VectorType::get({kComplexColumns}, b.getF64Type())) {}
+        real(b.getF64Type()), lanes(fftLanes), valueColumns(2 * fftLanes - 1),
+        vec(VectorType::get({fftLanes}, b.getF64Type())) {}
 
   FailureOr<Value> build();
 
@@ -72,7 +72,7 @@ private:
   }
   /// The bit reversal of n in `bits` bits.
   Value bitReverse(OpBuilder &nb, Value n);
-  /// A row (16 lanes) of a [N, 16] plane, and writing one back.
+  /// A row (`lanes` lanes) of a [N, lanes] plane, and writing one back.
   Value readRow(OpBuilder &nb, Value plane, Value row);
   Value writeRow(OpBuilder &nb, Value value, Value plane, Value row);
   /// Swaps rows n and bitreverse(n) of both planes (an involution).
@@ -86,6 +86,7 @@ private:
   Location loc;
   StructuredBuilder sb;
   Type f32, real;
+  const int64_t lanes, valueColumns;
   VectorType vec;
   // Transform length N = 2^bits, and cos / sin of -2π k / N for k < N/2.
   Value length, bits, cosTable, sinTable;
@@ -338,7 +339,7 @@ FailureOr<Value> ToeplitzFFT::build() {
   AffineExpr d0;
   bindDims(b.getContext(), d0);
   OpFoldResult groups = affine::makeComposedFoldedAffineApply(
-      b, loc, d0.ceilDiv(kValueColumns), {E});
+      b, loc, d0.ceilDiv(valueColumns), {E});
   Value out = sb.empty(*sizes, resultElement);
   SmallVector<OpFoldResult> zeros(3, b.getIndexAttr(0));
   auto forall =
@@ -349,10 +350,10 @@ FailureOr<Value> ToeplitzFFT::build() {
   b.setInsertionPointToStart(forall.getBody());
   Value bi = forall.getInductionVar(0), hi = forall.getInductionVar(1);
   Value c0 = arith::MulIOp::create(b, loc, forall.getInductionVar(2),
-                                   idx(b, kValueColumns));
-  OpFoldResult width = tileSize(b, loc, kValueColumns, c0, E);
+                                   idx(b, valueColumns));
+  OpFoldResult width = tileSize(b, loc, valueColumns, c0, E);
   Value widthValue = getValueOrCreateConstantIndexOp(b, loc, width);
-  OpFoldResult N = length, C = b.getIndexAttr(kComplexColumns);
+  OpFoldResult N = length, C = b.getIndexAttr(lanes);
   Value shift = tensor::ExtractOp::create(b, loc, biasMax, ValueRange{hi});
 
   // ĥ = FFT(h) with h_circ[n] = t(-n) for n < L and t(N - n) for
@@ -391,21 +392,21 @@ FailureOr<Value> ToeplitzFFT::build() {
   Value kernelRe = kernelSpectrum.first, kernelIm = kernelSpectrum.second;
 
   // Sums per row for this group's real columns: plane 0 holds columns
-  // 0..15, plane 1 columns 16..31 (column 31: the normalizer).
+  // 0..W-1, plane 1 columns W..2W-1 (column 2W-1: the normalizer).
   Value accRe = sb.filled({L, C}, real, 0.0);
   Value accIm = sb.filled({L, C}, real, 0.0);
   Value inverseLength = arith::DivFOp::create(
       b, loc, cstReal(b, 1.0),
       arith::SIToFPOp::create(b, loc, real,
                               arith::IndexCastOp::create(b, loc, i64, length)));
-  // Lane 15 of the imaginary plane is the ones column.
-  SmallVector<bool> onesLane(kComplexColumns, false);
+  // The last lane of the imaginary plane is the ones column.
+  SmallVector<bool> onesLane(lanes, false);
   onesLane.back() = true;
   Value onesMask = arith::ConstantOp::create(
       b, loc,
-      DenseElementsAttr::get(VectorType::get({kComplexColumns}, b.getI1Type()),
+      DenseElementsAttr::get(VectorType::get({lanes}, b.getI1Type()),
                              ArrayRef<bool>(onesLane)));
-  Value c16 = arith::AddIOp::create(b, loc, c0, idx(b, kComplexColumns));
+  Value cHigh = arith::AddIOp::create(b, loc, c0, idx(b, lanes));
   SmallVector<bool> maybeOut = {false};
   auto perFeature = scf::ForOp::create(
       b, loc, idx(b, 0), features, idx(b, 1), ValueRange{accRe, accIm},
@@ -425,8 +426,7 @@ FailureOr<Value> ToeplitzFFT::build() {
               auto readV = [&](Value column) {
                 Value raw = vector::TransferReadOp::create(
                     rb, ll,
-                    VectorType::get({kComplexColumns},
-                                    getElementTypeOrSelf(v.getType())),
+                    VectorType::get({lanes}, getElementTypeOrSelf(v.getType())),
                     v, ValueRange{bi, hi, j, column},
                     arith::ConstantOp::create(
                         rb, ll,
@@ -436,16 +436,14 @@ FailureOr<Value> ToeplitzFFT::build() {
               };
               // Columns of the next group (and beyond E) read as zero here:
               // only this group's width of values counts.
-              Value lanes = vector::StepOp::create(
-                  rb, ll,
-                  VectorType::get({kComplexColumns}, rb.getIndexType()));
+              Value laneIndex = vector::StepOp::create(
+                  rb, ll, VectorType::get({lanes}, rb.getIndexType()));
               auto within = [&](Value first) {
                 Value limit = vector::BroadcastOp::create(
-                    rb, ll,
-                    VectorType::get({kComplexColumns}, rb.getIndexType()),
+                    rb, ll, VectorType::get({lanes}, rb.getIndexType()),
                     arith::SubIOp::create(rb, ll, widthValue, first));
                 return arith::CmpIOp::create(rb, ll, arith::CmpIPredicate::slt,
-                                             lanes, limit)
+                                             laneIndex, limit)
                     .getResult();
               };
               Value zeros =
@@ -453,7 +451,7 @@ FailureOr<Value> ToeplitzFFT::build() {
               Value low = arith::SelectOp::create(rb, ll, within(idx(rb, 0)),
                                                   readV(c0), zeros);
               Value high = arith::SelectOp::create(
-                  rb, ll, within(idx(rb, kComplexColumns)), readV(c16), zeros);
+                  rb, ll, within(idx(rb, lanes)), readV(cHigh), zeros);
               high = arith::SelectOp::create(
                   rb, ll, onesMask,
                   vector::BroadcastOp::create(rb, ll, vec, cstReal(rb, 1.0)),
@@ -507,7 +505,7 @@ FailureOr<Value> ToeplitzFFT::build() {
         scf::YieldOp::create(lb, ll, accumulate.getResults());
       });
 
-  // Normalize with the ones column (plane 1, lane 15) and write this
+  // Normalize with the ones column (plane 1, last lane) and write this
   // group's columns.
   Normalize mode = op.getNormalize();
   float eps = op.getEps().convertToFloat();
@@ -519,16 +517,15 @@ FailureOr<Value> ToeplitzFFT::build() {
         Value i = linalg::IndexOp::create(nb, nl, 0);
         Value c = linalg::IndexOp::create(nb, nl, 1);
         Value low = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, c,
-                                          idx(nb, kComplexColumns));
+                                          idx(nb, lanes));
         Value lane = arith::SelectOp::create(
-            nb, nl, low, c,
-            arith::SubIOp::create(nb, nl, c, idx(nb, kComplexColumns)));
+            nb, nl, low, c, arith::SubIOp::create(nb, nl, c, idx(nb, lanes)));
         Value num = arith::SelectOp::create(
             nb, nl, low,
             tensor::ExtractOp::create(nb, nl, sumsRe, ValueRange{i, lane}),
             tensor::ExtractOp::create(nb, nl, sumsIm, ValueRange{i, lane}));
         Value den = tensor::ExtractOp::create(
-            nb, nl, sumsIm, ValueRange{i, idx(nb, kComplexColumns - 1)});
+            nb, nl, sumsIm, ValueRange{i, idx(nb, lanes - 1)});
         Value value = normalizeScalar(nb, nl, mode, eps, num, den);
         return SmallVector<Value>{
             StructuredBuilder(nb, nl).convertScalar(value, resultElement)};
@@ -543,20 +540,24 @@ FailureOr<Value> ToeplitzFFT::build() {
 }
 
 struct LowerToeplitzAttentionFFT : OpRewritePattern<ToeplitzAttentionOp> {
-  using OpRewritePattern::OpRewritePattern;
+  LowerToeplitzAttentionFFT(MLIRContext *context, int64_t lanes)
+      : OpRewritePattern(context), lanes(lanes) {}
 
   LogicalResult matchAndRewrite(ToeplitzAttentionOp op,
                                 PatternRewriter &rewriter) const override {
     if (op.getMethod() != ToeplitzMethod::Fft)
       return rewriter.notifyMatchFailure(op, "not method fft");
     return replaceOpWithLowered(rewriter, op,
-                                ToeplitzFFT(op, rewriter).build());
+                                ToeplitzFFT(op, rewriter, lanes).build());
   }
+
+private:
+  int64_t lanes;
 };
 
 } // namespace
 
-void mlir::flt::populateToeplitzFFTLoweringPatterns(
-    RewritePatternSet &patterns) {
-  patterns.add<LowerToeplitzAttentionFFT>(patterns.getContext());
+void mlir::flt::populateToeplitzFFTLoweringPatterns(RewritePatternSet &patterns,
+                                                    int64_t lanes) {
+  patterns.add<LowerToeplitzAttentionFFT>(patterns.getContext(), lanes);
 }

@@ -23,20 +23,25 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <mutex>
+#include <new>
 #include <string>
 
 namespace {
 
 // The few driver API types used here (ABI-stable since CUDA 4; declared
-// here so that neither the build nor the GPU host needs the toolkit).
+// here so that neither the build nor the GPU host needs the toolkit). The
+// handles are void *, as the generated host code (LLVM `ptr`) and
+// libFLTRuntime (CudaEntryPoints.h) pass them: a call through a function
+// pointer of another type is undefined behaviour (UBSan's -fsanitize=function
+// reports it).
 using CUresult = int;
 using CUdevice = int;
 using CUdeviceptr = uintptr_t;
-using CUcontext = struct CUctx_st *;
-using CUmodule = struct CUmod_st *;
-using CUfunction = struct CUfunc_st *;
-using CUstream = struct CUstream_st *;
-using CUevent = struct CUevent_st *;
+using CUcontext = void *;
+using CUmodule = void *;
+using CUfunction = void *;
+using CUstream = void *;
+using CUevent = void *;
 constexpr CUresult kSuccess = 0;
 constexpr CUresult kNoBinaryForGPU = 209;   // CUDA_ERROR_NO_BINARY_FOR_GPU
 constexpr int kComputeCapabilityMajor = 75; // CU_DEVICE_ATTRIBUTE_...
@@ -91,9 +96,20 @@ struct State {
   std::string error;
 };
 
+/// In static storage and never destroyed, so that it outlives every call,
+/// including the module unloading of the library's own destructor. (On the
+/// heap, it leaked each time a library was dlclose'd.)
 State &state() {
-  static State *instance = new State; // never destroyed: kernels may run
-  return *instance;                   // from other libraries' destructors
+  alignas(State) static unsigned char storage[sizeof(State)];
+  static State *instance = new (storage) State;
+  return *instance;
+}
+
+/// When the library is unloaded, after the module (whose destructor has
+/// priority 123 in llvm.global_dtors): the one heap block the state may
+/// hold, its error message, is freed; the state stays usable.
+__attribute__((destructor(101))) void releaseErrorMessage() {
+  std::string().swap(state().error);
 }
 
 void recordError(const std::string &message) {

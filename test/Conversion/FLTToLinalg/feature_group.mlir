@@ -7,7 +7,7 @@
 // RUN: flt-opt %s --flt-convert-to-linalg="linear-attention-form=linear feature-group=4 token-tile=32 value-slice=8 column-multiple=8 row-multiple=1" | FileCheck %s
 // RUN: not flt-opt %s --flt-convert-to-linalg=feature-group=0 2>&1 | FileCheck %s --check-prefix=NEGATIVE
 
-// NEGATIVE: error: flt-convert-to-linalg: token-tile, value-slice, row-multiple, column-multiple and feature-group must be positive
+// NEGATIVE: error: flt-convert-to-linalg: token-tile, value-slice, row-multiple, column-multiple, feature-group and fft-lanes must be positive
 
 // CHECK-LABEL: func.func @groups_of_four
 // The state pass: 16 groups per tile of keys.

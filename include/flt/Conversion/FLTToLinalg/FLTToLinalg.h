@@ -69,7 +69,9 @@ void populateKernelAttentionLoweringPatterns(RewritePatternSet &patterns,
                                              int64_t tokenTile,
                                              int64_t columnMultiple);
 /// flt.toeplitz_attention with method fft.
-void populateToeplitzFFTLoweringPatterns(RewritePatternSet &patterns);
+/// `lanes`: complex columns per FFT row (fft-lanes).
+void populateToeplitzFFTLoweringPatterns(RewritePatternSet &patterns,
+                                         int64_t lanes);
 /// flt.toeplitz_attention with method auto: picks fft or direct by cost.
 void populateToeplitzMethodPatterns(RewritePatternSet &patterns);
 /// flt.linear_attention in the form `options.form` selects.
