@@ -11,10 +11,10 @@
 //
 // Errors never abort: the first one is kept (fltCudaError), later calls
 // become no-ops (except those that release memory, streams and events), and
-// the runtime reports the message after the call. Module
-// loading runs from a global constructor when the library is loaded, so
-// the driver and context are set up lazily, and a missing driver only
-// becomes an error when something is asked to run.
+// the runtime reports the message after the call. Module loading runs from
+// a global constructor when the library is loaded, so the driver and
+// context are set up lazily, and a missing driver only becomes an error
+// when something is asked to run.
 //
 //===----------------------------------------------------------------------===//
 
