@@ -44,12 +44,7 @@ using namespace mlir::flt;
 /// Whether `chip` ("sm_90", "sm_90a", ...) has the mma.sync shapes the
 /// tensor-core lowering uses.
 static bool hasTensorCores(StringRef chip) {
-  unsigned version = 0;
-  if (!chip.consume_front("sm_"))
-    return false;
-  chip = chip.take_while([](char c) { return llvm::isDigit(c); });
-  return !chip.getAsInteger(10, version) &&
-         version >= cuda::kFirstTensorCoreChip;
+  return cuda::chipVersion(chip) >= cuda::kFirstTensorCoreChip;
 }
 
 void mlir::flt::buildGPUPipeline(OpPassManager &pm,

@@ -119,7 +119,9 @@ constexpr int kRegistersPerSM = 65536;
 constexpr int kRegisterAllocationUnit = 256; // registers, per warp
 constexpr int kDefaultSharedMemory = 48 * 1024;
 
-/// The CUDA C Programming Guide's maximum shared memory per block.
+/// The CUDA C Programming Guide's maximum shared memory per block. Its own
+/// table, not GPUTileConfig.h's: a double that shared the code under test
+/// could not catch that code's mistakes.
 int maxSharedMemoryOptIn(int arch) {
   switch (arch) {
   case 80:
@@ -330,10 +332,10 @@ public:
         failName_.resize(at);
       }
     }
-    if (const char *devices = getenv("FLT_RECORDING_DRIVER_DEVICES"))
-      devices_ = atoi(devices);
-    if (const char *arch = getenv("FLT_RECORDING_DRIVER_ARCH"))
-      arch_ = atoi(arch);
+    if (const char *count = getenv("FLT_RECORDING_DRIVER_DEVICES"))
+      devices = atoi(count);
+    if (const char *chip = getenv("FLT_RECORDING_DRIVER_ARCH"))
+      arch = atoi(chip);
     void *arena = mmap(nullptr, kDeviceMemoryBytes, PROT_NONE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     arena_ = arena == MAP_FAILED ? nullptr : static_cast<uint8_t *>(arena);
@@ -347,10 +349,10 @@ public:
       bytes += size;
     log("exit: %zu allocations live (%zu bytes), %zu streams, %zu events, "
         "%zu host registrations, %d violations",
-        allocations_.size(), bytes, streams_.size(), events_.size(),
-        hostRegistrations_.size(), violations_);
-    if (!allocations_.empty() || !streams_.empty() || !events_.empty() ||
-        !hostRegistrations_.empty())
+        allocations_.size(), bytes, streams.size(), events.size(),
+        hostRegistrations.size(), violations_);
+    if (!allocations_.empty() || !streams.empty() || !events.empty() ||
+        !hostRegistrations.empty())
       violation("device resources still live at exit (see the line above)");
   }
 
@@ -393,9 +395,9 @@ public:
 
   /// cuInit done and a context current: what most calls need.
   CUresult ready() const {
-    if (!initialized_)
+    if (!initialized)
       return kNotInitialized;
-    return contextCurrent_ ? kSuccess : kInvalidContext;
+    return contextCurrent ? kSuccess : kInvalidContext;
   }
 
   // Memory.
@@ -453,6 +455,22 @@ public:
                                      " bytes outside any live allocation");
   }
 
+  /// cuMemsetD16Async / cuMemsetD32Async: `count` elements of type T.
+  template <typename T>
+  CUresult memset(const char *call, CUdeviceptr dst, T value, size_t count,
+                  Stream *stream) {
+    if (!knownStream(stream))
+      return refuse(kInvalidHandle,
+                    std::string(call) + " on a destroyed stream");
+    if (!onDevice(dst))
+      return refuse(kInvalidValue, std::string(call) + " of host memory");
+    if (CUresult result = checkRange(call, dst, sizeof(T) * count))
+      return result;
+    auto *elements = reinterpret_cast<T *>(dst);
+    std::fill(elements, elements + count, value);
+    return kSuccess;
+  }
+
   // Modules and kernels.
   std::set<Module *> modules;
   std::map<const Kernel *, Module *> kernelModules;
@@ -461,9 +479,9 @@ public:
     auto module = std::make_unique<Module>();
     if (!parseCubin(static_cast<const uint8_t *>(image), *module))
       return refuse(kInvalidImage, "cuModuleLoadData: not a cubin");
-    if (module->arch != arch_) {
+    if (module->arch != arch) {
       log("cuModuleLoadData sm_%d cubin on an sm_%d device", module->arch,
-          arch_);
+          arch);
       return kNoBinaryForGPU;
     }
     std::string names;
@@ -480,16 +498,16 @@ public:
                   void **extra);
 
   // Streams and events.
-  std::set<Stream *> streams_;
-  std::set<Event *> events_;
-  std::set<void *> hostRegistrations_;
+  std::set<Stream *> streams;
+  std::set<Event *> events;
+  std::set<void *> hostRegistrations;
 
   bool knownStream(void *stream) const {
-    return !stream || streams_.count(static_cast<Stream *>(stream));
+    return !stream || streams.count(static_cast<Stream *>(stream));
   }
 
-  bool initialized_ = false, contextCurrent_ = false;
-  int devices_ = 1, arch_ = 90;
+  bool initialized = false, contextCurrent = false;
+  int devices = 1, arch = 90;
 
 private:
   FILE *trace_ = nullptr;
@@ -549,8 +567,7 @@ CUresult Driver::launch(const Kernel &kernel, const unsigned grid[3],
     if (param.size != 8)
       continue;
     CUdeviceptr value = readAt<uint64_t>(static_cast<uint8_t *>(params[i]), 0);
-    if (onDevice(value) && !inAllocation(value, 0) &&
-        !(value > 0 && inAllocation(value - 1, 1)))
+    if (onDevice(value) && !inAllocation(value, 0))
       return refuse(kLaunchFailed,
                     where + "parameter " + std::to_string(i) +
                         " points into device memory that is not allocated "
@@ -597,9 +614,9 @@ CUresult cuInit(unsigned flags) {
   ENTRY("cuInit", kNoDevice);
   if (flags != 0)
     return kInvalidValue;
-  d.initialized_ = true;
+  d.initialized = true;
   d.log("cuInit");
-  return d.devices_ > 0 ? kSuccess : kNoDevice;
+  return d.devices > 0 ? kSuccess : kNoDevice;
 }
 
 CUresult cuGetErrorString(CUresult code, const char **text) {
@@ -609,17 +626,17 @@ CUresult cuGetErrorString(CUresult code, const char **text) {
 
 CUresult cuDeviceGetCount(int *count) {
   ENTRY("cuDeviceGetCount", kNotInitialized);
-  if (!d.initialized_)
+  if (!d.initialized)
     return kNotInitialized;
-  *count = d.devices_;
+  *count = d.devices;
   return kSuccess;
 }
 
 CUresult cuDeviceGet(int *device, int ordinal) {
   ENTRY("cuDeviceGet", kInvalidDevice);
-  if (!d.initialized_)
+  if (!d.initialized)
     return kNotInitialized;
-  if (ordinal < 0 || ordinal >= d.devices_)
+  if (ordinal < 0 || ordinal >= d.devices)
     return kInvalidDevice;
   *device = ordinal;
   return kSuccess;
@@ -627,15 +644,15 @@ CUresult cuDeviceGet(int *device, int ordinal) {
 
 CUresult cuDeviceGetAttribute(int *value, int attribute, int device) {
   ENTRY("cuDeviceGetAttribute", kInvalidValue);
-  if (!d.initialized_)
+  if (!d.initialized)
     return kNotInitialized;
-  if (device < 0 || device >= d.devices_)
+  if (device < 0 || device >= d.devices)
     return kInvalidDevice;
   constexpr int kComputeCapabilityMajor = 75, kComputeCapabilityMinor = 76;
   if (attribute == kComputeCapabilityMajor)
-    *value = d.arch_ / 10;
+    *value = d.arch / 10;
   else if (attribute == kComputeCapabilityMinor)
-    *value = d.arch_ % 10;
+    *value = d.arch % 10;
   else
     return d.refuse(kInvalidValue, "cuDeviceGetAttribute: attribute " +
                                        std::to_string(attribute) +
@@ -645,9 +662,9 @@ CUresult cuDeviceGetAttribute(int *value, int attribute, int device) {
 
 CUresult cuDevicePrimaryCtxRetain(void **context, int device) {
   ENTRY("cuDevicePrimaryCtxRetain", kOutOfMemory);
-  if (!d.initialized_)
+  if (!d.initialized)
     return kNotInitialized;
-  if (device < 0 || device >= d.devices_)
+  if (device < 0 || device >= d.devices)
     return kInvalidDevice;
   static int primaryContext;
   *context = &primaryContext;
@@ -657,9 +674,9 @@ CUresult cuDevicePrimaryCtxRetain(void **context, int device) {
 
 CUresult cuCtxSetCurrent(void *context) {
   ENTRY("cuCtxSetCurrent", kInvalidContext);
-  if (!d.initialized_)
+  if (!d.initialized)
     return kNotInitialized;
-  d.contextCurrent_ = context != nullptr;
+  d.contextCurrent = context != nullptr;
   return kSuccess;
 }
 
@@ -712,7 +729,7 @@ CUresult cuFuncSetAttribute(Kernel *function, int attribute, int value) {
     return d.refuse(kInvalidValue, "cuFuncSetAttribute: attribute " +
                                        std::to_string(attribute) +
                                        " is not emulated");
-  int maximum = maxSharedMemoryOptIn(d.arch_);
+  int maximum = maxSharedMemoryOptIn(d.arch);
   if (value < 0 || value + function->staticSharedMemory > maximum)
     return d.refuse(kInvalidValue,
                     "cuFuncSetAttribute " + function->name + ": " +
@@ -743,14 +760,14 @@ CUresult cuStreamCreate(Stream **stream, unsigned) {
   ENTRY("cuStreamCreate", kOutOfMemory);
   REQUIRE_CONTEXT();
   *stream = new Stream;
-  d.streams_.insert(*stream);
+  d.streams.insert(*stream);
   return kSuccess;
 }
 
 CUresult cuStreamDestroy_v2(Stream *stream) {
   ENTRY("cuStreamDestroy_v2", kInvalidHandle);
   REQUIRE_CONTEXT();
-  if (!d.streams_.erase(stream))
+  if (!d.streams.erase(stream))
     return d.refuse(kInvalidHandle, "cuStreamDestroy of an unknown stream");
   delete stream;
   return kSuccess;
@@ -768,7 +785,7 @@ CUresult cuStreamSynchronize(Stream *stream) {
 CUresult cuStreamWaitEvent(Stream *stream, Event *event, unsigned) {
   ENTRY("cuStreamWaitEvent", kInvalidHandle);
   REQUIRE_CONTEXT();
-  if (!d.knownStream(stream) || !d.events_.count(event))
+  if (!d.knownStream(stream) || !d.events.count(event))
     return d.refuse(kInvalidHandle,
                     "cuStreamWaitEvent on an unknown stream or event");
   return kSuccess;
@@ -778,14 +795,14 @@ CUresult cuEventCreate(Event **event, unsigned) {
   ENTRY("cuEventCreate", kOutOfMemory);
   REQUIRE_CONTEXT();
   *event = new Event;
-  d.events_.insert(*event);
+  d.events.insert(*event);
   return kSuccess;
 }
 
 CUresult cuEventDestroy_v2(Event *event) {
   ENTRY("cuEventDestroy_v2", kInvalidHandle);
   REQUIRE_CONTEXT();
-  if (!d.events_.erase(event))
+  if (!d.events.erase(event))
     return d.refuse(kInvalidHandle, "cuEventDestroy of an unknown event");
   delete event;
   return kSuccess;
@@ -794,7 +811,7 @@ CUresult cuEventDestroy_v2(Event *event) {
 CUresult cuEventRecord(Event *event, Stream *stream) {
   ENTRY("cuEventRecord", kInvalidHandle);
   REQUIRE_CONTEXT();
-  if (!d.events_.count(event) || !d.knownStream(stream))
+  if (!d.events.count(event) || !d.knownStream(stream))
     return d.refuse(kInvalidHandle,
                     "cuEventRecord of an unknown event or stream");
   event->recorded = true;
@@ -805,7 +822,7 @@ CUresult cuEventRecord(Event *event, Stream *stream) {
 CUresult cuEventSynchronize(Event *event) {
   ENTRY("cuEventSynchronize", kLaunchFailed);
   REQUIRE_CONTEXT();
-  if (!d.events_.count(event))
+  if (!d.events.count(event))
     return d.refuse(kInvalidHandle, "cuEventSynchronize of an unknown event");
   return kSuccess;
 }
@@ -813,7 +830,7 @@ CUresult cuEventSynchronize(Event *event) {
 CUresult cuEventElapsedTime_v2(float *ms, Event *start, Event *stop) {
   ENTRY("cuEventElapsedTime_v2", kInvalidHandle);
   REQUIRE_CONTEXT();
-  if (!d.events_.count(start) || !d.events_.count(stop))
+  if (!d.events.count(start) || !d.events.count(stop))
     return d.refuse(kInvalidHandle, "cuEventElapsedTime of an unknown event");
   if (!start->recorded || !stop->recorded)
     return d.refuse(kInvalidHandle,
@@ -861,26 +878,14 @@ CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned value, size_t count,
                           Stream *stream) {
   ENTRY("cuMemsetD32Async", kInvalidValue);
   REQUIRE_CONTEXT();
-  if (!d.onDevice(dst) || !d.knownStream(stream))
-    return d.refuse(kInvalidValue, "cuMemsetD32Async of host memory");
-  if (CUresult result = d.checkRange("cuMemsetD32Async", dst, 4 * count))
-    return result;
-  auto *words = reinterpret_cast<uint32_t *>(dst);
-  std::fill(words, words + count, value);
-  return kSuccess;
+  return d.memset<uint32_t>("cuMemsetD32Async", dst, value, count, stream);
 }
 
 CUresult cuMemsetD16Async(CUdeviceptr dst, unsigned short value, size_t count,
                           Stream *stream) {
   ENTRY("cuMemsetD16Async", kInvalidValue);
   REQUIRE_CONTEXT();
-  if (!d.onDevice(dst) || !d.knownStream(stream))
-    return d.refuse(kInvalidValue, "cuMemsetD16Async of host memory");
-  if (CUresult result = d.checkRange("cuMemsetD16Async", dst, 2 * count))
-    return result;
-  auto *halves = reinterpret_cast<uint16_t *>(dst);
-  std::fill(halves, halves + count, value);
-  return kSuccess;
+  return d.memset<uint16_t>("cuMemsetD16Async", dst, value, count, stream);
 }
 
 CUresult cuMemHostRegister_v2(void *pointer, size_t bytes, unsigned) {
@@ -889,7 +894,7 @@ CUresult cuMemHostRegister_v2(void *pointer, size_t bytes, unsigned) {
   if (!pointer || bytes == 0 ||
       d.onDevice(reinterpret_cast<CUdeviceptr>(pointer)))
     return d.refuse(kInvalidValue, "cuMemHostRegister of no host memory");
-  if (!d.hostRegistrations_.insert(pointer).second)
+  if (!d.hostRegistrations.insert(pointer).second)
     return d.refuse(kInvalidValue, "cuMemHostRegister twice of one pointer");
   return kSuccess;
 }
@@ -897,7 +902,7 @@ CUresult cuMemHostRegister_v2(void *pointer, size_t bytes, unsigned) {
 CUresult cuMemHostUnregister(void *pointer) {
   ENTRY("cuMemHostUnregister", kInvalidValue);
   REQUIRE_CONTEXT();
-  if (!d.hostRegistrations_.erase(pointer))
+  if (!d.hostRegistrations.erase(pointer))
     return d.refuse(kInvalidValue,
                     "cuMemHostUnregister of an unregistered pointer");
   return kSuccess;

@@ -131,6 +131,12 @@ class Library:
         return [np.load(p) for p in outs]
 
 
+# The driver double's last trace line when nothing was misused or left on
+# the device.
+CLEAN_DRIVER_EXIT = ("exit: 0 allocations live (0 bytes), 0 streams, "
+                     "0 events, 0 host registrations, 0 violations")
+
+
 def _check_driver_trace(label, path):
     """cuda-host: the driver double saw no violation and nothing was left
     on the device when flt-run exited."""
@@ -138,8 +144,7 @@ def _check_driver_trace(label, path):
         lines = f.read().splitlines()
     bad = [line for line in lines if line.startswith("violation:")]
     ends = [line for line in lines if line.startswith("exit:")]
-    clean = ends == ["exit: 0 allocations live (0 bytes), 0 streams, "
-                     "0 events, 0 host registrations, 0 violations"]
+    clean = ends == [CLEAN_DRIVER_EXIT]
     if bad or not clean:
         print(f"FAIL: {label}: " + "; ".join(bad + ends))
         _failures.append(label)

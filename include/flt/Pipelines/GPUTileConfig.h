@@ -83,16 +83,26 @@ constexpr int64_t kThreadsPerBlock = 256;
 /// their maximum (defaultSharedMemoryBytes).
 constexpr int64_t kSharedMemoryBytes = 112 * 1024;
 
+/// The compute capability of `chip` as a number ("sm_90", "sm_90a": 90;
+/// "sm_120": 120), or -1 if it is not sm_ followed by digits.
+inline int chipVersion(std::string_view chip) {
+  if (chip.substr(0, 3) != "sm_")
+    return -1;
+  int version = 0, digits = 0;
+  for (char c : chip.substr(3)) {
+    if (c < '0' || c > '9' || digits == 4)
+      break;
+    version = version * 10 + (c - '0');
+    ++digits;
+  }
+  return digits ? version : -1;
+}
+
 /// The dynamic shared memory one block may opt into on `chip` ("sm_90",
 /// "sm_86", ...; the CUDA C Programming Guide's table of compute
 /// capabilities), or -1 for a chip this table does not know.
 inline int64_t maxSharedMemoryPerBlock(std::string_view chip) {
-  if (chip.substr(0, 3) != "sm_" || chip.size() < 5)
-    return -1;
-  int version = (chip[3] - '0') * 10 + (chip[4] - '0');
-  if (chip.size() > 5 && chip[5] >= '0' && chip[5] <= '9')
-    version = version * 10 + (chip[5] - '0'); // sm_100, sm_120, ...
-  switch (version) {
+  switch (chipVersion(chip)) {
   case 70:
   case 72:
     return 96 * 1024;
