@@ -41,7 +41,7 @@ void mlir::flt::buildCPUPipeline(OpPassManager &pm,
     tiles.rowMultiple = 1;
     tiles.columnMultiple = cuda::kColumnMultiple;
     tiles.keyBlocks = cuda::kKeyBlocks;
-    tiles.featureGroup = cuda::kFeatureGroup;
+    tiles.positionalGroup = cuda::kPositionalGroup;
     tiles.fftLanes = cuda::kFFTLanes;
     tiles.quadraticFlopCost = cuda::kQuadraticFlopCost;
     tiles.causalWalkFlopCost = cuda::kCausalWalkFlopCost;

@@ -53,7 +53,8 @@ void mlir::flt::buildGPUPipeline(OpPassManager &pm,
   // padded to the tensor-core tile width.
   LinalgTiles tiles{options.tokenTile,        options.valueSlice,
                     /*rowMultiple=*/1,        cuda::kColumnMultiple,
-                    cuda::kKeyBlocks,         cuda::kFeatureGroup,
+                    cuda::kKeyBlocks,
+                    /*featureGroup=*/1,       cuda::kPositionalGroup,
                     cuda::kFFTLanes,          options.linearAttentionForm,
                     cuda::kQuadraticFlopCost, cuda::kCausalWalkFlopCost};
   addFLTToLinalgStage(pm, options.raiseAttention, options.fuseKronecker, tiles);

@@ -34,6 +34,7 @@ void mlir::flt::addFLTToLinalgStage(OpPassManager &pm, bool raiseAttention,
   lowering.columnMultiple = tiles.columnMultiple;
   lowering.keyBlocks = tiles.keyBlocks;
   lowering.featureGroup = tiles.featureGroup;
+  lowering.positionalGroup = tiles.positionalGroup;
   lowering.fftLanes = tiles.fftLanes;
   lowering.linearAttentionForm = tiles.linearAttentionForm;
   lowering.quadraticFlopCost = tiles.quadraticFlopCost;

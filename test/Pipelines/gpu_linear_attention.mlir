@@ -25,15 +25,16 @@
 // PTX-NOT: .visible .entry
 
 // The state kernel keeps everything a block touches in shared memory (no
-// global scratch): the state slice in groups of 4 features ([64 / 4,
-// 4 r, 8 columns], 64 KiB), the Kronecker block of a group ([32 tokens,
-// 4, r], 16 KiB) and the staged tiles, 101 KiB in all, so that two blocks
-// share an SM. Its feature loop has 64 / 4 steps.
+// global scratch): the state slice in groups of 16 positional features
+// ([64, 32 / 16, 16 · 8 columns], 64 KiB), the value block of a group
+// ([32 tokens, 16, 8 columns], 16 KiB) and the staged tiles, 101 KiB in
+// all, so that two blocks share an SM. Its positional loop has 32 / 16
+// steps.
 // MAP-NOT:   gpu.alloc{{.*}}xi8>
 // MAP:       gpu.launch {{.*}} dynamic_shared_memory_size %c103424_i32
-// MAP:         memref.view {{.*}} to memref<16x128x8xf32, #gpu.address_space<workgroup>>
-// MAP:         memref.view {{.*}} to memref<32x4x32xf32, #gpu.address_space<workgroup>>
-// MAP:         scf.for %{{.+}} = %c0 to %c16 step %c1
+// MAP:         memref.view {{.*}} to memref<64x2x128xf32, #gpu.address_space<workgroup>>
+// MAP:         memref.view {{.*}} to memref<32x16x8xf32, #gpu.address_space<workgroup>>
+// MAP:         scf.for %{{.+}} = %c0 to %c2 step %c1
 // MAP:       gpu.launch
 // MAP-NOT:   gpu.alloc{{.*}}xi8>
 

@@ -18,9 +18,9 @@
 // RUN: FileCheck %s --check-prefix=SM75 < %t.sm75.ptx
 
 // Linear attention: the per-key-block states (the key-feature state m x r
-// and the Kronecker state r x slice per feature), their sum over blocks
-// (additions only), the query normalizer and output products; then softmax
-// attention's two products.
+// and the state fkᵀ (psi ⊗ v) per group of positional features), their sum
+// over blocks (additions only), the query normalizer and output products;
+// then softmax attention's two products.
 // BF16-LABEL: .visible .entry la_kernel(
 // BF16-COUNT-2: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // BF16-LABEL: .visible .entry la_kernel_0(

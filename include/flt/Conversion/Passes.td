@@ -15,13 +15,16 @@ def FLTConvertToLinalg : Pass<"flt-convert-to-linalg"> {
     reduction of their own). `flt.linear_attention` becomes the fused form of
     DESIGN.md section 4: an `scf.forall` over (batch, head, slice of value
     columns) accumulates each slice's state over tiles of keys, one
-    [tokens × r] Kronecker block per feature at a time, and a second one over
-    (batch, head, tile of queries, slice) reads the states out; causal
-    attention walks chunks (state of earlier chunks plus the masked quadratic
-    form inside the chunk) per (batch, head, slice). No [L, m r] or [L, S]
-    tensor is created. It always uses this linear form: the quadratic form
-    would need fewer FLOPs below L ≈ 2 m r e / (m + r + e) (≈ 1.7k at
-    m = 64, r = 32, e = 64) but is not generated yet.
+    [tokens × g r] Kronecker block fk ⊗ psi of g features at a time
+    (`feature-group`; or with `positional-group` one [tokens × G e] block
+    psi ⊗ v of G positional features, and the queries weight fq · T by
+    phi), and a second one over (batch, head, tile of queries, slice) reads
+    the states out; causal attention walks chunks (state of earlier chunks
+    plus the masked quadratic form inside the chunk) per (batch, head,
+    slice). No [L, m r] or [L, S] tensor is created. Below
+    L ≈ 2 m r e / (m + r + e) (≈ 1.7k at m = 64, r = 32, e = 64) the
+    quadratic form needs fewer FLOPs: `linear-attention-form=auto` picks the
+    cheaper one by the cost model (at run time when L is dynamic).
 
     `flt.kernel_attention` and `flt.toeplitz_attention` (method direct)
     become a tiled quadratic form: an `scf.forall` over (batch, head, tile of
@@ -82,6 +85,14 @@ def FLTConvertToLinalg : Pass<"flt-convert-to-linalg"> {
            "rpe: each step of the feature loop forms [tokens, g r] and runs "
            "one contraction over it. The largest divisor of m up to this "
            "is used; 1 when m or r is dynamic">,
+    Option<"positionalGroup", "positional-group", "int64_t",
+           /*default=*/"0",
+           "> 0: linear attention with rpe forms psi ⊗ v instead of "
+           "fk ⊗ psi (value blocks): each step of the positional loop forms "
+           "[tokens, G e] for G positional features, updates the state by "
+           "fkᵀ times it and reads it out as fq times the state, weighted "
+           "by phi (G: the largest divisor of r up to this; 1 when r is "
+           "dynamic). 0: feature blocks (feature-group)">,
     Option<"linearAttentionForm", "linear-attention-form", "std::string",
            /*default=*/"\"auto\"",
            "flt.linear_attention as: auto (the cheaper form by the cost "

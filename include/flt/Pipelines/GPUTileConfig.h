@@ -47,13 +47,19 @@ constexpr int64_t kFirstTensorCoreChip = 80;
 /// (16 × 64 KiB per head and slice at m = 64, r = 32, 8 columns).
 constexpr int64_t kKeyBlocks = 16;
 
-/// Features of fk (fq) per Kronecker block of linear attention: every step
-/// of the feature loop forms a [32 tokens, 4·r] block in shared memory
-/// (16 KiB at r = 32) and updates 4·r state rows with one product, 8 tiles
-/// of 16 × 8 at 8 value columns, one per warp. One feature per step would
-/// run 64 products of 2 tiles each (6 of 8 warps idle at a barrier, twice
-/// per feature); 8 features would not leave room for two blocks per SM.
-constexpr int64_t kFeatureGroup = 4;
+/// Positional features per value block of linear attention with rpe (the
+/// value-block form, LinearAttention.cpp): every step of the positional
+/// loop forms W = psi[:, 16] ⊗ v, [32 tokens, 16 · 8 columns] (16 KiB), in
+/// shared memory and runs one product into the state, fkᵀ W: [64 × 128],
+/// 64 tiles of 16 × 8, 8 per warp; the query pass runs fq · T[:, 16]
+/// ([32 × 128], 4 tiles per warp) and weights it by phi. A block forms
+/// 16 · 8 products per token and group where the feature-block form (fk ⊗
+/// psi in [32, 4 r] blocks) formed 4 r = 128 per group of 4 features: per
+/// token and value slice 256 instead of m · r = 2048, and it has 2 loop
+/// steps (4 barriers) per tile of tokens instead of 16 (32 barriers), with
+/// all 8 warps busy in the query pass instead of 2. r = 32 in one group
+/// (32 KiB) would not leave room for two blocks per SM.
+constexpr int64_t kPositionalGroup = 16;
 
 /// Complex columns per row of the FFT Toeplitz transforms. A thread holds
 /// the two rows of a butterfly (real and imaginary planes, f64) in
@@ -77,7 +83,7 @@ constexpr int64_t kThreadsPerBlock = 256;
 /// slice; per-block buffers beyond it go to global memory (L2). Two blocks
 /// of 112 KiB (plus the 1 KiB the hardware reserves per block) still share
 /// an SM's 228 KiB; the state kernel needs 101 KiB at m = 64, r = 32 in
-/// f32 (state slice 64, Kronecker block 16, staged tiles 21), 110 KiB with
+/// f32 (state slice 64, value block 16, staged tiles 21), 110 KiB with
 /// bf16/f16 inputs (their key tile is widened to f32 once more).
 /// On chips whose blocks may use less (sm_86/89: 99 KiB), the budget is
 /// their maximum (defaultSharedMemoryBytes).

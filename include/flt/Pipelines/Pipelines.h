@@ -146,8 +146,10 @@ struct LinalgTiles {
   /// Linear attention's keys in at most this many parallel blocks (0: one
   /// sequential pass per batch, head and slice).
   int64_t keyBlocks = 0;
-  /// Features per Kronecker block of linear attention with rpe.
+  /// Features per Kronecker block of linear attention with rpe, or (when
+  /// positionalGroup > 0) positional features per value block.
   int64_t featureGroup = 1;
+  int64_t positionalGroup = 0;
   /// Complex columns per row of the FFT Toeplitz transforms.
   int64_t fftLanes = 16;
   /// Linear attention's form ("auto", "linear", "quadratic") and the cost

@@ -25,11 +25,11 @@ struct FLTConvertToLinalgPass
   void runOnOperation() override {
     if (tokenTile <= 0 || valueSlice <= 0 || rowMultiple <= 0 ||
         columnMultiple <= 0 || featureGroup <= 0 || fftLanes <= 0 ||
-        keyBlocks < 0) {
+        keyBlocks < 0 || positionalGroup < 0) {
       getOperation()->emitError()
           << "flt-convert-to-linalg: token-tile, value-slice, row-multiple, "
              "column-multiple, feature-group and fft-lanes must be positive, "
-             "key-blocks non-negative";
+             "key-blocks and positional-group non-negative";
       return signalPassFailure();
     }
     std::optional<LinearAttentionForm> form =
@@ -53,6 +53,7 @@ struct FLTConvertToLinalgPass
     options.columnMultiple = columnMultiple;
     options.keyBlocks = keyBlocks;
     options.featureGroup = featureGroup;
+    options.positionalGroup = positionalGroup;
 
     // Results with a static zero extent (B, H or L = 0) hold no element:
     // an empty tensor is the whole lowering.

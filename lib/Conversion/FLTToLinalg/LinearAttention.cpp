@@ -17,6 +17,18 @@
 // [tokens × g r] block for g consecutive features p (featureGroup; the
 // state is laid out as [m / g, g r, e_slice] so that the block's rows of T
 // are one slice): no [L, m r] or [L, S] tensor is formed.
+//
+// The value-block form (positionalGroup > 0, the GPU's) moves the Kronecker
+// product to the other side of the contractions. With T laid out as
+// [m, r, e_slice] (the same memory), for every group of G positional
+// features c
+//
+//   T[:, c, :] += fkᵀ W,       W_j = psi_jc ⊗ v_j      ([tokens × G e])
+//   num_i     += Σ_c phi_ic P_ic,   P = fq T[:, c, :]  ([tokens × G e])
+//
+// so a block forms G·e products per token instead of m·r (8× fewer at
+// m = 64, r = 32, 8 value columns, G = 16), and each contraction has
+// m × G e (G e wide) output tiles, enough for every warp of a block.
 // Causal attention walks chunks of tokenTile tokens in one scf.forall over
 // (batch, head, slice): the state of earlier chunks plus the masked
 // quadratic form (fq fkᵀ) ⊙ (phi psiᵀ) inside the chunk, then the chunk is
@@ -89,9 +101,18 @@ private:
                                   Value state, Value norm);
   /// The Kronecker block of feature group q: features[:, q g + i] ·
   /// positional[:, c] at column i r + c, a [tokens × g r] tile (the only
-  /// form fk ⊗ psi and fq ⊗ phi ever take).
+  /// form fk ⊗ psi and fq ⊗ phi take in the feature-block form).
   Value kroneckerBlock(OpBuilder &nb, Value features, Value q,
                        Value positional);
+  /// The value block of positional group q: positional[:, q G + c] ·
+  /// values[:, n] at column c e + n, a [tokens × G e] tile (the value-block
+  /// form's only Kronecker product).
+  Value valueBlock(OpBuilder &nb, Value positional, Value q, Value values);
+  /// The value-block form of updateState's and readOut's Kronecker parts.
+  Value updateStateByValueBlocks(OpBuilder &nb, Value fkTile, Value psiTile,
+                                 Value vTile, Value state);
+  Value readOutByValueBlocks(OpBuilder &nb, Value fqTile, Value phiTile,
+                             Value state, Value num);
   /// The causal intra-chunk contribution, added to (num, den).
   std::pair<Value, Value> addIntraChunk(OpBuilder &nb, Value fqTile,
                                         Value phiTile, Value fkTile,
@@ -119,12 +140,17 @@ private:
   /// The [tokens, width] corner of a padded output tile.
   Value validCorner(OpBuilder &nb, Value tile, OpFoldResult tokens,
                     OpFoldResult width);
-  /// Shapes of one slice's state T ([m / g, g r, columns] with rpe) and
-  /// normalizer state z ([m, r]).
+  /// Shapes of one slice's state T ([m / g, g r, columns] with rpe in
+  /// feature blocks, [m, r / G, G columns] in value blocks) and normalizer
+  /// state z ([m, r]).
   SmallVector<OpFoldResult> stateShape();
   SmallVector<OpFoldResult> normShape();
   /// m / g: the steps of the feature loops and the state's leading size.
   OpFoldResult featureGroups();
+  /// r / G: the steps of the positional loops of the value-block form.
+  OpFoldResult positionalGroups();
+  /// Whether the Kronecker products are formed on the value side.
+  bool usesValueBlocks() { return hasRpe() && positionalGroup > 0; }
   /// `paddedSize` as an attribute, or `size` when that is dynamic.
   OpFoldResult padded(OpFoldResult size, int64_t paddedSize);
 
@@ -180,11 +206,12 @@ private:
   Type f32;
 
   // Padded static tile widths (or dynamic when the size is dynamic).
-  int64_t stateRows = 0;    // m rounded up (no rpe) / unused with rpe
-  int64_t rpeWidth = 0;     // r rounded up (rpe)
-  int64_t valueWidth = 0;   // value-slice columns rounded up
-  int64_t staticM = 0;      // m (dynamic possible)
-  int64_t featureGroup = 1; // features per Kronecker block (divides m)
+  int64_t stateRows = 0;       // m rounded up (no rpe) / unused with rpe
+  int64_t rpeWidth = 0;        // r rounded up (rpe)
+  int64_t valueWidth = 0;      // value-slice columns rounded up
+  int64_t staticM = 0;         // m (dynamic possible)
+  int64_t featureGroup = 1;    // features per Kronecker block (divides m)
+  int64_t positionalGroup = 0; // > 0: value blocks of this many (divides r)
   OpFoldResult m, r;
 };
 
@@ -204,12 +231,22 @@ Value LinearAttentionLowering::tokenTile(OpBuilder &nb, Value tensor,
                          width, options.tokenTile, paddedWidth);
 }
 
+/// The body of an elementwise product.
+static SmallVector<Value> multiply(OpBuilder &bb, Location nl,
+                                   ValueRange args) {
+  return {arith::MulFOp::create(bb, nl, args[0], args[1])};
+}
+
+/// The body of out += a · b.
+static SmallVector<Value> multiplyAdd(OpBuilder &bb, Location nl,
+                                      ValueRange args) {
+  Value product = arith::MulFOp::create(bb, nl, args[0], args[1]);
+  return {arith::AddFOp::create(bb, nl, args[2], product)};
+}
+
 Value LinearAttentionLowering::kroneckerBlock(OpBuilder &nb, Value features,
                                               Value q, Value positional) {
   StructuredBuilder ib(nb, loc);
-  auto multiply = [](OpBuilder &bb, Location nl, ValueRange args) {
-    return SmallVector<Value>{arith::MulFOp::create(bb, nl, args[0], args[1])};
-  };
   OpFoldResult tokens = nb.getIndexAttr(options.tokenTile);
   if (featureGroup == 1) {
     Value column = ib.slice(features, {nb.getIndexAttr(0), q},
@@ -233,6 +270,89 @@ Value LinearAttentionLowering::kroneckerBlock(OpBuilder &nb, Value features,
       StructuredBuilder::parallel(3), multiply);
   SmallVector<ReassociationIndices> groups = {{0}, {1, 2}};
   return tensor::CollapseShapeOp::create(nb, loc, block, groups);
+}
+
+Value LinearAttentionLowering::valueBlock(OpBuilder &nb, Value positional,
+                                          Value q, Value values) {
+  // [tokens, G] ⊗ [tokens, e] -> [tokens, G, e] -> [tokens, G e].
+  StructuredBuilder ib(nb, loc);
+  OpFoldResult tokens = nb.getIndexAttr(options.tokenTile);
+  OpFoldResult group = nb.getIndexAttr(positionalGroup);
+  OpFoldResult first = affine::makeComposedFoldedAffineApply(
+      nb, loc, nb.getAffineDimExpr(0) * positionalGroup, {q});
+  Value columns =
+      ib.slice(positional, {nb.getIndexAttr(0), first}, {tokens, group}, 2);
+  Value block =
+      ib.generic1(ValueRange{columns, values},
+                  ib.empty({tokens, group, ib.dim(values, 1)}, f32),
+                  {ib.map(3, {0, 1}), ib.map(3, {0, 2}), ib.map(3, {0, 1, 2})},
+                  StructuredBuilder::parallel(3), multiply);
+  SmallVector<ReassociationIndices> groups = {{0}, {1, 2}};
+  return tensor::CollapseShapeOp::create(nb, loc, block, groups);
+}
+
+Value LinearAttentionLowering::updateStateByValueBlocks(
+    OpBuilder &nb, Value fkTile, Value psiTile, Value vTile, Value state) {
+  // For every group q of G positional features: W = psi[:, q G ..] ⊗ v,
+  // T[:, q] += fkᵀ W (state [m, r / G, G e]: one slice per group).
+  StructuredBuilder tb(nb, loc);
+  Value upper = getValueOrCreateConstantIndexOp(nb, loc, positionalGroups());
+  auto loop = scf::ForOp::create(
+      nb, loc, tb.index(0), upper, tb.index(1), ValueRange{state},
+      [&](OpBuilder &lb, Location ll, Value q, ValueRange iter) {
+        StructuredBuilder ib(lb, ll);
+        Value block = valueBlock(lb, psiTile, q, vTile);
+        SmallVector<OpFoldResult> offsets = {lb.getIndexAttr(0), q,
+                                             lb.getIndexAttr(0)};
+        SmallVector<OpFoldResult> sizes = {
+            ib.dim(iter[0], 0), lb.getIndexAttr(1), ib.dim(iter[0], 2)};
+        Value stateBlock = ib.slice(iter[0], offsets, sizes, 2);
+        stateBlock = ib.matmulAccumulate(fkTile, block, stateBlock,
+                                         /*transposeA=*/true,
+                                         /*transposeB=*/false);
+        scf::YieldOp::create(lb, ll,
+                             ib.insert(stateBlock, iter[0], offsets, sizes));
+      });
+  return loop.getResult(0);
+}
+
+Value LinearAttentionLowering::readOutByValueBlocks(OpBuilder &nb, Value fqTile,
+                                                    Value phiTile, Value state,
+                                                    Value num) {
+  // For every group q of G positional features: P = fq T[:, q]
+  // ([tokens, G, e]), num_i += Σ_c phi_i,qG+c P_ic.
+  StructuredBuilder tb(nb, loc);
+  OpFoldResult tokens = nb.getIndexAttr(options.tokenTile);
+  OpFoldResult group = nb.getIndexAttr(positionalGroup);
+  auto expandedType = RankedTensorType::get(
+      {options.tokenTile, positionalGroup, valueWidth}, f32);
+  Value upper = getValueOrCreateConstantIndexOp(nb, loc, positionalGroups());
+  auto loop = scf::ForOp::create(
+      nb, loc, tb.index(0), upper, tb.index(1), ValueRange{num},
+      [&](OpBuilder &lb, Location ll, Value q, ValueRange iter) {
+        StructuredBuilder ib(lb, ll);
+        Value stateBlock = ib.slice(
+            state, {lb.getIndexAttr(0), q, lb.getIndexAttr(0)},
+            {ib.dim(state, 0), lb.getIndexAttr(1), ib.dim(state, 2)}, 2);
+        Value projected = ib.matmulAccumulate(
+            fqTile, stateBlock, ib.filled({tokens, ib.dim(state, 2)}, f32, 0.0),
+            false, false);
+        SmallVector<ReassociationIndices> groups = {{0}, {1, 2}};
+        projected = tensor::ExpandShapeOp::create(lb, ll, expandedType,
+                                                  projected, groups);
+        OpFoldResult first = affine::makeComposedFoldedAffineApply(
+            lb, ll, lb.getAffineDimExpr(0) * positionalGroup, {q});
+        Value weights =
+            ib.slice(phiTile, {lb.getIndexAttr(0), first}, {tokens, group}, 2);
+        // Loops (i, n, c), c reduced.
+        scf::YieldOp::create(
+            lb, ll,
+            ib.generic1(
+                ValueRange{weights, projected}, iter[0],
+                {ib.map(3, {0, 2}), ib.map(3, {0, 2, 1}), ib.map(3, {0, 1})},
+                StructuredBuilder::parallel(2, 1), multiplyAdd));
+      });
+  return loop.getResult(0);
 }
 
 std::pair<Value, Value>
@@ -260,6 +380,9 @@ LinearAttentionLowering::updateState(OpBuilder &nb, Value fkTile, Value psiTile,
   if (norm)
     newNorm = tb.matmulAccumulate(fkTile, psiTile, norm, /*transposeA=*/true,
                                   /*transposeB=*/false);
+  if (usesValueBlocks())
+    return {updateStateByValueBlocks(nb, fkTile, psiTile, vTile, state),
+            newNorm};
 
   // For every group q of g features: W = fk[:, q g ..] ⊗ psi (one
   // [tokens × g r] Kronecker block), T[q] += Wᵀ v.
@@ -289,7 +412,7 @@ LinearAttentionLowering::readOut(OpBuilder &nb, Value fqTile, Value phiTile,
                                  Value state, Value norm) {
   StructuredBuilder tb(nb, loc);
   OpFoldResult tokens = nb.getIndexAttr(options.tokenTile);
-  Value num = tb.filled({tokens, tb.dim(state, hasRpe() ? 2 : 1)}, f32, 0.0);
+  Value num = tb.filled({tokens, nb.getIndexAttr(valueWidth)}, f32, 0.0);
   Value den = norm ? tb.filled({tokens}, f32, 0.0) : Value();
   auto denFrom = [&](StructuredBuilder &ib, Value rows, Value normRow,
                      Value den) {
@@ -327,6 +450,9 @@ LinearAttentionLowering::readOut(OpBuilder &nb, Value fqTile, Value phiTile,
                             arith::AddFOp::create(bb, nl, args[2], product)};
                       });
   }
+
+  if (usesValueBlocks())
+    return {readOutByValueBlocks(nb, fqTile, phiTile, state, num), den};
 
   // num_i = Σ_p (fq_ip phi_i) T[p], one [tokens × g r] block per group of
   // g features.
@@ -437,8 +563,17 @@ OpFoldResult LinearAttentionLowering::featureGroups() {
   return b.getIndexAttr(staticM / featureGroup);
 }
 
+OpFoldResult LinearAttentionLowering::positionalGroups() {
+  if (positionalGroup == 1)
+    return padded(r, rpeWidth);
+  return b.getIndexAttr(rpeWidth / positionalGroup);
+}
+
 SmallVector<OpFoldResult> LinearAttentionLowering::stateShape() {
   OpFoldResult columns = b.getIndexAttr(valueWidth);
+  if (usesValueBlocks())
+    return {m, positionalGroups(),
+            b.getIndexAttr(positionalGroup * valueWidth)};
   if (hasRpe() && featureGroup > 1)
     return {featureGroups(), b.getIndexAttr(featureGroup * rpeWidth), columns};
   if (hasRpe())
@@ -525,6 +660,18 @@ FailureOr<Value> LinearAttentionLowering::lower() {
         std::max<int64_t>(1, std::min<int64_t>(options.featureGroup, staticM));
     while (staticM % featureGroup != 0)
       --featureGroup;
+  }
+  // Value blocks: the largest divisor of r up to the option (1 when r is
+  // dynamic); feature blocks are then not used.
+  positionalGroup = 0;
+  if (hasRpe() && options.positionalGroup > 0) {
+    featureGroup = 1;
+    positionalGroup = 1;
+    if (ShapedType::isStatic(rpeWidth)) {
+      positionalGroup = std::min(options.positionalGroup, rpeWidth);
+      while (rpeWidth % positionalGroup != 0)
+        --positionalGroup;
+    }
   }
 
   FailureOr<SmallVector<OpFoldResult>> sizes = resultSizes(b, op, 0);

@@ -8,7 +8,7 @@
 // RUN: flt-opt %s --flt-convert-to-linalg="token-tile=32 value-slice=8 column-multiple=8" | FileCheck %s --check-prefix=WALK
 // RUN: not flt-opt %s --flt-convert-to-linalg=key-blocks=-1 2>&1 | FileCheck %s --check-prefix=NEGATIVE
 
-// NEGATIVE: error: flt-convert-to-linalg: token-tile, value-slice, row-multiple, column-multiple, feature-group and fft-lanes must be positive, key-blocks non-negative
+// NEGATIVE: error: flt-convert-to-linalg: token-tile, value-slice, row-multiple, column-multiple, feature-group and fft-lanes must be positive, key-blocks and positional-group non-negative
 
 // BLOCKS-LABEL: func.func @full
 // BLOCKS:       %[[OWN:.+]]:2 = scf.forall (%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) in (1, 8, 8, 16) shared_outs({{.+}}) -> (tensor<1x8x8x16x64x32x8xf32>, tensor<1x8x8x16x64x32xf32>)

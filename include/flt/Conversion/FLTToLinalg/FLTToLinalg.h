@@ -47,6 +47,14 @@ struct LinearAttentionLoweringOptions {
   /// all get tensor-core tiles). The largest divisor of m not above this is
   /// used, so m is never padded; 1 when m or r is dynamic.
   int64_t featureGroup = 1;
+  /// > 0: the value-block form with rpe. For every group of G positional
+  /// features c (the largest divisor of r not above this; 1 when r is
+  /// dynamic) the keys form W = psi[:, c] ⊗ v, [tokens, G e], and update
+  /// T[:, c] += fkᵀ W; the queries form P = fq T[:, c] and add
+  /// Σ_c phi[:, c] P[:, c]. A block then forms G e products per token
+  /// instead of m r, and its contractions have m × G e or tokens × G e
+  /// outputs: the GPU's choice. featureGroup is then not used.
+  int64_t positionalGroup = 0;
   /// The form, and the target's cost per FLOP relative to the non-causal
   /// linear form of the quadratic form and of the causal chunk walk
   /// (CPUTileConfig.h, GPUTileConfig.h).
