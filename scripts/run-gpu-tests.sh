@@ -41,8 +41,10 @@ pack)
   mkdir -p "$out"/{bin,lib,python,tests,kernels}
   cp "$root/build/bin/flt-run" "$out/bin/"
   cp "$root/build/lib/libFLTRuntime.so" "$out/lib/"
+  # flt.runtime with its extension (no MLIR); not the compiler.
   cp -r "$root/python_bindings/flt" "$out/python/"
-  rm -f "$out"/python/flt/_native*.so
+  rm -rf "$out"/python/flt/_native*.so "$out"/python/flt/__pycache__
+  cp "$root"/build/python_packages/flt/_runtime*.so "$out/python/flt/"
   cp "$root/test/lib/flt_harness.py" "$out/python/"
   cp "$0" "$out/run-gpu-tests.sh"
   cp "$root/benchmarks/gpu/run_gpu_benchmarks.py" "$out/"
@@ -84,8 +86,18 @@ run)
   python=${PYTHON:-python3}
   failed=0
   nvidia-smi -L || { echo "run-gpu-tests: no GPU here" >&2; exit 1; }
+  # flt.runtime's extension was built for the build machine's Python.
+  runtime_python=yes
+  PYTHONPATH="$bundle/python" "$python" -c 'import flt._runtime' ||
+    runtime_python=no
   for t in $(bundled_tests "$bundle"); do
     echo "== $t"
+    if [ $runtime_python = no ] && grep -q 'import flt.runtime' "$bundle/tests/$t"; then
+      failed=$((failed + 1))
+      echo "NOT RUN: $t: flt._runtime does not load into $python" \
+        "(built for $(ls "$bundle"/python/flt/ | grep _runtime); PYTHON= picks another)"
+      continue
+    fi
     if ! FLT_TEST_TARGET=cuda FLT_TEST_BUNDLE="$bundle/kernels" \
         FLT_TOOLS_DIR="$bundle/bin" PYTHONPATH="$bundle/python" \
         "$python" "$bundle/tests/$t"; then

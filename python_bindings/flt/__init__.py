@@ -8,23 +8,26 @@ encodings.
 
 Modules: `flt.ir` (parse / verify / print / pass pipelines), `flt.ops` (IR
 builders for given shapes), `flt.reference` (float64 formulas of SPEC.md),
-`flt.frontends.torch` and `flt.frontends.onnx` (import models), `flt.nn`
-(FLTAttention, a PyTorch module).
+`flt.runtime` (load compiled libraries and call them, on host or device
+arrays), `flt.frontends.torch` and `flt.frontends.onnx` (import models),
+`flt.nn` (FLTAttention, a PyTorch module).
 
-Everything but `flt.reference` needs the native extension flt._native,
-built with flt (build/python_packages); it is loaded on first use, so the
-numpy reference also works from the source tree alone.
+The compiler needs the native extension flt._native (libMLIR), the runtime
+only flt._runtime (libFLTRuntime), both built with flt
+(build/python_packages); they are loaded on first use, so the numpy
+reference also works from the source tree alone, and flt.runtime where only
+the runtime was copied.
 """
 
 import importlib
 
 from . import reference
 
-_SUBMODULES = ("ir", "ops", "compiler", "frontends", "nn")
+_SUBMODULES = ("ir", "ops", "compiler", "runtime", "frontends", "nn")
 _NAMES = {
     "CompileError": "ir", "Diagnostic": "ir", "Module": "ir",
-    "compile": "compiler", "CompiledModule": "compiler",
-    "CompiledFunction": "compiler",
+    "compile": "compiler", "load": "runtime", "CompiledModule": "runtime",
+    "CompiledFunction": "runtime", "DeviceArray": "runtime",
 }
 
 __all__ = ["reference", *_SUBMODULES, *_NAMES]
@@ -37,5 +40,5 @@ def __getattr__(name):
         return getattr(importlib.import_module(f".{_NAMES[name]}", __name__),
                        name)
     if name == "__version__":
-        return importlib.import_module("._native", __name__).runtime_version()
+        return importlib.import_module("._runtime", __name__).runtime_version()
     raise AttributeError(f"module 'flt' has no attribute '{name}'")

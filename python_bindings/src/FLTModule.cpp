@@ -1,22 +1,20 @@
 //===- FLTModule.cpp - the flt._native pybind11 extension ----------------===//
 //
-// The C++ half of `import flt`: parse / verify / print modules and run pass
-// pipelines (libMLIR), compile a module to a shared library (FLTCompiler),
-// and load and call compiled libraries (libFLTRuntime). The pure-Python
-// package (python_bindings/flt) builds the user-facing API on these few
-// entry points.
+// The compiler half of `import flt`: parse / verify / print modules and run
+// pass pipelines (libMLIR) and compile a module to a shared library
+// (FLTCompiler). Loading and calling the libraries is flt._runtime's
+// (RuntimeModule.cpp), which needs no MLIR. The pure-Python package
+// (python_bindings/flt) builds the user-facing API on these few entry
+// points.
 //
 // MLIR reports problems as diagnostics, not exceptions; every entry point
 // here collects them and throws one `CompileFailure` (turned into
 // flt.CompileError by the Python side) carrying each diagnostic's location
-// and message. A call with inputs that do not fit the signature throws
-// ValueError; one that fails while running (a CUDA driver error) throws
-// RuntimeError.
+// and message.
 //
 // Example (Python):
 //   text = flt._native.parse("func.func @f() { return }", "<string>")
 //   flt._native.compile_module(text, "<string>", "/tmp/f.so", {...})
-//   lib = flt._native.Library("/tmp/f.so")
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,7 +23,6 @@
 #include "flt/Dialect/FLT/IR/FLTDialect.h"
 #include "flt/Dialect/FLT/Transforms/Passes.h"
 #include "flt/Pipelines/Pipelines.h"
-#include "flt/Runtime/Runtime.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -41,11 +38,9 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <cstring>
 #include <mutex>
 
 namespace py = pybind11;
@@ -210,116 +205,6 @@ void compileModule(const std::string &text, const std::string &filename,
     session.fail("compilation failed");
 }
 
-//===----------------------------------------------------------------------===//
-// Runtime
-//===----------------------------------------------------------------------===//
-
-/// numpy dtype names of the runtime's element types. bf16 travels as its
-/// raw bits in uint16 arrays; the Python side converts.
-const char *numpyName(::flt::ElementType type) {
-  switch (type) {
-  case ::flt::ElementType::F32:
-    return "float32";
-  case ::flt::ElementType::F16:
-    return "float16";
-  case ::flt::ElementType::BF16:
-    return "uint16";
-  case ::flt::ElementType::F64:
-    return "float64";
-  case ::flt::ElementType::I32:
-    return "int32";
-  case ::flt::ElementType::I64:
-    return "int64";
-  }
-  return "float32";
-}
-
-py::tuple tensorType(const ::flt::TensorType &type) {
-  return py::make_tuple(::flt::elementName(type.element), type.shape);
-}
-
-class PyLibrary {
-public:
-  explicit PyLibrary(const std::string &path) {
-    std::string error;
-    library = ::flt::Library::load(path, error);
-    if (!library)
-      throw std::runtime_error(error);
-  }
-
-  std::string target() const { return library->target(); }
-
-  /// [(name, [(element, shape)], [(element, shape)], [constraint])].
-  py::list functions() const {
-    py::list list;
-    for (const ::flt::FunctionInfo &f : library->functions()) {
-      py::list args, results;
-      for (const ::flt::TensorType &t : f.args)
-        args.append(tensorType(t));
-      for (const ::flt::TensorType &t : f.results)
-        results.append(tensorType(t));
-      list.append(py::make_tuple(f.name, args, results, f.constraints));
-    }
-    return list;
-  }
-
-  /// Calls `name` on C-contiguous arrays whose dtypes the Python side has
-  /// already matched to the signature; returns the results as new arrays.
-  py::list call(const std::string &name, const std::vector<py::array> &arrays) {
-    const ::flt::FunctionInfo *function = library->find(name);
-    if (!function)
-      throw py::value_error("no function '" + name + "' in the library");
-    if (arrays.size() != function->args.size())
-      throw py::value_error(name + " takes " +
-                            std::to_string(function->args.size()) +
-                            " arguments, got " + std::to_string(arrays.size()));
-    std::vector<::flt::HostTensor> inputs;
-    for (size_t i = 0; i < arrays.size(); ++i) {
-      const py::array &array = arrays[i];
-      const ::flt::TensorType &expected = function->args[i];
-      std::vector<int64_t> shape(array.shape(), array.shape() + array.ndim());
-      ::flt::HostTensor tensor(expected.element, shape);
-      if (!(array.flags() & py::array::c_style) ||
-          static_cast<size_t>(array.nbytes()) != tensor.byteSize() ||
-          array.itemsize() !=
-              static_cast<py::ssize_t>(::flt::elementSize(expected.element)))
-        throw py::value_error("argument " + std::to_string(i) +
-                              ": expected a C-contiguous " +
-                              numpyName(expected.element) + " array");
-      std::memcpy(tensor.data(), array.data(), tensor.byteSize());
-      inputs.push_back(std::move(tensor));
-    }
-    std::vector<::flt::HostTensor> results;
-    std::string error;
-    if (!library->validate(*function, inputs, error))
-      throw py::value_error(error);
-    bool ok;
-    {
-      // The kernels do not touch Python objects; let other threads run.
-      py::gil_scoped_release release;
-      ok = library->call(*function, inputs, results, error);
-    }
-    if (!ok)
-      throw std::runtime_error(error);
-    py::list out;
-    for (::flt::HostTensor &result : results) {
-      py::array array(py::dtype(numpyName(result.element())), result.shape());
-      std::memcpy(array.mutable_data(), result.data(), result.byteSize());
-      out.append(array);
-    }
-    return out;
-  }
-
-  void setNumThreads(int threads) {
-    std::string error;
-    if (!library->setNumThreads(threads, error))
-      throw py::value_error(error);
-  }
-
-private:
-  std::unique_ptr<::flt::Library> library;
-};
-
 } // namespace
 
 PYBIND11_MODULE(_native, m) {
@@ -350,12 +235,4 @@ PYBIND11_MODULE(_native, m) {
   m.def("compile_module", &compileModule, py::arg("text"), py::arg("filename"),
         py::arg("output"), py::arg("options"),
         "Compiles a module into a shared library.");
-  m.def("runtime_version", [] { return std::string(::flt::runtimeVersion()); });
-
-  py::class_<PyLibrary>(m, "Library")
-      .def(py::init<const std::string &>(), py::arg("path"))
-      .def_property_readonly("target", &PyLibrary::target)
-      .def("functions", &PyLibrary::functions)
-      .def("call", &PyLibrary::call, py::arg("name"), py::arg("arrays"))
-      .def("set_num_threads", &PyLibrary::setNumThreads, py::arg("threads"));
 }

@@ -150,6 +150,33 @@ def _check_driver_trace(label, path):
         _failures.append(label)
 
 
+_UNDER_DRIVER_DOUBLE = "FLT_TEST_UNDER_DRIVER_DOUBLE"
+
+
+def run_under_driver_double():
+    """cuda-host, for tests that load libraries into their own process
+    (flt.runtime): runs this script again with the driver double as
+    libcuda.so.1 and checks its trace. True in the script that did so,
+    which should then finish(); False where the test is to go on (any
+    other target, and the rerun itself)."""
+    if TARGET != "cuda-host" or os.environ.get(_UNDER_DRIVER_DOUBLE):
+        return False
+    driver = os.environ["FLT_RECORDING_CUDA_DRIVER_DIR"]
+    trace = os.path.join(tempfile.mkdtemp(prefix="flt-test-"),
+                         "driver-trace.txt")
+    paths = [driver, os.environ.get("LD_LIBRARY_PATH", "")]
+    env = dict(os.environ, LD_LIBRARY_PATH=os.pathsep.join(filter(None, paths)),
+               FLT_RECORDING_DRIVER_TRACE=trace, **{_UNDER_DRIVER_DOUBLE: "1"})
+    label = f"{os.path.basename(sys.argv[0])} on the CUDA driver double"
+    done = subprocess.run([sys.executable, *sys.argv], env=env)
+    if done.returncode != 0:
+        print(f"FAIL: {label}: exit status {done.returncode}")
+        _failures.append(label)
+    else:
+        _check_driver_trace(label, trace)
+    return True
+
+
 def check(label, out, ref, dtype="f32"):
     """Records one comparison against the reference."""
     if not RESULTS_CHECKED:

@@ -100,6 +100,11 @@ public:
                 const std::vector<HostTensor> &inputs,
                 std::string &error) const;
 
+  /// The same for inputs known by their types alone (device buffers).
+  bool validateTypes(const FunctionInfo &function,
+                     const std::vector<TensorType> &inputs,
+                     std::string &error) const;
+
   /// Validates, then calls `function` on host buffers; fills `results`.
   /// For a --target=cuda library the inputs are copied to the device and
   /// the results back.
@@ -145,9 +150,6 @@ private:
                          const std::vector<HostTensor> &inputs,
                          std::vector<HostTensor> &results,
                          std::string &error) const;
-  bool validateTypes(const FunctionInfo &function,
-                     const std::vector<TensorType> &inputs,
-                     std::string &error) const;
 
   void *handle_ = nullptr;
   std::string path_;

@@ -1,11 +1,13 @@
 # What is copied to a GPU host — a library made by flt-compile
-# --target=cuda, libFLTRuntime and flt-run — needs neither libMLIR nor
+# --target=cuda, libFLTRuntime, flt-run and flt.runtime's extension
+# flt._runtime — needs neither libMLIR nor
 # libLLVM, nor libomp, libcuda or the CUDA toolkit: the driver is
 # dlopen'ed at run time. Where there is no driver, flt-run --device=cuda
 # says so in one line and exits 1, and a CUDA library refuses --device=cpu.
 # RUN: %python %s
 
 import ctypes
+import importlib.util
 import os
 import subprocess
 
@@ -22,8 +24,13 @@ lib = Library([func("relu", [("x", X)],
 
 runtime = os.path.join(os.path.dirname(os.path.abspath(tool("flt-run"))),
                        "..", "lib", "libFLTRuntime.so")
-for label, path in (("the CUDA library", lib.path),
-                    ("libFLTRuntime", runtime), ("flt-run", tool("flt-run"))):
+artifacts = [("the CUDA library", lib.path), ("libFLTRuntime", runtime),
+             ("flt-run", tool("flt-run"))]
+# flt.runtime's extension, where the Python package is built.
+python_runtime = importlib.util.find_spec("flt._runtime")
+if python_runtime:
+    artifacts.append(("flt._runtime", python_runtime.origin))
+for label, path in artifacts:
     needed = subprocess.run(["ldd", path], capture_output=True, text=True,
                             check=True).stdout
     bad = [line.split()[0] for line in needed.splitlines()
