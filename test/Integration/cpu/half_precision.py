@@ -1,9 +1,10 @@
 # f16 and bf16 activations (computed in f32): linear attention with rpe
 # (causal and not) and the full layer, against the float64 reference with
 # SPEC's f16/bf16 tolerances. bf16 arrays travel as f32 .npy files (rounded
-# on input). r = 16 keeps every product of linear attention a multiple of
-# the tensor cores' 16 x 8 x 16 tiles, so that the GPU mapping (and its
-# emulation, with the same operand rounding) runs them on tensor cores.
+# on input). m = 16, r = 32 keep every product of linear attention a
+# multiple of the tensor cores' 16 x 8 x 16 tiles, so that the GPU mapping
+# (and its emulation, with the same operand rounding) runs them on tensor
+# cores, with the state in two groups of 16 positional features.
 # Linear attention runs in both of its forms (at these lengths the cost
 # model picks the quadratic one; the linear one is forced in a second
 # library).
@@ -14,7 +15,7 @@ from flt import reference
 from flt_harness import (Library, check, finish, func, mixture_theta, normal,
                          positions, positive, rng, ttype)
 
-H, m, r, e, m_f = 2, 16, 16, 16, 4
+H, m, r, e, m_f = 2, 16, 32, 16, 4
 functions = []
 for dtype in ("f16", "bf16"):
     FQ, V = ttype((1, H, 1, m), dtype, (2,)), ttype((1, H, 1, e), dtype, (2,))
