@@ -419,13 +419,7 @@ LinearAttentionLowering::readOut(OpBuilder &nb, Value fqTile, Value phiTile,
     // den_i += Σ_c rows[i, c] normRow[c], loops (i, c).
     return ib.generic1(ValueRange{rows, normRow}, den,
                        {ib.map(2, {0, 1}), ib.map(2, {1}), ib.map(2, {0})},
-                       StructuredBuilder::parallel(1, 1),
-                       [](OpBuilder &bb, Location nl, ValueRange args) {
-                         Value product =
-                             arith::MulFOp::create(bb, nl, args[0], args[1]);
-                         return SmallVector<Value>{
-                             arith::AddFOp::create(bb, nl, args[2], product)};
-                       });
+                       StructuredBuilder::parallel(1, 1), multiplyAdd);
   };
   if (!hasRpe()) {
     num = tb.matmulAccumulate(fqTile, state, num, false, false);
@@ -442,13 +436,7 @@ LinearAttentionLowering::readOut(OpBuilder &nb, Value fqTile, Value phiTile,
         false);
     den = tb.generic1(ValueRange{projected, phiTile}, den,
                       {tb.map(2, {0, 1}), tb.map(2, {0, 1}), tb.map(2, {0})},
-                      StructuredBuilder::parallel(1, 1),
-                      [](OpBuilder &bb, Location nl, ValueRange args) {
-                        Value product =
-                            arith::MulFOp::create(bb, nl, args[0], args[1]);
-                        return SmallVector<Value>{
-                            arith::AddFOp::create(bb, nl, args[2], product)};
-                      });
+                      StructuredBuilder::parallel(1, 1), multiplyAdd);
   }
 
   if (usesValueBlocks())
@@ -548,11 +536,7 @@ Value LinearAttentionLowering::materializeKronecker(Value features,
   Value product = sb.generic1(ValueRange{f, positional}, sb.empty(sizes, f32),
                               {sb.map(5, {0, 1, 2, 3}), sb.map(5, {0, 1, 2, 4}),
                                sb.map(5, {0, 1, 2, 3, 4})},
-                              StructuredBuilder::parallel(5),
-                              [](OpBuilder &bb, Location nl, ValueRange args) {
-                                return SmallVector<Value>{arith::MulFOp::create(
-                                    bb, nl, args[0], args[1])};
-                              });
+                              StructuredBuilder::parallel(5), multiply);
   SmallVector<ReassociationIndices> groups = {{0}, {1}, {2}, {3, 4}};
   return tensor::CollapseShapeOp::create(b, loc, product, groups);
 }
