@@ -243,27 +243,43 @@ bool Library::timeDevice(const FunctionInfo &function,
   if (!cudaAvailable(error))
     return false;
   milliseconds.clear();
+  // Every event call is checked before the next: a failed record ends the
+  // timing (no elapsed time between events that were never recorded).
+  auto eventsOk = [&] {
+    std::string message = takeError(*cuda_);
+    if (message.empty())
+      return true;
+    error = "timing '" + function.name + "' on the GPU: " + message;
+    return false;
+  };
   void *start = cuda_->eventCreate(), *stop = cuda_->eventCreate();
-  bool ok = true;
+  bool ok = eventsOk();
   for (int i = 0; i < calls && ok; ++i) {
-    std::vector<DeviceTensor> results;
     // The kernels' stream synchronizes with the default stream, so events
     // recorded there bracket exactly this call's GPU work.
     cuda_->eventRecord(start, nullptr);
-    ok = callDevice(function, inputs, results, error);
-    cuda_->eventRecord(stop, nullptr);
-    cuda_->eventSynchronize(stop);
-    milliseconds.push_back(cuda_->elapsedMs(start, stop));
+    std::vector<DeviceTensor> results;
+    ok = eventsOk() && callDevice(function, inputs, results, error);
     for (DeviceTensor &result : results)
       freeDevice(result);
+    if (!ok)
+      break;
+    cuda_->eventRecord(stop, nullptr);
+    cuda_->eventSynchronize(stop);
+    float elapsed = 0.0f;
+    if ((ok = eventsOk())) {
+      elapsed = cuda_->elapsedMs(start, stop);
+      ok = eventsOk();
+    }
+    if (ok)
+      milliseconds.push_back(elapsed);
   }
   cuda_->eventDestroy(start);
   cuda_->eventDestroy(stop);
-  std::string message = takeError(*cuda_);
-  if (ok && !message.empty()) {
-    error = "timing '" + function.name + "' on the GPU: " + message;
-    ok = false;
-  }
+  if (ok)
+    ok = eventsOk();
+  else
+    cuda_->clearError();
   return ok;
 }
 

@@ -143,9 +143,32 @@ FAILURES = [
     ({"FLT_RECORDING_DRIVER_FAIL": "cuMemcpyAsync@6"},
      "copying f32 [1, 2, 96, 64] from the GPU: cuMemcpyAsync failed"),
 ]
-for env, message in FAILURES:
+# With --benchmark=3: the checked call allocates 10 buffers (5 inputs) and
+# launches 3 kernels, the warm-up 3 more, the timed calls the rest; event
+# calls only time them.
+BENCHMARK_FAILURES = [
+    ({"FLT_RECORDING_DRIVER_FAIL": "cuMemAllocAsync@11"},
+     "copying f32 [1, 2, 96, 64] to the GPU: cuMemAllocAsync failed: out of "
+     "memory"),
+    ({"FLT_RECORDING_DRIVER_FAIL": "cuLaunchKernel@5"},
+     "running 'la' on the GPU: cuLaunchKernel failed: unspecified launch "
+     "failure"),
+    ({"FLT_RECORDING_DRIVER_FAIL": "cuLaunchKernel@11"},
+     "running 'la' on the GPU: cuLaunchKernel failed: unspecified launch "
+     "failure"),
+    ({"FLT_RECORDING_DRIVER_FAIL": "cuEventRecord@3"},
+     "timing 'la' on the GPU: cuEventRecord failed"),
+    ({"FLT_RECORDING_DRIVER_FAIL": "cuEventRecord@4"},
+     "timing 'la' on the GPU: cuEventRecord failed"),
+    ({"FLT_RECORDING_DRIVER_FAIL": "cuEventElapsedTime_v2@2"},
+     "timing 'la' on the GPU: cuEventElapsedTime failed"),
+]
+for env, message, extra in ([(e, m, []) for e, m in FAILURES] +
+                            [(e, m, ["--benchmark=3"])
+                             for e, m in BENCHMARK_FAILURES]):
     label = ", ".join(f"{k.split('_')[-1].lower()}={v}" for k, v in env.items())
-    status, errors, trace = run("la", env=env.items())
+    label += "".join(f" {x}" for x in extra)
+    status, errors, trace = run("la", extra, env=env.items())
     expect(f"{label}: exit 1 with one line", status == 1 and len(errors) == 1,
            "\n".join(errors))
     expect(f"{label}: the line says what failed",

@@ -230,17 +230,21 @@ int main(int argc, char **argv) {
     std::vector<double> times;
     if (cuda) {
       // Kernels only: inputs stay on the device, CUDA events around calls.
+      // Freed before any error is reported: a failed run leaves nothing
+      // on the device either.
       std::vector<flt::DeviceTensor> deviceInputs(inputs.size());
-      for (size_t i = 0; i < inputs.size(); ++i)
-        if (!library->toDevice(inputs[i], deviceInputs[i], error))
-          fail(error);
+      bool ok = true;
+      for (size_t i = 0; ok && i < inputs.size(); ++i)
+        ok = library->toDevice(inputs[i], deviceInputs[i], error);
       std::vector<double> warmUp;
-      if (!library->timeDevice(*function, deviceInputs, 1, warmUp, error) ||
-          !library->timeDevice(*function, deviceInputs, options.benchmark,
-                               times, error))
-        fail(error);
+      ok = ok &&
+           library->timeDevice(*function, deviceInputs, 1, warmUp, error) &&
+           library->timeDevice(*function, deviceInputs, options.benchmark,
+                               times, error);
       for (flt::DeviceTensor &input : deviceInputs)
         library->freeDevice(input);
+      if (!ok)
+        fail(error);
     } else {
       std::vector<flt::HostTensor> scratch;
       if (!library->call(*function, inputs, scratch, error)) // warm-up
