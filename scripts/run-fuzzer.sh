@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds flt-fuzz (libFuzzer + ASan + UBSan, with coverage of flt's code) in
 # ${FLT_FUZZ_BUILD_DIR:-build-fuzz} and fuzzes the parser, the verifiers,
-# flt-decompose and flt-cpu-pipeline, starting from test/fuzz/corpus (seeds
-# cut from the lit tests). Arguments go to libFuzzer, e.g.
+# flt-decompose and flt-cpu-pipeline (or flt-gpu-pipeline), starting from
+# test/fuzz/corpus (seeds cut from the lit tests). Arguments go to libFuzzer, e.g.
 #
 #   scripts/run-fuzzer.sh -runs=1000000          # a number of executions
 #   scripts/run-fuzzer.sh -max_total_time=600    # a time budget (seconds)
 #   FLT_FUZZ_PARSE_ONLY=1 scripts/run-fuzzer.sh -runs=1000000
 #                                                # parser + verifiers only
+#   FLT_FUZZ_PIPELINE=gpu scripts/run-fuzzer.sh -max_total_time=600
+#                                                # flt-gpu-pipeline (to PTX)
 #
 # New interesting inputs go to build-fuzz/corpus; a crash is written as
 # crash-<hash> in the current directory (keep it as a regression test in

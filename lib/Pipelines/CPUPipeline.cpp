@@ -43,6 +43,7 @@ void mlir::flt::buildCPUPipeline(OpPassManager &pm,
     tiles.keyBlocks = cuda::kKeyBlocks;
     tiles.positionalGroup = cuda::kPositionalGroup;
     tiles.fftLanes = cuda::kFFTLanes;
+    tiles.mapToBlocks = true;
     tiles.quadraticFlopCost = cuda::kQuadraticFlopCost;
     tiles.causalWalkFlopCost = cuda::kCausalWalkFlopCost;
   }

@@ -57,6 +57,7 @@ void mlir::flt::buildGPUPipeline(OpPassManager &pm,
                     /*featureGroup=*/1,       cuda::kPositionalGroup,
                     cuda::kFFTLanes,          options.linearAttentionForm,
                     cuda::kQuadraticFlopCost, cuda::kCausalWalkFlopCost};
+  tiles.mapToBlocks = true;
   addFLTToLinalgStage(pm, options.raiseAttention, options.fuseKronecker, tiles);
   addBufferizationStage(pm);
 

@@ -36,6 +36,7 @@ void mlir::flt::addFLTToLinalgStage(OpPassManager &pm, bool raiseAttention,
   lowering.featureGroup = tiles.featureGroup;
   lowering.positionalGroup = tiles.positionalGroup;
   lowering.fftLanes = tiles.fftLanes;
+  lowering.mapToBlocks = tiles.mapToBlocks;
   lowering.linearAttentionForm = tiles.linearAttentionForm;
   lowering.quadraticFlopCost = tiles.quadraticFlopCost;
   lowering.causalWalkFlopCost = tiles.causalWalkFlopCost;

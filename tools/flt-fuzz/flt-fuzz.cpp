@@ -2,14 +2,17 @@
 //
 // Feeds arbitrary bytes to the MLIR parser with the flt dialect registered
 // (plus func and builtin, so that ops sit in functions), verifies them, and
-// for modules that verify runs flt-decompose and flt-cpu-pipeline down to the
-// LLVM dialect. Diagnostics are swallowed: only crashes, sanitizer reports
-// and hangs are findings. Build with -DFLT_BUILD_FUZZER=ON (see
-// scripts/run-fuzzer.sh).
+// for modules that verify runs flt-cpu-pipeline (flt-decompose and the rest)
+// down to the LLVM dialect. Diagnostics are swallowed: only crashes,
+// sanitizer reports and hangs are findings. Build with -DFLT_BUILD_FUZZER=ON
+// (see scripts/run-fuzzer.sh).
 //
-// With FLT_FUZZ_PARSE_ONLY=1 in the environment the pipeline is skipped:
-// parsing and verifying run at thousands of inputs per second, the pipeline
-// at tens (it lowers every module that verifies to the LLVM dialect).
+// The environment picks what runs after verification:
+//   FLT_FUZZ_PARSE_ONLY=1   nothing: parsing and verifying run at thousands
+//                           of inputs per second, a pipeline at tens;
+//   FLT_FUZZ_PIPELINE=gpu   flt-gpu-pipeline instead, down to PTX (format
+//                           isa: the GPU mapping, NVVM and the NVPTX
+//                           backend run in process; ptxas is not called).
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +26,7 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
@@ -43,6 +47,8 @@ DialectRegistry &registry() {
     auto *r = new DialectRegistry();
     registerAllDialects(*r);
     registerAllExtensions(*r);
+    // gpu-module-to-binary translates the kernels to LLVM IR.
+    registerAllGPUToLLVMIRTranslations(*r);
     r->insert<flt::FLTDialect>();
     return r;
   }();
@@ -79,9 +85,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!module || parseOnly)
     return 0;
 
+  static const bool gpuPipeline = [] {
+    const char *pipeline = getenv("FLT_FUZZ_PIPELINE");
+    return pipeline && StringRef(pipeline) == "gpu";
+  }();
   PassManager pm(&context);
-  flt::CPUPipelineOptions options;
-  flt::buildCPUPipeline(pm, options);
+  if (gpuPipeline) {
+    flt::GPUPipelineOptions options;
+    options.binaryFormat = "isa";
+    flt::buildGPUPipeline(pm, options);
+  } else {
+    flt::CPUPipelineOptions options;
+    flt::buildCPUPipeline(pm, options);
+  }
   (void)pm.run(*module);
   return 0;
 }

@@ -113,12 +113,18 @@ def FLTConvertToLinalg : Pass<"flt-convert-to-linalg"> {
     Option<"columnMultiple", "column-multiple", "int64_t", /*default=*/"16",
            "Pad value columns to a multiple of this (the CPU's vector "
            "width; the GPU's mma tile width)">,
+    Option<"mapToBlocks", "map-to-blocks", "bool", /*default=*/"false",
+           "Mark every outermost scf.forall of the lowerings as a loop over "
+           "GPU blocks (#gpu.block<linear_dim_i>), so that canonicalization "
+           "keeps it when it has one iteration (B = H = 1) and its body stays "
+           "one kernel (the GPU pipeline's)">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
-    "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
-    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect",
-    "::mlir::vector::VectorDialect", "::mlir::LLVM::LLVMDialect"
+    "::mlir::gpu::GPUDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect",
+    "::mlir::LLVM::LLVMDialect"
   ];
 }
 

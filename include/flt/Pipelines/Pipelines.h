@@ -157,6 +157,9 @@ struct LinalgTiles {
   std::string linearAttentionForm = "auto";
   double quadraticFlopCost = 1.0;
   double causalWalkFlopCost = 1.0;
+  /// The outermost loops of the lowerings are GPU block loops from the
+  /// start (kept at one iteration).
+  bool mapToBlocks = false;
 };
 
 /// The stages both pipelines share: flt -> fused linalg loop nests on

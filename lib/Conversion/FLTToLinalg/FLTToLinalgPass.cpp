@@ -3,6 +3,7 @@
 #include "flt/Conversion/FLTToLinalg/FLTToLinalg.h"
 #include "flt/Conversion/Passes.h"
 #include "flt/Dialect/FLT/IR/FLTOps.h"
+#include "flt/Dialect/FLT/Transforms/GPUMapping.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
@@ -105,7 +106,14 @@ struct FLTConvertToLinalgPass
       return WalkResult::advance();
     });
     if (unsupported.wasInterrupted())
-      signalPassFailure();
+      return signalPassFailure();
+
+    if (mapToBlocks)
+      getOperation()->walk<WalkOrder::PreOrder>([](scf::ForallOp forall) {
+        if (!forall.getMapping())
+          mapToLinearBlocks(forall);
+        return WalkResult::skip(); // nested loops are not blocks
+      });
   }
 };
 

@@ -1,7 +1,9 @@
 # flt.toeplitz_attention, methods direct (the tiled quadratic form), fft
 # (our FFT, lengths padded to powers of two) and auto, causal and not, all
 # normalizations, lengths 1 to 1000 (the causal FFT at L = 1000 included),
-# more value columns than one FFT batch holds (e = 40 > 31).
+# more value columns than one FFT batch holds (e = 40 > 31); one batch and
+# one head with static sizes (on the GPU: one block per loop of one
+# iteration).
 # RUN: %python %s
 
 from flt import reference
@@ -38,4 +40,23 @@ for name, causal, normalize, _ in cases:
         out = lib.run(name, [fq, fk, v, b])[0]
         check(f"{name} B={B} L={L}", out,
               reference.toeplitz_attention(fq, fk, v, b, causal, normalize))
+
+# B = H = 1, static: the FFT method's loop over (batch, head) has one
+# iteration.
+FQ1, V1, B1 = ttype((1, 1, 37, m)), ttype((1, 1, 37, e)), ttype((1, 73))
+single = Library([func(
+    f"fft_single_{'causal' if causal else 'full'}",
+    [("fq", FQ1), ("fk", FQ1), ("v", V1), ("b", B1)],
+    [f"%o = flt.toeplitz_attention %fq, %fk, %v, %b {{causal = "
+     f"{str(causal).lower()}, method = #flt.toeplitz_method<fft>}} : "
+     f"{FQ1}, {FQ1}, {V1}, {B1} -> {V1}"], [("%o", V1)])
+    for causal in (False, True)])
+for causal in (False, True):
+    fq, fk = positive(g, (1, 1, 37, m)), positive(g, (1, 1, 37, m))
+    v = normal(g, (1, 1, 37, e))
+    b = (2.0 * g.standard_normal((1, 73))).astype("float32")
+    kind = "causal" if causal else "full"
+    out = single.run(f"fft_single_{kind}", [fq, fk, v, b])[0]
+    check(f"fft {kind} B=H=1 static L=37", out,
+          reference.toeplitz_attention(fq, fk, v, b, causal))
 finish()

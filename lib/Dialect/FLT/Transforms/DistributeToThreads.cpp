@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "flt/Dialect/FLT/Transforms/GPUMapping.h"
 #include "flt/Dialect/FLT/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -24,15 +25,10 @@ namespace mlir::flt {
 } // namespace mlir::flt
 
 using namespace mlir;
+using mlir::flt::isBlockLoop;
+using mlir::flt::mapToLinearBlocks;
 
 namespace {
-
-/// Whether `forall` is a block loop (made by this pass or mapped before).
-bool isBlockLoop(scf::ForallOp forall) {
-  std::optional<ArrayAttr> mapping = forall.getMapping();
-  return mapping && !mapping->empty() &&
-         isa<gpu::GPUBlockMappingAttr>((*mapping)[0]);
-}
 
 /// Whether `forall` runs on the threads of a block: a thread loop, or a
 /// warp loop of flt-tile-contractions-to-warps.
@@ -40,17 +36,6 @@ bool isThreadOrWarpLoop(scf::ForallOp forall) {
   std::optional<ArrayAttr> mapping = forall.getMapping();
   return mapping && !mapping->empty() &&
          isa<gpu::GPUThreadMappingAttr, gpu::GPUWarpMappingAttr>((*mapping)[0]);
-}
-
-/// Maps each dimension of `forall` to a linearized block id.
-void markAsBlockLoop(scf::ForallOp forall) {
-  MLIRContext *context = forall.getContext();
-  SmallVector<Attribute> mapping;
-  for (unsigned i = 0, e = forall.getRank(); i < e; ++i)
-    mapping.push_back(gpu::GPUBlockMappingAttr::get(
-        context, static_cast<gpu::MappingId>(
-                     static_cast<unsigned>(gpu::MappingId::LinearDim0) + i)));
-  forall.setMappingAttr(ArrayAttr::get(context, mapping));
 }
 
 ArrayAttr threadMapping(MLIRContext *context) {
@@ -172,7 +157,7 @@ LogicalResult distributeOverGrid(RewriterBase &rewriter, linalg::LinalgOp op,
   auto blockLoop =
       scf::ForallOp::create(rewriter, loc, ArrayRef<OpFoldResult>{blocks},
                             ValueRange{}, std::nullopt);
-  markAsBlockLoop(blockLoop);
+  mapToLinearBlocks(blockLoop);
   rewriter.setInsertionPoint(blockLoop.getTerminator());
   auto threadLoop = scf::ForallOp::create(
       rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(threads)},
@@ -250,15 +235,18 @@ struct FLTDistributeToThreadsPass
       return WalkResult::advance();
     });
 
+    // A block loop may come mapped already (flt-convert-to-linalg's
+    // map-to-blocks keeps one-iteration loops that way); what is in it is
+    // distributed all the same. Ops inside thread or warp loops are left
+    // alone, so running this pass twice changes nothing.
     for (scf::ForallOp blockLoop : blockLoops) {
-      if (isBlockLoop(blockLoop))
-        continue; // distributed already
       if (!blockLoop.getOutputs().empty()) {
         blockLoop.emitError("flt-distribute-to-threads: expects buffers "
                             "(run after bufferization)");
         return signalPassFailure();
       }
-      markAsBlockLoop(blockLoop);
+      if (!isBlockLoop(blockLoop))
+        mapToLinearBlocks(blockLoop);
       SmallVector<linalg::LinalgOp> ops;
       SmallVector<Operation *> lonelyWrites;
       blockLoop.getBody()->walk<WalkOrder::PreOrder>([&](Operation *op) {

@@ -173,7 +173,9 @@ def FLTDistributeToThreads : Pass<"flt-distribute-to-threads",
   let description = [{
     The first half of the GPU mapping (DESIGN.md section 3), on buffers.
     Every outermost `scf.forall` becomes a loop over thread blocks (mapping
-    `#gpu.block<linear_dim_i>`). Inside one, every linalg op becomes a
+    `#gpu.block<linear_dim_i>`), or is one already (flt-convert-to-linalg's
+    `map-to-blocks`, which keeps one-iteration loops through
+    canonicalization). Inside one, every linalg op becomes a
     thread loop, `scf.forall (%t) in (threads)` mapped to `#gpu.thread<x>`,
     whose thread t computes the points p = t, t + threads, ... of the op's
     parallel dimensions (consecutive threads take consecutive points of the
