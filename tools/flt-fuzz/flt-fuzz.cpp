@@ -64,8 +64,7 @@ MLIRContext &sharedContext() {
     auto *c = new MLIRContext(registry(), MLIRContext::Threading::DISABLED);
     c->getOrLoadDialect<flt::FLTDialect>();
     c->getOrLoadDialect<func::FuncDialect>();
-    c->getDiagEngine().registerHandler(
-        [](Diagnostic &) { return success(); });
+    c->getDiagEngine().registerHandler([](Diagnostic &) { return success(); });
     return c;
   }();
   return *context;
