@@ -35,21 +35,11 @@ import numpy as np
 from flt import reference
 import flt_harness
 from flt_harness import (Library, check, finish, func, mixture_theta, normal,
-                         positions, positive, ttype)
+                         positions, positive, rounded, ttype)
 
 SIZES = [1, 2, 3, 5, 8, 16, 17, 31, 33, 64, 65, 100, 130]
 LONG_SIZES = [128, 256, 257, 1000, 4096, 16384, 16385, 65536]
 
-
-def bf16(x):
-    """x rounded to bf16 (nearest even), held in f32 as flt-run reads it."""
-    bits = x.astype(np.float32).view(np.uint32).astype(np.uint64)
-    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16 << 16
-    return bits.astype(np.uint32).view(np.float32)
-
-
-def rounded(x, dtype):
-    return {"f32": x, "f16": x.astype(np.float16), "bf16": bf16(x)}[dtype]
 
 
 class Draw:

@@ -211,6 +211,19 @@ def finish():
     print("all checks passed")
 
 
+def rounded(x, dtype):
+    """x as a kernel with `dtype` activations sees it: f32 unchanged, f16,
+    or bf16 (round to nearest even, as flt-run does) held in f32 — bf16
+    arrays travel as f32 .npy files."""
+    if dtype == "f16":
+        return x.astype(np.float16)
+    if dtype != "bf16":
+        return x
+    bits = x.astype(np.float32).view(np.uint32).astype(np.uint64)
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16 << 16
+    return bits.astype(np.uint32).view(np.float32)
+
+
 # Well-conditioned inputs (SPEC.md section 3).
 def rng(seed):
     return np.random.default_rng(seed)

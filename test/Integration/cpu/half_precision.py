@@ -13,7 +13,7 @@
 import numpy as np
 from flt import reference
 from flt_harness import (Library, check, finish, func, mixture_theta, normal,
-                         positions, positive, rng, ttype)
+                         positions, positive, rng, rounded, ttype)
 
 H, m, r, e, m_f = 2, 16, 32, 16, 4
 functions = []
@@ -40,17 +40,6 @@ for dtype in ("f16", "bf16"):
 libraries = {"auto": Library(functions),
              "linear": Library(functions, ["--linear-attention-form=linear"])}
 lib = libraries["auto"]
-
-
-def rounded(x, dtype):
-    """x as the kernel sees it: f16, or bf16 held in f32 (round to nearest
-    even, as flt-run does)."""
-    if dtype == "f16":
-        return x.astype(np.float16)
-    bits = x.astype(np.float32).view(np.uint32).astype(np.uint64)
-    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16 << 16
-    return bits.astype(np.uint32).view(np.float32)
-
 
 g = rng(5)
 for dtype in ("f16", "bf16"):

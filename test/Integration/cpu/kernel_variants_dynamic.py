@@ -5,7 +5,7 @@
 
 import numpy as np
 from flt import reference
-from flt_harness import Library, check, finish, func, normal, positive, rng
+from flt_harness import Library, check, finish, func, normal, positive, rng, rounded
 Q="tensor<?x?x?x?xf32>"; B2="tensor<?x?xf32>"; QB="tensor<?x?x?x?xbf16>"
 fns=[func("soft_dyn",[("q",Q),("k",Q),("v",Q),("b",B2),("phi",Q),("psi",Q)],[f"%o = flt.kernel_attention %q, %k, %v bias(%b) rpe(%phi, %psi) {{causal = true, temperature = 0.25 : f32}} : {Q}, {Q}, {Q}, {B2}, {Q}, {Q} -> {Q}"],[("%o",Q)]),
      func("fi_dyn",[("q",Q),("k",Q),("v",Q),("R",B2)],[f"%o = flt.kernel_attention %q, %k, %v scale(%R) {{kernel = #flt.pair_kernel<fourier_integral>, power = 3}} : {Q}, {Q}, {Q}, {B2} -> {Q}"],[("%o",Q)]),
@@ -18,9 +18,7 @@ check("softmax dyn", lib.run("soft_dyn",[q,k,v,b,phi,psi])[0], reference.kernel_
 R=g.uniform(.5,1.5,(H,d)).astype(np.float32)
 check("fourier dyn p3", lib.run("fi_dyn",[q,k,v,R])[0], reference.kernel_attention(q,k,v,"fourier_integral",R,power=3))
 fq=positive(g,(B,H,L,d)); fk=positive(g,(B,H,L,d)); vv=normal(g,(B,H,L,e)); bb=normal(g,(H,2*L-1))
-def bf(x):
-    bits=x.astype(np.float32).view(np.uint32).astype(np.uint64); bits=(bits+0x7FFF+((bits>>16)&1))>>16<<16; return bits.astype(np.uint32).view(np.float32)
-check("toeplitz fft bf16", lib.run("tz_fft_bf16",[fq,fk,vv,bb])[0], reference.toeplitz_attention(bf(fq),bf(fk),bf(vv),bb,True), "bf16")
+check("toeplitz fft bf16", lib.run("tz_fft_bf16",[fq,fk,vv,bb])[0], reference.toeplitz_attention(*(rounded(x,"bf16") for x in (fq,fk,vv)),bb,True), "bf16")
 th=normal(g,(H,d//2))
 check("rotary halves dyn", lib.run("pt_dyn",[q,th])[0], reference.position_transform(q,th,"rotary",pairing="halves"))
 finish()

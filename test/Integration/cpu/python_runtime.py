@@ -12,7 +12,7 @@ import numpy as np
 import flt_harness as harness
 from flt import reference
 from flt_harness import (Library, check, expect, finish, func, normal,
-                         positive, rng, ttype)
+                         positive, rng, rounded, ttype)
 
 if harness.run_under_driver_double():
     finish()
@@ -33,11 +33,6 @@ def linear_attention(name, dtype):
                        ("psi", P)], body, [("%o", V)])
 
 
-def rounded_bf16(x):
-    bits = x.astype(np.float32).view(np.uint32).astype(np.uint64)
-    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16 << 16
-    return bits.astype(np.uint32).view(np.float32)
-
 
 library = Library([linear_attention("la_f32", "f32"),
                    linear_attention("la_bf16", "bf16")])
@@ -47,7 +42,7 @@ L = 300
 inputs = [positive(g, (1, H, L, m)), positive(g, (1, H, L, m)),
           normal(g, (1, H, L, e)), positive(g, (1, H, L, r)),
           positive(g, (1, H, L, r))]
-halves = [rounded_bf16(x) for x in inputs[:3]] + inputs[3:]
+halves = [rounded(x, "bf16") for x in inputs[:3]] + inputs[3:]
 expected = {"f32": reference.linear_attention(*inputs),
             "bf16": reference.linear_attention(*halves)}
 arguments = {"f32": inputs, "bf16": halves}

@@ -10,18 +10,8 @@
 import numpy as np
 from flt import reference
 from flt_harness import (Library, check, finish, func, mixture_theta, normal,
-                         positions, positive, rng, ttype)
+                         positions, positive, rng, rounded, ttype)
 
-
-def bf16(x):
-    """x rounded to bf16 (nearest even), held in f32 as flt-run reads it."""
-    bits = x.astype(np.float32).view(np.uint32).astype(np.uint64)
-    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16 << 16
-    return bits.astype(np.uint32).view(np.float32)
-
-
-def rounded(x, dtype):
-    return {"f32": x, "f16": x.astype(np.float16), "bf16": bf16(x)}[dtype]
 
 
 # (name, B, H, L, S, m, e, r, causal, dtype); r = 0: no rpe.
