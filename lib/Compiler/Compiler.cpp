@@ -10,8 +10,10 @@
 
 #include "flt/Compiler/Compiler.h"
 
+#include "flt/Codegen/CPU/Passes.h"
+#include "flt/Codegen/GPU/Passes.h"
+#include "flt/Codegen/TargetConfig.h"
 #include "flt/Compiler/ShapeChecks.h"
-#include "flt/Pipelines/Pipelines.h"
 #include "flt/Runtime/ModuleInfo.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -318,15 +320,19 @@ LogicalResult writePTX(ModuleOp module, StringRef outputPath) {
 LogicalResult mlir::flt::compileModule(ModuleOp module,
                                        const CompileOptions &options,
                                        StringRef outputPath) {
-  bool cuda = options.target == "cuda";
-  if (!cuda && options.target != "cpu")
-    return module.emitError() << "flt-compile: unknown target '"
-                              << options.target << "' (supported: cpu, cuda)";
-  if (options.emit == EmitKind::PTX && !cuda)
-    return module.emitError("flt-compile: --emit=ptx needs --target=cuda");
-  if (options.emulateGPUMapping && cuda)
-    return module.emitError(
-        "flt-compile: --emulate-gpu-mapping is for --target=cpu");
+  FailureOr<std::unique_ptr<llvm::TargetMachine>> machine =
+      createTargetMachine(module, options);
+  if (failed(machine))
+    return failure();
+  // The one place the target's numbers meet the options.
+  std::string error;
+  bool hasAVX512 =
+      (*machine)->getMCSubtargetInfo()->checkFeatures("+avx512f");
+  FailureOr<TargetConfig> config = TargetConfig::get(
+      options, hasAVX512, error, OptionSpelling::CLI);
+  if (failed(config))
+    return module.emitError() << "flt-compile: " << error;
+  bool cuda = config->kind == TargetConfig::Kind::CUDA;
 
   SmallVector<std::string> names;
   for (func::FuncOp func : exportedFunctions(module))
@@ -357,71 +363,17 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
   registerAllGPUToLLVMIRTranslations(translations);
   context->appendDialectRegistry(translations);
 
-  FailureOr<std::unique_ptr<llvm::TargetMachine>> machine =
-      createTargetMachine(module, options);
-  if (failed(machine))
-    return failure();
-
   PassManager pm(context);
-  if (cuda) {
-    // A budget the chip cannot give would compile, then fail every launch.
-    int64_t maximum = cuda::maxSharedMemoryPerBlock(options.cudaChip);
-    if (maximum >= 0) // what the kernels' static part leaves
-      maximum -= cuda::kStaticSharedMemoryBytes;
-    if (maximum >= 0 && options.sharedMemoryBytes > maximum) {
-      module.emitError() << "flt-compile: a block can use at most " << maximum
-                         << " bytes of shared memory on " << options.cudaChip
-                         << ", not " << options.sharedMemoryBytes;
-      return failure();
-    }
-    GPUPipelineOptions pipeline;
-    pipeline.raiseAttention = options.raiseAttention;
-    pipeline.fuseKronecker = options.fuseKronecker;
-    pipeline.linearAttentionForm = options.linearAttentionForm;
-    pipeline.tokenTile =
-        options.tokenTile > 0 ? options.tokenTile : cuda::kTokenTile;
-    pipeline.valueSlice =
-        options.valueSlice > 0 ? options.valueSlice : cuda::kValueSlice;
-    pipeline.threadsPerBlock = options.threadsPerBlock;
-    pipeline.sharedMemoryBytes = options.sharedMemoryBytes;
-    pipeline.allowTF32 = options.allowTF32;
-    pipeline.chip = options.cudaChip;
-    pipeline.toolkit = options.cudaToolkit;
-    pipeline.binaryFormat = options.emit == EmitKind::PTX ? "isa" : "bin";
-    buildGPUPipeline(pm, pipeline);
-  } else {
-    CPUPipelineOptions pipeline;
-    pipeline.registerRows =
-        options.registerRows > 0
-            ? options.registerRows
-            : ((*machine)->getMCSubtargetInfo()->checkFeatures("+avx512f")
-                   ? cpu::kRegisterRowsAVX512
-                   : cpu::kRegisterRowsAVX2);
-    pipeline.raiseAttention = options.raiseAttention;
-    pipeline.fuseKronecker = options.fuseKronecker;
-    pipeline.linearAttentionForm = options.linearAttentionForm;
-    // The emulated GPU mapping uses the GPU's tiles, unvectorized.
-    bool emulate = options.emulateGPUMapping;
-    int64_t defaultTokenTile = emulate ? cuda::kTokenTile : cpu::kTokenTile;
-    int64_t defaultValueSlice = emulate ? cuda::kValueSlice : cpu::kValueSlice;
-    pipeline.tokenTile =
-        options.tokenTile > 0 ? options.tokenTile : defaultTokenTile;
-    pipeline.valueSlice =
-        options.valueSlice > 0 ? options.valueSlice : defaultValueSlice;
-    pipeline.vectorize = options.vectorize && !emulate;
-    pipeline.parallel = options.parallel;
-    pipeline.threads = options.threads;
-    pipeline.emulateGPUMapping = emulate;
-    pipeline.threadsPerBlock = options.threadsPerBlock;
-    pipeline.allowTF32 = options.allowTF32;
-    buildCPUPipeline(pm, pipeline);
-  }
+  if (cuda)
+    buildGPUPipeline(pm, *config);
+  else
+    buildCPUPipeline(pm, *config);
   if (failed(pm.run(module)))
     return failure();
 
-  if (options.emit == EmitKind::PTX)
+  if (options.emit == "ptx")
     return writePTX(module, outputPath);
-  if (options.emit == EmitKind::MLIR)
+  if (options.emit == "mlir")
     return writeFile(module, outputPath,
                      [&](llvm::raw_pwrite_stream &os) { module.print(os); });
 
@@ -451,7 +403,7 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
   llvmModule->setTargetTriple((*machine)->getTargetTriple());
   optimize(*llvmModule, machine->get(), options.sanitizeAddress);
 
-  if (options.emit == EmitKind::LLVMIR)
+  if (options.emit == "llvm")
     return writeFile(module, outputPath, [&](llvm::raw_pwrite_stream &os) {
       llvmModule->print(os, nullptr);
     });
@@ -462,7 +414,7 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
                                     llvm::CodeGenFileType::ObjectFile);
     codegen.run(*llvmModule);
   };
-  if (options.emit == EmitKind::Object)
+  if (options.emit == "obj")
     return writeFile(module, outputPath, emitObject);
 
   SmallString<128> objectPath;
@@ -474,18 +426,6 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
   llvm::FileRemover removeObject(objectPath);
   if (failed(writeFile(module, objectPath, emitObject)))
     return failure();
-  return linkSharedLibrary(module, objectPath, outputPath,
-                           options.target == "cuda", options.sanitizeAddress);
-}
-
-bool mlir::flt::builtWithAddressSanitizer() {
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  return true;
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-  return true;
-#endif
-  return false;
+  return linkSharedLibrary(module, objectPath, outputPath, cuda,
+                           options.sanitizeAddress);
 }

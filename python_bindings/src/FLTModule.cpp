@@ -18,19 +18,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "flt/Codegen/Options.h"
 #include "flt/Compiler/Compiler.h"
-#include "flt/Conversion/Passes.h"
-#include "flt/Dialect/FLT/IR/FLTDialect.h"
-#include "flt/Dialect/FLT/Transforms/Passes.h"
-#include "flt/Pipelines/Pipelines.h"
+#include "flt/InitAll.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -41,6 +36,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <limits>
 #include <mutex>
 
 namespace py = pybind11;
@@ -62,14 +58,9 @@ struct CompileFailure {
 /// Registers the dialects and passes flt-opt knows, once per process.
 const DialectRegistry &registry() {
   static DialectRegistry *registry = [] {
-    registerAllPasses();
-    mlir::flt::registerFLTPasses();
-    mlir::flt::registerFLTConversionPasses();
-    mlir::flt::registerFLTPipelines();
+    mlir::flt::registerAllFLTPasses();
     auto *r = new DialectRegistry;
-    registerAllDialects(*r);
-    registerAllExtensions(*r);
-    r->insert<mlir::flt::FLTDialect>();
+    mlir::flt::registerAllFLTDialects(*r);
     return r;
   }();
   return *registry;
@@ -155,46 +146,91 @@ std::string runPipeline(const std::string &text, const std::string &filename,
   return session.print(/*generic=*/false);
 }
 
+/// The option table (flt/Codegen/Options.def) as Python sees it: one dict
+/// per keyword flt.compile accepts.
+py::list optionTable() {
+  py::list table;
+  mlir::flt::CompileOptions defaults;
+  for (const mlir::flt::OptionInfo &info : mlir::flt::getOptionTable()) {
+    if (info.python.empty())
+      continue;
+    py::dict row;
+    row["name"] = info.python.str();
+    row["help"] = info.help.str();
+    switch (info.kind) {
+    case mlir::flt::OptionInfo::Kind::Bool:
+      row["type"] = "bool";
+      row["default"] = defaults.*info.boolField;
+      break;
+    case mlir::flt::OptionInfo::Kind::Int:
+      row["type"] = "int";
+      row["default"] = defaults.*info.intField;
+      row["min"] = info.min;
+      row["max"] = info.max;
+      break;
+    case mlir::flt::OptionInfo::Kind::String: {
+      row["type"] = "str";
+      row["default"] = defaults.*info.stringField;
+      py::list choices;
+      for (llvm::StringRef choice : info.choiceList())
+        choices.append(choice.str());
+      row["choices"] = choices;
+      break;
+    }
+    }
+    table.append(row);
+  }
+  return table;
+}
+
 /// Compiles `text` into the shared library `outputPath`. `options` holds
-/// flt-compile's options under their Python spellings.
+/// flt-compile's options under their Python spellings (the option table);
+/// a wrong name or type is a TypeError, a value out of range a ValueError.
 void compileModule(const std::string &text, const std::string &filename,
                    const std::string &outputPath, const py::dict &options) {
   mlir::flt::CompileOptions compile;
-  compile.sanitizeAddress = mlir::flt::builtWithAddressSanitizer();
   for (auto [key, value] : options) {
     std::string name = py::str(key);
-    if (name == "target")
-      compile.target = value.cast<std::string>();
-    else if (name == "cpu")
-      compile.cpu = value.cast<std::string>();
-    else if (name == "cuda_chip")
-      compile.cudaChip = value.cast<std::string>();
-    else if (name == "fuse_kronecker")
-      compile.fuseKronecker = value.cast<bool>();
-    else if (name == "linear_attention_form")
-      compile.linearAttentionForm = value.cast<std::string>();
-    else if (name == "token_tile")
-      compile.tokenTile = value.cast<int64_t>();
-    else if (name == "value_slice")
-      compile.valueSlice = value.cast<int64_t>();
-    else if (name == "register_rows")
-      compile.registerRows = value.cast<int64_t>();
-    else if (name == "raise_attention")
-      compile.raiseAttention = value.cast<bool>();
-    else if (name == "vectorize")
-      compile.vectorize = value.cast<bool>();
-    else if (name == "parallel")
-      compile.parallel = value.cast<bool>();
-    else if (name == "threads")
-      compile.threads = value.cast<int64_t>();
-    else
+    const mlir::flt::OptionInfo *info = nullptr;
+    for (const mlir::flt::OptionInfo &row : mlir::flt::getOptionTable())
+      if (!row.python.empty() && row.python == name)
+        info = &row;
+    if (!info)
       throw py::type_error("flt.compile: unknown option '" + name + "'");
+    std::string type = py::str(py::type::of(value).attr("__name__"));
+    switch (info->kind) {
+    case mlir::flt::OptionInfo::Kind::Bool:
+      if (!py::isinstance<py::bool_>(value))
+        throw py::type_error("flt.compile: " + name + " must be a bool, not " +
+                             type);
+      compile.*info->boolField = value.cast<bool>();
+      break;
+    case mlir::flt::OptionInfo::Kind::Int: {
+      // bool is an int in Python; an option that counts is not a flag.
+      if (!py::isinstance<py::int_>(value) || py::isinstance<py::bool_>(value))
+        throw py::type_error("flt.compile: " + name +
+                             " must be an int, not " + type);
+      // Out of int64's range: reported as out of the option's range.
+      int overflow = 0;
+      long long number =
+          PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
+      if (overflow)
+        number = overflow > 0 ? std::numeric_limits<long long>::max()
+                              : std::numeric_limits<long long>::min();
+      compile.*info->intField = number;
+      break;
+    }
+    case mlir::flt::OptionInfo::Kind::String:
+      if (!py::isinstance<py::str>(value))
+        throw py::type_error("flt.compile: " + name + " must be a str, not " +
+                             type);
+      compile.*info->stringField = value.cast<std::string>();
+      break;
+    }
   }
-  if (compile.tokenTile < 0 || compile.valueSlice < 0 ||
-      compile.registerRows < 0 || compile.threads < 0)
-    throw py::value_error("flt.compile: token_tile, value_slice, "
-                          "register_rows and threads must be non-negative "
-                          "(0: the target's default)");
+  if (std::optional<std::string> violation = mlir::flt::validateOptions(
+          compile, mlir::flt::OptionSpelling::Python))
+    throw py::value_error("flt.compile: " + *violation);
   Session session;
   session.parse(text, filename);
   // compileModule runs passes and an external linker; one at a time keeps
@@ -232,6 +268,9 @@ PYBIND11_MODULE(_native, m) {
   m.def("run_pipeline", &runPipeline, py::arg("text"), py::arg("filename"),
         py::arg("pipeline"),
         "Runs a textual pass pipeline (flt-opt's syntax) on a module.");
+  m.def("option_table", &optionTable,
+        "The options flt.compile accepts: name, type, default, help, and "
+        "the range (min, max) or choices.");
   m.def("compile_module", &compileModule, py::arg("text"), py::arg("filename"),
         py::arg("output"), py::arg("options"),
         "Compiles a module into a shared library.");

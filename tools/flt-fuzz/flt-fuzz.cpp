@@ -16,17 +16,16 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "flt/Codegen/CPU/Passes.h"
+#include "flt/Codegen/GPU/Passes.h"
 #include "flt/Dialect/FLT/IR/FLTDialect.h"
-#include "flt/Pipelines/Pipelines.h"
+#include "flt/InitAll.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
@@ -45,11 +44,7 @@ namespace {
 DialectRegistry &registry() {
   static DialectRegistry *instance = [] {
     auto *r = new DialectRegistry();
-    registerAllDialects(*r);
-    registerAllExtensions(*r);
-    // gpu-module-to-binary translates the kernels to LLVM IR.
-    registerAllGPUToLLVMIRTranslations(*r);
-    r->insert<flt::FLTDialect>();
+    flt::registerAllFLTDialects(*r);
     return r;
   }();
   return *instance;
@@ -89,14 +84,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return pipeline && StringRef(pipeline) == "gpu";
   }();
   PassManager pm(&context);
-  if (gpuPipeline) {
-    flt::GPUPipelineOptions options;
-    options.binaryFormat = "isa";
-    flt::buildGPUPipeline(pm, options);
-  } else {
-    flt::CPUPipelineOptions options;
-    flt::buildCPUPipeline(pm, options);
-  }
+  static const flt::TargetConfig target = [] {
+    flt::CompileOptions options;
+    options.target = gpuPipeline ? "cuda" : "cpu";
+    options.emit = gpuPipeline ? "ptx" : "so";
+    std::string error;
+    return *flt::TargetConfig::get(options, /*hasAVX512=*/false, error,
+                                   flt::OptionSpelling::CLI);
+  }();
+  if (gpuPipeline)
+    flt::buildGPUPipeline(pm, target);
+  else
+    flt::buildCPUPipeline(pm, target);
   (void)pm.run(*module);
   return 0;
 }

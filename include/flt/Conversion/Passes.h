@@ -3,11 +3,11 @@
 #ifndef FLT_CONVERSION_PASSES_H
 #define FLT_CONVERSION_PASSES_H
 
+#include "flt/Codegen/CPU/CPUTileConfig.h"
 #include "flt/Dialect/FLT/IR/FLTDialect.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"

@@ -21,20 +21,18 @@ def FLTConvertToLinalg : Pass<"flt-convert-to-linalg"> {
     phi), and a second one over (batch, head, tile of queries, slice) reads
     the states out; causal attention walks chunks (state of earlier chunks
     plus the masked quadratic form inside the chunk) per (batch, head,
-    slice). No [L, m r] or [L, S] tensor is created. Below
-    L ≈ 2 m r e / (m + r + e) (≈ 1.7k at m = 64, r = 32, e = 64) the
-    quadratic form needs fewer FLOPs: `linear-attention-form=auto` picks the
-    cheaper one by the cost model (at run time when L is dynamic).
+    slice). No [L, m r] or [L, S] tensor is created. (Run
+    `flt-select-algorithm` first where the quadratic form may be cheaper:
+    an `flt.linear_attention` that reaches this pass is lowered in the
+    linear form.)
 
     `flt.kernel_attention` and `flt.toeplitz_attention` (method direct)
     become a tiled quadratic form: an `scf.forall` over (batch, head, tile of
     queries) walking tiles of keys with a running max and sum
     (FlashAttention-style; FourierFormer's sinc product in the log domain),
     never an [L, S] tensor. `flt.toeplitz_attention` with method fft uses our
-    radix-2 FFT (f64, lengths padded to powers of two); method auto compares
-    the estimated costs direct ≈ 4.7e-11 s · L² (m + e) and
-    fft ≈ 1.2e-8 s · m ⌈e/31⌉ N log2 N (constants fitted on a Zen 4 core),
-    at run time when L is dynamic. `flt.position_transform` becomes
+    radix-2 FFT (f64, lengths padded to powers of two); method auto is
+    `flt-select-algorithm`'s to decide (run it first). `flt.position_transform` becomes
     generics with f64 angles. With `fuse-kronecker=false` RPE attention instead materializes
     Q' = fq ⊗ phi and K' = fk ⊗ psi ([B, H, L, m r]) and runs the same loops
     on them as attention without rpe: the unfused reference that benchmarks
@@ -67,11 +65,14 @@ def FLTConvertToLinalg : Pass<"flt-convert-to-linalg"> {
     Option<"fuseKronecker", "fuse-kronecker", "bool", /*default=*/"true",
            "Form the Kronecker features tile by tile (false: materialize "
            "them, the unfused reference)">,
-    Option<"tokenTile", "token-tile", "int64_t", /*default=*/"64",
+    Option<"tokenTile", "token-tile", "int64_t",
+           /*default=*/"::mlir::flt::cpu::kTokenTile",
            "Tokens per tile and per causal chunk">,
-    Option<"valueSlice", "value-slice", "int64_t", /*default=*/"32",
+    Option<"valueSlice", "value-slice", "int64_t",
+           /*default=*/"::mlir::flt::cpu::kValueSlice",
            "Value columns per parallel slice of the state">,
-    Option<"rowMultiple", "row-multiple", "int64_t", /*default=*/"4",
+    Option<"rowMultiple", "row-multiple", "int64_t",
+           /*default=*/"::mlir::flt::cpu::kRegisterRowsAVX2",
            "Pad tile rows (state rows, r) to a multiple of this (the "
            "register tile's rows)">,
     Option<"keyBlocks", "key-blocks", "int64_t", /*default=*/"0",
@@ -93,35 +94,18 @@ def FLTConvertToLinalg : Pass<"flt-convert-to-linalg"> {
            "fkᵀ times it and reads it out as fq times the state, weighted "
            "by phi (G: the largest divisor of r up to this; 1 when r is "
            "dynamic). 0: feature blocks (feature-group)">,
-    Option<"linearAttentionForm", "linear-attention-form", "std::string",
-           /*default=*/"\"auto\"",
-           "flt.linear_attention as: auto (the cheaper form by the cost "
-           "model, at run time for dynamic sizes), linear (the state) or "
-           "quadratic (flt.kernel_attention with kernel = dot)">,
-    Option<"quadraticFlopCost", "quadratic-flop-cost", "double",
-           /*default=*/"1.0",
-           "Cost per FLOP of the quadratic form relative to the linear one "
-           "(the target's measured ratio)">,
-    Option<"causalWalkFlopCost", "causal-walk-flop-cost", "double",
-           /*default=*/"1.0",
-           "Cost per FLOP of the causal chunk walk relative to the "
-           "non-causal linear form">,
     Option<"fftLanes", "fft-lanes", "int64_t", /*default=*/"16",
            "Complex columns per row of the FFT Toeplitz method's transforms "
            "(their vector width; a group of value columns is 2 lanes - 1 "
            "of them plus the normalizer)">,
-    Option<"columnMultiple", "column-multiple", "int64_t", /*default=*/"16",
+    Option<"columnMultiple", "column-multiple", "int64_t",
+           /*default=*/"::mlir::flt::cpu::kRegisterColumns",
            "Pad value columns to a multiple of this (the CPU's vector "
            "width; the GPU's mma tile width)">,
-    Option<"mapToBlocks", "map-to-blocks", "bool", /*default=*/"false",
-           "Mark every outermost scf.forall of the lowerings as a loop over "
-           "GPU blocks (#gpu.block<linear_dim_i>), so that canonicalization "
-           "keeps it when it has one iteration (B = H = 1) and its body stays "
-           "one kernel (the GPU pipeline's)">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
-    "::mlir::gpu::GPUDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect",
     "::mlir::LLVM::LLVMDialect"

@@ -1,9 +1,12 @@
 //===- FLTToLinalgPass.cpp - flt-convert-to-linalg ------------------------===//
+//
+// The pass only assembles the lowering patterns of every op (one file per
+// op family in this folder) with the tile sizes of its options.
+//
 
 #include "flt/Conversion/FLTToLinalg/FLTToLinalg.h"
 #include "flt/Conversion/Passes.h"
 #include "flt/Dialect/FLT/IR/FLTOps.h"
-#include "flt/Dialect/FLT/Transforms/GPUMapping.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
@@ -33,20 +36,7 @@ struct FLTConvertToLinalgPass
              "key-blocks and positional-group non-negative";
       return signalPassFailure();
     }
-    std::optional<LinearAttentionForm> form =
-        parseLinearAttentionForm(linearAttentionForm);
-    if (!form || !(quadraticFlopCost > 0) || !(causalWalkFlopCost > 0)) {
-      getOperation()->emitError()
-          << "flt-convert-to-linalg: linear-attention-form must be auto, "
-             "linear or quadratic (got '"
-          << linearAttentionForm
-          << "'), quadratic-flop-cost and causal-walk-flop-cost positive";
-      return signalPassFailure();
-    }
     LinearAttentionLoweringOptions options;
-    options.form = *form;
-    options.quadraticFlopCost = quadraticFlopCost;
-    options.causalWalkFlopCost = causalWalkFlopCost;
     options.fuseKronecker = fuseKronecker;
     options.tokenTile = tokenTile;
     options.valueSlice = valueSlice;
@@ -85,7 +75,6 @@ struct FLTConvertToLinalgPass
     populateKernelAttentionLoweringPatterns(patterns, tokenTile,
                                             columnMultiple);
     populateToeplitzFFTLoweringPatterns(patterns, fftLanes);
-    populateToeplitzMethodPatterns(patterns);
     populateLinearAttentionLoweringPatterns(patterns, options);
     // Patterns only create ops; no folding is wanted here (it would fold the
     // fresh IR before later passes see it whole).
@@ -95,8 +84,14 @@ struct FLTConvertToLinalgPass
             applyPatternsGreedily(getOperation(), std::move(patterns), config)))
       return signalPassFailure();
 
-    // Ops without a CPU lowering yet are reported, not silently kept.
+    // Ops without a lowering are reported, not silently kept.
     WalkResult unsupported = getOperation()->walk([](Operation *op) {
+      auto toeplitz = dyn_cast<ToeplitzAttentionOp>(op);
+      if (toeplitz && toeplitz.getMethod() == ToeplitzMethod::Auto) {
+        op->emitError() << "flt-convert-to-linalg: method = auto is chosen "
+                           "by flt-select-algorithm; run it first";
+        return WalkResult::interrupt();
+      }
       if (isa<FLTDialect>(op->getDialect())) {
         op->emitError() << "flt-convert-to-linalg: no lowering for '"
                         << op->getName()
@@ -108,12 +103,6 @@ struct FLTConvertToLinalgPass
     if (unsupported.wasInterrupted())
       return signalPassFailure();
 
-    if (mapToBlocks)
-      getOperation()->walk<WalkOrder::PreOrder>([](scf::ForallOp forall) {
-        if (!forall.getMapping())
-          mapToLinearBlocks(forall);
-        return WalkResult::skip(); // nested loops are not blocks
-      });
   }
 };
 

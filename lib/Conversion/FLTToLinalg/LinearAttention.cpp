@@ -1120,3 +1120,27 @@ FailureOr<Value> mlir::flt::lowerLinearAttentionLinearForm(
     const LinearAttentionLoweringOptions &options) {
   return LinearAttentionLowering(op, rewriter, options).lower();
 }
+
+namespace {
+
+struct LowerLinearAttention : OpRewritePattern<LinearAttentionOp> {
+  LowerLinearAttention(MLIRContext *context,
+                       const LinearAttentionLoweringOptions &options)
+      : OpRewritePattern(context), options(options) {}
+
+  LogicalResult matchAndRewrite(LinearAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    return replaceOpWithLowered(
+        rewriter, op, lowerLinearAttentionLinearForm(op, rewriter, options));
+  }
+
+  LinearAttentionLoweringOptions options;
+};
+
+} // namespace
+
+void mlir::flt::populateLinearAttentionLoweringPatterns(
+    RewritePatternSet &patterns,
+    const LinearAttentionLoweringOptions &options) {
+  patterns.add<LowerLinearAttention>(patterns.getContext(), options);
+}

@@ -4,8 +4,8 @@
 // q with one contraction; the state is laid out as [m / 4, 4 r, columns].
 // The group is the largest divisor of m up to the option (m = 6: 3), and
 // one feature per block when m is dynamic.
-// RUN: flt-opt %s --flt-convert-to-linalg="linear-attention-form=linear feature-group=4 token-tile=32 value-slice=8 column-multiple=8 row-multiple=1" | FileCheck %s
-// RUN: not flt-opt %s --flt-convert-to-linalg=feature-group=0 2>&1 | FileCheck %s --check-prefix=NEGATIVE
+// RUN: flt-opt %s --flt-select-algorithm=linear-attention-form=linear --flt-convert-to-linalg="feature-group=4 token-tile=32 value-slice=8 column-multiple=8 row-multiple=1" | FileCheck %s
+// RUN: not flt-opt %s --flt-select-algorithm --flt-convert-to-linalg=feature-group=0 2>&1 | FileCheck %s --check-prefix=NEGATIVE
 
 // NEGATIVE: error: flt-convert-to-linalg: token-tile, value-slice, row-multiple, column-multiple, feature-group and fft-lanes must be positive
 

@@ -3,9 +3,9 @@
 // makes two groups per (batch, head), each transforming 4-lane f64 rows
 // (canonicalization drops the unit batch dimension of the forall: heads,
 // then groups).
-// RUN: flt-opt %s --flt-convert-to-linalg=fft-lanes=4 --canonicalize | FileCheck %s
-// RUN: flt-opt %s --flt-convert-to-linalg --canonicalize | FileCheck %s --check-prefix=CPU
-// RUN: not flt-opt %s --flt-convert-to-linalg=fft-lanes=0 2>&1 | FileCheck %s --check-prefix=NEGATIVE
+// RUN: flt-opt %s --flt-select-algorithm --flt-convert-to-linalg=fft-lanes=4 --canonicalize | FileCheck %s
+// RUN: flt-opt %s --flt-select-algorithm --flt-convert-to-linalg --canonicalize | FileCheck %s --check-prefix=CPU
+// RUN: not flt-opt %s --flt-select-algorithm --flt-convert-to-linalg=fft-lanes=0 2>&1 | FileCheck %s --check-prefix=NEGATIVE
 
 // NEGATIVE: error: flt-convert-to-linalg: {{.*}}fft-lanes must be positive
 

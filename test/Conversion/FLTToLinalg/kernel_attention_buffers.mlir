@@ -1,7 +1,7 @@
 // kernel_attention at L = S = 4096 (softmax with bias and rpe; FourierFormer)
 // allocates no L × S buffer after bufferization: only [64 × 64] tiles of
 // scores, and the output.
-// RUN: flt-opt %s --split-input-file --flt-convert-to-linalg --canonicalize --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s
+// RUN: flt-opt %s --split-input-file --flt-select-algorithm --flt-convert-to-linalg --canonicalize --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s
 
 // CHECK-LABEL: func.func @softmax
 // CHECK-NOT: memref<{{[0-9x]*}}4096x4096xf32>

@@ -4,9 +4,9 @@
 // prefix over blocks per (b, h, slice), then every block's chunk walk from
 // its prefix in parallel. Without the option: one sequential walk per
 // (b, h, slice), so a single head gives only e / slice parallel loops.
-// RUN: flt-opt %s --flt-convert-to-linalg="key-blocks=16 token-tile=32 value-slice=8 column-multiple=8" | FileCheck %s --check-prefix=BLOCKS
-// RUN: flt-opt %s --flt-convert-to-linalg="token-tile=32 value-slice=8 column-multiple=8" | FileCheck %s --check-prefix=WALK
-// RUN: not flt-opt %s --flt-convert-to-linalg=key-blocks=-1 2>&1 | FileCheck %s --check-prefix=NEGATIVE
+// RUN: flt-opt %s --flt-select-algorithm --flt-convert-to-linalg="key-blocks=16 token-tile=32 value-slice=8 column-multiple=8" | FileCheck %s --check-prefix=BLOCKS
+// RUN: flt-opt %s --flt-select-algorithm --flt-convert-to-linalg="token-tile=32 value-slice=8 column-multiple=8" | FileCheck %s --check-prefix=WALK
+// RUN: not flt-opt %s --flt-select-algorithm --flt-convert-to-linalg=key-blocks=-1 2>&1 | FileCheck %s --check-prefix=NEGATIVE
 
 // NEGATIVE: error: flt-convert-to-linalg: token-tile, value-slice, row-multiple, column-multiple, feature-group and fft-lanes must be positive, key-blocks and positional-group non-negative
 

@@ -5,9 +5,9 @@
 // spectral features are not materialized either: the only full-size buffer
 // is the output. The unfused reference allocates both [L, m, r] products,
 // which shows that the check can fail.
-// RUN: flt-opt %s --flt-decompose --flt-convert-to-linalg --canonicalize --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s --check-prefix=FUSED
-// RUN: flt-opt %s --flt-decompose --flt-convert-to-linalg --canonicalize --flt-fuse-into-tiles --canonicalize --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s --check-prefix=TILED
-// RUN: flt-opt %s --flt-decompose --flt-convert-to-linalg="fuse-kronecker=false" --canonicalize --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s --check-prefix=UNFUSED
+// RUN: flt-opt %s --flt-decompose --flt-select-algorithm --flt-convert-to-linalg --canonicalize --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s --check-prefix=FUSED
+// RUN: flt-opt %s --flt-decompose --flt-select-algorithm --flt-convert-to-linalg --canonicalize --flt-fuse-into-tiles --canonicalize --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s --check-prefix=TILED
+// RUN: flt-opt %s --flt-decompose --flt-select-algorithm --flt-convert-to-linalg=fuse-kronecker=false --canonicalize --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s --check-prefix=UNFUSED
 
 // FUSED-LABEL: func.func @layer
 // FUSED-NOT: memref<{{[0-9x]*}}4096x64x32xf32>

@@ -5,12 +5,12 @@
 // length is dynamic. At m = 64, r = 32, e = 64 and the default costs the
 // crossover is L ≈ 1654 without and ≈ 3307 with causal masking (half the
 // quadratic work); a quadratic form twice as costly per FLOP halves them.
-// RUN: flt-opt %s --split-input-file --flt-convert-to-linalg="token-tile=32 value-slice=8 column-multiple=8 row-multiple=1" | FileCheck %s
-// RUN: flt-opt %s --split-input-file --flt-convert-to-linalg="token-tile=32 value-slice=8 column-multiple=8 row-multiple=1 quadratic-flop-cost=2" | FileCheck %s --check-prefix=COSTLY
-// RUN: flt-opt %s --split-input-file --flt-convert-to-linalg="token-tile=32 value-slice=8 column-multiple=8 row-multiple=1 linear-attention-form=quadratic" | FileCheck %s --check-prefix=QUADRATIC
-// RUN: not flt-opt %s --split-input-file --flt-convert-to-linalg=linear-attention-form=fast 2>&1 | FileCheck %s --check-prefix=NEGATIVE
+// RUN: flt-opt %s --split-input-file --flt-select-algorithm --flt-convert-to-linalg="token-tile=32 value-slice=8 column-multiple=8 row-multiple=1" | FileCheck %s
+// RUN: flt-opt %s --split-input-file --flt-select-algorithm=quadratic-flop-cost=2 --flt-convert-to-linalg="token-tile=32 value-slice=8 column-multiple=8 row-multiple=1" | FileCheck %s --check-prefix=COSTLY
+// RUN: flt-opt %s --split-input-file --flt-select-algorithm=linear-attention-form=quadratic --flt-convert-to-linalg="token-tile=32 value-slice=8 column-multiple=8 row-multiple=1" | FileCheck %s --check-prefix=QUADRATIC
+// RUN: not flt-opt %s --split-input-file --flt-select-algorithm=linear-attention-form=fast --flt-convert-to-linalg 2>&1 | FileCheck %s --check-prefix=NEGATIVE
 
-// NEGATIVE: error: flt-convert-to-linalg: linear-attention-form must be auto, linear or quadratic (got 'fast')
+// NEGATIVE: error: flt-select-algorithm: linear-attention-form must be auto, linear or quadratic (got 'fast')
 
 // CHECK-LABEL: func.func @full_2000
 // CHECK:         tensor<1x8x8x64x32x8xf32>

@@ -1,7 +1,7 @@
 // LRPE feeding attention: after flt-fuse-into-tiles the rotated q and k are
 // computed per tile of tokens inside the attention loops; no [1, 8, 4096, 64]
 // buffer other than the output is allocated.
-// RUN: flt-opt %s --flt-convert-to-linalg --canonicalize --flt-fuse-into-tiles --canonicalize --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s
+// RUN: flt-opt %s --flt-select-algorithm --flt-convert-to-linalg --canonicalize --flt-fuse-into-tiles --canonicalize --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s
 
 // CHECK-LABEL: func.func @lrpe_softmax
 // CHECK-COUNT-1: memref.alloc() {{.*}} : memref<1x8x4096x64xf32>

@@ -6,8 +6,8 @@
 // state is [m, r / 16, 16 · columns]. The group is the largest divisor of r
 // up to the option (r = 24: 12), one positional feature per block when r
 // is dynamic; feature-group is then not used.
-// RUN: flt-opt %s --flt-convert-to-linalg="linear-attention-form=linear positional-group=16 feature-group=4 token-tile=32 value-slice=8 column-multiple=8 row-multiple=1" | FileCheck %s
-// RUN: not flt-opt %s --flt-convert-to-linalg=positional-group=-1 2>&1 | FileCheck %s --check-prefix=NEGATIVE
+// RUN: flt-opt %s --flt-select-algorithm=linear-attention-form=linear --flt-convert-to-linalg="positional-group=16 feature-group=4 token-tile=32 value-slice=8 column-multiple=8 row-multiple=1" | FileCheck %s
+// RUN: not flt-opt %s --flt-select-algorithm --flt-convert-to-linalg=positional-group=-1 2>&1 | FileCheck %s --check-prefix=NEGATIVE
 
 // NEGATIVE: error: flt-convert-to-linalg: {{.*}} key-blocks and positional-group non-negative
 

@@ -1,7 +1,7 @@
 // method = fft lowers to our FFT (bit reversal, f64 butterflies on 16-lane
 // rows), direct to the tiled quadratic form; auto folds to one of them for
 // static L and becomes a run-time choice for dynamic L.
-// RUN: flt-opt %s --split-input-file --flt-convert-to-linalg --canonicalize | FileCheck %s
+// RUN: flt-opt %s --split-input-file --flt-select-algorithm --flt-convert-to-linalg --canonicalize | FileCheck %s
 
 // CHECK-LABEL: func.func @fft
 // CHECK: llvm.intr.ctlz

@@ -5,7 +5,7 @@
 // RUN: not flt-compile %t/invalid.mlir -o %t/c.so 2>&1 | FileCheck %s --check-prefix=INVALID
 // RUN: not flt-compile %t/missing.mlir -o %t/d.so 2>&1 | FileCheck %s --check-prefix=MISSING
 // RUN: not flt-compile %t/empty.mlir -o %t/e.so --target=tpu 2>&1 | FileCheck %s --check-prefix=TARGET
-// RUN: not flt-compile %t/scalar.mlir -o %t/f.so --token-tile=-1 2>&1 | FileCheck %s --check-prefix=TILE
+// RUN: not flt-compile %t/scalar.mlir -o %t/f.so --token-tile=-1 2>&1 | FileCheck %s --check-prefix=TOKEN
 // RUN: not flt-compile %t/scalar.mlir -o %t/g.so --target=cuda --threads-per-block=2048 2>&1 | FileCheck %s --check-prefix=TILE
 // RUN: not flt-compile %t/scalar.mlir -o %t/h.ptx --emit=ptx 2>&1 | FileCheck %s --check-prefix=PTX
 // RUN: not flt-compile %t/scalar.mlir -o %t/i.so --target=cuda --emulate-gpu-mapping 2>&1 | FileCheck %s --check-prefix=EMULATE
@@ -15,6 +15,7 @@
 // INVALID: error: 'flt.linear_attention' op 'v' has S = 6 but 'fk' has S = 5
 // MISSING: flt-compile: error: {{.*}}missing.mlir
 // TARGET: unknown target 'tpu' (supported: cpu, cuda)
+// TOKEN: --token-tile in [0, 512]
 // TILE: --threads-per-block in [1, 1024]
 // PTX: --emit=ptx needs --target=cuda
 // EMULATE: --emulate-gpu-mapping is for --target=cpu

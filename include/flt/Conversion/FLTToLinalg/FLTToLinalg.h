@@ -9,22 +9,9 @@ namespace mlir::flt {
 
 class LinearAttentionOp;
 
-/// Which exact form flt.linear_attention is computed in (SPEC.md 2.4).
-enum class LinearAttentionForm {
-  /// The cheaper one by the target's cost model: chosen at compile time for
-  /// known sizes, by a run-time switch otherwise.
-  Auto,
-  /// The state T = Σ_j (fk_j ⊗ psi_j) v_jᵀ: O(L m r e).
-  Linear,
-  /// ((fq fkᵀ) ⊙ (phi psiᵀ)) v tile by tile, as flt.kernel_attention with
-  /// kernel = dot: O(L S (m + r + e)).
-  Quadratic,
-};
-/// "auto", "linear" or "quadratic".
-std::optional<LinearAttentionForm> parseLinearAttentionForm(StringRef name);
-
-/// How flt.linear_attention is lowered (the CPU tile configuration lives in
-/// flt/Pipelines/CPUTileConfig.h and fills these in).
+/// How flt.linear_attention is lowered in its linear form (a target's tiles
+/// come from flt/Codegen/TargetConfig.h through flt-convert-to-linalg's
+/// options).
 struct LinearAttentionLoweringOptions {
   /// Form the Kronecker features fk ⊗ psi and fq ⊗ phi tile by tile and keep
   /// the state split by value columns (DESIGN.md section 4). When false, the
@@ -55,12 +42,6 @@ struct LinearAttentionLoweringOptions {
   /// instead of m r, and its contractions have m × G e or tokens × G e
   /// outputs: the GPU's choice. featureGroup is then not used.
   int64_t positionalGroup = 0;
-  /// The form, and the target's cost per FLOP relative to the non-causal
-  /// linear form of the quadratic form and of the causal chunk walk
-  /// (CPUTileConfig.h, GPUTileConfig.h).
-  LinearAttentionForm form = LinearAttentionForm::Auto;
-  double quadraticFlopCost = 1.0;
-  double causalWalkFlopCost = 1.0;
   /// Register-tile granularity the padded tile shapes are rounded up to:
   /// rows (state rows, query rows) and columns (value columns).
   int64_t rowMultiple = 4;
@@ -80,9 +61,8 @@ void populateKernelAttentionLoweringPatterns(RewritePatternSet &patterns,
 /// `lanes`: complex columns per FFT row (fft-lanes).
 void populateToeplitzFFTLoweringPatterns(RewritePatternSet &patterns,
                                          int64_t lanes);
-/// flt.toeplitz_attention with method auto: picks fft or direct by cost.
-void populateToeplitzMethodPatterns(RewritePatternSet &patterns);
-/// flt.linear_attention in the form `options.form` selects.
+/// flt.linear_attention in its linear form (flt-select-algorithm rewrites
+/// the ones the quadratic form computes cheaper first).
 void populateLinearAttentionLoweringPatterns(
     RewritePatternSet &patterns, const LinearAttentionLoweringOptions &options);
 /// The linear form of one flt.linear_attention, built at the rewriter's

@@ -1,20 +1,20 @@
-//===- Passes.h - flt dialect passes ----------------------------*- C++ -*-===//
+//===- Passes.h - passes on flt ops -----------------------------*- C++ -*-===//
+//
+// Passes that rewrite flt ops into flt ops (before flt-convert-to-linalg):
+// decomposition of composite ops and the choice of algorithms.
+//
+//===----------------------------------------------------------------------===//
 
 #ifndef FLT_DIALECT_FLT_TRANSFORMS_PASSES_H
 #define FLT_DIALECT_FLT_TRANSFORMS_PASSES_H
 
+#include "flt/Codegen/CPU/CPUTileConfig.h"
 #include "flt/Dialect/FLT/IR/FLTDialect.h"
-#include "mlir/Dialect/Affine/IR/AffineOps.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir {

@@ -1,0 +1,293 @@
+//===- Vectorize.cpp - flt-vectorize --------------------------------------===//
+//
+// The hot loops of the fused linear attention are small static contractions
+// (a [64 × 32] Kronecker block times a [64 × 32] value tile, a query block
+// times a state block) and the elementwise products that form the blocks.
+// Contractions are register-tiled: accumulators stay in vector registers for
+// the whole reduction, B's row is one vector load and each A element one
+// broadcast feeding `rows` FMAs. Elementwise generics are cut into rows of
+// `columns` lanes and vectorized by upstream linalg vectorization.
+//
+//===----------------------------------------------------------------------===//
+
+#include "flt/Codegen/CPU/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::flt {
+#define GEN_PASS_DEF_FLTVECTORIZE
+#include "flt/Codegen/CPU/Passes.h.inc"
+} // namespace mlir::flt
+
+using namespace mlir;
+
+namespace {
+
+/// C += A B on static f32 tensors, A [M, K] or [K, M], B [K, N].
+struct Contraction {
+  Value a, b, c;
+  bool transposedA;
+  int64_t m, n, k;
+};
+
+/// Recognizes C[m, n] += A[m, k] * B[k, n] (or A[k, m]) in `op`.
+std::optional<Contraction> matchContraction(linalg::GenericOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || op.getNumLoops() != 3 ||
+      !linalg::isaContractionOpInterface(op))
+    return std::nullopt;
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  if (iterators[0] != utils::IteratorType::parallel ||
+      iterators[1] != utils::IteratorType::parallel ||
+      iterators[2] != utils::IteratorType::reduction)
+    return std::nullopt;
+  // The body must be acc + a * b exactly (isaContraction also admits other
+  // combiners and operand orders).
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add || body.getOperations().size() != 3)
+    return std::nullopt;
+  Value acc = body.getArgument(2);
+  Value other = add.getLhs() == acc ? add.getRhs() : add.getLhs();
+  auto mul = other.getDefiningOp<arith::MulFOp>();
+  if (!mul || (add.getLhs() != acc && add.getRhs() != acc))
+    return std::nullopt;
+
+  MLIRContext *ctx = op.getContext();
+  AffineExpr d0, d1, d2;
+  bindDims(ctx, d0, d1, d2);
+  auto mapOf = [&](ArrayRef<AffineExpr> exprs) {
+    return AffineMap::get(3, 0, exprs, ctx);
+  };
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (maps[2] != mapOf({d0, d1}) || maps[1] != mapOf({d2, d1}))
+    return std::nullopt;
+  bool transposedA;
+  if (maps[0] == mapOf({d0, d2}))
+    transposedA = false;
+  else if (maps[0] == mapOf({d2, d0}))
+    transposedA = true;
+  else
+    return std::nullopt;
+
+  Contraction contraction{op.getDpsInputs()[0], op.getDpsInputs()[1],
+                          op.getDpsInits()[0], transposedA, 0, 0, 0};
+  for (Value v : {contraction.a, contraction.b, contraction.c}) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
+      return std::nullopt;
+  }
+  auto cType = cast<RankedTensorType>(contraction.c.getType());
+  auto bType = cast<RankedTensorType>(contraction.b.getType());
+  contraction.m = cType.getDimSize(0);
+  contraction.n = cType.getDimSize(1);
+  contraction.k = bType.getDimSize(0);
+  return contraction;
+}
+
+struct VectorizeContraction : OpRewritePattern<linalg::GenericOp> {
+  VectorizeContraction(MLIRContext *ctx, int64_t rows, int64_t columns)
+      : OpRewritePattern(ctx), rows(rows), columns(columns) {}
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    std::optional<Contraction> match = matchContraction(op);
+    if (!match)
+      return rewriter.notifyMatchFailure(op, "not a static f32 contraction");
+    Contraction cn = *match;
+    if (cn.m % rows != 0 || cn.n % columns != 0 || cn.k == 0)
+      return rewriter.notifyMatchFailure(op, "not a multiple of the tile");
+
+    Location loc = op.getLoc();
+    auto vectorType = VectorType::get({columns}, rewriter.getF32Type());
+    auto index = [&](OpBuilder &b, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    Value zero = index(rewriter, 0), one = index(rewriter, 1);
+    Value padding = arith::ConstantOp::create(rewriter, loc,
+                                              rewriter.getF32FloatAttr(0));
+    SmallVector<bool> inBounds = {true};
+    auto read = [&](OpBuilder &b, Value source, Value row, Value col) {
+      return vector::TransferReadOp::create(b, loc, vectorType, source,
+                                            ValueRange{row, col}, padding,
+                                            ArrayRef<bool>(inBounds))
+          .getResult();
+    };
+
+    auto rowLoop = scf::ForOp::create(
+        rewriter, loc, zero, index(rewriter, cn.m), index(rewriter, rows),
+        ValueRange{cn.c},
+        [&](OpBuilder &b, Location, Value m0, ValueRange rowIter) {
+          auto colLoop = scf::ForOp::create(
+              b, loc, zero, index(b, cn.n), index(b, columns), rowIter,
+              [&](OpBuilder &b2, Location, Value n0, ValueRange colIter) {
+                Value tile = colIter[0];
+                SmallVector<Value> rowIndices, accumulators;
+                for (int64_t r = 0; r < rows; ++r) {
+                  Value row = r == 0 ? m0
+                                     : arith::AddIOp::create(b2, loc, m0,
+                                                             index(b2, r))
+                                           .getResult();
+                  rowIndices.push_back(row);
+                  accumulators.push_back(read(b2, tile, row, n0));
+                }
+                auto kLoop = scf::ForOp::create(
+                    b2, loc, zero, index(b2, cn.k), one, accumulators,
+                    [&](OpBuilder &b3, Location, Value k, ValueRange accs) {
+                      Value bRow = read(b3, cn.b, k, n0);
+                      SmallVector<Value> updated;
+                      for (int64_t r = 0; r < rows; ++r) {
+                        SmallVector<Value> at =
+                            cn.transposedA
+                                ? SmallVector<Value>{k, rowIndices[r]}
+                                : SmallVector<Value>{rowIndices[r], k};
+                        Value scalar =
+                            tensor::ExtractOp::create(b3, loc, cn.a, at);
+                        Value splat = vector::BroadcastOp::create(
+                            b3, loc, vectorType, scalar);
+                        updated.push_back(vector::FMAOp::create(
+                            b3, loc, splat, bRow, accs[r]));
+                      }
+                      scf::YieldOp::create(b3, loc, updated);
+                    });
+                for (int64_t r = 0; r < rows; ++r)
+                  tile = vector::TransferWriteOp::create(
+                             b2, loc, kLoop.getResult(r), tile,
+                             ValueRange{rowIndices[r], n0},
+                             ArrayRef<bool>(inBounds))
+                             .getResult();
+                scf::YieldOp::create(b2, loc, tile);
+              });
+          scf::YieldOp::create(b, loc, colLoop.getResult(0));
+        });
+    rewriter.replaceOp(op, rowLoop.getResult(0));
+    return success();
+  }
+
+  int64_t rows, columns;
+};
+
+/// Elementwise static float generics: tile to [1, ..., 1, columns] and
+/// vectorize each tile (contiguous loads and stores along the last dim).
+struct VectorizeElementwise : OpRewritePattern<linalg::GenericOp> {
+  VectorizeElementwise(MLIRContext *ctx, int64_t columns)
+      : OpRewritePattern(ctx, /*benefit=*/0), columns(columns) {}
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics() ||
+        op.getNumParallelLoops() != op.getNumLoops() ||
+        op.getNumLoops() == 0 || op.getNumLoops() > 3 ||
+        !op.getIndexingMapsArray().back().isIdentity())
+      return rewriter.notifyMatchFailure(op, "not elementwise");
+    // Rows of `columns` lanes: the innermost extent must be static; the
+    // others may be dynamic (they become the tile loops).
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    if (ShapedType::isDynamic(ranges.back()) || ranges.back() % columns != 0)
+      return rewriter.notifyMatchFailure(op, "not static rows of columns");
+    for (Value operand : op->getOperands()) {
+      auto type = dyn_cast<RankedTensorType>(operand.getType());
+      if (!type || !isa<FloatType>(type.getElementType()))
+        return rewriter.notifyMatchFailure(op, "not float tensors");
+    }
+    // Body ops that vectorize as lanes: arith and math (no index math, no
+    // tensor.extract).
+    for (Operation &inner : op.getRegion().front().without_terminator())
+      if (!isa<arith::ArithDialect, math::MathDialect>(inner.getDialect()) ||
+          isa<arith::IndexCastOp>(inner))
+        return rewriter.notifyMatchFailure(op, "body is not lane-wise");
+
+    // One row of `columns`: vectorize in place; else tile to such rows.
+    SmallVector<Operation *> tiles = {op};
+    if (llvm::any_of(ArrayRef<int64_t>(ranges).drop_back(),
+                     [](int64_t r) { return r != 1; }) ||
+        ranges.back() != columns) {
+      SmallVector<OpFoldResult> tileSizes(ranges.size(),
+                                          rewriter.getIndexAttr(1));
+      tileSizes.back() = rewriter.getIndexAttr(columns);
+      scf::SCFTilingOptions options;
+      options.setTileSizes(tileSizes);
+      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+          rewriter, cast<TilingInterface>(op.getOperation()), options);
+      if (failed(tiled))
+        return rewriter.notifyMatchFailure(op, "tiling failed");
+      rewriter.replaceOp(op, tiled->replacements);
+      tiles = tiled->tiledOps;
+    }
+    for (Operation *tile : tiles) {
+      FailureOr<linalg::VectorizationResult> vectorized =
+          linalg::vectorize(rewriter, tile);
+      if (failed(vectorized))
+        return failure();
+      rewriter.replaceOp(tile, vectorized->replacements);
+    }
+    return success();
+  }
+
+  int64_t columns;
+};
+
+/// A transfer_read that broadcasts one tensor element (permutation map
+/// results all constant 0) is tensor.extract + vector.broadcast: one scalar
+/// load instead of a 0-d vector transfer.
+struct BroadcastReadToExtract : OpRewritePattern<vector::TransferReadOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(vector::TransferReadOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isa<RankedTensorType>(op.getBase().getType()) || op.getMask() ||
+        !llvm::all_of(op.getPermutationMap().getResults(), [](AffineExpr e) {
+          auto constant = dyn_cast<AffineConstantExpr>(e);
+          return constant && constant.getValue() == 0;
+        }))
+      return rewriter.notifyMatchFailure(op, "not a broadcast tensor read");
+    Value scalar = tensor::ExtractOp::create(rewriter, op.getLoc(),
+                                             op.getBase(), op.getIndices());
+    rewriter.replaceOpWithNewOp<vector::BroadcastOp>(op, op.getVectorType(),
+                                                     scalar);
+    return success();
+  }
+};
+
+struct FLTVectorizePass
+    : mlir::flt::impl::FLTVectorizeBase<FLTVectorizePass> {
+  using FLTVectorizeBase::FLTVectorizeBase;
+
+  void runOnOperation() override {
+    if (rows <= 0 || columns <= 0) {
+      getOperation()->emitError()
+          << "flt-vectorize: rows and columns must be positive";
+      return signalPassFailure();
+    }
+    RewritePatternSet patterns(&getContext());
+    patterns.add<VectorizeContraction>(&getContext(), rows, columns);
+    patterns.add<VectorizeElementwise>(&getContext(), columns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+
+    // Row tiles vectorize to vector<1x...x16xf32>: drop the unit dims so
+    // that every transfer is a plain 1-D load or store, or a scalar.
+    RewritePatternSet unitDims(&getContext());
+    vector::populateCastAwayVectorLeadingOneDimPatterns(unitDims);
+    vector::populateVectorTransferDropUnitDimsPatterns(unitDims);
+    unitDims.add<BroadcastReadToExtract>(&getContext());
+    // exp on f32 (scalars and vectors) as a polynomial: the softmax and
+    // FAVOR+ weights are L² and L·m exps that libm would compute one by one.
+    populateMathPolynomialApproximationPatterns(
+        unitDims, [](StringRef name) { return name == "math.exp"; });
+    if (failed(applyPatternsGreedily(getOperation(), std::move(unitDims))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,111 @@
+//===- TargetConfig.cpp - CompileOptions + target -> TargetConfig ---------===//
+//
+// The only place where a target's numbers (CPUTileConfig.h, GPUTileConfig.h)
+// meet the user's options. The emulated GPU mapping takes the GPU's tiles and
+// cost model (it tests the GPU's arithmetic) but runs on the CPU, unvectorized.
+//
+//===----------------------------------------------------------------------===//
+
+#include "flt/Codegen/TargetConfig.h"
+
+#include "flt/Codegen/CPU/CPUTileConfig.h"
+#include "flt/Codegen/GPU/GPUTileConfig.h"
+
+using namespace mlir;
+using namespace mlir::flt;
+
+/// The user's value, or the target's where the option is 0.
+static int64_t orTarget(int64_t value, int64_t target) {
+  return value > 0 ? value : target;
+}
+
+FailureOr<TargetConfig> TargetConfig::get(const CompileOptions &options,
+                                          bool hasAVX512, std::string &error,
+                                          OptionSpelling spelling) {
+  if (std::optional<std::string> violation =
+          validateOptions(options, spelling)) {
+    error = *violation;
+    return failure();
+  }
+  bool cuda = options.target == "cuda";
+  if (options.emit == "ptx" && !cuda) {
+    error = "--emit=ptx needs --target=cuda";
+    return failure();
+  }
+  if (options.emulateGPUMapping && cuda) {
+    error = "--emulate-gpu-mapping is for --target=cpu";
+    return failure();
+  }
+
+  TargetConfig config;
+  config.kind = cuda                        ? Kind::CUDA
+                : options.emulateGPUMapping ? Kind::EmulatedGPU
+                                            : Kind::CPU;
+  config.raiseAttention = options.raiseAttention;
+  config.costs.linearAttentionForm = options.linearAttentionForm;
+  config.tiles.fuseKronecker = options.fuseKronecker;
+  config.threadsPerBlock = options.threadsPerBlock;
+  config.allowTF32 = options.allowTF32;
+
+  if (config.isGPU()) {
+    // No register tiling on the GPU: rows are not padded; value columns are
+    // padded to the tensor-core tile width.
+    config.tiles.tokenTile = orTarget(options.tokenTile, cuda::kTokenTile);
+    config.tiles.valueSlice = orTarget(options.valueSlice, cuda::kValueSlice);
+    config.tiles.rowMultiple = 1;
+    config.tiles.columnMultiple = cuda::kColumnMultiple;
+    config.tiles.keyBlocks = cuda::kKeyBlocks;
+    config.tiles.featureGroup = 1;
+    config.tiles.positionalGroup = cuda::kPositionalGroup;
+    config.tiles.fftLanes = cuda::kFFTLanes;
+    config.costs.quadraticFlopCost = cuda::kQuadraticFlopCost;
+    config.costs.causalWalkFlopCost = cuda::kCausalWalkFlopCost;
+    config.costs.toeplitzDirectCost = cuda::kToeplitzDirectSecondsPerUnit;
+    config.costs.toeplitzFFTCost = cuda::kToeplitzFFTSecondsPerUnit;
+    config.mapToBlocks = true;
+  } else {
+    config.tiles.tokenTile = orTarget(options.tokenTile, cpu::kTokenTile);
+    config.tiles.valueSlice = orTarget(options.valueSlice, cpu::kValueSlice);
+    config.costs.quadraticFlopCost = cpu::kQuadraticFlopCost;
+    config.costs.causalWalkFlopCost = cpu::kCausalWalkFlopCost;
+    config.costs.toeplitzDirectCost = cpu::kToeplitzDirectSecondsPerUnit;
+    config.costs.toeplitzFFTCost = cpu::kToeplitzFFTSecondsPerUnit;
+  }
+
+  // The CPU's register tile (also the padding of the CPU's tiles).
+  config.registerRows =
+      orTarget(options.registerRows, hasAVX512 ? cpu::kRegisterRowsAVX512
+                                               : cpu::kRegisterRowsAVX2);
+  config.registerColumns = cpu::kRegisterColumns;
+  if (config.kind == Kind::CPU) {
+    config.tiles.rowMultiple = config.registerRows;
+    config.tiles.columnMultiple = cpu::kRegisterColumns;
+  }
+  config.vectorize = options.vectorize && config.kind == Kind::CPU;
+  config.parallel = options.parallel;
+  config.threads = options.threads;
+
+  if (cuda) {
+    config.chip = options.cudaChip;
+    config.ptxFeatures = options.cudaFeatures;
+    config.toolkit = options.cudaToolkit;
+    config.binaryFormat = options.emit == "ptx" ? "isa" : options.binaryFormat;
+    config.tensorCores =
+        cuda::chipVersion(options.cudaChip) >= cuda::kFirstTensorCoreChip;
+    // A budget the chip cannot give would compile, then fail every launch.
+    int64_t maximum = cuda::maxSharedMemoryPerBlock(options.cudaChip);
+    if (maximum >= 0) // what the kernels' static part leaves
+      maximum -= cuda::kStaticSharedMemoryBytes;
+    if (maximum >= 0 && options.sharedMemoryBytes > maximum) {
+      error = "a block can use at most " + std::to_string(maximum) +
+              " bytes of shared memory on " + options.cudaChip + ", not " +
+              std::to_string(options.sharedMemoryBytes);
+      return failure();
+    }
+    config.sharedMemoryBytes =
+        options.sharedMemoryBytes >= 0
+            ? options.sharedMemoryBytes
+            : cuda::defaultSharedMemoryBytes(options.cudaChip);
+  }
+  return config;
+}

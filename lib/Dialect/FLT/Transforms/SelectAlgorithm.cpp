@@ -1,0 +1,266 @@
+//===- SelectAlgorithm.cpp - flt-select-algorithm -------------------------===//
+//
+// Picks, per op, the cheaper of the exact algorithms an flt op has, by the
+// target's cost model (the pass options; flt/Codegen/TargetConfig.h fills
+// them in from CPUTileConfig.h / GPUTileConfig.h):
+//
+// flt.linear_attention (SPEC 2.4): the linear form (the state
+// T = Σ_j (fk_j ⊗ psi_j) v_jᵀ, lowered by flt-convert-to-linalg) or the
+// quadratic one ((fq fkᵀ) ⊙ (phi psiᵀ)) v, which is flt.kernel_attention
+// with kernel = dot (SPEC 2.5). By FLOPs (an FMA is 2):
+//
+//   linear     2 (L + S) m r (e + 1) · walk       (walk: causal chunk walk)
+//   quadratic  2 L S (m + r + e + 1) · quadratic  (half of it when causal)
+//
+// without rpe r is 1 and drops out of the quadratic sum. `walk` and
+// `quadratic` are the target's measured cost per FLOP relative to the
+// non-causal linear form.
+//
+// flt.toeplitz_attention with method = auto (SPEC 2.7): direct
+// ≈ c_d L² (m + e), fft ≈ c_f m ⌈e/31⌉ N log2 N (N = 2^⌈log2(2L - 1)⌉).
+//
+// The cheaper algorithm is taken now when every size is known, else by an
+// scf.if on the run-time sizes whose branches hold both.
+//
+//===----------------------------------------------------------------------===//
+
+#include "flt/Dialect/FLT/IR/FLTOps.h"
+#include "flt/Dialect/FLT/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace mlir::flt {
+#define GEN_PASS_DEF_FLTSELECTALGORITHM
+#include "flt/Dialect/FLT/Transforms/Passes.h.inc"
+} // namespace mlir::flt
+
+using namespace mlir;
+using namespace mlir::flt;
+
+namespace {
+
+/// Value columns per FFT group: 2 · 16 lanes - 1 of them plus the
+/// normalizer (ToeplitzFFT.cpp's grouping on the CPU).
+constexpr int64_t kFFTValueColumns = 31;
+
+/// Scalar f64 arithmetic that folds where its operands are constants.
+struct CostBuilder {
+  RewriterBase &b;
+  Location loc;
+
+  Value size(Value tensor, int64_t dim) {
+    Value index = b.createOrFold<tensor::DimOp>(loc, tensor, dim);
+    Value integer =
+        b.createOrFold<arith::IndexCastOp>(loc, b.getI64Type(), index);
+    return real(integer);
+  }
+  Value real(Value integer) {
+    return b.createOrFold<arith::SIToFPOp>(loc, b.getF64Type(), integer);
+  }
+  Value constant(double value) {
+    return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(value));
+  }
+  Value mul(Value x, Value y) {
+    return b.createOrFold<arith::MulFOp>(loc, x, y);
+  }
+  Value add(Value x, Value y) {
+    return b.createOrFold<arith::AddFOp>(loc, x, y);
+  }
+  Value less(Value x, Value y) {
+    return b.createOrFold<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x, y);
+  }
+};
+
+/// The static value of an i1, if it folded to one.
+std::optional<bool> known(Value condition) {
+  APInt value;
+  if (matchPattern(condition, m_ConstantInt(&value)))
+    return value.isOne();
+  return std::nullopt;
+}
+
+/// Replaces `op` by an scf.if on `condition` whose branches yield what
+/// `thenBranch` and `elseBranch` build.
+void replaceWithChoice(RewriterBase &rewriter, Operation *op, Value condition,
+                       function_ref<Value(OpBuilder &)> thenBranch,
+                       function_ref<Value(OpBuilder &)> elseBranch) {
+  Location loc = op->getLoc();
+  auto choice = scf::IfOp::create(rewriter, loc, op->getResultTypes(),
+                                  condition, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPointToStart(choice.thenBlock());
+  scf::YieldOp::create(rewriter, loc, thenBranch(rewriter));
+  rewriter.setInsertionPointToStart(choice.elseBlock());
+  scf::YieldOp::create(rewriter, loc, elseBranch(rewriter));
+  rewriter.replaceOp(op, choice.getResults());
+}
+
+/// Records the ops a rewriter creates, so that the cost arithmetic of a
+/// decision taken at compile time leaves nothing behind.
+struct CreatedOps : RewriterBase::Listener {
+  void notifyOperationInserted(Operation *op,
+                               OpBuilder::InsertPoint) override {
+    ops.push_back(op);
+  }
+  /// Erases the recorded ops that ended up unused, last first.
+  void eraseDead(RewriterBase &rewriter) {
+    for (Operation *op : llvm::reverse(ops))
+      if (op->use_empty() && isOpTriviallyDead(op))
+        rewriter.eraseOp(op);
+    ops.clear();
+  }
+  SmallVector<Operation *> ops;
+};
+
+struct FLTSelectAlgorithmPass
+    : mlir::flt::impl::FLTSelectAlgorithmBase<FLTSelectAlgorithmPass> {
+  using FLTSelectAlgorithmBase::FLTSelectAlgorithmBase;
+
+  void runOnOperation() override {
+    if (linearAttentionForm != "auto" && linearAttentionForm != "linear" &&
+        linearAttentionForm != "quadratic") {
+      getOperation()->emitError()
+          << "flt-select-algorithm: linear-attention-form must be auto, "
+             "linear or quadratic (got '"
+          << linearAttentionForm << "')";
+      return signalPassFailure();
+    }
+    if (!(quadraticFlopCost > 0) || !(causalWalkFlopCost > 0) ||
+        !(toeplitzDirectCost > 0) || !(toeplitzFFTCost > 0)) {
+      getOperation()->emitError()
+          << "flt-select-algorithm: the costs must be positive";
+      return signalPassFailure();
+    }
+    // Ops are collected first: the branches built below hold ops this walk
+    // must not visit again.
+    SmallVector<Operation *> ops;
+    getOperation()->walk([&](Operation *op) {
+      if (isa<LinearAttentionOp>(op) ||
+          (isa<ToeplitzAttentionOp>(op) &&
+           cast<ToeplitzAttentionOp>(op).getMethod() == ToeplitzMethod::Auto))
+        ops.push_back(op);
+    });
+    CreatedOps created;
+    IRRewriter rewriter(&getContext(), &created);
+    for (Operation *op : ops) {
+      rewriter.setInsertionPoint(op);
+      if (auto linear = dyn_cast<LinearAttentionOp>(op))
+        selectLinearAttentionForm(rewriter, linear);
+      else
+        selectToeplitzMethod(rewriter, cast<ToeplitzAttentionOp>(op));
+      created.eraseDead(rewriter);
+    }
+  }
+
+  /// Whether the quadratic form is cheaper: an i1 that folds to a constant
+  /// when every size involved is static.
+  Value quadraticIsCheaper(RewriterBase &rewriter, LinearAttentionOp op) {
+    CostBuilder c{rewriter, op.getLoc()};
+    Value L = c.size(op.getFq(), 2), S = c.size(op.getFk(), 2);
+    Value m = c.size(op.getFq(), 3), e = c.size(op.getV(), 3);
+    Value one = c.constant(1.0);
+    Value r = op.getPhi() ? c.size(op.getPhi(), 3) : one;
+    Value features = c.add(c.add(m, e), one);
+    if (op.getPhi())
+      features = c.add(features, r);
+    // Per (L + S) and per L S: one constant each when m, r and e are static.
+    bool causal = op.getCausal();
+    Value linearUnit = c.mul(c.mul(m, r), c.add(e, one));
+    linearUnit = c.mul(
+        linearUnit, c.constant(2.0 * (causal ? causalWalkFlopCost : 1.0)));
+    Value quadraticUnit = c.mul(
+        features, c.constant((causal ? 1.0 : 2.0) * quadraticFlopCost));
+    Value linear = c.mul(c.add(L, S), linearUnit);
+    Value quadratic = c.mul(c.mul(L, S), quadraticUnit);
+    return c.less(quadratic, linear);
+  }
+
+  /// The quadratic form: flt.kernel_attention with kernel = dot.
+  static Value quadraticForm(OpBuilder &b, LinearAttentionOp op) {
+    return KernelAttentionOp::create(
+        b, op.getLoc(), op.getType(), op.getFq(), op.getFk(), op.getV(),
+        /*scale=*/Value(), /*bias=*/Value(), op.getPhi(), op.getPsi(),
+        PairKernelAttr::get(b.getContext(), PairKernel::Dot),
+        b.getBoolAttr(op.getCausal()), /*temperature=*/FloatAttr(),
+        b.getI64IntegerAttr(4), op.getNormalizeAttr(), op.getEpsAttr());
+  }
+
+  void selectLinearAttentionForm(RewriterBase &rewriter, LinearAttentionOp op) {
+    if (linearAttentionForm == "linear")
+      return;
+    if (linearAttentionForm == "quadratic") {
+      rewriter.replaceOp(op, quadraticForm(rewriter, op));
+      return;
+    }
+    Value cheaper = quadraticIsCheaper(rewriter, op);
+    if (std::optional<bool> quadratic = known(cheaper)) {
+      if (*quadratic)
+        rewriter.replaceOp(op, quadraticForm(rewriter, op));
+      return;
+    }
+    replaceWithChoice(
+        rewriter, op, cheaper,
+        [&](OpBuilder &b) { return quadraticForm(b, op); },
+        [&](OpBuilder &b) { return b.clone(*op)->getResult(0); });
+  }
+
+  void selectToeplitzMethod(RewriterBase &rewriter, ToeplitzAttentionOp op) {
+    Location loc = op.getLoc();
+    CostBuilder c{rewriter, loc};
+    Type i64 = rewriter.getI64Type();
+    auto integer = [&](Value tensor, int64_t dim) -> Value {
+      Value index = rewriter.createOrFold<tensor::DimOp>(loc, tensor, dim);
+      return rewriter.createOrFold<arith::IndexCastOp>(loc, i64, index);
+    };
+    auto i64Constant = [&](int64_t v) -> Value {
+      return arith::ConstantIntOp::create(rewriter, loc, i64, v);
+    };
+    Value L = integer(op.getFq(), 2), m = integer(op.getFq(), 3),
+          e = integer(op.getV(), 3);
+    // N = 2^bits >= 2L - 1, bits = 64 - ctlz(max(2L - 2, 1)).
+    Value twoLMinus2 = rewriter.createOrFold<arith::SubIOp>(
+        loc, rewriter.createOrFold<arith::MulIOp>(loc, L, i64Constant(2)),
+        i64Constant(2));
+    Value atLeastOne =
+        rewriter.createOrFold<arith::MaxSIOp>(loc, twoLMinus2, i64Constant(1));
+    Value bits = rewriter.createOrFold<arith::SubIOp>(
+        loc, i64Constant(64),
+        rewriter.createOrFold<math::CountLeadingZerosOp>(loc, atLeastOne));
+    Value N = rewriter.createOrFold<arith::ShLIOp>(loc, i64Constant(1), bits);
+    Value groups = rewriter.createOrFold<arith::CeilDivSIOp>(
+        loc, e, i64Constant(kFFTValueColumns));
+    Value direct =
+        c.mul(c.mul(c.mul(c.real(L), c.real(L)),
+                    c.real(rewriter.createOrFold<arith::AddIOp>(loc, m, e))),
+              c.constant(toeplitzDirectCost));
+    Value fft = c.mul(c.mul(c.mul(c.real(m), c.real(groups)),
+                            c.mul(c.real(N), c.real(bits))),
+                      c.constant(toeplitzFFTCost));
+    Value useFFT = c.less(fft, direct);
+
+    auto withMethod = [&](ToeplitzMethod method) {
+      return [&, method](OpBuilder &b) -> Value {
+        auto clone = cast<ToeplitzAttentionOp>(b.clone(*op));
+        clone.setMethod(method);
+        return clone.getResult();
+      };
+    };
+    if (std::optional<bool> fftCheaper = known(useFFT)) {
+      rewriter.modifyOpInPlace(op, [&] {
+        op.setMethod(*fftCheaper ? ToeplitzMethod::Fft
+                                 : ToeplitzMethod::Direct);
+      });
+      return;
+    }
+    replaceWithChoice(rewriter, op, useFFT, withMethod(ToeplitzMethod::Fft),
+                      withMethod(ToeplitzMethod::Direct));
+  }
+};
+
+} // namespace
