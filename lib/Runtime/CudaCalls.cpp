@@ -1,17 +1,17 @@
-//===- CudaCalls.cpp - calling --target=cuda libraries
-//----------------------===//
+//===- CudaCalls.cpp - calling --target=cuda libraries --------------------===//
 //
 // Device buffers in, device buffers out: the compiled host function takes
 // memref descriptors of device pointers, launches its kernels on a stream
 // of its own and waits for them before it returns; its results are
 // device allocations the caller frees. Everything CUDA goes through the
-// wrappers inside the library (CudaEntryPoints.h).
+// wrappers inside the library (flt/Runtime/CudaABI.h).
 //
 //===----------------------------------------------------------------------===//
 
 #include "flt/Runtime/Runtime.h"
 
-#include "CudaEntryPoints.h"
+#include "flt/Runtime/CudaABI.h"
+
 #include "Descriptors.h"
 
 #include <dlfcn.h>
@@ -41,17 +41,10 @@ std::string takeError(const CudaEntryPoints &cuda) {
 
 bool CudaEntryPoints::resolve(void *handle, std::string &missing) {
   bool ok = true;
-  ok &= lookup(handle, initialize, "fltCudaInitialize", missing);
-  ok &= lookup(handle, error, "fltCudaError", missing);
-  ok &= lookup(handle, clearError, "fltCudaClearError", missing);
-  ok &= lookup(handle, memAlloc, "mgpuMemAlloc", missing);
-  ok &= lookup(handle, memFree, "mgpuMemFree", missing);
-  ok &= lookup(handle, copy, "fltCudaCopy", missing);
-  ok &= lookup(handle, eventCreate, "mgpuEventCreate", missing);
-  ok &= lookup(handle, eventRecord, "mgpuEventRecord", missing);
-  ok &= lookup(handle, eventSynchronize, "mgpuEventSynchronize", missing);
-  ok &= lookup(handle, eventDestroy, "mgpuEventDestroy", missing);
-  ok &= lookup(handle, elapsedMs, "fltCudaEventElapsedMs", missing);
+#define FLT_RESOLVE_CUDA_ENTRY_POINT(FIELD, SYMBOL, RETURN, PARAMETERS)        \
+  ok &= lookup(handle, FIELD, #SYMBOL, missing);
+  FLT_CUDA_ENTRY_POINTS(FLT_RESOLVE_CUDA_ENTRY_POINT)
+#undef FLT_RESOLVE_CUDA_ENTRY_POINT
   return ok;
 }
 

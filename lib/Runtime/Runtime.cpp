@@ -4,7 +4,7 @@
 
 #include "flt/Runtime/ModuleInfo.h"
 
-#include "CudaEntryPoints.h"
+#include "flt/Runtime/CudaABI.h"
 #include "Descriptors.h"
 
 #include <dlfcn.h>

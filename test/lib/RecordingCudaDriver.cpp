@@ -1,7 +1,7 @@
 //===- RecordingCudaDriver.cpp - a CUDA driver double for GPU-less tests --===//
 //
 // A libcuda.so.1 for machines without a GPU. It implements, on the host, the
-// driver API entry points that flt's CUDA wrappers (lib/Runtime/cuda) call,
+// driver API entry points that flt's CUDA wrappers (lib/Runtime/CUDA) call,
 // so that everything a --target=cuda library does on the host side runs in
 // the lit tests on build machines and CI: loading its cubin, looking up and
 // launching kernels, allocating, copying, timing, reporting errors. Kernels

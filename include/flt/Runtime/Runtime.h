@@ -75,7 +75,7 @@ struct DeviceTensor {
 };
 
 /// The CUDA entry points of a library compiled with --target=cuda (its
-/// lib/Runtime/cuda wrappers, found with dlsym).
+/// lib/Runtime/CUDA wrappers, found with dlsym).
 struct CudaEntryPoints;
 
 /// A loaded flt library.

@@ -18,6 +18,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "flt/Runtime/CudaABI.h"
+
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -31,7 +33,7 @@ namespace {
 // The few driver API types used here (ABI-stable since CUDA 4; declared
 // here so that neither the build nor the GPU host needs the toolkit). The
 // handles are void *, as the generated host code (LLVM `ptr`) and
-// libFLTRuntime (CudaEntryPoints.h) pass them: a call through a function
+// libFLTRuntime (flt/Runtime/CudaABI.h) pass them: a call through a function
 // pointer of another type is undefined behaviour (UBSan's -fsanitize=function
 // reports it).
 using CUresult = int;
