@@ -55,8 +55,8 @@ int64_t fltNumResults(const FltLibrary *library, int64_t function);
 /// Signature of argument / result `index`: element type, rank and sizes
 /// (-1 for a dynamic size; the array is owned by the library).
 FltStatus fltArgumentType(const FltLibrary *library, int64_t function,
-                          int64_t index, FltElementType *element,
-                          int64_t *rank, const int64_t **shape);
+                          int64_t index, FltElementType *element, int64_t *rank,
+                          const int64_t **shape);
 FltStatus fltResultType(const FltLibrary *library, int64_t function,
                         int64_t index, FltElementType *element, int64_t *rank,
                         const int64_t **shape);

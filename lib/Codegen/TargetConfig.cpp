@@ -74,8 +74,8 @@ FailureOr<TargetConfig> TargetConfig::get(const CompileOptions &options,
 
   // The CPU's register tile (also the padding of the CPU's tiles).
   config.registerRows =
-      orTarget(options.registerRows, hasAVX512 ? cpu::kRegisterRowsAVX512
-                                               : cpu::kRegisterRowsAVX2);
+      orTarget(options.registerRows,
+               hasAVX512 ? cpu::kRegisterRowsAVX512 : cpu::kRegisterRowsAVX2);
   config.registerColumns = cpu::kRegisterColumns;
   if (config.kind == Kind::CPU) {
     config.tiles.rowMultiple = config.registerRows;

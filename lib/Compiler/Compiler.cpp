@@ -326,10 +326,9 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
     return failure();
   // The one place the target's numbers meet the options.
   std::string error;
-  bool hasAVX512 =
-      (*machine)->getMCSubtargetInfo()->checkFeatures("+avx512f");
-  FailureOr<TargetConfig> config = TargetConfig::get(
-      options, hasAVX512, error, OptionSpelling::CLI);
+  bool hasAVX512 = (*machine)->getMCSubtargetInfo()->checkFeatures("+avx512f");
+  FailureOr<TargetConfig> config =
+      TargetConfig::get(options, hasAVX512, error, OptionSpelling::CLI);
   if (failed(config))
     return module.emitError() << "flt-compile: " << error;
   bool cuda = config->kind == TargetConfig::Kind::CUDA;

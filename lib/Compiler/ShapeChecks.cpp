@@ -53,17 +53,15 @@ Value violated(OpBuilder &b, Location loc, const ShapeRule &rule) {
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, rhs, zero);
   Value lhsPositive =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, lhs, zero);
-  Value divisor = arith::SelectOp::create(b, loc, rhsPositive, rhs,
-                                          i64(b, loc, 1));
+  Value divisor =
+      arith::SelectOp::create(b, loc, rhsPositive, rhs, i64(b, loc, 1));
   Value remainder = arith::RemSIOp::create(b, loc, lhs, divisor);
   Value divides =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, remainder, zero);
   Value holds = arith::AndIOp::create(
-      b, loc, arith::AndIOp::create(b, loc, rhsPositive, lhsPositive),
-      divides);
+      b, loc, arith::AndIOp::create(b, loc, rhsPositive, lhsPositive), divides);
   return arith::XOrIOp::create(
-      b, loc, holds,
-      arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+      b, loc, holds, arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
 }
 
 /// Whether only size arithmetic is left (the flt ops and their operands'
@@ -93,8 +91,8 @@ FailureOr<ShapeCheckTable> mlir::flt::addShapeCheckFunctions(ModuleOp module) {
     b.setInsertionPointAfter(func);
     auto check = cast<func::FuncOp>(b.clone(*func));
     check.setSymName((kShapeCheckPrefix + func.getSymName()).str());
-    check.setFunctionType(FunctionType::get(
-        context, func.getArgumentTypes(), {b.getI64Type()}));
+    check.setFunctionType(
+        FunctionType::get(context, func.getArgumentTypes(), {b.getI64Type()}));
     check->removeAttr("res_attrs");
     std::vector<std::string> &messages = table[func.getSymName()];
 
@@ -129,8 +127,8 @@ FailureOr<ShapeCheckTable> mlir::flt::addShapeCheckFunctions(ModuleOp module) {
           b, loc, bad,
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, code,
                                 i64(b, loc, 0)));
-      code = arith::SelectOp::create(b, loc, first,
-                                     i64(b, loc, index + 1), code);
+      code =
+          arith::SelectOp::create(b, loc, first, i64(b, loc, index + 1), code);
       messages.push_back(rule.message);
     }
     func::ReturnOp::create(b, loc, code);

@@ -27,8 +27,7 @@ void setError(char **error, const std::string &message) {
     std::memcpy(*error, message.c_str(), message.size() + 1);
 }
 
-const flt::FunctionInfo *functionAt(const FltLibrary *library,
-                                    int64_t index) {
+const flt::FunctionInfo *functionAt(const FltLibrary *library, int64_t index) {
   if (!library || index < 0 ||
       index >= static_cast<int64_t>(library->library->functions().size()))
     return nullptr;
@@ -101,8 +100,8 @@ int64_t fltNumResults(const FltLibrary *library, int64_t function) {
 }
 
 FltStatus fltArgumentType(const FltLibrary *library, int64_t function,
-                          int64_t index, FltElementType *element,
-                          int64_t *rank, const int64_t **shape) {
+                          int64_t index, FltElementType *element, int64_t *rank,
+                          const int64_t **shape) {
   const flt::FunctionInfo *info = functionAt(library, function);
   if (!info || index < 0 || index >= static_cast<int64_t>(info->args.size()))
     return FLT_ERROR;
@@ -113,8 +112,7 @@ FltStatus fltResultType(const FltLibrary *library, int64_t function,
                         int64_t index, FltElementType *element, int64_t *rank,
                         const int64_t **shape) {
   const flt::FunctionInfo *info = functionAt(library, function);
-  if (!info || index < 0 ||
-      index >= static_cast<int64_t>(info->results.size()))
+  if (!info || index < 0 || index >= static_cast<int64_t>(info->results.size()))
     return FLT_ERROR;
   return describe(info->results[index], element, rank, shape);
 }
@@ -135,20 +133,18 @@ FltStatus fltCall(const FltLibrary *library, int64_t function,
   std::vector<flt::HostTensor> hostInputs;
   for (int64_t i = 0; i < numInputs; ++i) {
     const FltTensor &input = inputs[i];
-    if (input.element < FLT_F32 || input.element > FLT_I64 ||
-        input.rank < 0 || (input.rank > 0 && !input.shape)) {
+    if (input.element < FLT_F32 || input.element > FLT_I64 || input.rank < 0 ||
+        (input.rank > 0 && !input.shape)) {
       setError(error, "input #" + std::to_string(i) + " is malformed");
       return FLT_ERROR;
     }
     std::vector<int64_t> shape(input.shape, input.shape + input.rank);
     for (int64_t size : shape)
       if (size < 0) {
-        setError(error, "input #" + std::to_string(i) +
-                            " has a negative size");
+        setError(error, "input #" + std::to_string(i) + " has a negative size");
         return FLT_ERROR;
       }
-    flt::HostTensor tensor(static_cast<flt::ElementType>(input.element),
-                           shape);
+    flt::HostTensor tensor(static_cast<flt::ElementType>(input.element), shape);
     if (tensor.byteSize() > 0) {
       if (!input.data) {
         setError(error, "input #" + std::to_string(i) + " has no data");

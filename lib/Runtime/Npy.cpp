@@ -209,7 +209,8 @@ bool convertTensor(const HostTensor &tensor, ElementType element,
   converted = HostTensor(element, tensor.shape());
   auto *in = static_cast<const uint8_t *>(tensor.data());
   auto *out = static_cast<uint8_t *>(converted.data());
-  size_t inBytes = elementSize(tensor.element()), outBytes = elementSize(element);
+  size_t inBytes = elementSize(tensor.element()),
+         outBytes = elementSize(element);
   for (int64_t i = 0, n = tensor.numElements(); i < n; ++i)
     storeFromDouble(element, loadAsDouble(tensor.element(), in + i * inBytes),
                     out + i * outBytes);
@@ -257,14 +258,14 @@ bool readNpy(const std::string &path, HostTensor &tensor, std::string &error) {
       !headerField(header, "shape", shapeText))
     return corrupt("header lacks descr, fortran_order or shape");
   if (fortran.find("False") == std::string::npos) {
-    error = "'" + path + "' is in Fortran order; save a C-order array "
+    error = "'" + path +
+            "' is in Fortran order; save a C-order array "
             "(numpy.ascontiguousarray)";
     return false;
   }
   std::optional<ElementType> element;
-  for (ElementType type : {ElementType::F32, ElementType::F16,
-                           ElementType::F64, ElementType::I32,
-                           ElementType::I64})
+  for (ElementType type : {ElementType::F32, ElementType::F16, ElementType::F64,
+                           ElementType::I32, ElementType::I64})
     if (descr == descriptor(type))
       element = type;
   if (!element) {
@@ -289,8 +290,7 @@ bool readNpy(const std::string &path, HostTensor &tensor, std::string &error) {
   if (result.byteSize() > 0 &&
       !file.read(static_cast<char *>(result.data()),
                  static_cast<std::streamsize>(result.byteSize())))
-    return corrupt("the data is shorter than shape " + result.str() +
-                   " needs");
+    return corrupt("the data is shorter than shape " + result.str() + " needs");
   char extra;
   if (file.read(&extra, 1))
     return corrupt("trailing bytes after the data");
@@ -315,16 +315,15 @@ bool writeNpy(const std::string &path, const HostTensor &input,
     shape += ",";
   std::string header = "{'descr': '" +
                        std::string(descriptor(tensor->element())) +
-                       "', 'fortran_order': False, 'shape': (" + shape +
-                       "), }";
+                       "', 'fortran_order': False, 'shape': (" + shape + "), }";
   // Pad with spaces so that the data starts at a multiple of 64 bytes.
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
 
   std::random_device random;
-  std::string temporary = path + ".tmp" + std::to_string(getpid()) + "." +
-                          std::to_string(random());
+  std::string temporary =
+      path + ".tmp" + std::to_string(getpid()) + "." + std::to_string(random());
   {
     std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
     if (!file) {

@@ -4,8 +4,8 @@
 
 #include "flt/Runtime/ModuleInfo.h"
 
-#include "flt/Runtime/CudaABI.h"
 #include "Descriptors.h"
+#include "flt/Runtime/CudaABI.h"
 
 #include <dlfcn.h>
 #include <sys/stat.h>

@@ -208,12 +208,11 @@ void compileModule(const std::string &text, const std::string &filename,
     case mlir::flt::OptionInfo::Kind::Int: {
       // bool is an int in Python; an option that counts is not a flag.
       if (!py::isinstance<py::int_>(value) || py::isinstance<py::bool_>(value))
-        throw py::type_error("flt.compile: " + name +
-                             " must be an int, not " + type);
+        throw py::type_error("flt.compile: " + name + " must be an int, not " +
+                             type);
       // Out of int64's range: reported as out of the option's range.
       int overflow = 0;
-      long long number =
-          PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
+      long long number = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
       if (overflow)
         number = overflow > 0 ? std::numeric_limits<long long>::max()
                               : std::numeric_limits<long long>::min();

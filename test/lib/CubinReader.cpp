@@ -4,7 +4,6 @@
 
 namespace flt_recording_driver {
 
-
 /// The .nv.info attributes used here (EIATTR_*).
 enum : uint8_t {
   kAttrMaxThreads = 0x05,

@@ -31,7 +31,6 @@ template <typename T> T readAt(const uint8_t *data, size_t offset) {
   return value;
 }
 
-
 struct KernelParam {
   unsigned offset = 0, size = 0;
 };

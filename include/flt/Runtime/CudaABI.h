@@ -1,4 +1,4 @@
-//===- CudaABI.h - the host/device ABI of --target=cuda libraries -*- C++ -*-===//
+//===- CudaABI.h - host/device ABI of --target=cuda libraries --*- C++ -*-===//
 //
 // A library compiled with --target=cuda carries the mgpu* and fltCuda*
 // wrappers of lib/Runtime/CUDA/CudaRuntimeWrappers.cpp over the CUDA driver

@@ -1,4 +1,4 @@
-//===- ModuleInfo.h - what a compiled flt library says about itself -*- C++ -*-//
+//===- ModuleInfo.h - what a compiled library says of itself --*- C++ -*-===//
 //
 // The contract between flt-compile and libFLTRuntime (no MLIR or LLVM here:
 // the runtime includes it too). A compiled library exports:

@@ -15,9 +15,9 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
-#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/IR/PatternMatch.h"
@@ -80,8 +80,13 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op) {
   else
     return std::nullopt;
 
-  Contraction contraction{op.getDpsInputs()[0], op.getDpsInputs()[1],
-                          op.getDpsInits()[0], transposedA, 0, 0, 0};
+  Contraction contraction{op.getDpsInputs()[0],
+                          op.getDpsInputs()[1],
+                          op.getDpsInits()[0],
+                          transposedA,
+                          0,
+                          0,
+                          0};
   for (Value v : {contraction.a, contraction.b, contraction.c}) {
     auto type = dyn_cast<RankedTensorType>(v.getType());
     if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
@@ -114,8 +119,8 @@ struct VectorizeContraction : OpRewritePattern<linalg::GenericOp> {
       return arith::ConstantIndexOp::create(b, loc, v);
     };
     Value zero = index(rewriter, 0), one = index(rewriter, 1);
-    Value padding = arith::ConstantOp::create(rewriter, loc,
-                                              rewriter.getF32FloatAttr(0));
+    Value padding =
+        arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
     SmallVector<bool> inBounds = {true};
     auto read = [&](OpBuilder &b, Value source, Value row, Value col) {
       return vector::TransferReadOp::create(b, loc, vectorType, source,
@@ -134,10 +139,10 @@ struct VectorizeContraction : OpRewritePattern<linalg::GenericOp> {
                 Value tile = colIter[0];
                 SmallVector<Value> rowIndices, accumulators;
                 for (int64_t r = 0; r < rows; ++r) {
-                  Value row = r == 0 ? m0
-                                     : arith::AddIOp::create(b2, loc, m0,
-                                                             index(b2, r))
-                                           .getResult();
+                  Value row =
+                      r == 0 ? m0
+                             : arith::AddIOp::create(b2, loc, m0, index(b2, r))
+                                   .getResult();
                   rowIndices.push_back(row);
                   accumulators.push_back(read(b2, tile, row, n0));
                 }
@@ -155,8 +160,8 @@ struct VectorizeContraction : OpRewritePattern<linalg::GenericOp> {
                             tensor::ExtractOp::create(b3, loc, cn.a, at);
                         Value splat = vector::BroadcastOp::create(
                             b3, loc, vectorType, scalar);
-                        updated.push_back(vector::FMAOp::create(
-                            b3, loc, splat, bRow, accs[r]));
+                        updated.push_back(vector::FMAOp::create(b3, loc, splat,
+                                                                bRow, accs[r]));
                       }
                       scf::YieldOp::create(b3, loc, updated);
                     });
@@ -186,9 +191,8 @@ struct VectorizeElementwise : OpRewritePattern<linalg::GenericOp> {
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
     if (!op.hasPureTensorSemantics() ||
-        op.getNumParallelLoops() != op.getNumLoops() ||
-        op.getNumLoops() == 0 || op.getNumLoops() > 3 ||
-        !op.getIndexingMapsArray().back().isIdentity())
+        op.getNumParallelLoops() != op.getNumLoops() || op.getNumLoops() == 0 ||
+        op.getNumLoops() > 3 || !op.getIndexingMapsArray().back().isIdentity())
       return rewriter.notifyMatchFailure(op, "not elementwise");
     // Rows of `columns` lanes: the innermost extent must be static; the
     // others may be dynamic (they become the tile loops).
@@ -259,8 +263,7 @@ struct BroadcastReadToExtract : OpRewritePattern<vector::TransferReadOp> {
   }
 };
 
-struct FLTVectorizePass
-    : mlir::flt::impl::FLTVectorizeBase<FLTVectorizePass> {
+struct FLTVectorizePass : mlir::flt::impl::FLTVectorizeBase<FLTVectorizePass> {
   using FLTVectorizeBase::FLTVectorizeBase;
 
   void runOnOperation() override {

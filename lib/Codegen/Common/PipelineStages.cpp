@@ -28,9 +28,8 @@ void mlir::flt::addFLTToLinalgStage(OpPassManager &pm,
   // The unfused reference pipeline always runs the linear form: it is what
   // benchmarks compare the fused one with.
   FLTSelectAlgorithmOptions algorithms;
-  algorithms.linearAttentionForm = config.tiles.fuseKronecker
-                                       ? config.costs.linearAttentionForm
-                                       : "linear";
+  algorithms.linearAttentionForm =
+      config.tiles.fuseKronecker ? config.costs.linearAttentionForm : "linear";
   algorithms.quadraticFlopCost = config.costs.quadraticFlopCost;
   algorithms.causalWalkFlopCost = config.costs.causalWalkFlopCost;
   algorithms.toeplitzDirectCost = config.costs.toeplitzDirectCost;

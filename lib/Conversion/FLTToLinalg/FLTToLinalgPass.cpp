@@ -102,7 +102,6 @@ struct FLTConvertToLinalgPass
     });
     if (unsupported.wasInterrupted())
       return signalPassFailure();
-
   }
 };
 

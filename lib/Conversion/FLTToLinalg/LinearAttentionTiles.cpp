@@ -40,13 +40,13 @@ Value LinearAttentionLowering::tokenTile(OpBuilder &nb, Value tensor,
 
 /// The body of an elementwise product.
 SmallVector<Value> mlir::flt::detail::multiply(OpBuilder &bb, Location nl,
-                                   ValueRange args) {
+                                               ValueRange args) {
   return {arith::MulFOp::create(bb, nl, args[0], args[1])};
 }
 
 /// The body of out += a · b.
 SmallVector<Value> mlir::flt::detail::multiplyAdd(OpBuilder &bb, Location nl,
-                                      ValueRange args) {
+                                                  ValueRange args) {
   Value product = arith::MulFOp::create(bb, nl, args[0], args[1]);
   return {arith::AddFOp::create(bb, nl, args[2], product)};
 }

@@ -30,8 +30,7 @@ using namespace mlir::flt::detail;
 
 namespace {
 /// The size of dimension `dim` of `value` as an OpFoldResult.
-OpFoldResult dimOf(OpBuilder &builder, Location loc, Value value,
-                   int64_t dim) {
+OpFoldResult dimOf(OpBuilder &builder, Location loc, Value value, int64_t dim) {
   auto type = cast<RankedTensorType>(value.getType());
   if (!type.isDynamicDim(dim))
     return builder.getIndexAttr(type.getDimSize(dim));
@@ -48,9 +47,8 @@ OpFoldResult twice(OpBuilder &builder, Location loc, OpFoldResult size) {
 }
 
 /// The [B, H, L, e] shape of an attention output.
-SmallVector<OpFoldResult> attentionResultShape(OpBuilder &builder,
-                                               Location loc, Value queries,
-                                               Value values) {
+SmallVector<OpFoldResult> attentionResultShape(OpBuilder &builder, Location loc,
+                                               Value queries, Value values) {
   return {dimOf(builder, loc, queries, 0), dimOf(builder, loc, queries, 1),
           dimOf(builder, loc, queries, 2), dimOf(builder, loc, values, 3)};
 }
@@ -100,14 +98,15 @@ LogicalResult FeatureMapOp::verify() {
   return check.result();
 }
 
-LogicalResult FeatureMapOp::reifyResultShapes(
-    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+LogicalResult
+FeatureMapOp::reifyResultShapes(OpBuilder &builder,
+                                ReifiedRankedShapedTypeDims &shapes) {
   Location loc = getLoc();
   Value x = getX();
-  shapes.push_back({dimOf(builder, loc, x, 0), dimOf(builder, loc, x, 1),
-                    dimOf(builder, loc, x, 2),
-                    getW() ? dimOf(builder, loc, getW(), 1)
-                           : dimOf(builder, loc, x, 3)});
+  shapes.push_back(
+      {dimOf(builder, loc, x, 0), dimOf(builder, loc, x, 1),
+       dimOf(builder, loc, x, 2),
+       getW() ? dimOf(builder, loc, getW(), 1) : dimOf(builder, loc, x, 3)});
   return success();
 }
 
@@ -145,8 +144,9 @@ LogicalResult SpectralDensityOp::verify() {
   return check.result();
 }
 
-LogicalResult SpectralDensityOp::reifyResultShapes(
-    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+LogicalResult
+SpectralDensityOp::reifyResultShapes(OpBuilder &builder,
+                                     ReifiedRankedShapedTypeDims &shapes) {
   shapes.push_back({dimOf(builder, getLoc(), getXi(), 0),
                     dimOf(builder, getLoc(), getXi(), 1)});
   return success();
@@ -179,8 +179,9 @@ static void checkShapes(SpectralFeaturesOp op, ShapeChecker &check) {
       .sameDim("xi", 2, "r", 2)
       .sameDim("rho", 0, "xi", 0)
       .sameDim("rho", 1, "xi", 1);
-  for (auto [name, result] : {std::pair<StringRef, Value>{"phi", op.getPhi()},
-                              std::pair<StringRef, Value>{"psi", op.getPsi()}}) {
+  for (auto [name, result] :
+       {std::pair<StringRef, Value>{"phi", op.getPhi()},
+        std::pair<StringRef, Value>{"psi", op.getPsi()}}) {
     check.tensor(name, result, kSpectralFeatures, ElementKind::F32)
         .sameDim(name, 0, "r", 0)
         .sameDim(name, 1, "xi", 0)
@@ -196,8 +197,9 @@ LogicalResult SpectralFeaturesOp::verify() {
   return check.result();
 }
 
-LogicalResult SpectralFeaturesOp::reifyResultShapes(
-    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+LogicalResult
+SpectralFeaturesOp::reifyResultShapes(OpBuilder &builder,
+                                      ReifiedRankedShapedTypeDims &shapes) {
   Location loc = getLoc();
   SmallVector<OpFoldResult> shape = {
       dimOf(builder, loc, getR(), 0), dimOf(builder, loc, getXi(), 0),
@@ -213,9 +215,8 @@ LogicalResult SpectralFeaturesOp::reifyResultShapes(
 //===----------------------------------------------------------------------===//
 
 void LinearAttentionOp::build(OpBuilder &builder, OperationState &state,
-                              Value fq, Value fk, Value v, Value phi,
-                              Value psi, bool causal, Normalize normalize,
-                              float eps) {
+                              Value fq, Value fk, Value v, Value phi, Value psi,
+                              bool causal, Normalize normalize, float eps) {
   RankedTensorType fqType = tensorType(fq), vType = tensorType(v);
   auto type = RankedTensorType::get(
       {mergeDims(fqType.getDimSize(0), vType.getDimSize(0)),
@@ -241,8 +242,9 @@ LogicalResult LinearAttentionOp::verify() {
   return check.result();
 }
 
-LogicalResult LinearAttentionOp::reifyResultShapes(
-    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+LogicalResult
+LinearAttentionOp::reifyResultShapes(OpBuilder &builder,
+                                     ReifiedRankedShapedTypeDims &shapes) {
   shapes.push_back(attentionResultShape(builder, getLoc(), getFq(), getV()));
   return success();
 }
@@ -262,7 +264,8 @@ float KernelAttentionOp::getEffectiveTemperature() {
 static void checkShapes(KernelAttentionOp op, ShapeChecker &check) {
   PairKernel kernel = op.getKernel();
   StringRef kernelName = stringifyPairKernel(kernel);
-  checkQueriesKeysValues(check, "q", op.getQ(), kQ, "k", op.getK(), kK, op.getV());
+  checkQueriesKeysValues(check, "q", op.getQ(), kQ, "k", op.getK(), kK,
+                         op.getV());
 
   // scale(R): FourierFormer's per-feature bandwidths, fourier_integral only.
   if (kernel == PairKernel::FourierIntegral)
@@ -298,8 +301,8 @@ static void checkShapes(KernelAttentionOp op, ShapeChecker &check) {
                   "'temperature' (the default is 1/sqrt(d))");
   check.require(op.getPower() == 4 || kernel == PairKernel::FourierIntegral,
                 "'power' applies only to kernel fourier_integral");
-  check.require(op.getPower() > 0, "'power' must be positive, got " +
-                                    Twine(op.getPower()));
+  check.require(op.getPower() > 0,
+                "'power' must be positive, got " + Twine(op.getPower()));
   check.require((op.getNormalize() == Normalize::Divide &&
                  op.getEps().convertToFloat() == 1e-6f) ||
                     kernel == PairKernel::Dot,
@@ -314,8 +317,9 @@ LogicalResult KernelAttentionOp::verify() {
   return check.result();
 }
 
-LogicalResult KernelAttentionOp::reifyResultShapes(
-    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+LogicalResult
+KernelAttentionOp::reifyResultShapes(OpBuilder &builder,
+                                     ReifiedRankedShapedTypeDims &shapes) {
   shapes.push_back(attentionResultShape(builder, getLoc(), getQ(), getV()));
   return success();
 }
@@ -354,7 +358,7 @@ static void checkShapes(PositionTransformOp op, ShapeChecker &check) {
                   "mix householder needs a vector: mix(v) with v [H, d]");
   else
     check.require(!op.getMixVector(), "mix " + stringifyLrpeMix(op.getMix()) +
-                                       " takes no mix(v) operand");
+                                          " takes no mix(v) operand");
   if (op.getMixVector())
     check.tensor("mix", op.getMixVector(), kMixVector, ElementKind::F32)
         .sameDim("mix", 0, "x", 1)
@@ -362,7 +366,9 @@ static void checkShapes(PositionTransformOp op, ShapeChecker &check) {
 
   // positions(s): explicit positions replace l + offset.
   if (op.getPositions()) {
-    check.tensor("positions", op.getPositions(), kTokenPositions, ElementKind::F32)
+    check
+        .tensor("positions", op.getPositions(), kTokenPositions,
+                ElementKind::F32)
         .sameDim("positions", 0, "x", 0)
         .sameDim("positions", 1, "x", 2)
         .require(op.getOffset() == 0,
@@ -386,8 +392,9 @@ LogicalResult PositionTransformOp::verify() {
   return check.result();
 }
 
-LogicalResult PositionTransformOp::reifyResultShapes(
-    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+LogicalResult
+PositionTransformOp::reifyResultShapes(OpBuilder &builder,
+                                       ReifiedRankedShapedTypeDims &shapes) {
   Location loc = getLoc();
   Value x = getX();
   OpFoldResult features = dimOf(builder, loc, x, 3);
@@ -420,8 +427,9 @@ LogicalResult ToeplitzAttentionOp::verify() {
   return check.result();
 }
 
-LogicalResult ToeplitzAttentionOp::reifyResultShapes(
-    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+LogicalResult
+ToeplitzAttentionOp::reifyResultShapes(OpBuilder &builder,
+                                       ReifiedRankedShapedTypeDims &shapes) {
   shapes.push_back(attentionResultShape(builder, getLoc(), getFq(), getV()));
   return success();
 }
@@ -431,7 +439,8 @@ LogicalResult ToeplitzAttentionOp::reifyResultShapes(
 //===----------------------------------------------------------------------===//
 
 static void checkShapes(AttentionOp op, ShapeChecker &check) {
-  checkQueriesKeysValues(check, "q", op.getQ(), kQ, "k", op.getK(), kK, op.getV());
+  checkQueriesKeysValues(check, "q", op.getQ(), kQ, "k", op.getK(), kK,
+                         op.getV());
   check.sameDim("k", 2, "q", 2,
                 "flt.attention is self-attention (one position tensor 'r' "
                 "serves queries and keys)");
@@ -454,8 +463,9 @@ LogicalResult AttentionOp::verify() {
   return check.result();
 }
 
-LogicalResult AttentionOp::reifyResultShapes(
-    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+LogicalResult
+AttentionOp::reifyResultShapes(OpBuilder &builder,
+                               ReifiedRankedShapedTypeDims &shapes) {
   shapes.push_back(attentionResultShape(builder, getLoc(), getQ(), getV()));
   return success();
 }

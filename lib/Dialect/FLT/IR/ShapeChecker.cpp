@@ -37,8 +37,8 @@ void checkProjection(ShapeChecker &check, Kernel kernel, StringRef input,
 
 /// The width P of theta each spectrum needs for positions of dimension p:
 /// (p + 2) K for a mixture of K Gaussians, 2 for a local window.
-void checkSpectrumWidth(ShapeChecker &check, Spectrum spectrum,
-                        StringRef theta, StringRef xi) {
+void checkSpectrumWidth(ShapeChecker &check, Spectrum spectrum, StringRef theta,
+                        StringRef xi) {
   if (spectrum == Spectrum::LocalWindow) {
     check.dimIsSum(theta, 1, {}, 2, "2", "spectrum local_window ([C, v])");
     return;
@@ -80,8 +80,8 @@ void checkRpe(ShapeChecker &check, Value phi, Value psi, StringRef queries,
 
 /// Attention output [B, H, L, e]: B, H, L of the queries, e of the values,
 /// and the queries' element type.
-void checkAttentionResult(ShapeChecker &check, Value result,
-                          StringRef queries, StringRef values) {
+void checkAttentionResult(ShapeChecker &check, Value result, StringRef queries,
+                          StringRef values) {
   check.tensor("result", result, kOut, ElementKind::Activation)
       .sameElementType("result", queries)
       .sameDim("result", 0, queries, 0)

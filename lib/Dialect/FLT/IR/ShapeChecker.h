@@ -20,7 +20,6 @@
 
 namespace mlir::flt::detail {
 
-
 /// The names of a tensor's dimensions, used in diagnostics.
 using Layout = ArrayRef<StringLiteral>;
 
@@ -88,22 +87,21 @@ public:
     }
     Type element = type.getElementType();
     if (kind == ElementKind::F32 && !element.isF32()) {
-      fail() << "'" << name << "' must have element type f32, got "
-             << element;
+      fail() << "'" << name << "' must have element type f32, got " << element;
       return *this;
     }
     if (kind == ElementKind::Activation && !isActivationElementType(element)) {
-      fail() << "'" << name
-             << "' must have element type f32, f16 or bf16, got " << element;
+      fail() << "'" << name << "' must have element type f32, f16 or bf16, got "
+             << element;
       return *this;
     }
     // Feature sizes must be positive (a zero-width feature, frequency or
     // value axis has no meaning); token and batch sizes may be 0.
     for (auto [dim, label] : llvm::enumerate(layout)) {
-      bool feature = llvm::is_contained(
-          ArrayRef<StringRef>{"d", "m", "e", "r", "p", "m_f", "P", "angles",
-                              "2m_f", "d'"},
-          label.str());
+      bool feature =
+          llvm::is_contained(ArrayRef<StringRef>{"d", "m", "e", "r", "p", "m_f",
+                                                 "P", "angles", "2m_f", "d'"},
+                             label.str());
       if (feature && type.getDimSize(dim) == 0) {
         fail() << "'" << name << "' has " << label
                << " = 0; feature sizes must be positive";
@@ -123,8 +121,7 @@ public:
     const Entry &ea = lookup(a), &eb = lookup(b);
     int64_t sa = ea.type.getDimSize(aDim), sb = eb.type.getDimSize(bDim);
     std::string what = "'" + a.str() + "' " + ea.layout[aDim].str() +
-                       " must equal '" + b.str() + "' " +
-                       eb.layout[bDim].str();
+                       " must equal '" + b.str() + "' " + eb.layout[bDim].str();
     if (!reason.isTriviallyEmpty())
       what += " (" + reason.str() + ")";
     if (ShapedType::isStatic(sa) && ShapedType::isStatic(sb)) {
@@ -135,8 +132,8 @@ public:
                << " but '" << b << "' has " << eb.layout[bDim] << " = " << sb;
       else
         fail() << reason << ", but '" << a << "' has " << ea.layout[aDim]
-               << " = " << sa << " and '" << b << "' has "
-               << eb.layout[bDim] << " = " << sb;
+               << " = " << sa << " and '" << b << "' has " << eb.layout[bDim]
+               << " = " << sb;
       return *this;
     }
     addRule(ShapeRule::Kind::Equal, ea, aDim, {{&eb, bDim, 1}}, 0, what);
@@ -145,10 +142,10 @@ public:
 
   /// Dimension `dim` of `a` must be Σ coefficient · size(term) + constant;
   /// `expression` spells the sum, `reason` where it comes from.
-  ShapeChecker &dimIsSum(StringRef a, int64_t dim,
-                         ArrayRef<std::tuple<StringRef, int64_t, int64_t>> terms,
-                         int64_t constant, StringRef expression,
-                         const Twine &reason) {
+  ShapeChecker &
+  dimIsSum(StringRef a, int64_t dim,
+           ArrayRef<std::tuple<StringRef, int64_t, int64_t>> terms,
+           int64_t constant, StringRef expression, const Twine &reason) {
     if (!ok)
       return *this;
     const Entry &ea = lookup(a);
@@ -177,12 +174,10 @@ public:
 
   /// Dimension `dim` of `a` must be a positive multiple of size(b, bDim) +
   /// `offset`; `message` is the static diagnostic, `rule` the run-time one.
-  ShapeChecker &multipleOf(StringRef a, int64_t dim, StringRef b,
-                           int64_t bDim, int64_t offset,
-                           llvm::function_ref<void(InFlightDiagnostic &,
-                                                   int64_t, int64_t)>
-                               message,
-                           StringRef rule) {
+  ShapeChecker &multipleOf(
+      StringRef a, int64_t dim, StringRef b, int64_t bDim, int64_t offset,
+      llvm::function_ref<void(InFlightDiagnostic &, int64_t, int64_t)> message,
+      StringRef rule) {
     if (!ok)
       return *this;
     const Entry &ea = lookup(a), &eb = lookup(b);
@@ -240,8 +235,8 @@ private:
   }
 
   const Entry &lookup(StringRef name) const {
-    const Entry *entry = llvm::find_if(
-        tensors, [&](const Entry &e) { return e.name == name; });
+    const Entry *entry =
+        llvm::find_if(tensors, [&](const Entry &e) { return e.name == name; });
     assert(entry != tensors.end() && "tensor checked before registration");
     return *entry;
   }
@@ -282,8 +277,8 @@ void checkProjection(ShapeChecker &check, Kernel kernel, StringRef input,
 
 /// The width P of theta each spectrum needs for positions of dimension p:
 /// (p + 2) K for a mixture of K Gaussians, 2 for a local window.
-void checkSpectrumWidth(ShapeChecker &check, Spectrum spectrum,
-                        StringRef theta, StringRef xi);
+void checkSpectrumWidth(ShapeChecker &check, Spectrum spectrum, StringRef theta,
+                        StringRef xi);
 
 /// Both rpe operands or neither (the generic form could give one alone).
 void checkRpePair(ShapeChecker &check, Value phi, Value psi);
@@ -294,8 +289,8 @@ void checkRpe(ShapeChecker &check, Value phi, Value psi, StringRef queries,
 
 /// Attention output [B, H, L, e]: B, H, L of the queries, e of the values,
 /// and the queries' element type.
-void checkAttentionResult(ShapeChecker &check, Value result,
-                          StringRef queries, StringRef values);
+void checkAttentionResult(ShapeChecker &check, Value result, StringRef queries,
+                          StringRef values);
 
 /// q/k/v of an attention op: shared B, H, feature size d (or m) between
 /// queries and keys, S between keys and values, one element type.

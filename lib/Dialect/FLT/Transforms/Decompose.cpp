@@ -43,8 +43,8 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
     // linear_attention's eps keeps its default: the layer's eps is the
     // feature maps' (SPEC.md 2.8).
     auto attention = LinearAttentionOp::create(
-        rewriter, loc, fq, fk, op.getV(), features.getPhi(),
-        features.getPsi(), op.getCausal(), op.getNormalize(),
+        rewriter, loc, fq, fk, op.getV(), features.getPhi(), features.getPsi(),
+        op.getCausal(), op.getNormalize(),
         /*eps=*/1e-6f);
     // The op's declared result type may be more static than the inferred
     // one (e.g. a static L from a dynamic input); keep the declared type.
@@ -56,8 +56,7 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
   }
 };
 
-struct FLTDecomposePass
-    : mlir::flt::impl::FLTDecomposeBase<FLTDecomposePass> {
+struct FLTDecomposePass : mlir::flt::impl::FLTDecomposeBase<FLTDecomposePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateDecomposePatterns(patterns);

@@ -104,8 +104,7 @@ void replaceWithChoice(RewriterBase &rewriter, Operation *op, Value condition,
 /// Records the ops a rewriter creates, so that the cost arithmetic of a
 /// decision taken at compile time leaves nothing behind.
 struct CreatedOps : RewriterBase::Listener {
-  void notifyOperationInserted(Operation *op,
-                               OpBuilder::InsertPoint) override {
+  void notifyOperationInserted(Operation *op, OpBuilder::InsertPoint) override {
     ops.push_back(op);
   }
   /// Erases the recorded ops that ended up unused, last first.
@@ -172,10 +171,10 @@ struct FLTSelectAlgorithmPass
     // Per (L + S) and per L S: one constant each when m, r and e are static.
     bool causal = op.getCausal();
     Value linearUnit = c.mul(c.mul(m, r), c.add(e, one));
-    linearUnit = c.mul(
-        linearUnit, c.constant(2.0 * (causal ? causalWalkFlopCost : 1.0)));
-    Value quadraticUnit = c.mul(
-        features, c.constant((causal ? 1.0 : 2.0) * quadraticFlopCost));
+    linearUnit = c.mul(linearUnit,
+                       c.constant(2.0 * (causal ? causalWalkFlopCost : 1.0)));
+    Value quadraticUnit =
+        c.mul(features, c.constant((causal ? 1.0 : 2.0) * quadraticFlopCost));
     Value linear = c.mul(c.add(L, S), linearUnit);
     Value quadratic = c.mul(c.mul(L, S), quadraticUnit);
     return c.less(quadratic, linear);
@@ -239,9 +238,9 @@ struct FLTSelectAlgorithmPass
         c.mul(c.mul(c.mul(c.real(L), c.real(L)),
                     c.real(rewriter.createOrFold<arith::AddIOp>(loc, m, e))),
               c.constant(toeplitzDirectCost));
-    Value fft = c.mul(c.mul(c.mul(c.real(m), c.real(groups)),
-                            c.mul(c.real(N), c.real(bits))),
-                      c.constant(toeplitzFFTCost));
+    Value fft = c.mul(
+        c.mul(c.mul(c.real(m), c.real(groups)), c.mul(c.real(N), c.real(bits))),
+        c.constant(toeplitzFFTCost));
     Value useFFT = c.less(fft, direct);
 
     auto withMethod = [&](ToeplitzMethod method) {
