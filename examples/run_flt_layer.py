@@ -2,7 +2,7 @@
 """The main job: compile examples/flt_layer.mlir (one FLT attention layer:
 B = 1, H = 8, dynamic L, d = 64, relu features, m_f = 16 frequencies of a
 Gaussian-mixture spectrum, p = 1), run it at L = 4096 on random data, check
-it against the float64 reference of SPEC.md and report time and GFLOP/s.
+it against the float64 reference of docs/Semantics.md and report time and GFLOP/s.
 
     examples/run_flt_layer.py [--build build] [--length 4096] [--threads N]
 """
@@ -37,7 +37,7 @@ def main():
     subprocess.run([os.path.join(bindir, "flt-compile"), source, "-o",
                     library], check=True)
 
-    # Well-conditioned inputs (SPEC.md section 3).
+    # Well-conditioned inputs (docs/Semantics.md section 3).
     g = np.random.default_rng(0)
     q, k, v = (g.standard_normal((B, H, L, d)).astype(np.float32)
                for _ in range(3))

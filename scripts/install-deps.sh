@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  # Toolchain: LLVM/MLIR 22 (DESIGN.md section 1).
+  # Toolchain: LLVM/MLIR 22 (docs/Design.md section 1).
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22
   libomp-22-dev
   # Sanitizer and libFuzzer runtimes (-DFLT_SANITIZE, the fuzzer).

@@ -10,7 +10,7 @@
 #                                         the CUDA driver double
 #   DIR/run-gpu-tests.sh run [DIR]        on the GPU host, from DIR alone:
 #                                         every integration test on the GPU
-#                                         (float64 references, SPEC 3
+#                                         (float64 references, docs/Semantics.md 3
 #                                         tolerances), compute-sanitizer
 #                                         memcheck, then benchmarks/gpu
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""GPU benchmark of the FLT layer (DESIGN.md section 4), in one run on the
+"""GPU benchmark of the FLT layer (docs/Design.md section 4), in one run on the
 GPU host: flt's fused kernels vs PyTorch eager (the same FLT math with the
 Kronecker features materialized) vs torch.compile of it, vs
 torch.nn.functional.scaled_dot_product_attention (softmax, flash), at
@@ -35,7 +35,7 @@ import time
 B, H, D, M, MF = 1, 8, 64, 64, 16
 R = 2 * MF
 LENGTHS = (1024, 4096, 16384, 65536)
-PEAK = {"f32": 67e12, "bf16": 989e12}  # H100 SXM dense (DESIGN.md 4)
+PEAK = {"f32": 67e12, "bf16": 989e12}  # H100 SXM dense (docs/Design.md 4)
 PEAK_TF32 = 495e12
 
 
@@ -117,7 +117,7 @@ def causal_chunks(torch, qk, kk, v, chunk):
 
 
 def torch_layer(torch, q, k, v, r, xi, theta, causal, chunk=256):
-    """SPEC 2.8 with materialized features: Q' = fq (x) Phi, K' = fk (x) Psi;
+    """docs/Semantics.md 2.8 with materialized features: Q' = fq (x) Phi, K' = fk (x) Psi;
     causal in chunks (causal_chunks)."""
     w, mu, s = theta[:, :25], theta[:, 25:50], theta[:, 50:]
     x = xi[..., 0]                                             # [H, m_f]

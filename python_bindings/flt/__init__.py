@@ -7,7 +7,7 @@ encodings.
     out = kernels.main(q, k, v, r, xi, theta)
 
 Modules: `flt.ir` (parse / verify / print / pass pipelines), `flt.ops` (IR
-builders for given shapes), `flt.reference` (float64 formulas of SPEC.md),
+builders for given shapes), `flt.reference` (float64 formulas of docs/Semantics.md),
 `flt.runtime` (load compiled libraries and call them, on host or device
 arrays), `flt.frontends.torch` and `flt.frontends.onnx` (import models),
 `flt.nn` (FLTAttention, a PyTorch module).

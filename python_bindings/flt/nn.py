@@ -1,12 +1,12 @@
-"""`flt.nn.FLTAttention`: SPEC section 2.8 (one FLT attention layer) as a
+"""`flt.nn.FLTAttention`: docs/Semantics.md section 2.8 (one FLT attention layer) as a
 PyTorch module in plain torch, for training models that flt then compiles.
 
     layer = flt.nn.FLTAttention(heads=8, head_dim=64, num_frequencies=16)
     out = layer(q, k, v, r)          # q, k, v [B,H,L,d]; positions r [B,L,p]
 
-The learned parameter is the spectrum `theta` [H, P] (SPEC 2.2); the
+The learned parameter is the spectrum `theta` [H, P] (docs/Semantics.md 2.2); the
 frequencies `xi` [H, m_f, p] are a fixed random draw (a buffer). The forward
-pass is the quadratic form of SPEC 2.8 (the scores times the estimated RPE
+pass is the quadratic form of docs/Semantics.md 2.8 (the scores times the estimated RPE
 mask, normalized), which is what autograd differentiates well at training
 lengths; `flt.frontends.torch` imports the layer as one `flt.attention` op,
 which flt computes in linear time.
@@ -58,7 +58,7 @@ class FLTAttention(torch.nn.Module):
         return F.elu(x) + 1 + self.eps
 
     def density(self):
-        """rho [H, m_f] = g(xi) / N(xi; 0, I) (SPEC 2.2)."""
+        """rho [H, m_f] = g(xi) / N(xi; 0, I) (docs/Semantics.md 2.2)."""
         xi, theta, p = self.xi.to(self.theta.dtype), self.theta, \
             self.position_dim
         if self.spectrum == "gaussian_mixture":

@@ -9,8 +9,8 @@
     module = b.module()                       # a verified flt.ir.Module
     kernels = flt.compile(module)             # kernels.main(q, k, v, r, xi, theta)
 
-Every op of SPEC.md has a function here taking Values and the op's
-attributes under their SPEC spellings; result types follow SPEC's shape
+Every op of docs/Semantics.md has a function here taking Values and the op's
+attributes under their docs/Semantics.md spellings; result types follow docs/Semantics.md's shape
 rules, and the verifier checks the rest when the module is made.
 `flt.ops.attention_layer(...)` builds the common one-op module directly.
 """
@@ -175,12 +175,12 @@ def _emit(op_name, operands, groups, attrs, result_types):
 
 
 # --------------------------------------------------------------------------
-# The ops of SPEC.md section 2
+# The ops of docs/Semantics.md section 2
 # --------------------------------------------------------------------------
 
 def feature_map(x: Value, w: Optional[Value] = None, *, kernel="relu",
                 eps: Optional[float] = None, is_query: Optional[bool] = None):
-    """SPEC 2.1: phi(x), [B,H,L,d] (with w [H,m,d]: [B,H,L,m])."""
+    """docs/Semantics.md 2.1: phi(x), [B,H,L,d] (with w [H,m,d]: [B,H,L,m])."""
     m = w.shape[1] if w is not None else x.shape[3]
     groups_operands = [x] + ([w] if w is not None else [])
     return _emit("feature_map", groups_operands, [],
@@ -190,14 +190,14 @@ def feature_map(x: Value, w: Optional[Value] = None, *, kernel="relu",
 
 
 def spectral_density(theta: Value, xi: Value, *, spectrum="gaussian_mixture"):
-    """SPEC 2.2: rho [H, m_f]."""
+    """docs/Semantics.md 2.2: rho [H, m_f]."""
     return _emit("spectral_density", [theta, xi], [],
                  _attrs(spectrum=_enum("spectrum", spectrum, _SPECTRA)),
                  [((xi.shape[0], xi.shape[1]), "f32")])
 
 
 def spectral_features(r: Value, xi: Value, rho: Value, *, weighting=None):
-    """SPEC 2.3: (Phi, Psi), each [B,H,L,2 m_f]."""
+    """docs/Semantics.md 2.3: (Phi, Psi), each [B,H,L,2 m_f]."""
     mf = xi.shape[1]
     shape = (r.shape[0], xi.shape[0], r.shape[1],
              None if mf is None else 2 * mf)
@@ -209,7 +209,7 @@ def spectral_features(r: Value, xi: Value, rho: Value, *, weighting=None):
 def linear_attention(fq: Value, fk: Value, v: Value,
                      rpe: Optional[Tuple[Value, Value]] = None, *,
                      causal=None, normalize=None, eps=None):
-    """SPEC 2.4: [B,H,L,e]."""
+    """docs/Semantics.md 2.4: [B,H,L,e]."""
     return _emit("linear_attention", [fq, fk, v],
                  [("rpe", list(rpe))] if rpe else [],
                  _attrs(causal=causal,
@@ -224,7 +224,7 @@ def kernel_attention(q: Value, k: Value, v: Value, *,
                      rpe: Optional[Tuple[Value, Value]] = None,
                      kernel=None, causal=None, temperature=None, power=None,
                      normalize=None, eps=None):
-    """SPEC 2.5: [B,H,L,e]."""
+    """docs/Semantics.md 2.5: [B,H,L,e]."""
     groups = []
     if scale is not None:
         groups.append(("scale", [scale]))
@@ -243,7 +243,7 @@ def kernel_attention(q: Value, k: Value, v: Value, *,
 def position_transform(x: Value, theta: Value, *, mix_vector=None,
                        positions=None, core="rotary", mix=None, pairing=None,
                        offset=None):
-    """SPEC 2.6: [B,H,L,d] (rotary) or [B,H,L,2d] (complex)."""
+    """docs/Semantics.md 2.6: [B,H,L,d] (rotary) or [B,H,L,2d] (complex)."""
     groups = []
     if mix_vector is not None:
         groups.append(("mix", [mix_vector]))
@@ -261,7 +261,7 @@ def position_transform(x: Value, theta: Value, *, mix_vector=None,
 
 def toeplitz_attention(fq: Value, fk: Value, v: Value, b: Value, *,
                        causal=None, normalize=None, eps=None, method=None):
-    """SPEC 2.7: [B,H,L,e]."""
+    """docs/Semantics.md 2.7: [B,H,L,e]."""
     return _emit("toeplitz_attention", [fq, fk, v, b], [],
                  _attrs(causal=causal,
                         normalize=_enum("normalize", normalize, _NORMALIZE),
@@ -274,7 +274,7 @@ def attention(q: Value, k: Value, v: Value, r: Value, xi: Value,
               theta: Value, *, proj: Optional[Value] = None, kernel="relu",
               eps=None, spectrum="gaussian_mixture", weighting=None,
               causal=None, normalize=None):
-    """SPEC 2.8: one FLT layer, [B,H,L,e]."""
+    """docs/Semantics.md 2.8: one FLT layer, [B,H,L,e]."""
     return _emit("attention", [q, k, v, r, xi, theta],
                  [("proj", [proj])] if proj is not None else [],
                  _attrs(kernel=_enum("kernel", kernel, _KERNELS), eps=eps,
@@ -286,7 +286,7 @@ def attention(q: Value, k: Value, v: Value, r: Value, xi: Value,
 
 
 def spectrum_parameters(spectrum: str, p: int, blobs: int = 1) -> int:
-    """P, the length of a head's theta row (SPEC 2.2)."""
+    """P, the length of a head's theta row (docs/Semantics.md 2.2)."""
     if spectrum == "gaussian_mixture":
         return (p + 2) * blobs
     if spectrum == "local_window":

@@ -1,7 +1,7 @@
-"""float64 reference implementations of the flt ops (SPEC.md section 2).
+"""float64 reference implementations of the flt ops (docs/Semantics.md section 2).
 
-Every function evaluates SPEC's formula directly — quadratic forms with the
-mask materialized, no tiling, no stabilization beyond what SPEC prescribes —
+Every function evaluates docs/Semantics.md's formula directly — quadratic forms with the
+mask materialized, no tiling, no stabilization beyond what docs/Semantics.md prescribes —
 in float64 NumPy, so that compiled kernels are checked against the
 definition, never against themselves.
 """
@@ -20,7 +20,7 @@ def _f64(x):
 
 
 def feature_map(x, kernel, w=None, eps=0.0, is_query=False):
-    """phi(x) for x [B, H, L, d], optional w [H, m, d] (SPEC 2.1)."""
+    """phi(x) for x [B, H, L, d], optional w [H, m, d] (docs/Semantics.md 2.1)."""
     x, w = _f64(x), _f64(w)
     if kernel == "identity":
         return x.copy()
@@ -46,7 +46,7 @@ def feature_map(x, kernel, w=None, eps=0.0, is_query=False):
 
 
 def spectral_density(theta, xi, spectrum):
-    """rho = g(xi) / P(xi) for theta [H, P], xi [H, m_f, p] (SPEC 2.2)."""
+    """rho = g(xi) / P(xi) for theta [H, P], xi [H, m_f, p] (docs/Semantics.md 2.2)."""
     theta, xi = _f64(theta), _f64(xi)
     p = xi.shape[-1]
     if spectrum == "gaussian_mixture":
@@ -70,7 +70,7 @@ def spectral_density(theta, xi, spectrum):
 
 
 def spectral_features(r, xi, rho, weighting="query_side"):
-    """Phi, Psi [B, H, L, 2 m_f] for r [B, L, p] (SPEC 2.3)."""
+    """Phi, Psi [B, H, L, 2 m_f] for r [B, L, p] (docs/Semantics.md 2.3)."""
     r, xi, rho = _f64(r), _f64(xi), _f64(rho)
     m_f = xi.shape[1]
     a = 2 * np.pi * np.einsum("hkp,blp->bhlk", xi, r)
@@ -94,7 +94,7 @@ def _normalize(num, den, normalize, eps):
 
 def linear_attention(fq, fk, v, phi=None, psi=None, causal=False,
                      normalize="divide", eps=1e-6):
-    """SPEC 2.4 in its quadratic form, the L x S mask materialized (one
+    """docs/Semantics.md 2.4 in its quadratic form, the L x S mask materialized (one
     (batch, head) at a time, so that long sequences fit in memory)."""
     fq, fk, v = _f64(fq), _f64(fk), _f64(v)
     phi, psi = _f64(phi), _f64(psi)
@@ -116,7 +116,7 @@ def linear_attention(fq, fk, v, phi=None, psi=None, causal=False,
 
 def attention(q, k, v, r, xi, theta, kernel, spectrum, w=None, eps=0.0,
               weighting="query_side", causal=False, normalize="guarded"):
-    """One FLT layer, SPEC 2.8."""
+    """One FLT layer, docs/Semantics.md 2.8."""
     fq = feature_map(q, kernel, w, eps, is_query=True)
     fk = feature_map(k, kernel, w, eps, is_query=False)
     rho = spectral_density(theta, xi, spectrum)
@@ -134,7 +134,7 @@ def _relative_bias(b, L, S):
 def kernel_attention(q, k, v, kernel="softmax", scale=None, bias=None,
                      phi=None, psi=None, causal=False, temperature=None,
                      power=4, normalize="divide", eps=1e-6):
-    """SPEC 2.5: exact quadratic attention, one (batch, head) at a time."""
+    """docs/Semantics.md 2.5: exact quadratic attention, one (batch, head) at a time."""
     q, k, v = _f64(q), _f64(k), _f64(v)
     scale, bias, phi, psi = _f64(scale), _f64(bias), _f64(phi), _f64(psi)
     B, H, L, d = q.shape
@@ -185,7 +185,7 @@ def kernel_attention(q, k, v, kernel="softmax", scale=None, bias=None,
 
 def position_transform(x, theta, core, mix="identity", pairing="interleaved",
                        offset=0, mix_vector=None, positions=None):
-    """SPEC 2.6: LRPE unitary transforms."""
+    """docs/Semantics.md 2.6: LRPE unitary transforms."""
     x, theta = _f64(x), _f64(theta)
     B, H, L, d = x.shape
     if mix == "identity":
@@ -222,7 +222,7 @@ def position_transform(x, theta, core, mix="identity", pairing="interleaved",
 
 def toeplitz_attention(fq, fk, v, b, causal=False, normalize="divide",
                        eps=1e-6):
-    """SPEC 2.7: score_ij = exp(b_{j-i}) (fq_i . fk_j), quadratic."""
+    """docs/Semantics.md 2.7: score_ij = exp(b_{j-i}) (fq_i . fk_j), quadratic."""
     fq, fk, v, b = _f64(fq), _f64(fk), _f64(v), _f64(b)
     B, H, L, _ = fq.shape
     rel = _relative_bias(b - b.max(axis=1, keepdims=True), L, L)
@@ -236,7 +236,7 @@ def toeplitz_attention(fq, fk, v, b, causal=False, normalize="divide",
     return out
 
 
-# SPEC section 3: (relative RMS error, max error relative to max |ref|).
+# docs/Semantics.md section 3: (relative RMS error, max error relative to max |ref|).
 TOLERANCES = {
     "f32": (1e-4, 1e-3),
     "f16": (1e-2, 2e-2),
@@ -245,7 +245,7 @@ TOLERANCES = {
 
 
 def compare(out, ref, dtype="f32"):
-    """(ok, relative RMS error, max error / max |ref|) per SPEC section 3."""
+    """(ok, relative RMS error, max error / max |ref|) per docs/Semantics.md section 3."""
     out, ref = _f64(out), _f64(ref)
     if out.shape != ref.shape:
         raise ValueError(f"shape {out.shape} != reference {ref.shape}")

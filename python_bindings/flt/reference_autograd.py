@@ -1,13 +1,13 @@
 """float64 PyTorch reference of the flt ops, differentiable: the gradient
-reference (SPEC.md sections 2, 4 and 5).
+reference (docs/Semantics.md sections 2, 4 and 5).
 
-Every function evaluates SPEC section 2's formula directly, quadratically
+Every function evaluates docs/Semantics.md section 2's formula directly, quadratically
 and with the mask materialized, in torch float64, with the same names and
 arguments as the NumPy reference `flt.reference` (so a test can call either),
-plus SPEC section 5's keyword arguments (`state`, `cu_seqlens`, `lengths`,
+plus docs/Semantics.md section 5's keyword arguments (`state`, `cu_seqlens`, `lengths`,
 grouped heads). Torch autograd of these functions is the gradient that
 `flt-compile --gradients` must reproduce, so the non-smooth points follow
-SPEC section 4's conventions exactly: the favor_pos stabilizer and every
+docs/Semantics.md section 4's conventions exactly: the favor_pos stabilizer and every
 running maximum or log-domain shift is a constant (all of them go through
 `_constant`), relu'(0) = 0, elu'(x) = exp(x) for x <= 0, guarded
 normalization differentiates num / 1 where den <= 0, sinc'(0) = 0, and a
@@ -43,7 +43,7 @@ def _t(x):
 
 
 def _constant(x):
-    """SPEC section 4: stabilizers, running maxima and log-domain shifts are
+    """docs/Semantics.md section 4: stabilizers, running maxima and log-domain shifts are
     constants. Every one of them is made here and nowhere else, so a test
     can hold them fixed while it takes finite differences."""
     return x.detach()
@@ -108,7 +108,7 @@ def _log_abs_sinc(x):
 
 
 def feature_map(x, kernel, w=None, eps=0.0, is_query=False):
-    """phi(x) for x [B, H, L, d], optional w [H, m, d] (SPEC 2.1)."""
+    """phi(x) for x [B, H, L, d], optional w [H, m, d] (docs/Semantics.md 2.1)."""
     x, w = _t(x), _t(w)
     if kernel == "identity":
         if w is not None:
@@ -153,7 +153,7 @@ def _check_projection(x, w):
 
 
 def spectral_density(theta, xi, spectrum):
-    """rho = g(xi) / P(xi) for theta [H, P], xi [H, m_f, p] (SPEC 2.2)."""
+    """rho = g(xi) / P(xi) for theta [H, P], xi [H, m_f, p] (docs/Semantics.md 2.2)."""
     theta, xi = _t(theta), _t(xi)
     H, P = theta.shape
     p = xi.shape[-1]
@@ -186,7 +186,7 @@ def spectral_density(theta, xi, spectrum):
 
 
 def spectral_features(r, xi, rho, weighting="query_side"):
-    """Phi, Psi [B, H, L, 2 m_f] for r [B, L, p] (SPEC 2.3)."""
+    """Phi, Psi [B, H, L, 2 m_f] for r [B, L, p] (docs/Semantics.md 2.3)."""
     if weighting not in ("query_side", "both_sides"):
         raise ValueError(f"unknown weighting {weighting!r}")
     r, xi, rho = _t(r), _t(xi), _t(rho)
@@ -200,7 +200,7 @@ def spectral_features(r, xi, rho, weighting="query_side"):
 
 
 # --------------------------------------------------------------------------
-# SPEC section 5 plumbing: which keys each query sees, which rows exist.
+# docs/Semantics.md section 5 plumbing: which keys each query sees, which rows exist.
 
 
 def _expand_heads(x, H, name):
@@ -215,7 +215,7 @@ def _expand_heads(x, H, name):
 
 
 class _Layout:
-    """Visibility and ownership for SPEC section 5: `visible` [B, 1, L, S]
+    """Visibility and ownership for docs/Semantics.md section 5: `visible` [B, 1, L, S]
     (key j exists for query i), `rows` [B, 1, L, 1] (query row i exists),
     `seq_of_query` / `seq_of_key` (the state index, -1 for none), and for
     packed sequences the start of each token's sequence."""
@@ -290,7 +290,7 @@ def _normalize(num, den, normalize, eps):
 
 
 def _kron(f, g):
-    """Row-wise Kronecker product, feature index a * r + b (SPEC 5)."""
+    """Row-wise Kronecker product, feature index a * r + b (docs/Semantics.md 5)."""
     if g is None:
         return f
     return (f[..., :, None] * g[..., None, :]).flatten(-2)
@@ -318,8 +318,8 @@ def _relative_bias(b, L, S):
 def linear_attention(fq, fk, v, phi=None, psi=None, causal=False,
                      normalize="divide", eps=1e-6, *, state=None,
                      cu_seqlens=None, lengths=None):
-    """SPEC 2.4 in its quadratic form, the L x S mask materialized, with
-    SPEC 5: state=(T0, z0) ([N, H, m r, e], [N, H, m r]; N = B, or the
+    """docs/Semantics.md 2.4 in its quadratic form, the L x S mask materialized, with
+    docs/Semantics.md 5: state=(T0, z0) ([N, H, m r, e], [N, H, m r]; N = B, or the
     number of packed sequences) makes the result (out, T, z); cu_seqlens
     packs sequences (B = 1); lengths [B] pads; fk and v may have fewer
     (grouped) heads."""
@@ -362,7 +362,7 @@ def linear_attention(fq, fk, v, phi=None, psi=None, causal=False,
 def attention(q, k, v, r, xi, theta, kernel, spectrum, w=None, eps=0.0,
               weighting="query_side", causal=False, normalize="guarded", *,
               state=None, cu_seqlens=None, lengths=None):
-    """One FLT layer, SPEC 2.8, exactly its composition. SPEC 5's
+    """One FLT layer, docs/Semantics.md 2.8, exactly its composition. docs/Semantics.md 5's
     arguments go to linear_attention only (the feature maps see every
     token, as 2.8 says). With grouped heads, k (and so fk) is repeated to
     the query heads before the feature map, because w is per query head."""
@@ -385,7 +385,7 @@ def kernel_attention(q, k, v, kernel="softmax", scale=None, bias=None,
                      phi=None, psi=None, causal=False, temperature=None,
                      power=4, normalize="divide", eps=1e-6, *,
                      cu_seqlens=None, lengths=None):
-    """SPEC 2.5 with SPEC 5 (cu_seqlens, lengths, grouped k and v)."""
+    """docs/Semantics.md 2.5 with docs/Semantics.md 5 (cu_seqlens, lengths, grouped k and v)."""
     if kernel not in ("softmax", "dot", "fourier_integral"):
         raise ValueError(f"unknown kernel {kernel!r}")
     if (scale is not None) != (kernel == "fourier_integral"):
@@ -424,7 +424,7 @@ def kernel_attention(q, k, v, kernel="softmax", scale=None, bias=None,
         visible = visible & ~zero.any(-1)
     if bias is not None:
         log_s = log_s + _relative_bias(bias, L, S)[None]
-    # Max over the visible keys of each row: a constant shift (SPEC 4).
+    # Max over the visible keys of each row: a constant shift (docs/Semantics.md 4).
     # Rows without visible keys shift by 0, and exp only sees visible
     # entries (masked ones read 0, whose exp is finite and then dropped).
     top = torch.amax(torch.where(visible, log_s,
@@ -452,7 +452,7 @@ def kernel_attention(q, k, v, kernel="softmax", scale=None, bias=None,
 def position_transform(x, theta, core, mix="identity", pairing="interleaved",
                        offset=0, mix_vector=None, positions=None, *,
                        cu_seqlens=None):
-    """SPEC 2.6; with cu_seqlens (B = 1) the default positions count from
+    """docs/Semantics.md 2.6; with cu_seqlens (B = 1) the default positions count from
     each packed sequence's start (explicit positions are used as given)."""
     if core not in ("rotary", "complex"):
         raise ValueError(f"unknown core {core!r}")
@@ -506,9 +506,9 @@ def position_transform(x, theta, core, mix="identity", pairing="interleaved",
 def toeplitz_attention(fq, fk, v, b, causal=False, normalize="divide",
                        eps=1e-6, method="auto", *, cu_seqlens=None,
                        lengths=None):
-    """SPEC 2.7, quadratic (the reference for every method), with SPEC 5.
-    As SPEC and flt.reference do, max(b) per head is subtracted before exp;
-    it is a constant (SPEC 4), exact for guarded normalization and for
+    """docs/Semantics.md 2.7, quadratic (the reference for every method), with docs/Semantics.md 5.
+    As docs/Semantics.md and flt.reference do, max(b) per head is subtracted before exp;
+    it is a constant (docs/Semantics.md 4), exact for guarded normalization and for
     divide up to eps, but it scales `none` results by exp(-max b)."""
     if method not in ("auto", "fft", "direct"):
         raise ValueError(f"unknown method {method!r}")

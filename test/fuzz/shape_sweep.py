@@ -11,7 +11,7 @@ temperature and normalization, Toeplitz attention with every method, the
 whole FLT layer) whose sizes are all static and drawn from the values the
 lowerings special-case (1, lengths just past a tile, S != L, odd widths,
 f16/bf16 activations). It compiles them into one library for the harness's
-target and checks each result against the float64 reference of SPEC.md.
+target and checks each result against the float64 reference of docs/Semantics.md.
 Static sizes take other paths than the dynamic ones of the lit tests: the
 form of linear attention is fixed at compile time and loops of one
 iteration fold (B = H = 1 on the GPU pipeline was found this way).

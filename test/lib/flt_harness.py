@@ -1,6 +1,6 @@
 """Helpers for flt's integration tests: compile IR with flt-compile, run a
 function with flt-run on NumPy arrays, compare with the float64 reference
-(SPEC.md section 3) and report. Tests exit non-zero when any check fails."""
+(docs/Semantics.md section 3) and report. Tests exit non-zero when any check fails."""
 
 import hashlib
 import os
@@ -224,7 +224,7 @@ def rounded(x, dtype):
     return bits.astype(np.uint32).view(np.float32)
 
 
-# Well-conditioned inputs (SPEC.md section 3).
+# Well-conditioned inputs (docs/Semantics.md section 3).
 def rng(seed):
     return np.random.default_rng(seed)
 
@@ -240,7 +240,7 @@ def positive(g, shape, dtype=np.float32):
 
 def positions(g, B, L, p, spread=None):
     """Positions spread so that |2π ξ·(r_i - r_j)| stays mostly below π/2
-    (SPEC.md section 3): uniform in [0, spread) for p = 1 (default 0.2),
+    (docs/Semantics.md section 3): uniform in [0, spread) for p = 1 (default 0.2),
     N(0, spread²) per axis for p = 3 (default 0.05: at 0.1 the random-feature
     mask of a causal FAVOR+ layer turns negative often enough that 1e-6
     input noise moves the exact result by 1e-2)."""
@@ -253,7 +253,7 @@ def positions(g, B, L, p, spread=None):
 def sensitivity(fn, inputs, noise=1e-6, seed=0):
     """How far the float64 result of fn moves (relative RMS) when every
     input is perturbed by `noise` relative noise: the conditioning check of
-    SPEC.md section 3. Above ~1e-5 no f32 comparison can pass."""
+    docs/Semantics.md section 3. Above ~1e-5 no f32 comparison can pass."""
     g = np.random.default_rng(seed)
     base = fn(*inputs)
     noisy = [None if x is None else

@@ -1,5 +1,5 @@
 # benchmarks/gpu's PyTorch baseline (the FLT layer with materialized
-# Kronecker features, timed against flt on the GPU host) computes SPEC 2.8:
+# Kronecker features, timed against flt on the GPU host) computes docs/Semantics.md 2.8:
 # here on the CPU in float64, against flt.reference.attention, causal and
 # not, so that the GPU comparison is between the same math.
 # RUN: %python %s | FileCheck %s

@@ -1,4 +1,4 @@
-# flt.ops builds IR for every op of SPEC.md; compiled results match the
+# flt.ops builds IR for every op of docs/Semantics.md; compiled results match the
 # float64 reference.
 # REQUIRES: python-bindings
 # RUN: %python %s | FileCheck %s

@@ -3,12 +3,12 @@
 # and option; its autograd gradients agree with central finite differences
 # for every differentiable input (directional differences for every
 # configuration, full Jacobians by torch.autograd.gradcheck for every
-# section 2 configuration and some of section 5), with SPEC section 4's
+# section 2 configuration and some of section 5), with docs/Semantics.md section 4's
 # constants (favor_pos stabilizer, running maxima, the Toeplitz bias shift)
-# held fixed in the differences and, where SPEC says they cancel, also left
+# held fixed in the differences and, where docs/Semantics.md says they cancel, also left
 # free; the conventions at the non-smooth points (relu'(0), elu'(0),
 # sinc'(0), guarded rows, zero scores, rows without keys) give the stated,
-# finite gradients; and SPEC section 5's identities hold (state in chunks,
+# finite gradients; and docs/Semantics.md section 5's identities hold (state in chunks,
 # packed sequences, padding, grouped heads). Needs no build (no native
 # extension):
 #   PYTHONPATH=python_bindings:test/lib \
@@ -59,7 +59,7 @@ def close(label, got, want, tol=FWD_TOL):
            f"rel max err {err:.2e}")
 
 
-# ---- inputs (SPEC section 3's conditioning, float64) ----------------------
+# ---- inputs (docs/Semantics.md section 3's conditioning, float64) ----------------------
 
 def rng(seed):
     return np.random.default_rng(seed)
@@ -110,7 +110,7 @@ def rpe_features(g, B, H, L, S, p, m_f=3):
 # ---- finite differences -----------------------------------------------------
 
 class Frozen:
-    """Holds SPEC 4's constants fixed across evaluations: the first call
+    """Holds docs/Semantics.md 4's constants fixed across evaluations: the first call
     records what reference_autograd._constant makes, later calls get the
     recorded values back in the same order. Finite differences then
     differentiate the same function autograd does."""
@@ -161,7 +161,7 @@ def grad_check(label, fn, inputs, names, freeze=True, plain=False, seed=0,
     """fn(*tensors) -> result(s); inputs: the differentiable float64 arrays.
     Autograd (through ra.vjp) against central differences along random
     directions, one input at a time; plain=True also checks with the
-    constants free (where SPEC says they cancel). full=True adds
+    constants free (where docs/Semantics.md says they cancel). full=True adds
     torch.autograd.gradcheck (every Jacobian entry). Returns the grads."""
     g = rng(1000 + seed)
     inputs = [np.array(x, dtype=np.float64) for x in inputs]
@@ -505,7 +505,7 @@ def test_attention():
                            directions=1, full=True)
 
 
-# ---- SPEC 4's conventions at the non-smooth points -----------------------
+# ---- docs/Semantics.md 4's conventions at the non-smooth points -----------------------
 
 def test_conventions():
     # relu'(0) = 0, with and without w (a zero row of w makes u = 0).
@@ -718,7 +718,7 @@ def test_conventions():
                np.allclose(got.numpy(), want.numpy(), rtol=1e-13, atol=0))
 
 
-# ---- SPEC section 5 --------------------------------------------------------
+# ---- docs/Semantics.md section 5 --------------------------------------------------------
 
 def test_state():
     g = rng(800)
@@ -835,7 +835,7 @@ def test_packed():
                            ("dot", dict(phi=phi, psi=psi)),
                            ("fourier_integral", dict(scale=R, bias=b))):
             label = f"packed kernel_attention {kernel} causal={causal}"
-            # q, k are raw N(0, 1): dot is checked unnormalized (SPEC 3).
+            # q, k are raw N(0, 1): dot is checked unnormalized (docs/Semantics.md 3).
             out = ra.kernel_attention(q, k, vv, kernel, causal=causal,
                                       normalize="none", cu_seqlens=CU, **kw)
 

@@ -1,5 +1,5 @@
 # flt.frontends.torch: plain PyTorch attention layers import to flt ops,
-# compile, and match torch's own float64 output (SPEC section 3).
+# compile, and match torch's own float64 output (docs/Semantics.md section 3).
 # REQUIRES: python-bindings
 # RUN: %python %s | FileCheck %s
 

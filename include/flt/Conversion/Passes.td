@@ -13,7 +13,7 @@ def FLTConvertToLinalg : Pass<"flt-convert-to-linalg"> {
     first for `flt.attention`) to linalg-on-tensors. Feature maps and
     spectral ops become linalg.generic ops (FAVOR+ key stabilizers a
     reduction of their own). `flt.linear_attention` becomes the fused form of
-    DESIGN.md section 4: an `scf.forall` over (batch, head, slice of value
+    docs/Design.md section 4: an `scf.forall` over (batch, head, slice of value
     columns) accumulates each slice's state over tiles of keys, one
     [tokens × g r] Kronecker block fk ⊗ psi of g features at a time
     (`feature-group`; or with `positional-group` one [tokens × G e] block

@@ -443,9 +443,9 @@ Value LinearAttentionLowering::lowerTwoPhase(ArrayRef<OpFoldResult> sizes,
   // Phase 1, parallel over (b, h, value slice): fold every tile of keys into
   // that slice's state. Phase 2, parallel over (b, h, tile of queries,
   // value slice): read the states out. The states ([B, H, slices, m / g,
-  // g r, columns]) are the O(m r e) per (b, h) that SPEC allows. With
-  // keyBlocks, phase 1 also runs over blocks of keys in parallel and sums their
-  // states (O(keyBlocks m r e) per (b, h) in between).
+  // g r, columns]) are the O(m r e) per (b, h) that docs/Semantics.md allows.
+  // With keyBlocks, phase 1 also runs over blocks of keys in parallel and sums
+  // their states (O(keyBlocks m r e) per (b, h) in between).
   OpFoldResult B = sizes[0], H = sizes[1], L = sizes[2], E = sizes[3];
   OpFoldResult S = sb.dim(fk, 2);
   AffineExpr d0;

@@ -1,6 +1,6 @@
 //===- LinearAttentionLowering.h - the linear form's builder -*- C++ -*-===//
 //
-// The fused lowering of DESIGN.md section 4. Per (b, h) and per slice of
+// The fused lowering of docs/Design.md section 4. Per (b, h) and per slice of
 // value columns (slices run in parallel and never reduce into each other),
 // the state
 //

@@ -4,15 +4,15 @@
 // the diagonal when causal):
 //
 //   logits  = q kᵀ (Softmax, Dot) or power Σ_c log|sinc(R_c (q_c - k_c))|
-//             (FourierIntegral, the log domain of SPEC.md 2.5)
+//             (FourierIntegral, the log domain of docs/Semantics.md 2.5)
 //   z       = temperature · logits + b_{j-i}, or logits + b_{j-i}; -inf where
 //             masked (causal, padding)
 //   m'      = max(m, rowmax z);  p = exp(z - m') · M;  c = exp(m - m')
 //   sum     = c · sum + rowsum p; acc = c · acc + p v
 //
 // and out = acc / sum (0 for a row whose every score is exactly zero). Dot
-// has no normalization to track: acc += s v, den += rowsum s, then SPEC's
-// normalization. Only [tile × tile] blocks are formed.
+// has no normalization to track: acc += s v, den += rowsum s, then
+// docs/Semantics.md's normalization. Only [tile × tile] blocks are formed.
 //
 //===----------------------------------------------------------------------===//
 
@@ -353,8 +353,8 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
         scf::YieldOp::create(lb, ll, yielded);
       });
 
-  // out = acc / sum (online: 0 where every score was exactly 0), or SPEC's
-  // normalization for Dot.
+  // out = acc / sum (online: 0 where every score was exactly 0), or
+  // docs/Semantics.md's normalization for Dot.
   Value acc = loop.getResult(0);
   Value den = withDenominator ? loop.getResult(online ? 2 : 1) : Value();
   Type resultElement = resultType.getElementType();

@@ -1,6 +1,6 @@
 //===- ToeplitzFFT.cpp - flt.toeplitz_attention with the FFT --------------===//
 //
-// SPEC.md 2.7: num_i = Σ_p fq_ip Σ_j t(j - i) fk_jp [v_j, 1] with
+// docs/Semantics.md 2.7: num_i = Σ_p fq_ip Σ_j t(j - i) fk_jp [v_j, 1] with
 // t(Δ) = exp(b_Δ - max b) (0 for Δ > 0 when causal). Each inner sum is a
 // Toeplitz product, i.e. a linear convolution with h(n) = t(-n), computed
 // as a circular one of length N = 2^ceil(log2(2L - 1)) through the FFT:

@@ -1,5 +1,5 @@
 // Token and batch sizes may be 0: statically empty results lower to an
-// empty tensor, and zero keys give rows of zeros (SPEC: a row whose every
+// empty tensor, and zero keys give rows of zeros (docs/Semantics.md: a row whose every
 // score is zero yields zeros; 0 / (0 + eps) = 0).
 // RUN: split-file %s %t
 // RUN: flt-compile %t/empty.mlir -o %t/empty.so

@@ -1,6 +1,6 @@
 # f16 and bf16 activations (computed in f32): linear attention with rpe
 # (causal and not) and the full layer, against the float64 reference with
-# SPEC's f16/bf16 tolerances. bf16 arrays travel as f32 .npy files (rounded
+# docs/Semantics.md's f16/bf16 tolerances. bf16 arrays travel as f32 .npy files (rounded
 # on input). m = 16, r = 32 keep every product of linear attention a
 # multiple of the tensor cores' 16 x 8 x 16 tiles, so that the GPU mapping
 # (and its emulation, with the same operand rounding) runs them on tensor

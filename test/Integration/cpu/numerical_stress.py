@@ -1,6 +1,6 @@
 # Numerical stress: FAVOR+ on large-norm inputs (|x| up to 30), softmax with
 # huge logits and with fully masked rows, guarded normalization with
-# denominators <= 0, L = 1. Nothing may be NaN or Inf where SPEC's formula
+# denominators <= 0, L = 1. Nothing may be NaN or Inf where docs/Semantics.md's formula
 # is finite, and the results match the float64 reference.
 # RUN: %python %s
 

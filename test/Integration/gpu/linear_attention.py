@@ -1,5 +1,5 @@
 # flt.linear_attention, causal and not, all normalizations on the GPU pipeline: the CPU integration test
-# (../cpu/linear_attention.py, float64 references of SPEC.md) with the kernels mapped to
+# (../cpu/linear_attention.py, float64 references of docs/Semantics.md) with the kernels mapped to
 # blocks and threads by flt-gpu-pipeline's passes. Everywhere: the blocks and
 # threads run one after another on the CPU (--emulate-gpu-mapping), and the
 # CUDA library's host side runs on the driver double (cuda-host: cubin

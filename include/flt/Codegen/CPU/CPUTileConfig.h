@@ -22,8 +22,8 @@ constexpr int64_t kTokenTile = 64;
 
 /// Value columns per parallel slice of the linear-attention state. The state
 /// for m = 64, r = 32 is m r × slice floats: 256 KiB at 32 columns, half the
-/// L2, where it stays while every key tile is folded in (DESIGN.md: split the
-/// state by the value dimension, never by m r). Slices are independent, so
+/// L2, where it stays while every key tile is folded in (docs/Design.md: split
+/// the state by the value dimension, never by m r). Slices are independent, so
 /// they are also the unit of thread parallelism next to batch and head.
 constexpr int64_t kValueSlice = 32;
 

@@ -25,7 +25,7 @@ constexpr int64_t kTokenTile = 32;
 /// Value columns per block of the linear-attention state. The state slice
 /// is m·r × slice floats: 64 KiB at m = 64, r = 32 and 8 columns, which
 /// with the staged tiles fits the shared-memory budget below, and e = 64
-/// gives B·H·8 independent blocks (DESIGN.md: split the state by the value
+/// gives B·H·8 independent blocks (docs/Design.md: split the state by the value
 /// dimension, never by m·r).
 constexpr int64_t kValueSlice = 8;
 

@@ -76,7 +76,7 @@ def FLTDistributeToThreads : Pass<"flt-distribute-to-threads",
                                   "::mlir::func::FuncOp"> {
   let summary = "Distribute bufferized linalg ops over the threads of GPU blocks";
   let description = [{
-    The first half of the GPU mapping (DESIGN.md section 3), on buffers.
+    The first half of the GPU mapping (docs/Design.md section 3), on buffers.
     Every outermost `scf.forall` becomes a loop over thread blocks (mapping
     `#gpu.block<linear_dim_i>`), or is one already (flt-convert-to-linalg's
     `map-to-blocks`, which keeps one-iteration loops through

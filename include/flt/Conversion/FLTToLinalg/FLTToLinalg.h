@@ -14,9 +14,9 @@ class LinearAttentionOp;
 /// options).
 struct LinearAttentionLoweringOptions {
   /// Form the Kronecker features fk ⊗ psi and fq ⊗ phi tile by tile and keep
-  /// the state split by value columns (DESIGN.md section 4). When false, the
-  /// lowering materializes both [L, m r] products and runs the same loops on
-  /// them as attention without rpe: the unfused reference pipeline that
+  /// the state split by value columns (docs/Design.md section 4). When false,
+  /// the lowering materializes both [L, m r] products and runs the same loops
+  /// on them as attention without rpe: the unfused reference pipeline that
   /// benchmarks compare against.
   bool fuseKronecker = true;
   /// Tokens per tile (queries and keys; also the causal chunk).

@@ -32,8 +32,9 @@ Value paddedTokenTile(OpBuilder &b, Location loc, Value tensor, Value batch,
                       OpFoldResult column, OpFoldResult width,
                       int64_t paddedTokens, int64_t paddedWidth);
 
-/// SPEC.md 2.4's normalization of one output element, in num's float type:
-/// divide: num / (den + eps), guarded: num / (den > 0 ? den : 1), none: num.
+/// docs/Semantics.md 2.4's normalization of one output element, in num's float
+/// type: divide: num / (den + eps), guarded: num / (den > 0 ? den : 1), none:
+/// num.
 Value normalizeScalar(OpBuilder &b, Location loc, Normalize mode, float eps,
                       Value num, Value den);
 

@@ -1,8 +1,8 @@
 //===- FLTOps.cpp - flt dialect operations --------------------------------===//
 //
 // Verifiers, builders and result-shape reification of the flt ops. Every
-// verifier checks the shape relations of SPEC.md section 2 and names the
-// operands and sizes involved; a dynamic size matches anything.
+// verifier checks the shape relations of docs/Semantics.md section 2 and names
+// the operands and sizes involved; a dynamic size matches anything.
 //
 //===----------------------------------------------------------------------===//
 

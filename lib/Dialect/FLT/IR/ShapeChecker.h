@@ -1,4 +1,5 @@
-//===- ShapeChecker.h - SPEC's shape relations, for verifiers -*- C++ -*-===//
+//===- ShapeChecker.h - docs/Semantics.md's shape relations, for verifiers -*-
+//C++ -*-===//
 //
 // Internal to the flt dialect library. ShapeChecker checks an op's operands
 // against the layouts of the op semantics (docs/Semantics.md section 2) and
@@ -23,7 +24,7 @@ namespace mlir::flt::detail {
 /// The names of a tensor's dimensions, used in diagnostics.
 using Layout = ArrayRef<StringLiteral>;
 
-// The layouts of SPEC.md (per-token tensors are [B, H, L, F]).
+// The layouts of docs/Semantics.md (per-token tensors are [B, H, L, F]).
 constexpr StringLiteral kQ[] = {"B", "H", "L", "d"};
 constexpr StringLiteral kK[] = {"B", "H", "S", "d"};
 constexpr StringLiteral kV[] = {"B", "H", "S", "e"};
@@ -46,7 +47,7 @@ constexpr StringLiteral kMixVector[] = {"H", "d"};
 constexpr StringLiteral kTokenPositions[] = {"B", "L"};
 constexpr StringLiteral kTransformed[] = {"B", "H", "L", "d'"};
 
-/// Which element types an operand may have (SPEC.md section 1).
+/// Which element types an operand may have (docs/Semantics.md section 1).
 enum class ElementKind {
   /// q/k/v/out and the per-token features computed from them.
   Activation,

@@ -1,7 +1,7 @@
 //===- Decompose.cpp - flt-decompose --------------------------------------===//
 //
-// Expands flt.attention into the primitive ops SPEC.md section 2.8 defines
-// it by, so that later passes only lower primitives.
+// Expands flt.attention into the primitive ops docs/Semantics.md section 2.8
+// defines it by, so that later passes only lower primitives.
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,7 +41,7 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
     auto features = SpectralFeaturesOp::create(
         rewriter, loc, op.getR(), op.getXi(), rho, op.getWeighting());
     // linear_attention's eps keeps its default: the layer's eps is the
-    // feature maps' (SPEC.md 2.8).
+    // feature maps' (docs/Semantics.md 2.8).
     auto attention = LinearAttentionOp::create(
         rewriter, loc, fq, fk, op.getV(), features.getPhi(), features.getPsi(),
         op.getCausal(), op.getNormalize(),

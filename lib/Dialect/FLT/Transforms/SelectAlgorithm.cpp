@@ -4,10 +4,10 @@
 // target's cost model (the pass options; flt/Codegen/TargetConfig.h fills
 // them in from CPUTileConfig.h / GPUTileConfig.h):
 //
-// flt.linear_attention (SPEC 2.4): the linear form (the state
+// flt.linear_attention (docs/Semantics.md 2.4): the linear form (the state
 // T = Σ_j (fk_j ⊗ psi_j) v_jᵀ, lowered by flt-convert-to-linalg) or the
 // quadratic one ((fq fkᵀ) ⊙ (phi psiᵀ)) v, which is flt.kernel_attention
-// with kernel = dot (SPEC 2.5). By FLOPs (an FMA is 2):
+// with kernel = dot (docs/Semantics.md 2.5). By FLOPs (an FMA is 2):
 //
 //   linear     2 (L + S) m r (e + 1) · walk       (walk: causal chunk walk)
 //   quadratic  2 L S (m + r + e + 1) · quadratic  (half of it when causal)
@@ -16,7 +16,7 @@
 // `quadratic` are the target's measured cost per FLOP relative to the
 // non-causal linear form.
 //
-// flt.toeplitz_attention with method = auto (SPEC 2.7): direct
+// flt.toeplitz_attention with method = auto (docs/Semantics.md 2.7): direct
 // ≈ c_d L² (m + e), fft ≈ c_f m ⌈e/31⌉ N log2 N (N = 2^⌈log2(2L - 1)⌉).
 //
 // The cheaper algorithm is taken now when every size is known, else by an

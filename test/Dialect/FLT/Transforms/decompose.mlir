@@ -1,4 +1,4 @@
-// flt-decompose expands flt.attention exactly as SPEC.md 2.8 defines it.
+// flt-decompose expands flt.attention exactly as docs/Semantics.md 2.8 defines it.
 // RUN: flt-opt %s --split-input-file --flt-decompose | FileCheck %s
 
 // The bundled example layer: relu features, Gaussian-mixture spectrum,

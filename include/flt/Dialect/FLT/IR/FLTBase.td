@@ -1,7 +1,7 @@
 //===- FLTBase.td - flt dialect and its enum attributes ------*- tablegen -*-===//
 //
 // The flt dialect states attention with relative positional encodings at the
-// level a model author thinks in. SPEC.md fixes every spelling defined here.
+// level a model author thinks in. docs/Semantics.md fixes every spelling defined here.
 //
 //===----------------------------------------------------------------------===//
 
@@ -50,7 +50,7 @@ def FLT_Dialect : Dialect {
 
 //===----------------------------------------------------------------------===//
 // Enums. C++ case names are CamelCase (`auto` is a C++ keyword); the textual
-// spelling is SPEC.md's.
+// spelling is docs/Semantics.md's.
 //===----------------------------------------------------------------------===//
 
 class FLT_Enum<string name, string summary, list<I32EnumAttrCase> cases>

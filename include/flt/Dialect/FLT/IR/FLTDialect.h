@@ -1,6 +1,6 @@
 //===- FLTDialect.h - flt dialect and attributes ----------------*- C++ -*-===//
 //
-// The flt dialect (SPEC.md) and its enum attributes.
+// The flt dialect (docs/Semantics.md) and its enum attributes.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,6 +1,6 @@
 //===- FLTOps.h - flt dialect operations ------------------------*- C++ -*-===//
 //
-// The user-facing ops of SPEC.md section 2.
+// The user-facing ops of docs/Semantics.md section 2.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,8 +1,8 @@
 //===- FLTOps.td - flt dialect operations --------------------*- tablegen -*-===//
 //
-// The user-facing ops of SPEC.md section 2. Operand order, attribute names,
+// The user-facing ops of docs/Semantics.md section 2. Operand order, attribute names,
 // defaults and textual forms are the public contract; verifiers check every
-// shape relation SPEC states and name the operands involved.
+// shape relation docs/Semantics.md states and name the operands involved.
 //
 //===----------------------------------------------------------------------===//
 
@@ -74,7 +74,7 @@ def FLT_FeatureMapOp : FLT_Op<"feature_map"> {
                    "bool":$is_query)>
   ];
   let extraClassDeclaration = [{
-    /// The result type SPEC determines: [B, H, L, m] with x's element type.
+    /// The result type docs/Semantics.md determines: [B, H, L, m] with x's element type.
     static ::mlir::RankedTensorType inferResultType(::mlir::Value x,
                                                     ::mlir::Value w);
   }];

@@ -1,7 +1,7 @@
 //===- ShapeRules.h - the size relations of flt ops at run time -*- C++ -*-===//
 //
-// The op verifiers check every size relation of SPEC.md whose sizes are
-// static. The same code reports the relations that involve a dynamic size
+// The op verifiers check every size relation of docs/Semantics.md whose sizes
+// are static. The same code reports the relations that involve a dynamic size
 // as ShapeRules, which flt-compile turns into a check that runs before the
 // kernel (see flt/Compiler/ShapeChecks.h), so both come from one place.
 //

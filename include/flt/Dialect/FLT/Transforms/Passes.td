@@ -8,7 +8,7 @@ include "mlir/Pass/PassBase.td"
 def FLTDecompose : Pass<"flt-decompose"> {
   let summary = "Expand composite flt ops into flt primitives";
   let description = [{
-    Rewrites every `flt.attention` into the primitives SPEC.md section 2.8
+    Rewrites every `flt.attention` into the primitives docs/Semantics.md section 2.8
     defines it by: the layer's kernel and eps for both feature maps (queries
     with `is_query = true`, the optional projection shared), its spectrum
     for `flt.spectral_density`, its weighting for `flt.spectral_features`,
