@@ -325,6 +325,20 @@ Value mlir::flt::buildAttention(OpBuilder &b, Operation *root,
       Label y = featureOf(*match.phi, match.l);
       phi = layout.toLayout(*match.phi, match.l, y);
       psi = layout.toLayout(*match.psi, match.s, y);
+    } else if (const std::optional<LowRankMask> &mask = match.rpeMask) {
+      // The factors of a constant mask: [L, r] and [S, r] tables broadcast
+      // over the batch.
+      auto table = [&](int64_t tokens, ArrayRef<float> values) {
+        auto type = RankedTensorType::get({tokens, mask->rank}, b.getF32Type());
+        return arith::ConstantOp::create(b, loc,
+                                         DenseElementsAttr::get(type, values))
+            .getResult();
+      };
+      Value phiTable = table(mask->tokensL, mask->phi);
+      Value psiTable = table(mask->tokensS, mask->psi);
+      Label y = terms.freshLabel(mask->rank, phiTable, 1);
+      phi = layout.toLayout({phiTable, {match.l, y}}, match.l, y);
+      psi = layout.toLayout({psiTable, {match.s, y}}, match.s, y);
     }
     result = LinearAttentionOp::create(b, loc, q, k, v, phi, psi, match.causal,
                                        Normalize::Divide, match.eps);

@@ -34,7 +34,8 @@ bool sameProduct(const Term &d, ArrayRef<TermFactor> rest,
     bool found = false;
     for (auto [index, theirs] : llvm::enumerate(rest)) {
       if (used[index] || theirs.value != mine.value ||
-          theirs.inverted != mine.inverted || theirs.offset != mine.offset)
+          theirs.inverted != mine.inverted || theirs.offset != mine.offset ||
+          theirs.indicator != mine.indicator)
         continue;
       DenseMap<Label, Label> trial = mapping;
       bool consistent = true;
@@ -118,7 +119,7 @@ matchNormalized(TermAnalysis &terms, const Term &root, AttentionMatch &match) {
         return std::nullopt;
       v = &factor;
     }
-  if (!v || v->inverted)
+  if (!v || !v->isPlain())
     return std::nullopt;
   SmallVector<Label> vSummed = summedIn(*v, n);
   if (vSummed.size() != 1)

@@ -2,9 +2,10 @@
 //
 // The feature maps flt.feature_map computes, as elementwise payloads spell
 // them: relu as max(x, 0), a select on x > 0 or TOSA's clamp to [0, FLT_MAX];
-// elu (alpha = 1) as select(x > 0, x, exp(x) - 1) or with expm1; each
-// optionally plus a constant (elu + 1, relu + eps). Producers of one op per
-// generic and fused payloads read the same through PayloadView.
+// elu (alpha = 1) as select(x > 0, x, exp(x) - 1) or with expm1, of x or of
+// min(x, 0); each optionally plus a constant (elu + 1, relu + eps).
+// Producers of one op per generic and fused payloads read the same through
+// PayloadView.
 //
 //===----------------------------------------------------------------------===//
 
@@ -93,14 +94,28 @@ std::optional<Value> matchRelu(PayloadView &view, Value scalar) {
   return std::nullopt;
 }
 
-/// Whether `scalar` computes exp(x) - 1.
+/// Whether `scalar` is x, or min(x, 0) (either order): the argument of
+/// elu's negative branch, which reads the same where it is selected.
+bool isNegativePartOf(PayloadView &view, Value scalar, Value x) {
+  if (view.same(view.strip(scalar), x))
+    return true;
+  Operation *op = view.def(scalar);
+  if (!isa_and_nonnull<arith::MinimumFOp, arith::MinNumFOp>(op))
+    return false;
+  return (view.same(op->getOperand(0), x) &&
+          view.isConstant(op->getOperand(1), 0.0)) ||
+         (view.same(op->getOperand(1), x) &&
+          view.isConstant(op->getOperand(0), 0.0));
+}
+
+/// Whether `scalar` computes exp(x) - 1 (or of min(x, 0)).
 bool isExpMinusOne(PayloadView &view, Value scalar, Value x) {
   Operation *op = view.def(scalar);
   if (auto expm1 = dyn_cast_or_null<math::ExpM1Op>(op))
-    return view.same(expm1.getOperand(), x);
+    return isNegativePartOf(view, expm1.getOperand(), x);
   auto isExpOfX = [&](Value v) {
     auto exp = dyn_cast_or_null<math::ExpOp>(view.def(v));
-    return exp && view.same(view.strip(exp.getOperand()), x);
+    return exp && isNegativePartOf(view, exp.getOperand(), x);
   };
   if (auto sub = dyn_cast_or_null<arith::SubFOp>(op))
     return isExpOfX(sub.getLhs()) && view.isConstant(sub.getRhs(), 1.0);
@@ -151,11 +166,13 @@ std::optional<FeatureMapMatch> mlir::flt::matchFeatureMap(Value factor) {
       body = add.getRhs();
     }
   }
+  // The tensor the map reads: the operand itself, not what produced it (an
+  // elementwise producer may be a transpose).
   auto inputOf = [&](Value x) -> Value {
-    std::optional<ElementRead> r = view.read(x);
-    if (!r || !r->map.isIdentity() || r->tensor.getType() != factor.getType())
-      return {};
-    return r->tensor;
+    for (std::optional<ElementRead> r : {view.readShallow(x), view.read(x)})
+      if (r && r->map.isIdentity() && r->tensor.getType() == factor.getType())
+        return r->tensor;
+    return {};
   };
   if (std::optional<Value> x = matchRelu(view, body))
     if (Value input = inputOf(*x))

@@ -2,9 +2,11 @@
 //
 // Linear attention's Rest is a product of query-side factors [l, x],
 // key-side factors [s, x] (paired through their summed feature label x) and
-// masks [l, s]: the pair whose factors are feature maps becomes fq, fk (with
-// flt.feature_map when the map is recognized), a second pair the RPE
-// operands rpe(phi, psi), and a constant lower-triangular mask causal = true.
+// constant masks [l, s]: the pair whose factors are feature maps becomes fq,
+// fk (with flt.feature_map when the map is recognized), a second pair the
+// RPE operands rpe(phi, psi); a lower-triangular 0/1 mask makes attention
+// causal, and a mask of low rank is factored into rpe(phi, psi) instead of
+// a second pair (MaskMatch.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,20 +16,26 @@ using namespace mlir;
 using namespace mlir::flt;
 
 /// Linear attention: Rest = query-side factors [l, x], key-side factors
-/// [s, x] and an optional causal mask [l, s].
+/// [s, x] and constant masks [l, s] (causal, low-rank RPE).
 bool mlir::flt::matchLinearFactors(TermAnalysis &terms, const Term &n,
                                    ArrayRef<TermFactor> rest,
                                    AttentionMatch &match) {
   SmallVector<Label> summed = n.summedLabels();
   SmallVector<const TermFactor *> queries, keys;
   for (const TermFactor &factor : rest) {
-    if (factor.inverted)
-      return false;
     bool withL = hasLabel(factor, match.l), withS = hasLabel(factor, match.s);
     if (withL && withS) {
-      if (match.causal || !isCausalMask(terms, factor, match.l, match.s))
+      if (!match.causal && isCausalMask(terms, factor, match.l, match.s)) {
+        match.causal = true;
+        continue;
+      }
+      if (match.rpeMask)
         return false;
-      match.causal = true;
+      match.rpeMask = matchLowRankMask(factor, match.l, match.s);
+      if (!match.rpeMask)
+        return false;
+    } else if (!factor.isPlain()) {
+      return false;
     } else if (withL) {
       queries.push_back(&factor);
     } else if (withS) {
@@ -36,7 +44,8 @@ bool mlir::flt::matchLinearFactors(TermAnalysis &terms, const Term &n,
       return false;
     }
   }
-  if (queries.size() != keys.size() || queries.empty() || queries.size() > 2)
+  if (queries.size() != keys.size() || queries.empty() ||
+      queries.size() + (match.rpeMask ? 1 : 0) > 2)
     return false;
   // Pair each query-side factor with the key-side one sharing its feature.
   SmallVector<std::pair<Operand, Operand>> pairs;

@@ -33,7 +33,7 @@ bool matchScores(TermAnalysis &terms, Value scores, ArrayRef<Label> labels,
   Label x = summed.front();
   const TermFactor *q = nullptr, *k = nullptr;
   for (const TermFactor &factor : term.factors) {
-    if (factor.inverted || !hasLabel(factor, x))
+    if (!factor.isPlain() || !hasLabel(factor, x))
       return false;
     SmallVector<Label> allowed(batch);
     allowed.push_back(x);
@@ -81,7 +81,8 @@ bool mlir::flt::matchSoftmaxNumerator(TermAnalysis &terms,
       return false;
     argument = sub.getLhs();
   }
-  // masked_fill(scores, mask, -inf) with a constant causal mask.
+  // masked_fill(scores, mask, -inf) with a constant causal mask (i1, or a
+  // float mask compared with 0).
   if (auto select = dyn_cast_or_null<arith::SelectOp>(view.def(argument))) {
     auto isMinusInfinity = [&](Value v) {
       std::optional<double> c = view.constant(v);
@@ -92,7 +93,11 @@ bool mlir::flt::matchSoftmaxNumerator(TermAnalysis &terms,
       return false;
     int64_t lDim = llvm::find(factor.labels, l) - factor.labels.begin();
     int64_t sDim = llvm::find(factor.labels, s) - factor.labels.begin();
-    if (!isCausalSelect(view.read(select.getCondition()), maskedWhenTrue,
+    std::optional<IndicatorTest> test =
+        matchIndicatorTest(view.resolve(select.getCondition()),
+                           [&](Value v) { return view.constant(v); });
+    if (!test ||
+        !isCausalSelect(view.read(test->x), test->indicator, maskedWhenTrue,
                         factor.labels.size(), lDim, sDim))
       return false;
     match.causal = true;
@@ -162,7 +167,7 @@ std::optional<AttentionMatch> mlir::flt::matchNamedSoftmax(TermAnalysis &terms,
   for (auto [pIndex, vIndex] : {std::pair(0, 1), std::pair(1, 0)}) {
     const TermFactor &p = root.factors[pIndex], &v = root.factors[vIndex];
     auto softmax = p.value.getDefiningOp<linalg::SoftmaxOp>();
-    if (!softmax || p.inverted || v.inverted ||
+    if (!softmax || !p.isPlain() || !v.isPlain() ||
         p.labels[softmax.getDimension()] != plain.s)
       continue;
     SmallVector<Label> pAllowed(plain.batch), vAllowed(plain.batch);

@@ -91,6 +91,37 @@ std::optional<double> mlir::flt::constantScalar(Value value) {
   return *a / *b;
 }
 
+std::optional<IndicatorTest> mlir::flt::matchIndicatorTest(
+    Value condition,
+    llvm::function_ref<std::optional<double>(Value)> constantOf) {
+  if (condition.getType().isInteger(1) && isa<BlockArgument>(condition))
+    return IndicatorTest{condition, Indicator::NonZero};
+  auto cmp = condition.getDefiningOp<arith::CmpFOp>();
+  if (!cmp)
+    return std::nullopt;
+  using P = arith::CmpFPredicate;
+  Indicator indicator;
+  switch (cmp.getPredicate()) {
+  case P::UNE:
+  case P::ONE:
+    indicator = Indicator::NonZero;
+    break;
+  case P::OEQ:
+  case P::UEQ:
+    indicator = Indicator::Zero;
+    break;
+  default:
+    return std::nullopt;
+  }
+  for (auto [x, zero] : {std::pair(cmp.getLhs(), cmp.getRhs()),
+                         std::pair(cmp.getRhs(), cmp.getLhs())}) {
+    std::optional<double> c = constantOf(zero);
+    if (c && *c == 0.0 && !constantOf(x))
+      return IndicatorTest{x, indicator};
+  }
+  return std::nullopt;
+}
+
 Label TermAnalysis::freshLabel(int64_t size, Value source, unsigned dim) {
   Label label = nextLabel++;
   labelSizes[label] = {size, source, dim};
@@ -205,30 +236,53 @@ struct PayloadProduct {
   struct Use {
     OpOperand *operand;
     bool inverted;
-    double offset; // of an inverted use: 1 / (x + offset)
+    double offset;       // of an inverted use: 1 / (x + offset)
+    Indicator indicator; // of a select condition: [x != 0] or [x == 0]
   };
   SmallVector<Use> operands;
 };
 } // namespace
 
+/// The input operand `scalar` reads when it is a block argument of `op`'s
+/// payload.
+static OpOperand *inputOperand(linalg::LinalgOp op, Value scalar) {
+  auto arg = dyn_cast<BlockArgument>(scalar);
+  if (!arg || arg.getOwner() != op.getBlock())
+    return nullptr;
+  OpOperand *operand = op.getMatchingOpOperand(arg);
+  return op.isDpsInput(operand) ? operand : nullptr;
+}
+
+/// The constant `scalar` is in `op`'s payload: a constant, or an element of
+/// a splat-constant input.
+static std::optional<double> payloadConstant(linalg::LinalgOp op,
+                                             Value scalar) {
+  if (std::optional<double> c = constantScalar(scalar))
+    return c;
+  if (OpOperand *operand = inputOperand(op, scalar))
+    return constantScalar(operand->get());
+  return std::nullopt;
+}
+
 /// Reads `scalar` (a value of `op`'s payload) as a product of the payload's
 /// input arguments and constants. Division by an input argument makes an
-/// inverted factor; any other op fails.
+/// inverted factor; select(c, x, 0) with c a test of an input element (an
+/// i1 element, or a float one compared with 0) multiplies by a 0/1
+/// indicator factor of that input (masked_fill(mask, 0) of a score); any
+/// other op fails.
 static bool readProduct(linalg::LinalgOp op, Value scalar, bool inverted,
                         PayloadProduct &product) {
-  if (std::optional<double> c = constantScalar(scalar)) {
+  if (std::optional<double> c = payloadConstant(op, scalar)) {
     if (inverted && *c == 0.0)
       return false;
     product.coefficient *= inverted ? 1.0 / *c : *c;
     return true;
   }
-  if (auto arg = dyn_cast<BlockArgument>(scalar)) {
-    if (arg.getOwner() != op.getBlock())
+  if (isa<BlockArgument>(scalar)) {
+    OpOperand *operand = inputOperand(op, scalar);
+    if (!operand)
       return false;
-    OpOperand *operand = op.getMatchingOpOperand(arg);
-    if (!op.isDpsInput(operand))
-      return false;
-    product.operands.push_back({operand, inverted, 0.0});
+    product.operands.push_back({operand, inverted, 0.0, Indicator::None});
     return true;
   }
   Operation *def = scalar.getDefiningOp();
@@ -245,14 +299,14 @@ static bool readProduct(linalg::LinalgOp op, Value scalar, bool inverted,
         add && !inverted) {
       for (auto [x, c] : {std::pair(add.getLhs(), add.getRhs()),
                           std::pair(add.getRhs(), add.getLhs())}) {
-        std::optional<double> eps = constantScalar(c);
-        auto arg = dyn_cast<BlockArgument>(x);
-        if (!eps || !arg || arg.getOwner() != op.getBlock())
+        std::optional<double> eps = payloadConstant(op, c);
+        if (!eps || !isa<BlockArgument>(x) ||
+            cast<BlockArgument>(x).getOwner() != op.getBlock())
           continue;
-        OpOperand *operand = op.getMatchingOpOperand(arg);
-        if (!op.isDpsInput(operand))
+        OpOperand *operand = inputOperand(op, x);
+        if (!operand)
           return false;
-        product.operands.push_back({operand, true, *eps});
+        product.operands.push_back({operand, true, *eps, Indicator::None});
         return true;
       }
     }
@@ -261,6 +315,27 @@ static bool readProduct(linalg::LinalgOp op, Value scalar, bool inverted,
   if (auto neg = dyn_cast<arith::NegFOp>(def)) {
     product.coefficient = -product.coefficient;
     return readProduct(op, neg.getOperand(), inverted, product);
+  }
+  if (auto select = dyn_cast<arith::SelectOp>(def)) {
+    if (inverted)
+      return false;
+    std::optional<IndicatorTest> test = matchIndicatorTest(
+        select.getCondition(), [&](Value v) { return payloadConstant(op, v); });
+    OpOperand *mask = test ? inputOperand(op, test->x) : nullptr;
+    if (!mask)
+      return false;
+    for (auto [kept, zero, indicator] :
+         {std::tuple(select.getTrueValue(), select.getFalseValue(),
+                     test->indicator),
+          std::tuple(select.getFalseValue(), select.getTrueValue(),
+                     negate(test->indicator))}) {
+      std::optional<double> c = payloadConstant(op, zero);
+      if (!c || *c != 0.0)
+        continue;
+      product.operands.push_back({mask, false, 0.0, indicator});
+      return readProduct(op, kept, inverted, product);
+    }
+    return false;
   }
   return false;
 }
@@ -308,9 +383,11 @@ std::optional<Term> TermAnalysis::termOfStructured(Operation *rawOp) {
   SmallVector<std::optional<SmallVector<Label, 2>>> loops(numLoops);
   Term result;
   result.coefficient = product.coefficient;
-  for (auto [operand, inverted, offset] : product.operands) {
+  for (auto [operand, inverted, offset, indicator] : product.operands) {
     AffineMap map = op.getMatchingIndexingMap(operand);
-    Term term = inverted ? leafTerm(operand->get()) : termOf(operand->get());
+    Term term = inverted || indicator != Indicator::None
+                    ? leafTerm(operand->get())
+                    : termOf(operand->get());
     if (map.getNumResults() != term.out.size())
       return std::nullopt;
     for (auto [index, expr] : llvm::enumerate(map.getResults())) {
@@ -339,6 +416,8 @@ std::optional<Term> TermAnalysis::termOfStructured(Operation *rawOp) {
       factor.inverted ^= inverted;
       if (inverted)
         factor.offset = offset;
+      if (indicator != Indicator::None)
+        factor.indicator = indicator;
       result.factors.push_back(factor);
     }
     result.coefficient *= term.coefficient;

@@ -43,6 +43,13 @@ struct Operand {
   SmallVector<Label, 4> labels;
 };
 
+/// A constant [L, S] mask factored as phi psi^T: phi [L, rank] and psi
+/// [S, rank], row-major.
+struct LowRankMask {
+  int64_t rank = 0, tokensL = 0, tokensS = 0;
+  SmallVector<float> phi, psi;
+};
+
 /// Everything the rewrite needs, in the labels of the root's term.
 struct AttentionMatch {
   enum class Kind { Softmax, Linear } kind;
@@ -50,6 +57,7 @@ struct AttentionMatch {
   Label l, s, e;
   Operand q, k, v;                       // q, k: scores or features
   std::optional<Operand> phi, psi;       // linear: the RPE factors
+  std::optional<LowRankMask> rpeMask;    // linear: or a constant RPE mask
   std::optional<FeatureMapMatch> fq, fk; // linear: recognized feature maps
   bool causal = false;
   double temperature = 1.0; // softmax
@@ -108,19 +116,27 @@ std::optional<AttentionMatch> matchNamedSoftmax(TermAnalysis &terms,
                                                 const Term &root);
 
 /// Linear attention: Rest = query-side factors [l, x], key-side factors
-/// [s, x] and an optional causal mask [l, s].
+/// [s, x] and constant masks [l, s] (causal, low-rank RPE).
 bool matchLinearFactors(TermAnalysis &terms, const Term &n,
                         ArrayRef<TermFactor> rest, AttentionMatch &match);
 
-/// Whether the constant factor is the causal mask: 1 where s <= l, else 0.
+/// Whether the constant factor (an [L, S] table, or its indicator) is the
+/// causal mask: 1 where s <= l, else 0.
 bool isCausalMask(TermAnalysis &terms, const TermFactor &factor, Label l,
                   Label s);
 
-/// Whether a constant i1 condition read by `read` (in loops of `rank` dims,
-/// tokens at lDim and sDim) masks exactly the keys after each query:
-/// masked (cond == maskedWhenTrue) iff s > l, the same for every batch.
-bool isCausalSelect(std::optional<ElementRead> read, bool maskedWhenTrue,
-                    unsigned rank, int64_t lDim, int64_t sDim);
+/// The constant [L, S] factor as phi psi^T when its numerical rank is low
+/// (an RPE mask computed from random Fourier features of fixed positions).
+std::optional<LowRankMask> matchLowRankMask(const TermFactor &factor, Label l,
+                                            Label s);
+
+/// Whether a constant condition read by `read` and tested by `indicator`
+/// (in loops of `rank` dims, tokens at lDim and sDim) masks exactly the keys
+/// after each query: masked (test == maskedWhenTrue) iff s > l, the same for
+/// every batch.
+bool isCausalSelect(std::optional<ElementRead> read, Indicator indicator,
+                    bool maskedWhenTrue, unsigned rank, int64_t lDim,
+                    int64_t sDim);
 
 /// An additive constant bias read by `read` in loops labelled `loops`,
 /// times `scale`: fills match.bias (SPEC 2.5's Toeplitz b[h, s - l + L - 1])
