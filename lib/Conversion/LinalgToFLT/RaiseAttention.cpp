@@ -77,7 +77,7 @@ struct FLTRaiseAttentionPass
         auto generic = dyn_cast<linalg::GenericOp>(root);
         if (!generic)
           continue;
-        std::optional<Value> rotary = raiseRotary(b, generic);
+        std::optional<Value> rotary = raiseRotary(b, generic, foldRotaryBatch);
         if (!rotary)
           continue;
         root->getResult(0).replaceAllUsesWith(*rotary);
