@@ -94,22 +94,21 @@ public:
     }
     Type element = type.getElementType();
     if (kind == ElementKind::F32 && !element.isF32()) {
-      fail() << "'" << name << "' must have element type f32, got "
-             << element;
+      fail() << "'" << name << "' must have element type f32, got " << element;
       return *this;
     }
     if (kind == ElementKind::Activation && !isActivationElementType(element)) {
-      fail() << "'" << name
-             << "' must have element type f32, f16 or bf16, got " << element;
+      fail() << "'" << name << "' must have element type f32, f16 or bf16, got "
+             << element;
       return *this;
     }
     // Feature sizes must be positive (a zero-width feature, frequency or
     // value axis has no meaning); token and batch sizes may be 0.
     for (auto [dim, label] : llvm::enumerate(layout)) {
-      bool feature = llvm::is_contained(
-          ArrayRef<StringRef>{"d", "m", "e", "r", "p", "m_f", "P", "angles",
-                              "2m_f", "d'"},
-          label.str());
+      bool feature =
+          llvm::is_contained(ArrayRef<StringRef>{"d", "m", "e", "r", "p", "m_f",
+                                                 "P", "angles", "2m_f", "d'"},
+                             label.str());
       if (feature && type.getDimSize(dim) == 0) {
         fail() << "'" << name << "' has " << label
                << " = 0; feature sizes must be positive";
@@ -129,8 +128,7 @@ public:
     const Entry &ea = lookup(a), &eb = lookup(b);
     int64_t sa = ea.type.getDimSize(aDim), sb = eb.type.getDimSize(bDim);
     std::string what = "'" + a.str() + "' " + ea.layout[aDim].str() +
-                       " must equal '" + b.str() + "' " +
-                       eb.layout[bDim].str();
+                       " must equal '" + b.str() + "' " + eb.layout[bDim].str();
     if (!reason.isTriviallyEmpty())
       what += " (" + reason.str() + ")";
     if (ShapedType::isStatic(sa) && ShapedType::isStatic(sb)) {
@@ -141,8 +139,8 @@ public:
                << " but '" << b << "' has " << eb.layout[bDim] << " = " << sb;
       else
         fail() << reason << ", but '" << a << "' has " << ea.layout[aDim]
-               << " = " << sa << " and '" << b << "' has "
-               << eb.layout[bDim] << " = " << sb;
+               << " = " << sa << " and '" << b << "' has " << eb.layout[bDim]
+               << " = " << sb;
       return *this;
     }
     addRule(ShapeRule::Kind::Equal, ea, aDim, {{&eb, bDim, 1}}, 0, what);
@@ -151,10 +149,10 @@ public:
 
   /// Dimension `dim` of `a` must be Σ coefficient · size(term) + constant;
   /// `expression` spells the sum, `reason` where it comes from.
-  ShapeChecker &dimIsSum(StringRef a, int64_t dim,
-                         ArrayRef<std::tuple<StringRef, int64_t, int64_t>> terms,
-                         int64_t constant, StringRef expression,
-                         const Twine &reason) {
+  ShapeChecker &
+  dimIsSum(StringRef a, int64_t dim,
+           ArrayRef<std::tuple<StringRef, int64_t, int64_t>> terms,
+           int64_t constant, StringRef expression, const Twine &reason) {
     if (!ok)
       return *this;
     const Entry &ea = lookup(a);
@@ -183,12 +181,10 @@ public:
 
   /// Dimension `dim` of `a` must be a positive multiple of size(b, bDim) +
   /// `offset`; `message` is the static diagnostic, `rule` the run-time one.
-  ShapeChecker &multipleOf(StringRef a, int64_t dim, StringRef b,
-                           int64_t bDim, int64_t offset,
-                           llvm::function_ref<void(InFlightDiagnostic &,
-                                                   int64_t, int64_t)>
-                               message,
-                           StringRef rule) {
+  ShapeChecker &multipleOf(
+      StringRef a, int64_t dim, StringRef b, int64_t bDim, int64_t offset,
+      llvm::function_ref<void(InFlightDiagnostic &, int64_t, int64_t)> message,
+      StringRef rule) {
     if (!ok)
       return *this;
     const Entry &ea = lookup(a), &eb = lookup(b);
@@ -246,8 +242,8 @@ private:
   }
 
   const Entry &lookup(StringRef name) const {
-    const Entry *entry = llvm::find_if(
-        tensors, [&](const Entry &e) { return e.name == name; });
+    const Entry *entry =
+        llvm::find_if(tensors, [&](const Entry &e) { return e.name == name; });
     assert(entry != tensors.end() && "tensor checked before registration");
     return *entry;
   }
@@ -304,8 +300,8 @@ void checkProjection(ShapeChecker &check, Kernel kernel, StringRef input,
 
 /// The width P of theta each spectrum needs for positions of dimension p:
 /// (p + 2) K for a mixture of K Gaussians, 2 for a local window.
-void checkSpectrumWidth(ShapeChecker &check, Spectrum spectrum,
-                        StringRef theta, StringRef xi) {
+void checkSpectrumWidth(ShapeChecker &check, Spectrum spectrum, StringRef theta,
+                        StringRef xi) {
   if (spectrum == Spectrum::LocalWindow) {
     check.dimIsSum(theta, 1, {}, 2, "2", "spectrum local_window ([C, v])");
     return;
@@ -347,8 +343,8 @@ void checkRpe(ShapeChecker &check, Value phi, Value psi, StringRef queries,
 
 /// Attention output [B, H, L, e]: B, H, L of the queries, e of the values,
 /// and the queries' element type.
-void checkAttentionResult(ShapeChecker &check, Value result,
-                          StringRef queries, StringRef values) {
+void checkAttentionResult(ShapeChecker &check, Value result, StringRef queries,
+                          StringRef values) {
   check.tensor("result", result, kOut, ElementKind::Activation)
       .sameElementType("result", queries)
       .sameDim("result", 0, queries, 0)
@@ -382,8 +378,7 @@ void checkCausal(ShapeChecker &check, bool causal, StringRef q, StringRef k) {
 }
 
 /// The size of dimension `dim` of `value` as an OpFoldResult.
-OpFoldResult dimOf(OpBuilder &builder, Location loc, Value value,
-                   int64_t dim) {
+OpFoldResult dimOf(OpBuilder &builder, Location loc, Value value, int64_t dim) {
   auto type = cast<RankedTensorType>(value.getType());
   if (!type.isDynamicDim(dim))
     return builder.getIndexAttr(type.getDimSize(dim));
@@ -400,9 +395,8 @@ OpFoldResult twice(OpBuilder &builder, Location loc, OpFoldResult size) {
 }
 
 /// The [B, H, L, e] shape of an attention output.
-SmallVector<OpFoldResult> attentionResultShape(OpBuilder &builder,
-                                               Location loc, Value queries,
-                                               Value values) {
+SmallVector<OpFoldResult> attentionResultShape(OpBuilder &builder, Location loc,
+                                               Value queries, Value values) {
   return {dimOf(builder, loc, queries, 0), dimOf(builder, loc, queries, 1),
           dimOf(builder, loc, queries, 2), dimOf(builder, loc, values, 3)};
 }
@@ -452,14 +446,15 @@ LogicalResult FeatureMapOp::verify() {
   return check.result();
 }
 
-LogicalResult FeatureMapOp::reifyResultShapes(
-    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+LogicalResult
+FeatureMapOp::reifyResultShapes(OpBuilder &builder,
+                                ReifiedRankedShapedTypeDims &shapes) {
   Location loc = getLoc();
   Value x = getX();
-  shapes.push_back({dimOf(builder, loc, x, 0), dimOf(builder, loc, x, 1),
-                    dimOf(builder, loc, x, 2),
-                    getW() ? dimOf(builder, loc, getW(), 1)
-                           : dimOf(builder, loc, x, 3)});
+  shapes.push_back(
+      {dimOf(builder, loc, x, 0), dimOf(builder, loc, x, 1),
+       dimOf(builder, loc, x, 2),
+       getW() ? dimOf(builder, loc, getW(), 1) : dimOf(builder, loc, x, 3)});
   return success();
 }
 
@@ -497,8 +492,9 @@ LogicalResult SpectralDensityOp::verify() {
   return check.result();
 }
 
-LogicalResult SpectralDensityOp::reifyResultShapes(
-    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+LogicalResult
+SpectralDensityOp::reifyResultShapes(OpBuilder &builder,
+                                     ReifiedRankedShapedTypeDims &shapes) {
   shapes.push_back({dimOf(builder, getLoc(), getXi(), 0),
                     dimOf(builder, getLoc(), getXi(), 1)});
   return success();
@@ -531,8 +527,9 @@ static void checkShapes(SpectralFeaturesOp op, ShapeChecker &check) {
       .sameDim("xi", 2, "r", 2)
       .sameDim("rho", 0, "xi", 0)
       .sameDim("rho", 1, "xi", 1);
-  for (auto [name, result] : {std::pair<StringRef, Value>{"phi", op.getPhi()},
-                              std::pair<StringRef, Value>{"psi", op.getPsi()}}) {
+  for (auto [name, result] :
+       {std::pair<StringRef, Value>{"phi", op.getPhi()},
+        std::pair<StringRef, Value>{"psi", op.getPsi()}}) {
     check.tensor(name, result, kSpectralFeatures, ElementKind::F32)
         .sameDim(name, 0, "r", 0)
         .sameDim(name, 1, "xi", 0)
@@ -548,8 +545,9 @@ LogicalResult SpectralFeaturesOp::verify() {
   return check.result();
 }
 
-LogicalResult SpectralFeaturesOp::reifyResultShapes(
-    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+LogicalResult
+SpectralFeaturesOp::reifyResultShapes(OpBuilder &builder,
+                                      ReifiedRankedShapedTypeDims &shapes) {
   Location loc = getLoc();
   SmallVector<OpFoldResult> shape = {
       dimOf(builder, loc, getR(), 0), dimOf(builder, loc, getXi(), 0),
@@ -565,9 +563,8 @@ LogicalResult SpectralFeaturesOp::reifyResultShapes(
 //===----------------------------------------------------------------------===//
 
 void LinearAttentionOp::build(OpBuilder &builder, OperationState &state,
-                              Value fq, Value fk, Value v, Value phi,
-                              Value psi, bool causal, Normalize normalize,
-                              float eps) {
+                              Value fq, Value fk, Value v, Value phi, Value psi,
+                              bool causal, Normalize normalize, float eps) {
   RankedTensorType fqType = tensorType(fq), vType = tensorType(v);
   auto type = RankedTensorType::get(
       {mergeDims(fqType.getDimSize(0), vType.getDimSize(0)),
@@ -593,8 +590,9 @@ LogicalResult LinearAttentionOp::verify() {
   return check.result();
 }
 
-LogicalResult LinearAttentionOp::reifyResultShapes(
-    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+LogicalResult
+LinearAttentionOp::reifyResultShapes(OpBuilder &builder,
+                                     ReifiedRankedShapedTypeDims &shapes) {
   shapes.push_back(attentionResultShape(builder, getLoc(), getFq(), getV()));
   return success();
 }
@@ -614,7 +612,8 @@ float KernelAttentionOp::getEffectiveTemperature() {
 static void checkShapes(KernelAttentionOp op, ShapeChecker &check) {
   PairKernel kernel = op.getKernel();
   StringRef kernelName = stringifyPairKernel(kernel);
-  checkQueriesKeysValues(check, "q", op.getQ(), kQ, "k", op.getK(), kK, op.getV());
+  checkQueriesKeysValues(check, "q", op.getQ(), kQ, "k", op.getK(), kK,
+                         op.getV());
 
   // scale(R): FourierFormer's per-feature bandwidths, fourier_integral only.
   if (kernel == PairKernel::FourierIntegral)
@@ -650,8 +649,8 @@ static void checkShapes(KernelAttentionOp op, ShapeChecker &check) {
                   "'temperature' (the default is 1/sqrt(d))");
   check.require(op.getPower() == 4 || kernel == PairKernel::FourierIntegral,
                 "'power' applies only to kernel fourier_integral");
-  check.require(op.getPower() > 0, "'power' must be positive, got " +
-                                    Twine(op.getPower()));
+  check.require(op.getPower() > 0,
+                "'power' must be positive, got " + Twine(op.getPower()));
   check.require((op.getNormalize() == Normalize::Divide &&
                  op.getEps().convertToFloat() == 1e-6f) ||
                     kernel == PairKernel::Dot,
@@ -666,8 +665,9 @@ LogicalResult KernelAttentionOp::verify() {
   return check.result();
 }
 
-LogicalResult KernelAttentionOp::reifyResultShapes(
-    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+LogicalResult
+KernelAttentionOp::reifyResultShapes(OpBuilder &builder,
+                                     ReifiedRankedShapedTypeDims &shapes) {
   shapes.push_back(attentionResultShape(builder, getLoc(), getQ(), getV()));
   return success();
 }
@@ -706,7 +706,7 @@ static void checkShapes(PositionTransformOp op, ShapeChecker &check) {
                   "mix householder needs a vector: mix(v) with v [H, d]");
   else
     check.require(!op.getMixVector(), "mix " + stringifyLrpeMix(op.getMix()) +
-                                       " takes no mix(v) operand");
+                                          " takes no mix(v) operand");
   if (op.getMixVector())
     check.tensor("mix", op.getMixVector(), kMixVector, ElementKind::F32)
         .sameDim("mix", 0, "x", 1)
@@ -714,7 +714,9 @@ static void checkShapes(PositionTransformOp op, ShapeChecker &check) {
 
   // positions(s): explicit positions replace l + offset.
   if (op.getPositions()) {
-    check.tensor("positions", op.getPositions(), kTokenPositions, ElementKind::F32)
+    check
+        .tensor("positions", op.getPositions(), kTokenPositions,
+                ElementKind::F32)
         .sameDim("positions", 0, "x", 0)
         .sameDim("positions", 1, "x", 2)
         .require(op.getOffset() == 0,
@@ -738,8 +740,9 @@ LogicalResult PositionTransformOp::verify() {
   return check.result();
 }
 
-LogicalResult PositionTransformOp::reifyResultShapes(
-    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+LogicalResult
+PositionTransformOp::reifyResultShapes(OpBuilder &builder,
+                                       ReifiedRankedShapedTypeDims &shapes) {
   Location loc = getLoc();
   Value x = getX();
   OpFoldResult features = dimOf(builder, loc, x, 3);
@@ -772,8 +775,9 @@ LogicalResult ToeplitzAttentionOp::verify() {
   return check.result();
 }
 
-LogicalResult ToeplitzAttentionOp::reifyResultShapes(
-    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+LogicalResult
+ToeplitzAttentionOp::reifyResultShapes(OpBuilder &builder,
+                                       ReifiedRankedShapedTypeDims &shapes) {
   shapes.push_back(attentionResultShape(builder, getLoc(), getFq(), getV()));
   return success();
 }
@@ -783,7 +787,8 @@ LogicalResult ToeplitzAttentionOp::reifyResultShapes(
 //===----------------------------------------------------------------------===//
 
 static void checkShapes(AttentionOp op, ShapeChecker &check) {
-  checkQueriesKeysValues(check, "q", op.getQ(), kQ, "k", op.getK(), kK, op.getV());
+  checkQueriesKeysValues(check, "q", op.getQ(), kQ, "k", op.getK(), kK,
+                         op.getV());
   check.sameDim("k", 2, "q", 2,
                 "flt.attention is self-attention (one position tensor 'r' "
                 "serves queries and keys)");
@@ -806,8 +811,9 @@ LogicalResult AttentionOp::verify() {
   return check.result();
 }
 
-LogicalResult AttentionOp::reifyResultShapes(
-    OpBuilder &builder, ReifiedRankedShapedTypeDims &shapes) {
+LogicalResult
+AttentionOp::reifyResultShapes(OpBuilder &builder,
+                               ReifiedRankedShapedTypeDims &shapes) {
   shapes.push_back(attentionResultShape(builder, getLoc(), getQ(), getV()));
   return success();
 }
