@@ -160,8 +160,8 @@ def FLTRaiseAttention : Pass<"flt-raise-attention", "::mlir::func::FuncOp"> {
       also as masked_fill(triu(ones, 1), 0), a select of 0 by a constant
       mask;
     * rotary embeddings x * cos + R(x) * sin, R = rotate_half (lane slices,
-      negation as -x, x * -1 or 0 - x, concat or inserts into an empty
-      tensor) or rotate_every_two (strided slices, stack, collapse), with
+      negation as -x, x * -1, 0 - x or a vector of signs, concat or
+      inserts into an empty tensor) or rotate_every_two (strided slices, stack, collapse), with
       constant tables of cos / sin(l theta_t) -> `flt.position_transform`
       (rotary, halves or interleaved pairing), theta read back from the
       tables (RotaryMatch.h); the batch dims fold into H (or, with

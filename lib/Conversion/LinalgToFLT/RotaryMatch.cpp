@@ -136,45 +136,75 @@ std::optional<Lanes> interleavedLanes(tensor::CollapseShapeOp collapse, Value x,
   return result;
 }
 
-/// The sign an elementwise generic applies to its input `in` (-x, x * -1,
-/// 0 - x, x), or nullopt for anything else.
-std::optional<double> signApplied(linalg::GenericOp generic, Value in) {
+/// The signs an elementwise generic applies to the lanes of its input `in`
+/// (`lanes` of them along the last loop): -x, 0 - x, x * c with c = +-1 a
+/// constant, or a constant vector of +-1 per lane (cat(x2, x1) * [-1, .., 1,
+/// ..]), and chains of those; nullopt for anything else.
+std::optional<SmallVector<double>> laneSigns(linalg::GenericOp generic,
+                                             Value in, int64_t lanes) {
   PayloadView view(generic);
+  int64_t rank = generic.getNumLoops();
+  SmallVector<double> signs(lanes, 1.0);
+  auto isConstant = [&](Value v, double c) {
+    std::optional<double> k = view.constant(v);
+    return k && *k == c;
+  };
+  // The +-1 per lane of a constant operand, read along the last loop only.
+  auto perLane = [&](Value v) -> std::optional<SmallVector<double>> {
+    if (std::optional<double> k = view.constant(v)) {
+      if (*k != 1.0 && *k != -1.0)
+        return std::nullopt;
+      return SmallVector<double>(lanes, *k);
+    }
+    std::optional<ElementRead> read = view.readShallow(v);
+    if (!read)
+      return std::nullopt;
+    std::optional<ConstantRead> table =
+        ConstantRead::get(read->tensor, read->map, Indicator::None);
+    if (!table)
+      return std::nullopt;
+    for (int64_t dim = 0; dim + 1 < rank; ++dim)
+      if (read->map.isFunctionOfDim(dim))
+        return std::nullopt;
+    SmallVector<double> values;
+    SmallVector<int64_t> point(rank, 0);
+    for (int64_t lane = 0; lane < lanes; ++lane) {
+      point.back() = lane;
+      double x = table->at(point);
+      if (x != 1.0 && x != -1.0)
+        return std::nullopt;
+      values.push_back(x);
+    }
+    return values;
+  };
   Value y = generic.getBlock()->getTerminator()->getOperand(0);
-  double sign = 1.0;
   while (y != in) {
     Operation *op = y.getDefiningOp();
     if (!op || op->getBlock() != generic.getBlock())
       return std::nullopt;
-    auto isConstant = [&](Value v, double c) {
-      std::optional<double> k = view.constant(v);
-      return k && *k == c;
-    };
+    std::optional<SmallVector<double>> factor;
     if (auto neg = dyn_cast<arith::NegFOp>(op)) {
-      sign = -sign;
+      factor = SmallVector<double>(lanes, -1.0);
       y = neg.getOperand();
     } else if (auto sub = dyn_cast<arith::SubFOp>(op);
                sub && isConstant(sub.getLhs(), 0.0)) {
-      sign = -sign;
+      factor = SmallVector<double>(lanes, -1.0);
       y = sub.getRhs();
     } else if (sub && isConstant(sub.getRhs(), 0.0)) {
+      factor = SmallVector<double>(lanes, 1.0);
       y = sub.getLhs();
     } else if (auto mul = dyn_cast<arith::MulFOp>(op)) {
-      if (isConstant(mul.getRhs(), 1.0) || isConstant(mul.getRhs(), -1.0)) {
-        sign *= *view.constant(mul.getRhs());
+      if ((factor = perLane(mul.getRhs())))
         y = mul.getLhs();
-      } else if (isConstant(mul.getLhs(), 1.0) ||
-                 isConstant(mul.getLhs(), -1.0)) {
-        sign *= *view.constant(mul.getLhs());
+      else if ((factor = perLane(mul.getLhs())))
         y = mul.getRhs();
-      } else {
-        return std::nullopt;
-      }
-    } else {
-      return std::nullopt;
     }
+    if (!factor)
+      return std::nullopt;
+    for (auto [sign, f] : llvm::zip_equal(signs, *factor))
+      sign *= f;
   }
-  return sign;
+  return signs;
 }
 
 /// `value` as lanes of `x` when it is built from x by lane slices, concats
@@ -230,10 +260,11 @@ std::optional<Lanes> lanesOf(Value value, Value x, int depth) {
   if (auto collapse = value.getDefiningOp<tensor::CollapseShapeOp>())
     return interleavedLanes(collapse, x, depth);
   if (auto generic = value.getDefiningOp<linalg::GenericOp>()) {
-    // One input read by the identity; the others splat constants.
+    // One input read by the identity; the others constants (signs).
     OpOperand *input = nullptr;
     for (OpOperand *operand : generic.getDpsInputOperands()) {
-      if (constantScalar(operand->get()))
+      if (matchPattern(operand->get(), m_Constant()) ||
+          constantScalar(operand->get()))
         continue;
       if (input || !generic.getMatchingIndexingMap(operand).isIdentity())
         return std::nullopt;
@@ -241,15 +272,16 @@ std::optional<Lanes> lanesOf(Value value, Value x, int depth) {
     }
     if (!isElementwise(generic) || !input)
       return std::nullopt;
-    std::optional<double> sign =
-        signApplied(generic, generic.getMatchingBlockArgument(input));
-    if (!sign)
+    std::optional<SmallVector<double>> signs =
+        laneSigns(generic, generic.getMatchingBlockArgument(input),
+                  type.getDimSize(last));
+    if (!signs)
       return std::nullopt;
     std::optional<Lanes> source = lanesOf(input->get(), x, depth + 1);
-    if (!source)
+    if (!source || source->sign.size() != signs->size())
       return std::nullopt;
-    for (double &s : source->sign)
-      s *= *sign;
+    for (auto [sign, factor] : llvm::zip_equal(source->sign, *signs))
+      sign *= factor;
     return source;
   }
   return std::nullopt;

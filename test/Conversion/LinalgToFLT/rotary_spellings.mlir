@@ -1,8 +1,9 @@
 // Rotary embeddings as flt's Python frontends (and other producers) write
 // them: torch.cat as a chain of tensor.insert_slice into a tensor.empty,
-// negation as x * -1 (a splat operand) or 0 - x, torch.stack as unit-dim
-// expands inserted along a new dim, and cos / sin tables repeated along
-// batch dims (a table broadcast before it was folded into a constant).
+// negation as x * -1 (a splat operand), 0 - x or a vector of signs,
+// torch.stack as unit-dim expands inserted along a new dim, and cos / sin
+// tables repeated along batch dims (a table broadcast before it was folded
+// into a constant).
 // With fold-rotary-batch=false (the Python frontends' option) the batch
 // dims fold as for the attention ops: [B, H, L, d], theta [H, d/2].
 // RUN: flt-opt %s --split-input-file --flt-raise-attention | FileCheck %s
@@ -110,6 +111,43 @@ func.func @rotate_every_two_inserted(%x: tensor<2x4x3x4xf32>) -> tensor<2x4x3x4x
     linalg.yield %r : f32
   } -> tensor<2x4x3x4xf32>
   return %y : tensor<2x4x3x4xf32>
+}
+
+// -----
+
+// rotate_half as cat(x2, x1) * [-1, -1, 1, 1]: the signs of a constant
+// vector over the lanes.
+// CHECK-LABEL: func.func @rotate_half_sign_vector
+// CHECK: flt.position_transform %{{.*}}, %{{.*}} {core = #flt.lrpe_core<rotary>, pairing = #flt.pairing<halves>} : tensor<1x1x4x4xf32>, tensor<1x2xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: return
+// HEADS-LABEL: func.func @rotate_half_sign_vector
+// HEADS: flt.position_transform %{{.*}}, %{{.*}} {core = #flt.lrpe_core<rotary>, pairing = #flt.pairing<halves>} : tensor<1x1x4x4xf32>, tensor<1x2xf32>
+#id = affine_map<(l, t) -> (l, t)>
+#lane = affine_map<(l, t) -> (t)>
+func.func @rotate_half_sign_vector(%x: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %cos = arith.constant dense<[[1.0, 1.0, 1.0, 1.0], [0.540302277, 0.999949992, 0.540302277, 0.999949992], [-0.416146815, 0.999800026, -0.416146815, 0.999800026], [-0.989992499, 0.999550045, -0.989992499, 0.999550045]]> : tensor<4x4xf32>
+  %sin = arith.constant dense<[[0.0, 0.0, 0.0, 0.0], [0.841471016, 0.00999983307, 0.841471016, 0.00999983307], [0.909297407, 0.0199986659, 0.909297407, 0.0199986659], [0.141120002, 0.0299954992, 0.141120002, 0.0299954992]]> : tensor<4x4xf32>
+  %signs = arith.constant dense<[-1.0, -1.0, 1.0, 1.0]> : tensor<4xf32>
+  %x1 = tensor.extract_slice %x[0, 0] [4, 2] [1, 1] : tensor<4x4xf32> to tensor<4x2xf32>
+  %x2 = tensor.extract_slice %x[0, 2] [4, 2] [1, 1] : tensor<4x4xf32> to tensor<4x2xf32>
+  %cat = tensor.concat dim(1) %x2, %x1 : (tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<4x4xf32>
+  %e = tensor.empty() : tensor<4x4xf32>
+  %rot = linalg.generic {indexing_maps = [#id, #lane, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%cat, %signs : tensor<4x4xf32>, tensor<4xf32>) outs(%e : tensor<4x4xf32>) {
+  ^bb0(%a: f32, %s: f32, %o: f32):
+    %r = arith.mulf %a, %s : f32
+    linalg.yield %r : f32
+  } -> tensor<4x4xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id, #id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %cos, %rot, %sin : tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) {
+  ^bb0(%a: f32, %c: f32, %b: f32, %s: f32, %o: f32):
+    %ac = arith.mulf %a, %c : f32
+    %bs = arith.mulf %b, %s : f32
+    %r = arith.addf %ac, %bs : f32
+    linalg.yield %r : f32
+  } -> tensor<4x4xf32>
+  return %y : tensor<4x4xf32>
 }
 
 // -----
