@@ -273,7 +273,6 @@ Value mlir::flt::buildAttention(OpBuilder &b, Operation *root,
   Location loc = root->getLoc();
   LayoutBuilder layout(b, loc, terms, match.batch);
   Value v = layout.toLayout(match.v, match.s, match.e);
-  auto vType = cast<RankedTensorType>(v.getType());
   Value result;
   // Feature labels: the one label of q that is neither batch nor token.
   auto featureOf = [&](const Operand &operand, Label token) {
@@ -291,11 +290,6 @@ Value mlir::flt::buildAttention(OpBuilder &b, Operation *root,
     kOperand.value = match.fk->input;
   Value q = layout.toLayout(qOperand, match.l, x);
   Value k = layout.toLayout(kOperand, match.s, x);
-  auto qType = cast<RankedTensorType>(q.getType());
-  auto resultType =
-      RankedTensorType::get({qType.getDimSize(0), qType.getDimSize(1),
-                             qType.getDimSize(2), vType.getDimSize(3)},
-                            b.getF32Type());
   if (match.kind == AttentionMatch::Kind::Softmax) {
     Value bias;
     if (!match.bias.empty()) {
@@ -306,7 +300,8 @@ Value mlir::flt::buildAttention(OpBuilder &b, Operation *root,
           b, loc, DenseElementsAttr::get(biasType, ArrayRef(match.bias)));
     }
     result = KernelAttentionOp::create(
-        b, loc, resultType, q, k, v, Value(), bias, Value(), Value(),
+        b, loc, KernelAttentionOp::inferResultType(q, v), q, k, v, Value(),
+        bias, Value(), Value(),
         PairKernelAttr::get(b.getContext(), PairKernel::Softmax),
         b.getBoolAttr(match.causal),
         b.getF32FloatAttr(static_cast<float>(match.temperature)),
