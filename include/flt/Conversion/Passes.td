@@ -161,11 +161,13 @@ def FLTRaiseAttention : Pass<"flt-raise-attention", "::mlir::func::FuncOp"> {
       mask;
     * rotary embeddings x * cos + R(x) * sin, R = rotate_half (lane slices,
       negation as -x, x * -1, 0 - x or a vector of signs, concat or
-      inserts into an empty tensor) or rotate_every_two (strided slices, stack, collapse), with
-      constant tables of cos / sin(l theta_t) -> `flt.position_transform`
-      (rotary, halves or interleaved pairing), theta read back from the
-      tables (RotaryMatch.h); the batch dims fold into H (or, with
-      `fold-rotary-batch=false`, into [B, H] as for attention).
+      inserts into an empty tensor) or rotate_every_two (strided slices,
+      stack along the last dim, or along the one before and transposed,
+      collapse), with constant tables of cos / sin(l theta_t) ->
+      `flt.position_transform` (rotary, halves or interleaved pairing),
+      theta read back from the tables (RotaryMatch.h); the batch dims fold
+      into H (or, with `fold-rotary-batch=false`, into [B, H] as for
+      attention).
 
     A constant mask, bias or table may repeat along batch dims (it was
     broadcast before it was folded): it must not vary along them.
@@ -174,13 +176,15 @@ def FLTRaiseAttention : Pass<"flt-raise-attention", "::mlir::func::FuncOp"> {
     products (and sums over reduction loops) of their inputs, with
     transposes, broadcasts and collapse/expand reshapes of batch dims, is
     read into one canonical product-sum (TensorTerms.h), so any spelling of
-    the same contraction matches. Batch dims fold into flt's [B, H]; the
+    the same contraction matches (where batch dims are merged on one path,
+    as in q.view(B * H, L, d), and apart on another, the operands keeping
+    them apart are read whole). Batch dims fold into flt's [B, H]; the
     result is brought back to the original layout. Only exact identities
     are used (the softmax max shift cancels, a scale factors out of the
     division); everything else is left as it was. f32 only.
 
     A constant RPE mask (rank 2 here) in linalg, as the Python frontends
-    emit `(relu(q) @ relu(k).T * M) @ v / ((relu(q) @ relu(k).T * M).sum(-1) + 1e-6)`:
+    emit `a = relu(q) @ relu(k).T * M; (a @ v) / (a.sum(-1) + 1e-6)`:
 
     ```mlir
     %m = arith.constant dense<...> : tensor<8x8xf32>   // cos(0.3 (l - s))

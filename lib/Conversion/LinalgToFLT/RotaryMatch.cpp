@@ -99,9 +99,26 @@ std::optional<SmallVector<Value>> concatParts(Value value, int64_t dim) {
   return parts;
 }
 
+/// Whether `generic` copies its one input with the last two dims swapped
+/// (a transpose(-1, -2) of torch).
+bool isLastTwoSwapped(linalg::GenericOp generic) {
+  if (!isElementwise(generic) || generic.getNumDpsInputs() != 1 ||
+      generic.getNumLoops() < 2 ||
+      generic.getBlock()->getTerminator()->getOperand(0) !=
+          generic.getBlock()->getArgument(0))
+    return false;
+  unsigned rank = generic.getNumLoops();
+  SmallVector<unsigned> swapped = llvm::to_vector(llvm::seq(0u, rank));
+  std::swap(swapped[rank - 1], swapped[rank - 2]);
+  return generic.getMatchingIndexingMap(generic.getDpsInputOperand(0)) ==
+         AffineMap::getPermutationMap(swapped, generic.getContext());
+}
+
 /// stack((a, b, ...), -1).flatten(-2): the collapse of [..., n, m] into
 /// [..., n * m] of a concat along the new unit dim of expanded [..., n]
-/// values interleaves their lanes.
+/// values interleaves their lanes; so does stack((a, b, ...), -2)
+/// .transpose(-1, -2).flatten(-2), the concat of [..., 1, n] expands along
+/// dim -2, then swapped.
 std::optional<Lanes> interleavedLanes(tensor::CollapseShapeOp collapse, Value x,
                                       int depth) {
   int64_t rank = collapse.getResultType().getRank();
@@ -109,15 +126,21 @@ std::optional<Lanes> interleavedLanes(tensor::CollapseShapeOp collapse, Value x,
   if (static_cast<int64_t>(groups.size()) != rank ||
       groups.back() != ReassociationIndices{rank - 1, rank})
     return std::nullopt;
-  std::optional<SmallVector<Value>> inputs =
-      concatParts(collapse.getSrc(), rank);
+  Value stacked = collapse.getSrc();
+  int64_t newDim = rank; // the dim the parts are concatenated along
+  if (auto swap = stacked.getDefiningOp<linalg::GenericOp>();
+      swap && isLastTwoSwapped(swap)) {
+    stacked = swap.getDpsInputOperand(0)->get();
+    newDim = rank - 1;
+  }
+  std::optional<SmallVector<Value>> inputs = concatParts(stacked, newDim);
   if (!inputs)
     return std::nullopt;
   SmallVector<Lanes> parts;
   for (Value input : *inputs) {
     auto expand = input.getDefiningOp<tensor::ExpandShapeOp>();
     if (!expand || expand.getSrcType().getRank() != rank ||
-        expand.getResultType().getDimSize(rank) != 1 ||
+        expand.getResultType().getDimSize(newDim) != 1 ||
         expand.getReassociationIndices().back() !=
             ReassociationIndices{rank - 1, rank})
       return std::nullopt;

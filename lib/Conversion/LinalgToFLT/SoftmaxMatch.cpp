@@ -25,7 +25,14 @@ bool matchScores(TermAnalysis &terms, Value scores, ArrayRef<Label> labels,
                  ArrayRef<Label> batch, Label l, Label s,
                  AttentionMatch &match) {
   Term term = terms.termOf(scores);
-  if (!alignOut(term, labels) || term.factors.size() != 2)
+  if (!alignOut(term, labels)) {
+    // The weights may carry as one label batch dims that the scores'
+    // operands keep apart (q, k reshaped to [B * H, L, d]).
+    term = terms.termOfCollapsesAsLeaves(scores);
+    if (!alignOut(term, labels))
+      return false;
+  }
+  if (term.factors.size() != 2)
     return false;
   SmallVector<Label> summed = term.summedLabels();
   if (summed.size() != 1)

@@ -166,7 +166,8 @@ Term TermAnalysis::termOf(Value value) {
   std::optional<Term> term;
   if (isa<linalg::LinalgOp>(op) && op->getNumResults() == 1)
     term = termOfStructured(op);
-  else if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
+  else if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op);
+           collapse && !collapsesAsLeaves) {
     Term source = termOf(collapse.getSrc());
     Term merged = source;
     merged.out.clear();
@@ -340,6 +341,52 @@ static bool readProduct(linalg::LinalgOp op, Value scalar, bool inverted,
   return false;
 }
 
+/// The terms of the operands of a product. Operands may disagree on how
+/// many labels the dim a loop indexes carries: one reads a collapse of batch
+/// dims (a label each), another a tensor in which they are one dim (q
+/// reshaped to [B * H, L, d] against softmax weights computed in that
+/// shape). Operands with more labels there than the fewest are then read as
+/// leaves (one label per dim), so that the loop unifies. Empty when the
+/// maps do not fit the terms.
+static std::vector<Term> readOperands(TermAnalysis &analysis,
+                                      linalg::LinalgOp op,
+                                      const PayloadProduct &product) {
+  SmallVector<bool> opaque(product.operands.size(), false);
+  while (true) {
+    std::vector<Term> terms;
+    SmallVector<std::optional<size_t>> fewest(op.getNumLoops());
+    for (auto [index, use] : llvm::enumerate(product.operands)) {
+      Value value = use.operand->get();
+      terms.push_back(use.inverted || use.indicator != Indicator::None ||
+                              opaque[index]
+                          ? analysis.leafTerm(value)
+                          : analysis.termOf(value));
+      AffineMap map = op.getMatchingIndexingMap(use.operand);
+      if (map.getNumResults() != terms.back().out.size())
+        return {};
+      for (auto [dim, expr] : llvm::enumerate(map.getResults()))
+        if (auto dimExpr = dyn_cast<AffineDimExpr>(expr)) {
+          std::optional<size_t> &width = fewest[dimExpr.getPosition()];
+          width =
+              std::min(width.value_or(SIZE_MAX), terms.back().out[dim].size());
+        }
+    }
+    bool changed = false;
+    for (auto [index, use] : llvm::enumerate(product.operands)) {
+      AffineMap map = op.getMatchingIndexingMap(use.operand);
+      for (auto [dim, expr] : llvm::enumerate(map.getResults()))
+        if (auto dimExpr = dyn_cast<AffineDimExpr>(expr))
+          if (terms[index].out[dim].size() > *fewest[dimExpr.getPosition()] &&
+              !opaque[index]) {
+            opaque[index] = true;
+            changed = true;
+          }
+    }
+    if (!changed)
+      return terms;
+  }
+}
+
 /// Whether the init of a reduction starts at zero.
 static bool isZeroInit(Value init) {
   std::optional<double> c = constantScalar(init);
@@ -380,16 +427,15 @@ std::optional<Term> TermAnalysis::termOfStructured(Operation *rawOp) {
   // ((sum_a x_a)^2 is not sum_a x_a^2); their out labels are unified per
   // loop dim through the indexing maps.
   unsigned numLoops = op.getNumLoops();
+  std::vector<Term> operandTerms = readOperands(*this, op, product);
+  if (operandTerms.size() != product.operands.size())
+    return std::nullopt;
   SmallVector<std::optional<SmallVector<Label, 2>>> loops(numLoops);
   Term result;
   result.coefficient = product.coefficient;
-  for (auto [operand, inverted, offset, indicator] : product.operands) {
+  for (auto [use, term] : llvm::zip_equal(product.operands, operandTerms)) {
+    auto [operand, inverted, offset, indicator] = use;
     AffineMap map = op.getMatchingIndexingMap(operand);
-    Term term = inverted || indicator != Indicator::None
-                    ? leafTerm(operand->get())
-                    : termOf(operand->get());
-    if (map.getNumResults() != term.out.size())
-      return std::nullopt;
     for (auto [index, expr] : llvm::enumerate(map.getResults())) {
       auto &group = term.out[index];
       if (auto constant = dyn_cast<AffineConstantExpr>(expr)) {

@@ -152,6 +152,56 @@ func.func @rotate_half_sign_vector(%x: tensor<4x4xf32>) -> tensor<4x4xf32> {
 
 // -----
 
+// rotate_every_two as stack((-x[..., 1::2], x[..., ::2]), -2)
+// .transpose(-1, -2).flatten(-2): the parts stacked along dim -2, the last
+// two dims swapped by a generic, then merged.
+// CHECK-LABEL: func.func @rotate_every_two_stacked_swapped
+// CHECK: flt.position_transform %{{.*}}, %{{.*}} {core = #flt.lrpe_core<rotary>} : tensor<1x1x4x4xf32>, tensor<1x2xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: return
+// HEADS-LABEL: func.func @rotate_every_two_stacked_swapped
+// HEADS: flt.position_transform
+#id = affine_map<(l, t) -> (l, t)>
+#id3 = affine_map<(l, t, p) -> (l, t, p)>
+#swap = affine_map<(l, t, p) -> (l, p, t)>
+func.func @rotate_every_two_stacked_swapped(%x: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %cos = arith.constant dense<[[1.0, 1.0, 1.0, 1.0], [0.540302277, 0.540302277, 0.999949992, 0.999949992], [-0.416146815, -0.416146815, 0.999800026, 0.999800026], [-0.989992499, -0.989992499, 0.999550045, 0.999550045]]> : tensor<4x4xf32>
+  %sin = arith.constant dense<[[0.0, 0.0, 0.0, 0.0], [0.841471016, 0.841471016, 0.00999983307, 0.00999983307], [0.909297407, 0.909297407, 0.0199986659, 0.0199986659], [0.141120002, 0.141120002, 0.0299954992, 0.0299954992]]> : tensor<4x4xf32>
+  %even = tensor.extract_slice %x[0, 0] [4, 2] [1, 2] : tensor<4x4xf32> to tensor<4x2xf32>
+  %odd = tensor.extract_slice %x[0, 1] [4, 2] [1, 2] : tensor<4x4xf32> to tensor<4x2xf32>
+  %e2 = tensor.empty() : tensor<4x2xf32>
+  %n = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%odd : tensor<4x2xf32>) outs(%e2 : tensor<4x2xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.negf %a : f32
+    linalg.yield %r : f32
+  } -> tensor<4x2xf32>
+  %n3 = tensor.expand_shape %n [[0], [1, 2]] output_shape [4, 1, 2] : tensor<4x2xf32> into tensor<4x1x2xf32>
+  %e3 = tensor.expand_shape %even [[0], [1, 2]] output_shape [4, 1, 2] : tensor<4x2xf32> into tensor<4x1x2xf32>
+  %es = tensor.empty() : tensor<4x2x2xf32>
+  %s0 = tensor.insert_slice %n3 into %es[0, 0, 0] [4, 1, 2] [1, 1, 1] : tensor<4x1x2xf32> into tensor<4x2x2xf32>
+  %stack = tensor.insert_slice %e3 into %s0[0, 1, 0] [4, 1, 2] [1, 1, 1] : tensor<4x1x2xf32> into tensor<4x2x2xf32>
+  %et = tensor.empty() : tensor<4x2x2xf32>
+  %swapped = linalg.generic {indexing_maps = [#swap, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%stack : tensor<4x2x2xf32>) outs(%et : tensor<4x2x2xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<4x2x2xf32>
+  %rot = tensor.collapse_shape %swapped [[0], [1, 2]] : tensor<4x2x2xf32> into tensor<4x4xf32>
+  %e = tensor.empty() : tensor<4x4xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id, #id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %cos, %rot, %sin : tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) {
+  ^bb0(%a: f32, %c: f32, %b: f32, %s: f32, %o: f32):
+    %ac = arith.mulf %a, %c : f32
+    %bs = arith.mulf %b, %s : f32
+    %r = arith.addf %ac, %bs : f32
+    linalg.yield %r : f32
+  } -> tensor<4x4xf32>
+  return %y : tensor<4x4xf32>
+}
+
+// -----
+
 // Tables that vary along a batch dim (one rotation per batch) are not one
 // flt.position_transform.
 // CHECK-LABEL: func.func @tables_varying_over_batch

@@ -91,6 +91,17 @@ public:
   /// `value` as a single factor (not looked into).
   Term leafTerm(Value value);
 
+  /// termOf reading tensor.collapse_shape results as leaves, so that merged
+  /// dims carry one label, as they do in tensors computed in the merged
+  /// shape.
+  Term termOfCollapsesAsLeaves(Value value) {
+    bool saved = collapsesAsLeaves;
+    collapsesAsLeaves = true;
+    Term term = termOf(value);
+    collapsesAsLeaves = saved;
+    return term;
+  }
+
   /// The static size of `label` (ShapedType::kDynamic when dynamic).
   int64_t sizeOf(Label label) const { return labelSizes.lookup(label).size; }
 
@@ -120,6 +131,7 @@ private:
   llvm::DenseMap<Label, LabelInfo> labelSizes;
   Label nextLabel = 0;
   unsigned depth = 0;
+  bool collapsesAsLeaves = false;
 };
 
 /// The value of a scalar float constant: arith.constant, a splat dense
