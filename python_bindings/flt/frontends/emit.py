@@ -408,6 +408,10 @@ class Emitter:
         return ops.Value(self.b, result, node.shape, "f32")
 
     def _emit_flt(self, node):
+        if "build" not in node.attrs:
+            raise UnsupportedError(
+                f"{node.origin}: a graph read back from a module "
+                "(graph_of_module) is for looking at, not for emitting")
         values = [self.value(i) for i in node.inputs]
         return node.attrs["build"](*values)
 
