@@ -3,10 +3,10 @@ Fourier features of the positions, written quadratically) compiled by flt.
 
     PYTHONPATH=build/python_packages /usr/bin/python3 examples/torch_flt_layer.py
 
-The frontend finds the linear-attention pattern, factors the constant RPE
-mask back into its random features and emits flt.linear_attention with
-rpe(Phi, Psi): the compiled layer is linear in L where the torch code is
-quadratic. The output is checked against torch in float64.
+The frontend emits the layer as linalg; flt-raise-attention finds the
+linear attention in it, factors the constant RPE mask back into its random
+features and emits flt.linear_attention with rpe(Phi, Psi): the compiled
+layer is linear in L where the torch code is quadratic. The output is checked against torch in float64.
 """
 
 import math

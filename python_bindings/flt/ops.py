@@ -10,14 +10,17 @@
     kernels = flt.compile(module)             # kernels.main(q, k, v, r, xi, theta)
 
 Every op of docs/Semantics.md has a function here taking Values and the op's
-attributes under their docs/Semantics.md spellings; result types follow docs/Semantics.md's shape
-rules, and the verifier checks the rest when the module is made.
-`flt.ops.attention_layer(...)` builds the common one-op module directly.
+attributes under their docs/Semantics.md spellings; result types come from the
+dialect's own rules (the C++ builders' inferResultType, through
+flt._native.result_types), and the verifier checks the rest when the
+module is made. `flt.ops.attention_layer(...)` builds the common one-op
+module directly.
 """
 
 from typing import List, Optional, Sequence, Tuple
 
-from .ir import Module
+from . import _native
+from .ir import Module, _call
 
 _ELEMENTS = ("f32", "f16", "bf16", "f64", "i32", "i64", "i1")
 
@@ -46,6 +49,14 @@ class Value:
 def tensor_type(shape, element="f32") -> str:
     dims = "".join(("?" if s is None else str(int(s))) + "x" for s in shape)
     return f"tensor<{dims}{element}>"
+
+
+def parse_tensor_type(text: str) -> Tuple[tuple, str]:
+    """(shape, element) of `tensor<1x?x8xf32>` (None for `?`)."""
+    if not (text.startswith("tensor<") and text.endswith(">")):
+        raise ValueError(f"not a ranked tensor type: {text}")
+    *dims, element = text[len("tensor<"):-1].split("x")
+    return tuple(None if d == "?" else int(d) for d in dims), element
 
 
 class Builder:
@@ -160,16 +171,23 @@ def _same_builder(*values):
     return next(v for v in values if v is not None).builder
 
 
-def _emit(op_name, operands, groups, attrs, result_types):
-    """`flt.<op> %a, %b group(%c) {attrs} : types -> types`."""
-    all_values = list(operands) + [v for _, vs in groups for v in vs]
+def _emit(op_name, operands, groups, attrs):
+    """`flt.<op> %a, %b group(%c) {attrs} : types -> types`. `operands`
+    and each group's values are (name, Value) pairs, named as in the op's
+    definition (FLTOps.td); the result types are the dialect's."""
+    named = [(n, v) for n, v in operands] + \
+        [(n, v) for _, vs in groups for n, v in vs if v is not None]
+    all_values = [v for _, v in named]
     b = _same_builder(*all_values)
-    text = f"flt.{op_name} " + ", ".join(v.name for v in operands)
+    text = f"flt.{op_name} " + ", ".join(v.name for _, v in operands)
     for group, values in groups:
-        text += f" {group}(" + ", ".join(v.name for v in values) + ")"
+        text += f" {group}(" + ", ".join(v.name for _, v in values) + ")"
     text += attrs
+    types = _call(_native.result_types, f"flt.{op_name}",
+                  {n: v.type for n, v in named}, attrs.strip())
+    result_types = [parse_tensor_type(t) for t in types]
     text += " : " + ", ".join(v.type for v in all_values)
-    text += " -> " + ", ".join(tensor_type(s, e) for s, e in result_types)
+    text += " -> " + ", ".join(types)
     results = b.op(text, result_types)
     return results[0] if len(results) == 1 else tuple(results)
 
@@ -181,41 +199,34 @@ def _emit(op_name, operands, groups, attrs, result_types):
 def feature_map(x: Value, w: Optional[Value] = None, *, kernel="relu",
                 eps: Optional[float] = None, is_query: Optional[bool] = None):
     """docs/Semantics.md 2.1: phi(x), [B,H,L,d] (with w [H,m,d]: [B,H,L,m])."""
-    m = w.shape[1] if w is not None else x.shape[3]
-    groups_operands = [x] + ([w] if w is not None else [])
-    return _emit("feature_map", groups_operands, [],
+    return _emit("feature_map", [("x", x)] + ([("w", w)] if w is not None
+                                             else []), [],
                  _attrs(kernel=_enum("kernel", kernel, _KERNELS), eps=eps,
-                        is_query=is_query),
-                 [(x.shape[:3] + (m,), x.element)])
+                        is_query=is_query))
 
 
 def spectral_density(theta: Value, xi: Value, *, spectrum="gaussian_mixture"):
     """docs/Semantics.md 2.2: rho [H, m_f]."""
-    return _emit("spectral_density", [theta, xi], [],
-                 _attrs(spectrum=_enum("spectrum", spectrum, _SPECTRA)),
-                 [((xi.shape[0], xi.shape[1]), "f32")])
+    return _emit("spectral_density", [("theta", theta), ("xi", xi)], [],
+                 _attrs(spectrum=_enum("spectrum", spectrum, _SPECTRA)))
 
 
 def spectral_features(r: Value, xi: Value, rho: Value, *, weighting=None):
     """docs/Semantics.md 2.3: (Phi, Psi), each [B,H,L,2 m_f]."""
-    mf = xi.shape[1]
-    shape = (r.shape[0], xi.shape[0], r.shape[1],
-             None if mf is None else 2 * mf)
-    return _emit("spectral_features", [r, xi, rho], [],
-                 _attrs(weighting=_enum("weighting", weighting, _WEIGHTINGS)),
-                 [(shape, "f32"), (shape, "f32")])
+    return _emit("spectral_features", [("r", r), ("xi", xi), ("rho", rho)],
+                 [],
+                 _attrs(weighting=_enum("weighting", weighting, _WEIGHTINGS)))
 
 
 def linear_attention(fq: Value, fk: Value, v: Value,
                      rpe: Optional[Tuple[Value, Value]] = None, *,
                      causal=None, normalize=None, eps=None):
     """docs/Semantics.md 2.4: [B,H,L,e]."""
-    return _emit("linear_attention", [fq, fk, v],
-                 [("rpe", list(rpe))] if rpe else [],
+    return _emit("linear_attention", [("fq", fq), ("fk", fk), ("v", v)],
+                 [("rpe", list(zip(("phi", "psi"), rpe)))] if rpe else [],
                  _attrs(causal=causal,
                         normalize=_enum("normalize", normalize, _NORMALIZE),
-                        eps=eps),
-                 [(fq.shape[:3] + v.shape[3:], v.element)])
+                        eps=eps))
 
 
 def kernel_attention(q: Value, k: Value, v: Value, *,
@@ -227,17 +238,16 @@ def kernel_attention(q: Value, k: Value, v: Value, *,
     """docs/Semantics.md 2.5: [B,H,L,e]."""
     groups = []
     if scale is not None:
-        groups.append(("scale", [scale]))
+        groups.append(("scale", [("scale", scale)]))
     if bias is not None:
-        groups.append(("bias", [bias]))
+        groups.append(("bias", [("bias", bias)]))
     if rpe is not None:
-        groups.append(("rpe", list(rpe)))
-    return _emit("kernel_attention", [q, k, v], groups,
+        groups.append(("rpe", list(zip(("phi", "psi"), rpe))))
+    return _emit("kernel_attention", [("q", q), ("k", k), ("v", v)], groups,
                  _attrs(kernel=_enum("pair_kernel", kernel, _PAIR_KERNELS),
                         causal=causal, temperature=temperature, power=power,
                         normalize=_enum("normalize", normalize, _NORMALIZE),
-                        eps=eps),
-                 [(q.shape[:3] + v.shape[3:], v.element)])
+                        eps=eps))
 
 
 def position_transform(x: Value, theta: Value, *, mix_vector=None,
@@ -246,28 +256,25 @@ def position_transform(x: Value, theta: Value, *, mix_vector=None,
     """docs/Semantics.md 2.6: [B,H,L,d] (rotary) or [B,H,L,2d] (complex)."""
     groups = []
     if mix_vector is not None:
-        groups.append(("mix", [mix_vector]))
+        groups.append(("mix", [("mix_vector", mix_vector)]))
     if positions is not None:
-        groups.append(("positions", [positions]))
-    d = x.shape[3]
-    width = d if core == "rotary" or d is None else 2 * d
-    return _emit("position_transform", [x, theta], groups,
+        groups.append(("positions", [("positions", positions)]))
+    return _emit("position_transform", [("x", x), ("theta", theta)], groups,
                  _attrs(core=_enum("lrpe_core", core, _CORES),
                         mix=_enum("lrpe_mix", mix, _MIXES),
                         pairing=_enum("pairing", pairing, _PAIRINGS),
-                        offset=offset),
-                 [(x.shape[:3] + (width,), x.element)])
+                        offset=offset))
 
 
 def toeplitz_attention(fq: Value, fk: Value, v: Value, b: Value, *,
                        causal=None, normalize=None, eps=None, method=None):
     """docs/Semantics.md 2.7: [B,H,L,e]."""
-    return _emit("toeplitz_attention", [fq, fk, v, b], [],
+    return _emit("toeplitz_attention",
+                 [("fq", fq), ("fk", fk), ("v", v), ("b", b)], [],
                  _attrs(causal=causal,
                         normalize=_enum("normalize", normalize, _NORMALIZE),
                         eps=eps,
-                        method=_enum("toeplitz_method", method, _TOEPLITZ)),
-                 [(fq.shape[:3] + v.shape[3:], v.element)])
+                        method=_enum("toeplitz_method", method, _TOEPLITZ)))
 
 
 def attention(q: Value, k: Value, v: Value, r: Value, xi: Value,
@@ -275,23 +282,20 @@ def attention(q: Value, k: Value, v: Value, r: Value, xi: Value,
               eps=None, spectrum="gaussian_mixture", weighting=None,
               causal=None, normalize=None):
     """docs/Semantics.md 2.8: one FLT layer, [B,H,L,e]."""
-    return _emit("attention", [q, k, v, r, xi, theta],
-                 [("proj", [proj])] if proj is not None else [],
+    return _emit("attention", [("q", q), ("k", k), ("v", v), ("r", r),
+                               ("xi", xi), ("theta", theta)],
+                 [("proj", [("w", proj)])] if proj is not None else [],
                  _attrs(kernel=_enum("kernel", kernel, _KERNELS), eps=eps,
                         spectrum=_enum("spectrum", spectrum, _SPECTRA),
                         weighting=_enum("weighting", weighting, _WEIGHTINGS),
                         causal=causal,
-                        normalize=_enum("normalize", normalize, _NORMALIZE)),
-                 [(q.shape[:3] + v.shape[3:], v.element)])
+                        normalize=_enum("normalize", normalize, _NORMALIZE)))
 
 
 def spectrum_parameters(spectrum: str, p: int, blobs: int = 1) -> int:
-    """P, the length of a head's theta row (docs/Semantics.md 2.2)."""
-    if spectrum == "gaussian_mixture":
-        return (p + 2) * blobs
-    if spectrum == "local_window":
-        return 2
-    raise ValueError(f"unknown spectrum {spectrum!r}")
+    """P, the length of a head's theta row (docs/Semantics.md 2.2), as the verifier
+    requires it."""
+    return _native.spectrum_parameters(spectrum, p, blobs)
 
 
 def attention_layer(batch=1, heads=8, length=None, head_dim=64, value_dim=None,

@@ -1,11 +1,13 @@
 //===- FLTModule.cpp - the flt._native pybind11 extension ----------------===//
 //
 // The compiler half of `import flt`: parse / verify / print modules and run
-// pass pipelines (libMLIR) and compile a module to a shared library
-// (FLTCompiler). Loading and calling the libraries is flt._runtime's
-// (RuntimeModule.cpp), which needs no MLIR. The pure-Python package
-// (python_bindings/flt) builds the user-facing API on these few entry
-// points.
+// pass pipelines (libMLIR), compile a module to a shared library
+// (FLTCompiler), give the result types of flt ops from the dialect's rules
+// (flt.ops builds with them) and list a function's ops with their constants
+// (the frontends read a raised module back as a graph). Loading and calling the
+// libraries is flt._runtime's (RuntimeModule.cpp), which needs no MLIR. The
+// pure-Python package (python_bindings/flt) builds the user-facing API on these
+// few entry points.
 //
 // MLIR reports problems as diagnostics, not exceptions; every entry point
 // here collects them and throws one `CompileFailure` (turned into
@@ -20,11 +22,16 @@
 
 #include "flt/Codegen/Options.h"
 #include "flt/Compiler/Compiler.h"
+#include "flt/Dialect/FLT/IR/FLTDialect.h"
+#include "flt/Dialect/FLT/IR/FLTOps.h"
 #include "flt/InitAll.h"
 
+#include "mlir/AsmParser/AsmParser.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
@@ -37,6 +44,7 @@
 #include <pybind11/stl.h>
 
 #include <limits>
+#include <map>
 #include <mutex>
 
 namespace py = pybind11;
@@ -183,6 +191,129 @@ py::list optionTable() {
   return table;
 }
 
+template <typename T> std::string printed(T entity) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  entity.print(os);
+  return text;
+}
+
+/// The result types of the flt op `name` ("flt.feature_map") with operands
+/// of the given types, keyed by their names in the op's definition (absent
+/// optional operands left out), and `attributes` (an attribute dictionary
+/// in MLIR syntax, empty for none): mlir::flt::inferResultTypes, the rules
+/// the op builders and verifiers use, printed.
+std::vector<std::string>
+resultTypes(const std::string &name,
+            const std::map<std::string, std::string> &operandTypes,
+            const std::string &attributes) {
+  // One small context for all calls (types and flt attributes only).
+  static MLIRContext *context = [] {
+    auto *c = new MLIRContext(MLIRContext::Threading::DISABLED);
+    c->loadDialect<mlir::flt::FLTDialect>();
+    return c;
+  }();
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  std::vector<DiagnosticRecord> diagnostics;
+  ScopedDiagnosticHandler handler(context, [&](Diagnostic &d) {
+    diagnostics.emplace_back("error", "", 0, 0, d.str());
+    return success();
+  });
+  Block block;
+  llvm::StringMap<Value> operands;
+  for (const auto &[operand, text] : operandTypes) {
+    Type type = parseType(text, context);
+    if (!type)
+      throw CompileFailure{name + ": invalid type '" + text + "' of '" +
+                               operand + "'",
+                           diagnostics};
+    operands[operand] = block.addArgument(type, UnknownLoc::get(context));
+  }
+  DictionaryAttr attrs;
+  if (!attributes.empty()) {
+    attrs =
+        dyn_cast_or_null<DictionaryAttr>(parseAttribute(attributes, context));
+    if (!attrs)
+      throw CompileFailure{name + ": invalid attributes " + attributes,
+                           diagnostics};
+  }
+  FailureOr<SmallVector<Type>> types =
+      mlir::flt::inferResultTypes(name, operands, attrs);
+  if (failed(types))
+    throw CompileFailure{"cannot infer the result types of '" + name +
+                             "' from these operands",
+                         diagnostics};
+  std::vector<std::string> result;
+  for (Type type : *types)
+    result.push_back(printed(type));
+  return result;
+}
+
+/// The ops of function `function` of the module `text`, for reading it back
+/// as a graph: (argument types, ops, returned values). Values are numbered
+/// arguments first, then the ops' results in order. Each op is (name,
+/// operand numbers, result types, {attribute name: printed value},
+/// constant), constant being (shape, element type, values as float64
+/// bytes) for an arith.constant of dense elements and None otherwise. The
+/// ops' regions (payloads) are not listed.
+py::tuple functionGraph(const std::string &text, const std::string &filename,
+                        const std::string &function) {
+  Session session;
+  session.parse(text, filename);
+  auto func = session.module->lookupSymbol<func::FuncOp>(function);
+  if (!func || func.isExternal())
+    throw CompileFailure{"no function @" + function + " in " + filename, {}};
+  DenseMap<Value, int64_t> ids;
+  py::list arguments, ops, returned;
+  for (BlockArgument argument : func.getArguments()) {
+    ids[argument] = ids.size();
+    arguments.append(printed(argument.getType()));
+  }
+  for (Operation &op : func.getBody().front()) {
+    py::list operands, results;
+    for (Value operand : op.getOperands()) {
+      auto it = ids.find(operand);
+      operands.append(it == ids.end() ? -1 : it->second);
+    }
+    if (op.hasTrait<OpTrait::IsTerminator>()) {
+      returned = operands;
+      continue;
+    }
+    for (Value result : op.getResults()) {
+      ids[result] = ids.size();
+      results.append(printed(result.getType()));
+    }
+    py::dict attributes;
+    for (NamedAttribute attribute : op.getAttrs())
+      attributes[py::str(attribute.getName().str())] =
+          printed(attribute.getValue());
+    py::object constant = py::none();
+    DenseElementsAttr dense;
+    if (isa<arith::ConstantOp>(op) && matchPattern(&op, m_Constant(&dense))) {
+      std::vector<double> values;
+      values.reserve(dense.getNumElements());
+      if (isa<FloatType>(dense.getElementType())) {
+        for (APFloat x : dense.getValues<APFloat>())
+          values.push_back(x.convertToDouble());
+      } else {
+        for (APInt x : dense.getValues<APInt>())
+          values.push_back(dense.getElementType().isInteger(1)
+                               ? static_cast<double>(x.getBoolValue())
+                               : static_cast<double>(x.getSExtValue()));
+      }
+      constant = py::make_tuple(
+          py::cast(std::vector<int64_t>(dense.getType().getShape())),
+          printed(dense.getElementType()),
+          py::bytes(reinterpret_cast<const char *>(values.data()),
+                    values.size() * sizeof(double)));
+    }
+    ops.append(py::make_tuple(op.getName().getStringRef().str(), operands,
+                              results, attributes, constant));
+  }
+  return py::make_tuple(arguments, ops, returned);
+}
+
 /// Compiles `text` into the shared library `outputPath`. `options` holds
 /// flt-compile's options under their Python spellings (the option table);
 /// a wrong name or type is a TypeError, a value out of range a ValueError.
@@ -273,4 +404,23 @@ PYBIND11_MODULE(_native, m) {
   m.def("compile_module", &compileModule, py::arg("text"), py::arg("filename"),
         py::arg("output"), py::arg("options"),
         "Compiles a module into a shared library.");
+  m.def("result_types", &resultTypes, py::arg("op"), py::arg("operands"),
+        py::arg("attributes"),
+        "The result types of an flt op with operands of the given types "
+        "(by operand name) and attributes (a dictionary in MLIR syntax).");
+  m.def("function_graph", &functionGraph, py::arg("text"), py::arg("filename"),
+        py::arg("function"),
+        "A function's argument types, ops (name, operand numbers, result "
+        "types, attributes, dense constant) and returned values.");
+  m.def(
+      "spectrum_parameters",
+      [](const std::string &spectrum, int64_t p, int64_t blobs) {
+        std::optional<mlir::flt::Spectrum> kind =
+            mlir::flt::symbolizeSpectrum(spectrum);
+        if (!kind)
+          throw py::value_error("unknown spectrum '" + spectrum + "'");
+        return mlir::flt::spectrumParameterCount(*kind, p, blobs);
+      },
+      py::arg("spectrum"), py::arg("p"), py::arg("blobs"),
+      "The width P of theta for a spectrum (SPEC 2.2).");
 }

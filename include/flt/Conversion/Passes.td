@@ -115,40 +115,84 @@ def FLTConvertToLinalg : Pass<"flt-convert-to-linalg"> {
 def FLTRaiseAttention : Pass<"flt-raise-attention", "::mlir::func::FuncOp"> {
   let summary = "Rewrite attention written in linalg or TOSA into flt ops";
   let description = [{
-    Recognizes attention in linalg-on-tensors, as torch-mlir emits it, and
-    in TOSA (first legalized to linalg with upstream's tosa-to-linalg-named,
-    tosa-to-linalg, tosa-to-arith and tosa-to-tensor), and rewrites it into
-    flt ops:
+    Recognizes attention in linalg-on-tensors, as torch-mlir emits it or as
+    flt's Python frontends (`flt.frontends.torch`, `flt.frontends.onnx`)
+    emit a whole model, and in TOSA (first legalized to linalg with
+    upstream's tosa-to-linalg-named, tosa-to-linalg, tosa-to-arith and
+    tosa-to-tensor), and rewrites it into flt ops:
 
     * softmax attention, softmax(c q k^T) v, with the softmax decomposed
       (max, subtract, exp, sum, divide or multiply by a reciprocal) or as
-      `linalg.softmax` -> `flt.kernel_attention` with `temperature = c`;
+      `linalg.softmax` -> `flt.kernel_attention` with `temperature = c`
+      (scales multiplied or divided in, also by splat tensor operands);
       a constant additive bias that per head depends only on j - i
       (ALiBi-like) becomes its Toeplitz `bias(b)`, and -inf above the
-      diagonal (an additive mask, or a select of -inf by a constant i1
-      mask) becomes `causal = true`;
+      diagonal (an additive mask, or a select of -inf by a constant mask:
+      i1, or a float one compared with 0) becomes `causal = true`;
     * linear attention N / (D + eps), N = sum_s (fq_l . fk_s) v_s,
       D = sum_s fq_l . fk_s, in the quadratic form, the linear form
       fq (fk^T v) or with the scores normalized before the product with v
       -> `flt.linear_attention` (with that eps); elementwise relu and
-      elu + 1 feature maps of q and k become `flt.feature_map`;
-    * a low-rank RPE mask (phi psi^T) multiplying the kernel scores -> the
-      `rpe(phi, psi)` operands, and a constant lower-triangular 0/1 mask ->
-      `causal = true`;
+      elu + 1 feature maps of q and k (elu as select(x > 0, x, exp(x) - 1)
+      or expm1, of x or of min(x, 0)) become `flt.feature_map`;
+    * an RPE mask multiplying the kernel scores -> the `rpe(phi, psi)`
+      operands: given as factors phi psi^T, or as a constant [L, S] mask of
+      low numerical rank (at most min(L, S) / 2 and 256; code that computed
+      the mask from random Fourier features of fixed positions), factored
+      back into constant phi [L, r] and psi [S, r] (entries within 1e-6 of
+      the largest); a constant lower-triangular 0/1 mask -> `causal = true`,
+      also as masked_fill(triu(ones, 1), 0), a select of 0 by a constant
+      mask;
     * rotary embeddings x * cos + R(x) * sin, R = rotate_half (lane slices,
-      negation, concat) or rotate_every_two (strided slices, stack,
+      negation as -x, x * -1, 0 - x or a vector of signs, concat or
+      inserts into an empty tensor) or rotate_every_two (strided slices,
+      stack along the last dim, or along the one before and transposed,
       collapse), with constant tables of cos / sin(l theta_t) ->
       `flt.position_transform` (rotary, halves or interleaved pairing),
-      theta read back from the tables (RotaryMatch.h).
+      theta read back from the tables (RotaryMatch.h); the batch dims fold
+      into H (or, with `fold-rotary-batch=false`, into [B, H] as for
+      attention).
+
+    A constant mask, bias or table may repeat along batch dims (it was
+    broadcast before it was folded): it must not vary along them.
 
     Matching is algebraic: every chain of structured ops whose payloads are
     products (and sums over reduction loops) of their inputs, with
     transposes, broadcasts and collapse/expand reshapes of batch dims, is
     read into one canonical product-sum (TensorTerms.h), so any spelling of
-    the same contraction matches. Batch dims fold into flt's [B, H]; the
+    the same contraction matches (where batch dims are merged on one path,
+    as in q.view(B * H, L, d), and apart on another, the operands keeping
+    them apart are read whole). Batch dims fold into flt's [B, H]; the
     result is brought back to the original layout. Only exact identities
     are used (the softmax max shift cancels, a scale factors out of the
     division); everything else is left as it was. f32 only.
+
+    A constant RPE mask (rank 2 here) in linalg, as the Python frontends
+    emit `a = relu(q) @ relu(k).T * M; (a @ v) / (a.sum(-1) + 1e-6)`:
+
+    ```mlir
+    %m = arith.constant dense<...> : tensor<8x8xf32>   // cos(0.3 (l - s))
+    %a = linalg.generic {indexing_maps = [#ls, #bls, #bls], ...}
+           ins(%m, %scores : tensor<8x8xf32>, tensor<2x8x8xf32>) ... {
+    ^bb0(%mask: f32, %x: f32, %o: f32):
+      %r = arith.mulf %x, %mask : f32
+      linalg.yield %r : f32
+    } -> tensor<2x8x8xf32>
+    ... // %n = %a @ %v, %d = rowsum(%a), %o = %n / (%d + 1e-6)
+    ```
+
+    becomes
+
+    ```mlir
+    %t = arith.constant dense<...> : tensor<8x2xf32>   // phi = psi here
+    %phi = linalg.broadcast ins(%t : tensor<8x2xf32>) ... dimensions = [0]
+    ...
+    %o = flt.linear_attention %fq, %fk, %v rpe(%phi4, %psi4)
+           : tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8x3xf32>,
+             tensor<1x2x8x2xf32>, tensor<1x2x8x2xf32> -> tensor<1x2x8x3xf32>
+    ```
+
+    Softmax attention in TOSA:
 
     ```mlir
     %kt = tosa.transpose %k {perms = array<i32: 0, 2, 1>}
@@ -178,6 +222,14 @@ def FLTRaiseAttention : Pass<"flt-raise-attention", "::mlir::func::FuncOp"> {
            : tensor<1x8x16x32xf32> into tensor<8x16x32xf32>
     ```
   }];
+  let options = [
+    Option<"foldRotaryBatch", "fold-rotary-batch", "bool", /*default=*/"true",
+           "Give a raised rotary embedding every batch dim as heads "
+           "([1, N, L, d], N their product, theta repeated N times); false: "
+           "the attention ops' layout [B, H, L, d] (the last batch dim is "
+           "H, the leading ones fold into B), which flt's Python frontends "
+           "ask for">,
+  ];
   let dependentDialects = [
     "::mlir::flt::FLTDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect",

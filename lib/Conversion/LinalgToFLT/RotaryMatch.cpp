@@ -3,7 +3,8 @@
 // A rotary embedding is y = x * C + R(x) * S where R permutes and negates
 // the lanes of the last dim (rotate_half: cat(-x[d/2:], x[:d/2]);
 // rotate_every_two: stack(-x[1::2], x[::2], -1).flatten(-2)) and C, S are
-// constant tables over (position, lane). Written as SPEC 2.6 pairs (a, b),
+// constant tables over (position, lane). Written as docs/Semantics.md 2.6 pairs
+// (a, b),
 //
 //   a' = a cos(phi) - b sin(phi),   b' = b cos(phi) + a sin(phi),
 //
@@ -53,9 +54,72 @@ bool sameLeadingDims(RankedTensorType a, RankedTensorType b) {
 
 std::optional<Lanes> lanesOf(Value value, Value x, int depth);
 
+/// The pieces of a concatenation along `dim`, in order: the inputs of a
+/// tensor.concat, or the sources of a chain of tensor.insert_slice that
+/// fills a tensor.empty along `dim` (each slice whole in the other dims,
+/// unit strides, the slices tiling the dim without overlap).
+std::optional<SmallVector<Value>> concatParts(Value value, int64_t dim) {
+  if (auto concat = value.getDefiningOp<tensor::ConcatOp>()) {
+    if (static_cast<int64_t>(concat.getDim()) != dim)
+      return std::nullopt;
+    return SmallVector<Value>(concat.getInputs());
+  }
+  auto type = cast<RankedTensorType>(value.getType());
+  if (!type.hasStaticShape())
+    return std::nullopt;
+  SmallVector<std::pair<int64_t, Value>> pieces;
+  while (auto insert = value.getDefiningOp<tensor::InsertSliceOp>()) {
+    ArrayRef<int64_t> offsets = insert.getStaticOffsets();
+    ArrayRef<int64_t> sizes = insert.getStaticSizes();
+    ArrayRef<int64_t> strides = insert.getStaticStrides();
+    if (insert.getSourceType().getRank() != type.getRank())
+      return std::nullopt;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      if (strides[d] != 1 ||
+          (d != dim && (offsets[d] != 0 || sizes[d] != type.getDimSize(d))))
+        return std::nullopt;
+    if (ShapedType::isDynamic(offsets[dim]) ||
+        ShapedType::isDynamic(sizes[dim]))
+      return std::nullopt;
+    pieces.push_back({offsets[dim], insert.getSource()});
+    value = insert.getDest();
+  }
+  if (pieces.empty() || !value.getDefiningOp<tensor::EmptyOp>())
+    return std::nullopt;
+  llvm::sort(pieces, [](auto &a, auto &b) { return a.first < b.first; });
+  SmallVector<Value> parts;
+  int64_t next = 0;
+  for (auto [offset, piece] : pieces) {
+    if (offset != next)
+      return std::nullopt;
+    next += cast<RankedTensorType>(piece.getType()).getDimSize(dim);
+    parts.push_back(piece);
+  }
+  if (next != type.getDimSize(dim))
+    return std::nullopt;
+  return parts;
+}
+
+/// Whether `generic` copies its one input with the last two dims swapped
+/// (a transpose(-1, -2) of torch).
+bool isLastTwoSwapped(linalg::GenericOp generic) {
+  if (!isElementwise(generic) || generic.getNumDpsInputs() != 1 ||
+      generic.getNumLoops() < 2 ||
+      generic.getBlock()->getTerminator()->getOperand(0) !=
+          generic.getBlock()->getArgument(0))
+    return false;
+  unsigned rank = generic.getNumLoops();
+  SmallVector<unsigned> swapped = llvm::to_vector(llvm::seq(0u, rank));
+  std::swap(swapped[rank - 1], swapped[rank - 2]);
+  return generic.getMatchingIndexingMap(generic.getDpsInputOperand(0)) ==
+         AffineMap::getPermutationMap(swapped, generic.getContext());
+}
+
 /// stack((a, b, ...), -1).flatten(-2): the collapse of [..., n, m] into
 /// [..., n * m] of a concat along the new unit dim of expanded [..., n]
-/// values interleaves their lanes.
+/// values interleaves their lanes; so does stack((a, b, ...), -2)
+/// .transpose(-1, -2).flatten(-2), the concat of [..., 1, n] expands along
+/// dim -2, then swapped.
 std::optional<Lanes> interleavedLanes(tensor::CollapseShapeOp collapse, Value x,
                                       int depth) {
   int64_t rank = collapse.getResultType().getRank();
@@ -63,14 +127,21 @@ std::optional<Lanes> interleavedLanes(tensor::CollapseShapeOp collapse, Value x,
   if (static_cast<int64_t>(groups.size()) != rank ||
       groups.back() != ReassociationIndices{rank - 1, rank})
     return std::nullopt;
-  auto concat = collapse.getSrc().getDefiningOp<tensor::ConcatOp>();
-  if (!concat || static_cast<int64_t>(concat.getDim()) != rank)
+  Value stacked = collapse.getSrc();
+  int64_t newDim = rank; // the dim the parts are concatenated along
+  if (auto swap = stacked.getDefiningOp<linalg::GenericOp>();
+      swap && isLastTwoSwapped(swap)) {
+    stacked = swap.getDpsInputOperand(0)->get();
+    newDim = rank - 1;
+  }
+  std::optional<SmallVector<Value>> inputs = concatParts(stacked, newDim);
+  if (!inputs)
     return std::nullopt;
   SmallVector<Lanes> parts;
-  for (Value input : concat.getInputs()) {
+  for (Value input : *inputs) {
     auto expand = input.getDefiningOp<tensor::ExpandShapeOp>();
     if (!expand || expand.getSrcType().getRank() != rank ||
-        expand.getResultType().getDimSize(rank) != 1 ||
+        expand.getResultType().getDimSize(newDim) != 1 ||
         expand.getReassociationIndices().back() !=
             ReassociationIndices{rank - 1, rank})
       return std::nullopt;
@@ -89,25 +160,75 @@ std::optional<Lanes> interleavedLanes(tensor::CollapseShapeOp collapse, Value x,
   return result;
 }
 
-/// The sign an elementwise generic of one input applies (-x, x * -1, x),
-/// or nullopt for anything else.
-std::optional<double> signApplied(linalg::GenericOp generic) {
-  Block &body = *generic.getBlock();
-  Value in = body.getArgument(0);
-  Value yielded = body.getTerminator()->getOperand(0);
-  if (yielded == in)
-    return 1.0;
-  if (auto neg = yielded.getDefiningOp<arith::NegFOp>())
-    return neg.getOperand() == in ? std::optional(-1.0) : std::nullopt;
-  if (auto mul = yielded.getDefiningOp<arith::MulFOp>()) {
-    Value other = mul.getLhs() == in ? mul.getRhs() : mul.getLhs();
-    if (mul.getLhs() != in && mul.getRhs() != in)
+/// The signs an elementwise generic applies to the lanes of its input `in`
+/// (`lanes` of them along the last loop): -x, 0 - x, x * c with c = +-1 a
+/// constant, or a constant vector of +-1 per lane (cat(x2, x1) * [-1, .., 1,
+/// ..]), and chains of those; nullopt for anything else.
+std::optional<SmallVector<double>> laneSigns(linalg::GenericOp generic,
+                                             Value in, int64_t lanes) {
+  PayloadView view(generic);
+  int64_t rank = generic.getNumLoops();
+  SmallVector<double> signs(lanes, 1.0);
+  auto isConstant = [&](Value v, double c) {
+    std::optional<double> k = view.constant(v);
+    return k && *k == c;
+  };
+  // The +-1 per lane of a constant operand, read along the last loop only.
+  auto perLane = [&](Value v) -> std::optional<SmallVector<double>> {
+    if (std::optional<double> k = view.constant(v)) {
+      if (*k != 1.0 && *k != -1.0)
+        return std::nullopt;
+      return SmallVector<double>(lanes, *k);
+    }
+    std::optional<ElementRead> read = view.readShallow(v);
+    if (!read)
       return std::nullopt;
-    std::optional<double> c = constantScalar(other);
-    if (c && (*c == 1.0 || *c == -1.0))
-      return *c;
+    std::optional<ConstantRead> table =
+        ConstantRead::get(read->tensor, read->map, Indicator::None);
+    if (!table)
+      return std::nullopt;
+    for (int64_t dim = 0; dim + 1 < rank; ++dim)
+      if (read->map.isFunctionOfDim(dim))
+        return std::nullopt;
+    SmallVector<double> values;
+    SmallVector<int64_t> point(rank, 0);
+    for (int64_t lane = 0; lane < lanes; ++lane) {
+      point.back() = lane;
+      double x = table->at(point);
+      if (x != 1.0 && x != -1.0)
+        return std::nullopt;
+      values.push_back(x);
+    }
+    return values;
+  };
+  Value y = generic.getBlock()->getTerminator()->getOperand(0);
+  while (y != in) {
+    Operation *op = y.getDefiningOp();
+    if (!op || op->getBlock() != generic.getBlock())
+      return std::nullopt;
+    std::optional<SmallVector<double>> factor;
+    if (auto neg = dyn_cast<arith::NegFOp>(op)) {
+      factor = SmallVector<double>(lanes, -1.0);
+      y = neg.getOperand();
+    } else if (auto sub = dyn_cast<arith::SubFOp>(op);
+               sub && isConstant(sub.getLhs(), 0.0)) {
+      factor = SmallVector<double>(lanes, -1.0);
+      y = sub.getRhs();
+    } else if (sub && isConstant(sub.getRhs(), 0.0)) {
+      factor = SmallVector<double>(lanes, 1.0);
+      y = sub.getLhs();
+    } else if (auto mul = dyn_cast<arith::MulFOp>(op)) {
+      if ((factor = perLane(mul.getRhs())))
+        y = mul.getLhs();
+      else if ((factor = perLane(mul.getLhs())))
+        y = mul.getRhs();
+    }
+    if (!factor)
+      return std::nullopt;
+    for (auto [sign, f] : llvm::zip_equal(signs, *factor))
+      sign *= f;
   }
-  return std::nullopt;
+  return signs;
 }
 
 /// `value` as lanes of `x` when it is built from x by lane slices, concats
@@ -150,11 +271,9 @@ std::optional<Lanes> lanesOf(Value value, Value x, int depth) {
     }
     return result;
   }
-  if (auto concat = value.getDefiningOp<tensor::ConcatOp>()) {
-    if (static_cast<int64_t>(concat.getDim()) != last)
-      return std::nullopt;
+  if (std::optional<SmallVector<Value>> inputs = concatParts(value, last)) {
     Lanes result;
-    for (Value input : concat.getInputs()) {
+    for (Value input : *inputs) {
       std::optional<Lanes> part = lanesOf(input, x, depth + 1);
       if (!part)
         return std::nullopt;
@@ -165,19 +284,28 @@ std::optional<Lanes> lanesOf(Value value, Value x, int depth) {
   if (auto collapse = value.getDefiningOp<tensor::CollapseShapeOp>())
     return interleavedLanes(collapse, x, depth);
   if (auto generic = value.getDefiningOp<linalg::GenericOp>()) {
-    if (!isElementwise(generic) || generic.getNumDpsInputs() != 1 ||
-        !generic.getMatchingIndexingMap(generic.getDpsInputOperand(0))
-             .isIdentity())
+    // One input read by the identity; the others constants (signs).
+    OpOperand *input = nullptr;
+    for (OpOperand *operand : generic.getDpsInputOperands()) {
+      if (matchPattern(operand->get(), m_Constant()) ||
+          constantScalar(operand->get()))
+        continue;
+      if (input || !generic.getMatchingIndexingMap(operand).isIdentity())
+        return std::nullopt;
+      input = operand;
+    }
+    if (!isElementwise(generic) || !input)
       return std::nullopt;
-    std::optional<double> sign = signApplied(generic);
-    if (!sign)
+    std::optional<SmallVector<double>> signs =
+        laneSigns(generic, generic.getMatchingBlockArgument(input),
+                  type.getDimSize(last));
+    if (!signs)
       return std::nullopt;
-    std::optional<Lanes> source =
-        lanesOf(generic.getDpsInputOperand(0)->get(), x, depth + 1);
-    if (!source)
+    std::optional<Lanes> source = lanesOf(input->get(), x, depth + 1);
+    if (!source || source->sign.size() != signs->size())
       return std::nullopt;
-    for (double &s : source->sign)
-      s *= *sign;
+    for (auto [sign, factor] : llvm::zip_equal(source->sign, *signs))
+      sign *= factor;
     return source;
   }
   return std::nullopt;
@@ -222,38 +350,33 @@ std::optional<ScaledByTable> matchScaledByTable(PayloadView &view,
 }
 
 /// Reads a constant table at (position along `token`, lane) in the loops
-/// of the root (other loops at 0; the table must not depend on them).
+/// of the root (other loops at 0: the table does not change along them).
 class TableReader {
 public:
-  TableReader(const ScaledByTable &product, int64_t rank, int64_t token)
-      : map(product.table.map),
-        values(llvm::to_vector(product.values.getValues<float>())),
-        strides(computeStrides(
-            cast<RankedTensorType>(product.table.tensor.getType()).getShape())),
-        point(rank, 0), token(token) {}
+  TableReader(const ConstantRead &table, int64_t rank, int64_t token)
+      : table(table), point(rank, 0), token(token) {}
 
   double at(int64_t position, int64_t lane) {
     point[token] = position;
     point.back() = lane;
-    int64_t flat = 0;
-    for (auto [dim, index] : llvm::enumerate(map.compose(point)))
-      flat += index * strides[dim];
-    return values[flat];
+    return table.at(point);
   }
 
 private:
-  AffineMap map;
-  SmallVector<float> values;
-  SmallVector<int64_t> strides;
+  const ConstantRead &table;
   SmallVector<int64_t> point;
   int64_t token;
 };
 
-/// The one loop (besides the last) a table reads along: the token dim.
-std::optional<int64_t> tokenDimOf(AffineMap map, int64_t rank) {
+/// The one loop (besides the last) along which the tables change: the
+/// token dim. The tables may repeat along other loops (a table broadcast
+/// over the batch before it was folded into a constant).
+std::optional<int64_t> tokenDimOf(ArrayRef<ConstantRead> tables, int64_t rank) {
   std::optional<int64_t> token;
   for (int64_t dim = 0; dim + 1 < rank; ++dim)
-    if (map.isFunctionOfDim(dim)) {
+    if (llvm::any_of(tables, [&](const ConstantRead &table) {
+          return !table.invariantAlong(dim);
+        })) {
       if (token)
         return std::nullopt;
       token = dim;
@@ -261,7 +384,7 @@ std::optional<int64_t> tokenDimOf(AffineMap map, int64_t rank) {
   return token;
 }
 
-/// The pairing of SPEC 2.6 whose partner lanes `lanes` are.
+/// The pairing of docs/Semantics.md 2.6 whose partner lanes `lanes` are.
 std::optional<Pairing> pairingOf(const Lanes &lanes) {
   int64_t d = lanes.lane.size();
   if (d % 2 != 0 || d == 0)
@@ -328,11 +451,14 @@ rotaryAngles(TableReader &cosTable, double cosSign, TableReader &sinTable,
   return theta;
 }
 
-/// x [batch..., L (at `token`), d] -> [1, N, L, d] (N the batch dims'
-/// product) and back.
+/// x [batch..., L (at `token`), d] -> [B, H, L, d] and back: the token dim
+/// moved next to the last, then the batch dims either all folded into H
+/// (`foldBatch`: [1, N, L, d], N their product) or, as for the attention
+/// ops, the last one H and the leading ones folded into B.
 class RotaryLayout {
 public:
-  RotaryLayout(OpBuilder &b, Location loc, RankedTensorType type, int64_t token)
+  RotaryLayout(OpBuilder &b, Location loc, RankedTensorType type, int64_t token,
+               bool foldBatch)
       : b(b), loc(loc), type(type) {
     int64_t rank = type.getRank();
     for (int64_t dim = 0; dim + 1 < rank; ++dim)
@@ -341,17 +467,37 @@ public:
     perm.append({token, rank - 1});
     for (int64_t dim : perm)
       moved.push_back(type.getDimSize(dim));
-    heads = 1;
-    for (int64_t dim = 0; dim + 2 < rank; ++dim)
-      heads *= moved[dim];
+    // Batch dims 0 .. n-1: collapse those that share a folded dim, then
+    // prepend the missing unit dims.
+    int64_t n = rank - 2;
+    int64_t kept =
+        foldBatch ? std::min<int64_t>(n, 1) : std::min<int64_t>(n, 2);
+    if (n > kept) {
+      collapseGroups.emplace_back();
+      for (int64_t dim = 0; dim <= n - kept; ++dim)
+        collapseGroups.back().push_back(dim);
+      for (int64_t dim = n - kept + 1; dim < rank; ++dim)
+        collapseGroups.push_back({dim});
+    }
+    int64_t collapsedRank = kept + 2;
+    if (collapsedRank < 4) {
+      expandGroups.emplace_back();
+      for (int64_t dim = 0; dim <= 4 - collapsedRank; ++dim)
+        expandGroups.back().push_back(dim);
+      for (int64_t dim = 5 - collapsedRank; dim < 4; ++dim)
+        expandGroups.push_back({dim});
+    }
+    int64_t batch = 1;
+    for (int64_t dim = 0; dim < n; ++dim)
+      batch *= moved[dim];
+    int64_t heads = n == 0 ? 1 : foldBatch ? batch : moved[n - 1];
+    folded = {batch / heads, heads, moved[n], moved[n + 1]};
   }
 
-  int64_t numHeads() const { return heads; }
+  int64_t numHeads() const { return folded[1]; }
 
   RankedTensorType foldedType() const {
-    int64_t rank = type.getRank();
-    return RankedTensorType::get({1, heads, moved[rank - 2], moved[rank - 1]},
-                                 type.getElementType());
+    return RankedTensorType::get(folded, type.getElementType());
   }
 
   Value fold(Value x) {
@@ -360,16 +506,20 @@ public:
           tensor::EmptyOp::create(b, loc, moved, type.getElementType());
       x = linalg::TransposeOp::create(b, loc, x, init, perm).getResult()[0];
     }
-    return tensor::ExpandShapeOp::create(b, loc, foldedType(), collapseBatch(x),
-                                         fourDGroups());
+    if (!collapseGroups.empty())
+      x = tensor::CollapseShapeOp::create(b, loc, x, collapseGroups);
+    if (!expandGroups.empty())
+      x = tensor::ExpandShapeOp::create(b, loc, foldedType(), x, expandGroups);
+    return x;
   }
 
   Value unfold(Value y) {
-    int64_t rank = type.getRank();
-    Value x = tensor::CollapseShapeOp::create(b, loc, y, fourDGroups());
-    if (rank > 3) {
+    Value x = y;
+    if (!expandGroups.empty())
+      x = tensor::CollapseShapeOp::create(b, loc, x, expandGroups);
+    if (!collapseGroups.empty()) {
       auto movedType = RankedTensorType::get(moved, type.getElementType());
-      x = tensor::ExpandShapeOp::create(b, loc, movedType, x, batchGroups());
+      x = tensor::ExpandShapeOp::create(b, loc, movedType, x, collapseGroups);
     }
     if (isIdentity())
       return x;
@@ -387,41 +537,17 @@ private:
     return true;
   }
 
-  /// [batch..., L, d] <-> [N, L, d] ([L, d] stays: no batch dims).
-  SmallVector<ReassociationIndices> batchGroups() const {
-    int64_t rank = type.getRank();
-    SmallVector<ReassociationIndices> groups(1);
-    for (int64_t dim = 0; dim + 2 < rank; ++dim)
-      groups[0].push_back(dim);
-    groups.push_back({rank - 2});
-    groups.push_back({rank - 1});
-    return groups;
-  }
-
-  Value collapseBatch(Value x) {
-    if (type.getRank() == 3 || type.getRank() == 2)
-      return x;
-    return tensor::CollapseShapeOp::create(b, loc, x, batchGroups());
-  }
-
-  /// [N, L, d] <-> [1, N, L, d], or [L, d] <-> [1, 1, L, d].
-  SmallVector<ReassociationIndices> fourDGroups() const {
-    if (type.getRank() == 2)
-      return {{0, 1, 2}, {3}};
-    return {{0, 1}, {2}, {3}};
-  }
-
   OpBuilder &b;
   Location loc;
   RankedTensorType type;
-  SmallVector<int64_t> perm, moved;
-  int64_t heads;
+  SmallVector<int64_t> perm, moved, folded;
+  SmallVector<ReassociationIndices> collapseGroups, expandGroups;
 };
 
 } // namespace
 
-std::optional<Value> mlir::flt::raiseRotary(OpBuilder &b,
-                                            linalg::GenericOp root) {
+std::optional<Value>
+mlir::flt::raiseRotary(OpBuilder &b, linalg::GenericOp root, bool foldBatch) {
   if (!isElementwise(root))
     return std::nullopt;
   auto type = cast<RankedTensorType>(root->getResultTypes()[0]);
@@ -450,12 +576,17 @@ std::optional<Value> mlir::flt::raiseRotary(OpBuilder &b,
     if (!rotated)
       continue;
     std::optional<Pairing> pairing = pairingOf(*rotated);
-    std::optional<int64_t> token = tokenDimOf(plain->table.map, rank);
-    if (!pairing || !token || tokenDimOf(turned->table.map, rank) != token ||
-        type.getDimSize(*token) < 2)
+    std::optional<ConstantRead> cosValues = ConstantRead::get(
+        plain->table.tensor, plain->table.map, Indicator::None);
+    std::optional<ConstantRead> sinValues = ConstantRead::get(
+        turned->table.tensor, turned->table.map, Indicator::None);
+    if (!pairing || !cosValues || !sinValues)
       continue;
-    TableReader cosTable(*plain, rank, *token);
-    TableReader sinTable(*turned, rank, *token);
+    std::optional<int64_t> token = tokenDimOf({*cosValues, *sinValues}, rank);
+    if (!token || type.getDimSize(*token) < 2)
+      continue;
+    TableReader cosTable(*cosValues, rank, *token);
+    TableReader sinTable(*sinValues, rank, *token);
     std::optional<SmallVector<double>> theta =
         rotaryAngles(cosTable, plain->sign, sinTable, turned->sign, *rotated,
                      *pairing, type.getDimSize(*token));
@@ -464,7 +595,7 @@ std::optional<Value> mlir::flt::raiseRotary(OpBuilder &b,
 
     Location loc = root.getLoc();
     b.setInsertionPoint(root);
-    RotaryLayout layout(b, loc, type, *token);
+    RotaryLayout layout(b, loc, type, *token, foldBatch);
     int64_t pairs = theta->size();
     SmallVector<float> table;
     for (int64_t head = 0; head < layout.numHeads(); ++head)

@@ -91,6 +91,37 @@ std::optional<double> mlir::flt::constantScalar(Value value) {
   return *a / *b;
 }
 
+std::optional<IndicatorTest> mlir::flt::matchIndicatorTest(
+    Value condition,
+    llvm::function_ref<std::optional<double>(Value)> constantOf) {
+  if (condition.getType().isInteger(1) && isa<BlockArgument>(condition))
+    return IndicatorTest{condition, Indicator::NonZero};
+  auto cmp = condition.getDefiningOp<arith::CmpFOp>();
+  if (!cmp)
+    return std::nullopt;
+  using P = arith::CmpFPredicate;
+  Indicator indicator;
+  switch (cmp.getPredicate()) {
+  case P::UNE:
+  case P::ONE:
+    indicator = Indicator::NonZero;
+    break;
+  case P::OEQ:
+  case P::UEQ:
+    indicator = Indicator::Zero;
+    break;
+  default:
+    return std::nullopt;
+  }
+  for (auto [x, zero] : {std::pair(cmp.getLhs(), cmp.getRhs()),
+                         std::pair(cmp.getRhs(), cmp.getLhs())}) {
+    std::optional<double> c = constantOf(zero);
+    if (c && *c == 0.0 && !constantOf(x))
+      return IndicatorTest{x, indicator};
+  }
+  return std::nullopt;
+}
+
 Label TermAnalysis::freshLabel(int64_t size, Value source, unsigned dim) {
   Label label = nextLabel++;
   labelSizes[label] = {size, source, dim};
@@ -135,7 +166,8 @@ Term TermAnalysis::termOf(Value value) {
   std::optional<Term> term;
   if (isa<linalg::LinalgOp>(op) && op->getNumResults() == 1)
     term = termOfStructured(op);
-  else if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
+  else if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op);
+           collapse && !collapsesAsLeaves) {
     Term source = termOf(collapse.getSrc());
     Term merged = source;
     merged.out.clear();
@@ -205,30 +237,53 @@ struct PayloadProduct {
   struct Use {
     OpOperand *operand;
     bool inverted;
-    double offset; // of an inverted use: 1 / (x + offset)
+    double offset;       // of an inverted use: 1 / (x + offset)
+    Indicator indicator; // of a select condition: [x != 0] or [x == 0]
   };
   SmallVector<Use> operands;
 };
 } // namespace
 
+/// The input operand `scalar` reads when it is a block argument of `op`'s
+/// payload.
+static OpOperand *inputOperand(linalg::LinalgOp op, Value scalar) {
+  auto arg = dyn_cast<BlockArgument>(scalar);
+  if (!arg || arg.getOwner() != op.getBlock())
+    return nullptr;
+  OpOperand *operand = op.getMatchingOpOperand(arg);
+  return op.isDpsInput(operand) ? operand : nullptr;
+}
+
+/// The constant `scalar` is in `op`'s payload: a constant, or an element of
+/// a splat-constant input.
+static std::optional<double> payloadConstant(linalg::LinalgOp op,
+                                             Value scalar) {
+  if (std::optional<double> c = constantScalar(scalar))
+    return c;
+  if (OpOperand *operand = inputOperand(op, scalar))
+    return constantScalar(operand->get());
+  return std::nullopt;
+}
+
 /// Reads `scalar` (a value of `op`'s payload) as a product of the payload's
 /// input arguments and constants. Division by an input argument makes an
-/// inverted factor; any other op fails.
+/// inverted factor; select(c, x, 0) with c a test of an input element (an
+/// i1 element, or a float one compared with 0) multiplies by a 0/1
+/// indicator factor of that input (masked_fill(mask, 0) of a score); any
+/// other op fails.
 static bool readProduct(linalg::LinalgOp op, Value scalar, bool inverted,
                         PayloadProduct &product) {
-  if (std::optional<double> c = constantScalar(scalar)) {
+  if (std::optional<double> c = payloadConstant(op, scalar)) {
     if (inverted && *c == 0.0)
       return false;
     product.coefficient *= inverted ? 1.0 / *c : *c;
     return true;
   }
-  if (auto arg = dyn_cast<BlockArgument>(scalar)) {
-    if (arg.getOwner() != op.getBlock())
+  if (isa<BlockArgument>(scalar)) {
+    OpOperand *operand = inputOperand(op, scalar);
+    if (!operand)
       return false;
-    OpOperand *operand = op.getMatchingOpOperand(arg);
-    if (!op.isDpsInput(operand))
-      return false;
-    product.operands.push_back({operand, inverted, 0.0});
+    product.operands.push_back({operand, inverted, 0.0, Indicator::None});
     return true;
   }
   Operation *def = scalar.getDefiningOp();
@@ -245,14 +300,14 @@ static bool readProduct(linalg::LinalgOp op, Value scalar, bool inverted,
         add && !inverted) {
       for (auto [x, c] : {std::pair(add.getLhs(), add.getRhs()),
                           std::pair(add.getRhs(), add.getLhs())}) {
-        std::optional<double> eps = constantScalar(c);
-        auto arg = dyn_cast<BlockArgument>(x);
-        if (!eps || !arg || arg.getOwner() != op.getBlock())
+        std::optional<double> eps = payloadConstant(op, c);
+        if (!eps || !isa<BlockArgument>(x) ||
+            cast<BlockArgument>(x).getOwner() != op.getBlock())
           continue;
-        OpOperand *operand = op.getMatchingOpOperand(arg);
-        if (!op.isDpsInput(operand))
+        OpOperand *operand = inputOperand(op, x);
+        if (!operand)
           return false;
-        product.operands.push_back({operand, true, *eps});
+        product.operands.push_back({operand, true, *eps, Indicator::None});
         return true;
       }
     }
@@ -262,7 +317,74 @@ static bool readProduct(linalg::LinalgOp op, Value scalar, bool inverted,
     product.coefficient = -product.coefficient;
     return readProduct(op, neg.getOperand(), inverted, product);
   }
+  if (auto select = dyn_cast<arith::SelectOp>(def)) {
+    if (inverted)
+      return false;
+    std::optional<IndicatorTest> test = matchIndicatorTest(
+        select.getCondition(), [&](Value v) { return payloadConstant(op, v); });
+    OpOperand *mask = test ? inputOperand(op, test->x) : nullptr;
+    if (!mask)
+      return false;
+    for (auto [kept, zero, indicator] :
+         {std::tuple(select.getTrueValue(), select.getFalseValue(),
+                     test->indicator),
+          std::tuple(select.getFalseValue(), select.getTrueValue(),
+                     negate(test->indicator))}) {
+      std::optional<double> c = payloadConstant(op, zero);
+      if (!c || *c != 0.0)
+        continue;
+      product.operands.push_back({mask, false, 0.0, indicator});
+      return readProduct(op, kept, inverted, product);
+    }
+    return false;
+  }
   return false;
+}
+
+/// The terms of the operands of a product. Operands may disagree on how
+/// many labels the dim a loop indexes carries: one reads a collapse of batch
+/// dims (a label each), another a tensor in which they are one dim (q
+/// reshaped to [B * H, L, d] against softmax weights computed in that
+/// shape). Operands with more labels there than the fewest are then read as
+/// leaves (one label per dim), so that the loop unifies. Empty when the
+/// maps do not fit the terms.
+static std::vector<Term> readOperands(TermAnalysis &analysis,
+                                      linalg::LinalgOp op,
+                                      const PayloadProduct &product) {
+  SmallVector<bool> opaque(product.operands.size(), false);
+  while (true) {
+    std::vector<Term> terms;
+    SmallVector<std::optional<size_t>> fewest(op.getNumLoops());
+    for (auto [index, use] : llvm::enumerate(product.operands)) {
+      Value value = use.operand->get();
+      terms.push_back(use.inverted || use.indicator != Indicator::None ||
+                              opaque[index]
+                          ? analysis.leafTerm(value)
+                          : analysis.termOf(value));
+      AffineMap map = op.getMatchingIndexingMap(use.operand);
+      if (map.getNumResults() != terms.back().out.size())
+        return {};
+      for (auto [dim, expr] : llvm::enumerate(map.getResults()))
+        if (auto dimExpr = dyn_cast<AffineDimExpr>(expr)) {
+          std::optional<size_t> &width = fewest[dimExpr.getPosition()];
+          width =
+              std::min(width.value_or(SIZE_MAX), terms.back().out[dim].size());
+        }
+    }
+    bool changed = false;
+    for (auto [index, use] : llvm::enumerate(product.operands)) {
+      AffineMap map = op.getMatchingIndexingMap(use.operand);
+      for (auto [dim, expr] : llvm::enumerate(map.getResults()))
+        if (auto dimExpr = dyn_cast<AffineDimExpr>(expr))
+          if (terms[index].out[dim].size() > *fewest[dimExpr.getPosition()] &&
+              !opaque[index]) {
+            opaque[index] = true;
+            changed = true;
+          }
+    }
+    if (!changed)
+      return terms;
+  }
 }
 
 /// Whether the init of a reduction starts at zero.
@@ -305,14 +427,15 @@ std::optional<Term> TermAnalysis::termOfStructured(Operation *rawOp) {
   // ((sum_a x_a)^2 is not sum_a x_a^2); their out labels are unified per
   // loop dim through the indexing maps.
   unsigned numLoops = op.getNumLoops();
+  std::vector<Term> operandTerms = readOperands(*this, op, product);
+  if (operandTerms.size() != product.operands.size())
+    return std::nullopt;
   SmallVector<std::optional<SmallVector<Label, 2>>> loops(numLoops);
   Term result;
   result.coefficient = product.coefficient;
-  for (auto [operand, inverted, offset] : product.operands) {
+  for (auto [use, term] : llvm::zip_equal(product.operands, operandTerms)) {
+    auto [operand, inverted, offset, indicator] = use;
     AffineMap map = op.getMatchingIndexingMap(operand);
-    Term term = inverted ? leafTerm(operand->get()) : termOf(operand->get());
-    if (map.getNumResults() != term.out.size())
-      return std::nullopt;
     for (auto [index, expr] : llvm::enumerate(map.getResults())) {
       auto &group = term.out[index];
       if (auto constant = dyn_cast<AffineConstantExpr>(expr)) {
@@ -339,6 +462,8 @@ std::optional<Term> TermAnalysis::termOfStructured(Operation *rawOp) {
       factor.inverted ^= inverted;
       if (inverted)
         factor.offset = offset;
+      if (indicator != Indicator::None)
+        factor.indicator = indicator;
       result.factors.push_back(factor);
     }
     result.coefficient *= term.coefficient;

@@ -1,9 +1,12 @@
-"""Prints a frontend Graph (graph.py) as an MLIR module.
+"""Prints a frontend Graph (graph.py) as an MLIR module, and raises the
+attention in it.
 
-flt nodes become flt ops (through flt.ops); everything else becomes
-`linalg.generic` on static shapes (elementwise with broadcasting maps,
-contractions with reduction iterators, reductions with a filled init),
-`tensor` reshapes and slices, and `arith.constant` for constants. Example:
+flt nodes (ops the model states itself) become flt ops (through flt.ops);
+everything else becomes `linalg.generic` on static shapes (elementwise with
+broadcasting maps, contractions with reduction iterators, reductions with a
+filled init), `tensor` reshapes and slices, and `arith.constant` for
+constants. `raised_module` then runs the C++ pass flt-raise-attention on
+it, which rewrites the attention it finds into flt ops. Example:
 `relu(x) + 1` on a [2, 3] input prints as one generic per node:
 
     %v2 = linalg.generic {indexing_maps = [#map(d0, d1), ...],
@@ -38,6 +41,44 @@ def _list(values) -> str:
 def _map(dims: int, results: List[str]) -> str:
     args = ", ".join(f"d{i}" for i in range(dims))
     return f"affine_map<({args}) -> ({', '.join(results)})>"
+
+
+def _groups(groups) -> str:
+    """A reassociation: [[0, 1], [2]]."""
+    return "[" + ", ".join(_list(g) for g in groups) + "]"
+
+
+def _reshape_groups(src, dst):
+    """[(source dims, target dims)] pairing runs of dims with the same
+    number of elements, each side non-empty (unit dims join a neighbouring
+    run), so that the reshape is a collapse of each run then an expand; None
+    when there is no such pairing (a rank-0 side, a zero size)."""
+    if not src or not dst or 0 in src or 0 in dst:
+        return None
+    groups, i, j = [], 0, 0
+    while i < len(src) and j < len(dst):
+        a, b = [i], [j]
+        pa, pb = src[i], dst[j]
+        i, j = i + 1, j + 1
+        while pa != pb:
+            if pa < pb and i < len(src):
+                a.append(i)
+                pa *= src[i]
+                i += 1
+            elif pb < pa and j < len(dst):
+                b.append(j)
+                pb *= dst[j]
+                j += 1
+            else:
+                return None
+        groups.append((a, b))
+    # Trailing unit dims join the last run.
+    if any(src[k] != 1 for k in range(i, len(src))) or \
+            any(dst[k] != 1 for k in range(j, len(dst))):
+        return None
+    groups[-1][0].extend(range(i, len(src)))
+    groups[-1][1].extend(range(j, len(dst)))
+    return groups
 
 
 def _broadcast_map(in_shape, out_shape) -> str:
@@ -292,23 +333,42 @@ class Emitter:
         shape = tuple(shape)
         if tuple(x.shape) == shape:
             return x
-        flat = x
-        size = int(np.prod(shape))
-        if len(x.shape) != 1:
-            name = self.b.fresh("r")
-            group = "[" + ", ".join(map(str, range(len(x.shape)))) + "]"
-            reassoc = f"[{group}]" if x.shape else "[]"
-            self.b.emit(f"{name} = tensor.collapse_shape {x.name} {reassoc} "
-                        f": {x.type} into {ops.tensor_type((size,))}")
-            flat = ops.Value(self.b, name, (size,), "f32")
-        if len(shape) == 1:
-            return flat
+        groups = _reshape_groups(tuple(x.shape), shape)
+        if groups is None:
+            # Through one dim: collapse everything, expand again.
+            size = int(np.prod(shape))
+            flat = x
+            if len(x.shape) != 1:
+                flat = self._collapse(x, [list(range(len(x.shape)))]
+                                      if x.shape else [], (size,))
+            if len(shape) == 1:
+                return flat
+            return self._expand(flat, [list(range(len(shape)))]
+                                if shape else [], shape)
+        # Collapse the source dims of each group, then expand into the
+        # target's: unit dims and merged or split dims keep the others apart.
+        middle = tuple(int(np.prod([x.shape[d] for d in src]))
+                       for src, _ in groups)
+        y = x
+        if len(middle) != len(x.shape):
+            y = self._collapse(x, [src for src, _ in groups], middle)
+        if len(middle) != len(shape):
+            y = self._expand(y, [dst for _, dst in groups], shape)
+        return y
+
+    def _collapse(self, x: ops.Value, groups, shape) -> ops.Value:
         name = self.b.fresh("r")
-        group = "[" + ", ".join(map(str, range(len(shape)))) + "]"
-        reassoc = f"[{group}]" if shape else "[]"
-        self.b.emit(f"{name} = tensor.expand_shape {flat.name} {reassoc} "
-                    f"output_shape [{', '.join(map(str, shape))}] : "
-                    f"{flat.type} into {ops.tensor_type(shape)}")
+        self.b.emit(f"{name} = tensor.collapse_shape {x.name} "
+                    f"{_groups(groups)} : {x.type} into "
+                    f"{ops.tensor_type(shape)}")
+        return ops.Value(self.b, name, shape, "f32")
+
+    def _expand(self, x: ops.Value, groups, shape) -> ops.Value:
+        name = self.b.fresh("r")
+        self.b.emit(f"{name} = tensor.expand_shape {x.name} "
+                    f"{_groups(groups)} output_shape "
+                    f"[{', '.join(map(str, shape))}] : {x.type} into "
+                    f"{ops.tensor_type(shape)}")
         return ops.Value(self.b, name, shape, "f32")
 
     def _emit_reshape(self, node):
@@ -348,6 +408,10 @@ class Emitter:
         return ops.Value(self.b, result, node.shape, "f32")
 
     def _emit_flt(self, node):
+        if "build" not in node.attrs:
+            raise UnsupportedError(
+                f"{node.origin}: a graph read back from a module "
+                "(graph_of_module) is for looking at, not for emitting")
         values = [self.value(i) for i in node.inputs]
         return node.attrs["build"](*values)
 
@@ -366,10 +430,21 @@ def emit_module(graph: Graph, name: str = "main") -> Module:
     return emitter.b.module()
 
 
+#: How the frontends raise attention: the C++ raiser, with rotary embeddings
+#: in the attention ops' [B, H, L, d] layout.
+RAISE_PIPELINE = "func.func(flt-raise-attention{fold-rotary-batch=false})"
+
+
+def raised_module(graph: Graph, name: str = "main") -> Module:
+    """The graph as a module whose attention flt-raise-attention rewrote
+    into flt ops (what the frontends give users)."""
+    return emit_module(graph, name).run_pipeline(RAISE_PIPELINE)
+
+
 def compile_graph(graph: Graph, target: str = "cpu", **options):
-    """(module, flt.CompiledModule) of a frontend graph, its function @main
-    taking the graph's inputs under their names."""
-    module = emit_module(graph, "main")
+    """(raised module, flt.CompiledModule) of a frontend graph, its function
+    @main taking the graph's inputs under their names."""
+    module = raised_module(graph, "main")
     compiled = compiler.compile(module, target,
                                 arg_names={"main": graph.input_names},
                                 **options)

@@ -1,12 +1,11 @@
 """The frontends' common tensor graph.
 
 Both importers (torch.fx and ONNX) translate a model into this small graph of
-tensor operations with static shapes (taken from the example inputs), then:
-
-1. `raise_attention` (patterns.py) rewrites the attention patterns people
-   write into flt nodes;
-2. `emit_module` (emit.py) prints the rest as linalg / tensor / arith and the
-   flt nodes as flt ops.
+tensor operations with static shapes (taken from the example inputs), then
+`emit_module` (emit.py) prints all of it as linalg / tensor / arith (the
+few flt nodes as flt ops), and the C++ pass flt-raise-attention finds the
+attention in that IR and rewrites it into flt ops. `graph_of_module` reads
+the raised module back as a graph, for looking at what was raised.
 
 Node kinds and their meaning (numpy semantics, broadcasting as numpy):
 
@@ -25,10 +24,16 @@ Node kinds and their meaning (numpy semantics, broadcasting as numpy):
     softmax   dim
     concat    dim
     slice     dim, start, stop, step
-    flt       op, builder           an flt op made by the pattern matchers
+    flt       build                 an flt op the model states itself
+                                    (flt.nn.FLTAttention): build(*values)
+
+In a graph read back from a module (graph_of_module), every op is a node:
+`input` (function arguments), `const` (dense constants: value), `flt` (an
+flt op: op, attributes), `op` (any other: op, attributes) and `result`
+(result `index` of a multi-result op, its one input).
 
 Only float32 tensors are computed by generated linalg code; flt ops take
-what SPEC.md allows.
+what docs/Semantics.md allows.
 """
 
 from typing import List, Optional, Sequence
@@ -49,7 +54,7 @@ class Node:
         self.id = Node._ids
         self.kind = kind
         self.inputs = list(inputs)
-        self.shape = tuple(int(s) for s in result_shape)
+        self.shape = tuple(-1 if s is None else int(s) for s in result_shape)
         self.dtype = np.dtype(dtype)
         self.origin = origin
         self.attrs = attrs
@@ -217,8 +222,61 @@ class Graph:
             visit(o)
         return order
 
-    def replace(self, old: Node, new: Node):
-        """Points every use of `old` (and the outputs) at `new`."""
-        for node in self.topological():
-            node.inputs = [new if i is old else i for i in node.inputs]
-        self.outputs = [new if o is old else o for o in self.outputs]
+
+
+# --------------------------------------------------------------------------
+# A module read back as a graph
+# --------------------------------------------------------------------------
+
+_ELEMENTS = {"f32": np.float32, "f16": np.float16, "f64": np.float64,
+             "bf16": np.float32, "i1": np.bool_, "i32": np.int32,
+             "i64": np.int64, "index": np.int64}
+
+
+def _tensor_type(text):
+    """(shape, dtype) of an MLIR type (a scalar has shape ())."""
+    if text.startswith("tensor<") and text.endswith(">"):
+        *dims, element = text[len("tensor<"):-1].split("x")
+        shape = tuple(None if d == "?" else int(d) for d in dims)
+    else:
+        shape, element = (), text
+    return shape, np.dtype(_ELEMENTS.get(element, np.float32))
+
+
+def graph_of_module(module, function: str = "main",
+                    input_names: Optional[List[str]] = None) -> Graph:
+    """`function` of a module (a flt.ir.Module) as a Graph: arguments are
+    `input` nodes, dense constants `const` nodes, flt ops `flt` nodes and
+    everything else `op` nodes (attributes printed; payloads left out)."""
+    from .. import _native
+    from ..ir import _call
+    arguments, ops, returned = _call(_native.function_graph, str(module),
+                                     module.filename, function)
+    names = list(input_names or [f"arg{i}" for i in range(len(arguments))])
+    values: List[Node] = []
+    inputs = []
+    for name, type_ in zip(names, arguments):
+        shape, dtype = _tensor_type(type_)
+        node = Node("input", [], shape, dtype, f"input '{name}'")
+        inputs.append(node)
+        values.append(node)
+    for name, operands, results, attributes, constant in ops:
+        ins = [values[i] for i in operands if i >= 0]
+        types = [_tensor_type(t) for t in results]
+        if constant is not None:
+            shape, element, data = constant
+            value = np.frombuffer(data, np.float64).reshape(shape).astype(
+                _ELEMENTS.get(element, np.float32))
+            node = Node("const", [], value.shape, value.dtype, name,
+                        value=value)
+        else:
+            kind = "flt" if name.startswith("flt.") else "op"
+            shape, dtype = types[0] if types else ((), np.float32)
+            node = Node(kind, ins, shape, dtype, name, op=name,
+                        attributes=dict(attributes))
+        values.append(node)
+        for index, (shape, dtype) in enumerate(types[1:], 1):
+            values.append(Node("result", [node], shape, dtype, name,
+                               index=index))
+    outputs = [values[i] for i in returned]
+    return Graph(inputs, outputs, names)

@@ -7,9 +7,10 @@
 The model's graph is translated node by node into the frontends' common
 graph (graph.py): initializers and everything computed from them alone
 (Shape/Gather/Concat chains feeding a Reshape, scale constants) are folded
-with numpy, the attention patterns are raised to flt ops (patterns.py) and
-the rest is emitted as linalg. Input shapes must be static (as
-torch.onnx.export writes them) or given with `input_shapes`.
+with numpy, the graph is emitted as linalg (emit.py) and the C++ pass
+flt-raise-attention rewrites the attention in it into flt ops. Input
+shapes must be static (as torch.onnx.export writes them) or given with
+`input_shapes`.
 """
 
 from typing import Callable, Dict, List, Optional, Sequence
@@ -18,10 +19,9 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from .emit import compile_graph, emit_module
-from .graph import (Graph, Node, UnsupportedError, const, make,
-                    matmul_equation)
-from .patterns import raise_attention
+from .emit import compile_graph, raised_module
+from .graph import (Graph, Node, UnsupportedError, const, graph_of_module,
+                    make, matmul_equation)
 
 __all__ = ["import_model", "compile", "UnsupportedError"]
 
@@ -325,28 +325,37 @@ class _Importer:
         return node
 
 
-def import_graph(path_or_model, input_shapes=None) -> Graph:
+def _convert(path_or_model, input_shapes=None) -> Graph:
+    """The frontend graph of an ONNX model."""
     model = _load(path_or_model)
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as e:
         raise UnsupportedError(f"invalid ONNX model: {e}") from None
-    graph = _Importer(model, input_shapes).run()
-    raise_attention(graph)
-    return graph
+    return _Importer(model, input_shapes).run()
+
+
+def import_graph(path_or_model, input_shapes=None) -> Graph:
+    """The imported model as a graph of its raised IR: the flt ops
+    flt-raise-attention found are `flt` nodes, their constant operands
+    `const` nodes (graph.graph_of_module)."""
+    graph = _convert(path_or_model, input_shapes)
+    return graph_of_module(raised_module(graph, "main"), "main",
+                           graph.input_names)
 
 
 def import_model(path_or_model, input_shapes=None, name="main") -> str:
-    """flt IR (text) of an ONNX model (a path or a ModelProto)."""
-    return str(emit_module(import_graph(path_or_model, input_shapes), name))
+    """flt IR (text) of an ONNX model (a path or a ModelProto): linalg with
+    the attention raised to flt ops."""
+    return str(raised_module(_convert(path_or_model, input_shapes), name))
 
 
 def compile(path_or_model, target: str = "cpu", input_shapes=None,
             **options) -> Callable:
     """A callable computing the model with flt: numpy arrays in (one per
     graph input, in order), a list of numpy arrays out (one per output)."""
-    module, compiled = compile_graph(
-        import_graph(path_or_model, input_shapes), target, **options)
+    module, compiled = compile_graph(_convert(path_or_model, input_shapes),
+                                     target, **options)
     function = compiled.main
 
     def run(*inputs):

@@ -8,21 +8,21 @@ The module is traced with torch.fx and run once on the example inputs, which
 fixes every shape and evaluates everything that does not depend on the
 inputs (parameters, buffers, positions made with torch.arange, masks, random
 features) to constants. The remaining nodes become the frontend graph
-(graph.py); the attention patterns in it are raised to flt ops
-(patterns.py); the rest is emitted as linalg. A node no converter knows is
-reported by name (UnsupportedError). Works with torch 1.13 and 2.x.
+(graph.py), emitted as linalg (emit.py); the C++ pass flt-raise-attention
+then rewrites the attention in it into flt ops. A node no converter knows
+is reported by name (UnsupportedError). Works with torch 1.13 and 2.x.
 """
 
+import math
 import operator
 from typing import Callable, Dict
 
 import numpy as np
 
 from .. import ops as flt_ops
-from .emit import compile_graph, emit_module
-from .graph import (Graph, Node, UnsupportedError, const, make,
-                    matmul_equation)
-from .patterns import attention_node, raise_attention
+from .emit import compile_graph, raised_module
+from .graph import (Graph, Node, UnsupportedError, const, graph_of_module,
+                    make, matmul_equation)
 
 import torch
 import torch.fx
@@ -446,8 +446,21 @@ class _Converter:
         if len(qn.shape) != 4:
             raise UnsupportedError("scaled_dot_product_attention on rank "
                                    f"{len(qn.shape)} tensors")
-        return attention_node(qn, kn, vn, o, causal=bool(is_causal),
-                              temperature=scale)
+        # Its documented math, which flt-raise-attention raises.
+        if scale is None:
+            scale = 1 / math.sqrt(qn.shape[-1])
+        kt = make("permute", [kn], o, perm=[0, 1, 3, 2])
+        scores = make("contract", [qn, kt], o,
+                      equation=matmul_equation(4, 4))
+        scores = make("binary", [scores, const(np.float32(scale))], o,
+                      fn="mul")
+        if is_causal:
+            hidden = np.triu(np.ones((qn.shape[2], kn.shape[2]), bool), 1)
+            scores = make("where", [const(hidden), const(np.float32(-np.inf)),
+                                    scores], o)
+        weights = make("softmax", [scores], o, dim=3)
+        return make("contract", [weights, vn], o,
+                    equation=matmul_equation(4, 4))
 
 
 _FUNCTION_NAMES = {
@@ -643,18 +656,27 @@ def _trace(module, example_inputs):
     return torch.fx.GraphModule(module, graph), values
 
 
-def import_graph(module, example_inputs) -> Graph:
+def _convert(module, example_inputs) -> Graph:
+    """The frontend graph of `module` traced on `example_inputs`."""
     if isinstance(example_inputs, torch.Tensor):
         example_inputs = (example_inputs,)
     gm, values = _trace(module, example_inputs)
-    graph = _Converter(gm).run(values)
-    raise_attention(graph)
-    return graph
+    return _Converter(gm).run(values)
+
+
+def import_graph(module, example_inputs) -> Graph:
+    """The imported module as a graph of its raised IR: the flt ops
+    flt-raise-attention found are `flt` nodes, their constant operands
+    (angles, biases, RPE factors) `const` nodes (graph.graph_of_module)."""
+    graph = _convert(module, example_inputs)
+    return graph_of_module(raised_module(graph, "main"), "main",
+                           graph.input_names)
 
 
 def import_module(module, example_inputs, name: str = "main") -> str:
-    """flt IR (text) of `module` traced on `example_inputs`."""
-    return str(emit_module(import_graph(module, example_inputs), name))
+    """flt IR (text) of `module` traced on `example_inputs`: linalg with
+    the attention raised to flt ops."""
+    return str(raised_module(_convert(module, example_inputs), name))
 
 
 def compile(module, example_inputs, target: str = "cpu",
@@ -663,8 +685,8 @@ def compile(module, example_inputs, target: str = "cpu",
     of example_inputs), torch tensors out."""
     if isinstance(example_inputs, torch.Tensor):
         example_inputs = (example_inputs,)
-    ir_module, compiled = compile_graph(
-        import_graph(module, example_inputs), target, **options)
+    ir_module, compiled = compile_graph(_convert(module, example_inputs),
+                                        target, **options)
     function = compiled.main
 
     def run(*inputs):

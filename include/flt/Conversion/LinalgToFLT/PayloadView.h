@@ -4,6 +4,8 @@
 // if its elementwise producers were inlined: exp(x - m) reads the same
 // whether the subtraction is in the same generic or in the previous one
 // (torch-mlir and TOSA emit one generic per op; fusion emits one in all).
+// ConstantRead reads the constant tensors such payloads index (masks,
+// biases, tables) at points of the same loops.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,7 +16,10 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
+#include "mlir/IR/Matchers.h"
 
+#include <cmath>
 #include <optional>
 
 namespace mlir::flt {
@@ -151,6 +156,97 @@ private:
 
   linalg::GenericOp root;
   DenseMap<Block *, AffineMap> entered;
+};
+
+/// A constant tensor's elements as doubles (f32 values, or 0 / 1 for i1),
+/// seen through an indicator, read at points of the loops of the op that
+/// reads the tensor through `map`: the masks, biases and rotary tables the
+/// matchers check entry by entry.
+class ConstantRead {
+public:
+  static std::optional<ConstantRead> get(Value tensor, AffineMap map,
+                                         Indicator indicator) {
+    DenseElementsAttr dense;
+    auto type = dyn_cast<RankedTensorType>(tensor.getType());
+    if (!type || !type.hasStaticShape() ||
+        !matchPattern(tensor, m_Constant(&dense)))
+      return std::nullopt;
+    Type element = type.getElementType();
+    if (!element.isF32() && !element.isInteger(1))
+      return std::nullopt;
+    if (element.isInteger(1) && indicator == Indicator::None)
+      indicator = Indicator::NonZero;
+    return ConstantRead(tensor, dense, type, map, indicator);
+  }
+
+  /// The element at `point` (one index per loop).
+  double at(ArrayRef<int64_t> point) const {
+    int64_t flat = 0;
+    for (auto [dim, index] : llvm::enumerate(map.compose(point)))
+      flat += index * strides[dim];
+    return element(flat);
+  }
+
+  /// Whether no element changes along loop dim `loop` (so that reading it
+  /// at index 0 loses nothing).
+  bool invariantAlong(int64_t loop) const {
+    for (auto [tensorDim, expr] : llvm::enumerate(map.getResults())) {
+      if (!expr.isFunctionOfDim(loop))
+        continue;
+      if (!isa<AffineDimExpr>(expr))
+        return false;
+      // Every element against the one at index 0 of this tensor dim.
+      int64_t stride = strides[tensorDim], size = shape[tensorDim];
+      for (int64_t flat = 0, n = computeProduct(shape); flat < n; ++flat) {
+        int64_t index = (flat / stride) % size;
+        double x = element(flat), first = element(flat - index * stride);
+        if (x != first && !(std::isnan(x) && std::isnan(first)))
+          return false;
+      }
+    }
+    return true;
+  }
+
+  /// Whether no element changes along any loop dim but those of `kept`.
+  bool invariantExcept(ArrayRef<int64_t> kept) const {
+    for (int64_t loop = 0; loop < map.getNumDims(); ++loop)
+      if (!llvm::is_contained(kept, loop) && !invariantAlong(loop))
+        return false;
+    return true;
+  }
+
+  /// The constant tensor and its map.
+  Value getTensor() const { return tensor; }
+  AffineMap getMap() const { return map; }
+
+private:
+  ConstantRead(Value tensor, DenseElementsAttr dense, RankedTensorType type,
+               AffineMap map, Indicator indicator)
+      : tensor(tensor), dense(dense),
+        isBool(type.getElementType().isInteger(1)), map(map),
+        indicator(indicator), shape(type.getShape()),
+        strides(computeStrides(type.getShape())) {}
+
+  double element(int64_t flat) const {
+    double x = isBool ? (dense.getValues<bool>()[flat] ? 1.0 : 0.0)
+                      : static_cast<double>(dense.getValues<float>()[flat]);
+    switch (indicator) {
+    case Indicator::None:
+      return x;
+    case Indicator::NonZero:
+      return x != 0.0 ? 1.0 : 0.0;
+    case Indicator::Zero:
+      return x == 0.0 ? 1.0 : 0.0;
+    }
+    llvm_unreachable("unknown indicator");
+  }
+
+  Value tensor;
+  DenseElementsAttr dense;
+  bool isBool;
+  AffineMap map;
+  Indicator indicator;
+  SmallVector<int64_t> shape, strides;
 };
 
 } // namespace mlir::flt

@@ -24,8 +24,11 @@ namespace mlir::flt {
 /// When `root` (an elementwise generic) computes a rotary embedding of some
 /// x, builds flt.position_transform of x before `root` (with x moved into
 /// flt's [B, H, L, d] layout and back) and returns the value that replaces
-/// root's result; std::nullopt (building nothing) otherwise.
-std::optional<Value> raiseRotary(OpBuilder &b, linalg::GenericOp root);
+/// root's result; std::nullopt (building nothing) otherwise. `foldBatch`:
+/// every batch dim of x becomes H ([1, N, L, d]); else the last one is H
+/// and the leading ones fold into B, as for the attention ops.
+std::optional<Value> raiseRotary(OpBuilder &b, linalg::GenericOp root,
+                                 bool foldBatch);
 
 } // namespace mlir::flt
 

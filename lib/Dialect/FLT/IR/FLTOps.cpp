@@ -57,6 +57,33 @@ RankedTensorType tensorType(Value value) {
   return cast<RankedTensorType>(value.getType());
 }
 
+// Result types. The builders (and flt.ops in Python, through
+// inferResultTypes) take them from here; the verifiers check the same
+// relations. A tensor without the dim an op reads gives a dynamic size:
+// the verifier then reports that operand.
+
+/// Dim `dim` of `value`, or dynamic.
+int64_t sizeOf(Value value, int64_t dim) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  return type && dim < type.getRank() ? type.getDimSize(dim)
+                                      : ShapedType::kDynamic;
+}
+
+Type elementTypeOf(Value value) {
+  return cast<ShapedType>(value.getType()).getElementType();
+}
+
+/// [B, H, L, e] of an attention op: B, H, L of the queries (B and H of the
+/// values where the queries' are dynamic), e of the values, the queries'
+/// element type.
+RankedTensorType attentionResultType(Value queries, Value values) {
+  return RankedTensorType::get(
+      {mergeDims(sizeOf(queries, 0), sizeOf(values, 0)),
+       mergeDims(sizeOf(queries, 1), sizeOf(values, 1)), sizeOf(queries, 2),
+       sizeOf(values, 3)},
+      elementTypeOf(queries));
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -64,11 +91,9 @@ RankedTensorType tensorType(Value value) {
 //===----------------------------------------------------------------------===//
 
 RankedTensorType FeatureMapOp::inferResultType(Value x, Value w) {
-  RankedTensorType xType = tensorType(x);
-  SmallVector<int64_t> shape(xType.getShape());
-  if (w)
-    shape[3] = tensorType(w).getDimSize(1);
-  return RankedTensorType::get(shape, xType.getElementType());
+  return RankedTensorType::get({sizeOf(x, 0), sizeOf(x, 1), sizeOf(x, 2),
+                                w ? sizeOf(w, 1) : sizeOf(x, 3)},
+                               elementTypeOf(x));
 }
 
 void FeatureMapOp::build(OpBuilder &builder, OperationState &state, Value x,
@@ -115,11 +140,9 @@ FeatureMapOp::reifyResultShapes(OpBuilder &builder,
 //===----------------------------------------------------------------------===//
 
 RankedTensorType SpectralDensityOp::inferResultType(Value theta, Value xi) {
-  RankedTensorType xiType = tensorType(xi);
-  int64_t heads =
-      mergeDims(xiType.getDimSize(0), tensorType(theta).getDimSize(0));
-  return RankedTensorType::get({heads, xiType.getDimSize(1)},
-                               xiType.getElementType());
+  return RankedTensorType::get(
+      {mergeDims(sizeOf(xi, 0), sizeOf(theta, 0)), sizeOf(xi, 1)},
+      elementTypeOf(xi));
 }
 
 void SpectralDensityOp::build(OpBuilder &builder, OperationState &state,
@@ -157,11 +180,9 @@ SpectralDensityOp::reifyResultShapes(OpBuilder &builder,
 //===----------------------------------------------------------------------===//
 
 RankedTensorType SpectralFeaturesOp::inferResultType(Value r, Value xi) {
-  RankedTensorType rType = tensorType(r), xiType = tensorType(xi);
-  return RankedTensorType::get({rType.getDimSize(0), xiType.getDimSize(0),
-                                rType.getDimSize(1),
-                                twice(xiType.getDimSize(1))},
-                               xiType.getElementType());
+  return RankedTensorType::get(
+      {sizeOf(r, 0), sizeOf(xi, 0), sizeOf(r, 1), twice(sizeOf(xi, 1))},
+      elementTypeOf(xi));
 }
 
 void SpectralFeaturesOp::build(OpBuilder &builder, OperationState &state,
@@ -214,16 +235,15 @@ SpectralFeaturesOp::reifyResultShapes(OpBuilder &builder,
 // LinearAttentionOp
 //===----------------------------------------------------------------------===//
 
+RankedTensorType LinearAttentionOp::inferResultType(Value fq, Value v) {
+  return attentionResultType(fq, v);
+}
+
 void LinearAttentionOp::build(OpBuilder &builder, OperationState &state,
                               Value fq, Value fk, Value v, Value phi, Value psi,
                               bool causal, Normalize normalize, float eps) {
-  RankedTensorType fqType = tensorType(fq), vType = tensorType(v);
-  auto type = RankedTensorType::get(
-      {mergeDims(fqType.getDimSize(0), vType.getDimSize(0)),
-       mergeDims(fqType.getDimSize(1), vType.getDimSize(1)),
-       fqType.getDimSize(2), vType.getDimSize(3)},
-      fqType.getElementType());
-  build(builder, state, type, fq, fk, v, phi, psi, builder.getBoolAttr(causal),
+  build(builder, state, inferResultType(fq, v), fq, fk, v, phi, psi,
+        builder.getBoolAttr(causal),
         NormalizeAttr::get(builder.getContext(), normalize),
         builder.getF32FloatAttr(eps));
 }
@@ -252,6 +272,10 @@ LinearAttentionOp::reifyResultShapes(OpBuilder &builder,
 //===----------------------------------------------------------------------===//
 // KernelAttentionOp
 //===----------------------------------------------------------------------===//
+
+RankedTensorType KernelAttentionOp::inferResultType(Value q, Value v) {
+  return attentionResultType(q, v);
+}
 
 float KernelAttentionOp::getEffectiveTemperature() {
   if (std::optional<APFloat> temperature = getTemperature())
@@ -327,6 +351,13 @@ KernelAttentionOp::reifyResultShapes(OpBuilder &builder,
 //===----------------------------------------------------------------------===//
 // PositionTransformOp
 //===----------------------------------------------------------------------===//
+
+RankedTensorType PositionTransformOp::inferResultType(Value x, LrpeCore core) {
+  int64_t d = sizeOf(x, 3);
+  return RankedTensorType::get({sizeOf(x, 0), sizeOf(x, 1), sizeOf(x, 2),
+                                core == LrpeCore::Rotary ? d : twice(d)},
+                               elementTypeOf(x));
+}
 
 static void checkShapes(PositionTransformOp op, ShapeChecker &check) {
   bool rotary = op.getCore() == LrpeCore::Rotary;
@@ -409,6 +440,10 @@ PositionTransformOp::reifyResultShapes(OpBuilder &builder,
 // ToeplitzAttentionOp
 //===----------------------------------------------------------------------===//
 
+RankedTensorType ToeplitzAttentionOp::inferResultType(Value fq, Value v) {
+  return attentionResultType(fq, v);
+}
+
 static void checkShapes(ToeplitzAttentionOp op, ShapeChecker &check) {
   checkQueriesKeysValues(check, "fq", op.getFq(), kFq, "fk", op.getFk(), kFk,
                          op.getV());
@@ -437,6 +472,10 @@ ToeplitzAttentionOp::reifyResultShapes(OpBuilder &builder,
 //===----------------------------------------------------------------------===//
 // AttentionOp
 //===----------------------------------------------------------------------===//
+
+RankedTensorType AttentionOp::inferResultType(Value q, Value v) {
+  return attentionResultType(q, v);
+}
 
 static void checkShapes(AttentionOp op, ShapeChecker &check) {
   checkQueriesKeysValues(check, "q", op.getQ(), kQ, "k", op.getK(), kK,
@@ -468,6 +507,64 @@ AttentionOp::reifyResultShapes(OpBuilder &builder,
                                ReifiedRankedShapedTypeDims &shapes) {
   shapes.push_back(attentionResultShape(builder, getLoc(), getQ(), getV()));
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Result types by op name (for builders that have no op class at hand)
+//===----------------------------------------------------------------------===//
+
+FailureOr<SmallVector<Type>>
+mlir::flt::inferResultTypes(StringRef name,
+                            const llvm::StringMap<Value> &operands,
+                            DictionaryAttr attributes) {
+  auto get = [&](StringRef operand) { return operands.lookup(operand); };
+  auto have = [&](std::initializer_list<StringRef> required) {
+    return llvm::all_of(required, [&](StringRef operand) {
+      return static_cast<bool>(get(operand));
+    });
+  };
+  SmallVector<Type> types;
+  if (name == FeatureMapOp::getOperationName() && have({"x"})) {
+    types.push_back(FeatureMapOp::inferResultType(get("x"), get("w")));
+  } else if (name == SpectralDensityOp::getOperationName() &&
+             have({"theta", "xi"})) {
+    types.push_back(
+        SpectralDensityOp::inferResultType(get("theta"), get("xi")));
+  } else if (name == SpectralFeaturesOp::getOperationName() &&
+             have({"r", "xi", "rho"})) {
+    RankedTensorType type =
+        SpectralFeaturesOp::inferResultType(get("r"), get("xi"));
+    types.append({type, type});
+  } else if (name == LinearAttentionOp::getOperationName() &&
+             have({"fq", "fk", "v"})) {
+    types.push_back(LinearAttentionOp::inferResultType(get("fq"), get("v")));
+  } else if (name == KernelAttentionOp::getOperationName() &&
+             have({"q", "k", "v"})) {
+    types.push_back(KernelAttentionOp::inferResultType(get("q"), get("v")));
+  } else if (name == PositionTransformOp::getOperationName() &&
+             have({"x", "theta"})) {
+    auto core = attributes ? attributes.getAs<LrpeCoreAttr>("core") : nullptr;
+    if (!core)
+      return failure();
+    types.push_back(
+        PositionTransformOp::inferResultType(get("x"), core.getValue()));
+  } else if (name == ToeplitzAttentionOp::getOperationName() &&
+             have({"fq", "fk", "v", "b"})) {
+    types.push_back(ToeplitzAttentionOp::inferResultType(get("fq"), get("v")));
+  } else if (name == AttentionOp::getOperationName() &&
+             have({"q", "k", "v", "r", "xi", "theta"})) {
+    types.push_back(AttentionOp::inferResultType(get("q"), get("v")));
+  } else {
+    return failure();
+  }
+  return types;
+}
+
+int64_t mlir::flt::spectrumParameterCount(Spectrum spectrum, int64_t p,
+                                          int64_t blobs) {
+  // checkSpectrumWidth's rules: [C, v], or K weights, K means of p values
+  // and K log-variances.
+  return spectrum == Spectrum::LocalWindow ? 2 : (p + 2) * blobs;
 }
 
 //===----------------------------------------------------------------------===//

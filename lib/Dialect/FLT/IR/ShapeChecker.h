@@ -1,5 +1,5 @@
 //===- ShapeChecker.h - docs/Semantics.md's shape relations, for verifiers -*-
-//C++ -*-===//
+// C++ -*-===//
 //
 // Internal to the flt dialect library. ShapeChecker checks an op's operands
 // against the layouts of the op semantics (docs/Semantics.md section 2) and

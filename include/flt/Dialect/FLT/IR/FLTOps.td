@@ -204,6 +204,11 @@ def FLT_LinearAttentionOp : FLT_Op<"linear_attention", [AttrSizedOperandSegments
                    "::mlir::Value":$psi, "bool":$causal,
                    "::mlir::flt::Normalize":$normalize, "float":$eps)>
   ];
+  let extraClassDeclaration = [{
+    /// [B, H, L, e] with fq's element type.
+    static ::mlir::RankedTensorType inferResultType(::mlir::Value fq,
+                                                    ::mlir::Value v);
+  }];
 }
 
 //===----------------------------------------------------------------------===//
@@ -258,6 +263,9 @@ def FLT_KernelAttentionOp : FLT_Op<"kernel_attention", [AttrSizedOperandSegments
   let extraClassDeclaration = [{
     /// The softmax temperature in effect: the attribute, else 1/sqrt(d).
     float getEffectiveTemperature();
+    /// [B, H, L, e] with q's element type.
+    static ::mlir::RankedTensorType inferResultType(::mlir::Value q,
+                                                    ::mlir::Value v);
   }];
 }
 
@@ -306,6 +314,11 @@ def FLT_PositionTransformOp : FLT_Op<"position_transform", [AttrSizedOperandSegm
     (`positions` `(` $positions^ `)`)? attr-dict `:` type(operands) `->`
     type($result)
   }];
+  let extraClassDeclaration = [{
+    /// [B, H, L, d] for core rotary, [B, H, L, 2d] for complex.
+    static ::mlir::RankedTensorType
+    inferResultType(::mlir::Value x, ::mlir::flt::LrpeCore core);
+  }];
 }
 
 //===----------------------------------------------------------------------===//
@@ -337,6 +350,11 @@ def FLT_ToeplitzAttentionOp : FLT_Op<"toeplitz_attention"> {
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $fq `,` $fk `,` $v `,` $b attr-dict `:` type(operands) `->` type($result)
+  }];
+  let extraClassDeclaration = [{
+    /// [B, H, L, e] with fq's element type.
+    static ::mlir::RankedTensorType inferResultType(::mlir::Value fq,
+                                                    ::mlir::Value v);
   }];
 }
 
@@ -382,6 +400,11 @@ def FLT_AttentionOp : FLT_Op<"attention"> {
   let assemblyFormat = [{
     $q `,` $k `,` $v `,` $r `,` $xi `,` $theta (`proj` `(` $w^ `)`)?
     attr-dict `:` type(operands) `->` type($result)
+  }];
+  let extraClassDeclaration = [{
+    /// [B, H, L, e] with q's element type.
+    static ::mlir::RankedTensorType inferResultType(::mlir::Value q,
+                                                    ::mlir::Value v);
   }];
 }
 

@@ -1,0 +1,370 @@
+//===- AttentionBuilder.cpp - the flt ops of a matched attention ----------===//
+//
+// Builds the flt op of an AttentionMatch: every operand is moved into flt's
+// [B, H, tokens, features] layout (unit dims dropped, dims transposed into
+// (batch..., token, feature), absent labels broadcast, batch dims folded
+// into B and H), the op is created (flt.kernel_attention for softmax,
+// flt.feature_map and flt.linear_attention for linear attention), and its
+// result is brought back into the root's layout and scale.
+//
+//===----------------------------------------------------------------------===//
+
+#include "flt/Conversion/LinalgToFLT/AttentionMatch.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace mlir::flt;
+
+namespace {
+
+class LayoutBuilder {
+public:
+  LayoutBuilder(OpBuilder &b, Location loc, TermAnalysis &terms,
+                ArrayRef<Label> batch)
+      : b(b), loc(loc), terms(terms), batch(batch) {}
+
+  OpFoldResult size(Label label) {
+    int64_t size = terms.sizeOf(label);
+    if (!ShapedType::isDynamic(size))
+      return b.getIndexAttr(size);
+    auto [source, dim] = terms.sizeSource(label);
+    return tensor::DimOp::create(b, loc, source, dim).getResult();
+  }
+
+  /// `operand` as [B, H, token, feature]: unit dims dropped, dims
+  /// transposed into (batch..., token, feature), absent labels broadcast,
+  /// batch dims folded into B and H.
+  Value toLayout(const Operand &operand, Label token, Label feature) {
+    SmallVector<Label> target(batch);
+    target.append({token, feature});
+    Value value = dropUnitDims(operand.value);
+    SmallVector<Label> present;
+    for (Label label : operand.labels)
+      if (label != kUnitDim)
+        present.push_back(label);
+    // Transpose the present labels into target order.
+    SmallVector<Label> ordered;
+    for (Label label : target)
+      if (llvm::is_contained(present, label))
+        ordered.push_back(label);
+    if (ordered != present) {
+      SmallVector<int64_t> permutation;
+      for (Label label : ordered)
+        permutation.push_back(llvm::find(present, label) - present.begin());
+      value = transpose(value, permutation);
+    }
+    // Broadcast the absent ones.
+    if (ordered.size() != target.size()) {
+      SmallVector<OpFoldResult> sizes;
+      SmallVector<int64_t> added;
+      for (auto [dim, label] : llvm::enumerate(target)) {
+        sizes.push_back(size(label));
+        if (!llvm::is_contained(ordered, label))
+          added.push_back(dim);
+      }
+      Value init = tensor::EmptyOp::create(b, loc, sizes, f32());
+      value =
+          linalg::BroadcastOp::create(b, loc, value, init, added)->getResult(0);
+    }
+    return foldBatch(value);
+  }
+
+  /// The [B, H, L, E] result back in the root's layout: batch unfolded,
+  /// dims in the root's label order, merged and unit dims restored.
+  Value fromLayout(Value value, Label l, Label e,
+                   ArrayRef<SmallVector<Label, 2>> rootOut,
+                   RankedTensorType type) {
+    SmallVector<Label> labels(batch);
+    labels.append({l, e});
+    value = unfoldBatch(value, labels);
+    SmallVector<Label> wanted;
+    for (const auto &group : rootOut)
+      wanted.append(group.begin(), group.end());
+    if (wanted != labels) {
+      SmallVector<int64_t> permutation;
+      for (Label label : wanted)
+        permutation.push_back(llvm::find(labels, label) - labels.begin());
+      value = transpose(value, permutation);
+    }
+    // Merge multi-label dims, then insert the unit ones.
+    SmallVector<ReassociationIndices> merge;
+    int64_t next = 0;
+    for (const auto &group : rootOut) {
+      if (group.empty())
+        continue;
+      merge.emplace_back();
+      for (size_t i = 0; i < group.size(); ++i)
+        merge.back().push_back(next++);
+    }
+    if (merge.size() != wanted.size())
+      value = tensor::CollapseShapeOp::create(b, loc, value, merge);
+    if (static_cast<int64_t>(merge.size()) != type.getRank()) {
+      // Unit dims join the group of the next non-unit dim (trailing ones
+      // the last group).
+      SmallVector<ReassociationIndices> expand;
+      SmallVector<OpFoldResult> sizes;
+      ReassociationIndices pending;
+      int64_t source = 0;
+      for (auto [dim, group] : llvm::enumerate(rootOut)) {
+        pending.push_back(dim);
+        if (group.empty()) {
+          sizes.push_back(b.getIndexAttr(1));
+          continue;
+        }
+        sizes.push_back(dimSize(value, source++));
+        expand.push_back(pending);
+        pending.clear();
+      }
+      expand.back().append(pending.begin(), pending.end());
+      value = expandTo(value, type, expand, sizes);
+    }
+    if (value.getType() != type)
+      value = tensor::CastOp::create(b, loc, type, value);
+    return value;
+  }
+
+  /// value * scale, elementwise.
+  Value scaled(Value value, double scale) {
+    if (scale == 1.0)
+      return value;
+    auto type = cast<RankedTensorType>(value.getType());
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t dim = 0; dim < type.getRank(); ++dim)
+      sizes.push_back(dimSize(value, dim));
+    Value init = tensor::EmptyOp::create(b, loc, sizes, f32());
+    AffineMap identity = b.getMultiDimIdentityMap(type.getRank());
+    SmallVector<utils::IteratorType> iterators(type.getRank(),
+                                               utils::IteratorType::parallel);
+    return linalg::GenericOp::create(
+               b, loc, type, value, init,
+               ArrayRef<AffineMap>{identity, identity}, iterators,
+               [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                 Value c = arith::ConstantOp::create(
+                     nb, nloc, nb.getF32FloatAttr(static_cast<float>(scale)));
+                 Value product = arith::MulFOp::create(nb, nloc, args[0], c);
+                 linalg::YieldOp::create(nb, nloc, product);
+               })
+        ->getResult(0);
+  }
+
+private:
+  Type f32() { return b.getF32Type(); }
+
+  OpFoldResult dimSize(Value value, int64_t dim) {
+    int64_t size = cast<RankedTensorType>(value.getType()).getDimSize(dim);
+    if (!ShapedType::isDynamic(size))
+      return b.getIndexAttr(size);
+    return tensor::DimOp::create(b, loc, value, dim).getResult();
+  }
+
+  Value transpose(Value value, ArrayRef<int64_t> permutation) {
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t dim : permutation)
+      sizes.push_back(dimSize(value, dim));
+    Value init = tensor::EmptyOp::create(b, loc, sizes, f32());
+    return linalg::TransposeOp::create(b, loc, value, init, permutation)
+        ->getResult(0);
+  }
+
+  /// `value` without its static size-1 dims.
+  Value dropUnitDims(Value value) {
+    auto type = cast<RankedTensorType>(value.getType());
+    SmallVector<ReassociationIndices> groups;
+    ReassociationIndices pending;
+    for (int64_t dim = 0; dim < type.getRank(); ++dim) {
+      pending.push_back(dim);
+      if (type.getDimSize(dim) != 1) {
+        groups.push_back(pending);
+        pending.clear();
+      }
+    }
+    if (static_cast<int64_t>(groups.size()) == type.getRank())
+      return value;
+    if (!groups.empty())
+      groups.back().append(pending.begin(), pending.end());
+    return tensor::CollapseShapeOp::create(b, loc, value, groups);
+  }
+
+  Value expandTo(Value value, RankedTensorType type,
+                 ArrayRef<ReassociationIndices> groups,
+                 ArrayRef<OpFoldResult> sizes) {
+    SmallVector<int64_t> shape;
+    for (OpFoldResult size : sizes) {
+      std::optional<int64_t> known = getConstantIntValue(size);
+      shape.push_back(known ? *known : ShapedType::kDynamic);
+    }
+    auto resultType = RankedTensorType::get(shape, type.getElementType());
+    return tensor::ExpandShapeOp::create(b, loc, resultType, value, groups,
+                                         sizes);
+  }
+
+  /// [batch..., T, F] -> [B, H, T, F].
+  Value foldBatch(Value value) {
+    auto type = cast<RankedTensorType>(value.getType());
+    int64_t n = batch.size();
+    if (n == 2)
+      return value;
+    if (n > 2) {
+      SmallVector<ReassociationIndices> groups(1);
+      for (int64_t dim = 0; dim < n - 1; ++dim)
+        groups[0].push_back(dim);
+      for (int64_t dim = n - 1; dim < n + 2; ++dim)
+        groups.push_back({dim});
+      return tensor::CollapseShapeOp::create(b, loc, value, groups);
+    }
+    // Prepend 2 - n unit dims.
+    SmallVector<ReassociationIndices> groups;
+    SmallVector<OpFoldResult> sizes;
+    groups.emplace_back();
+    for (int64_t unit = 0; unit < 2 - n; ++unit) {
+      groups[0].push_back(unit);
+      sizes.push_back(b.getIndexAttr(1));
+    }
+    for (int64_t dim = 0; dim < type.getRank(); ++dim) {
+      if (dim > 0)
+        groups.emplace_back();
+      groups.back().push_back(dim + 2 - n);
+      sizes.push_back(dimSize(value, dim));
+    }
+    return expandTo(value, type, groups, sizes);
+  }
+
+  /// [B, H, T, F] -> [batch..., T, F] with `labels` naming the dims.
+  Value unfoldBatch(Value value, ArrayRef<Label> labels) {
+    int64_t n = batch.size();
+    if (n == 2)
+      return value;
+    if (n < 2) {
+      SmallVector<ReassociationIndices> groups(1);
+      for (int64_t dim = 0; dim <= 2 - n; ++dim)
+        groups[0].push_back(dim);
+      for (int64_t dim = 3 - n; dim < 4; ++dim)
+        groups.push_back({dim});
+      return tensor::CollapseShapeOp::create(b, loc, value, groups);
+    }
+    SmallVector<ReassociationIndices> groups(1);
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t dim = 0; dim < n - 1; ++dim) {
+      groups[0].push_back(dim);
+      sizes.push_back(size(labels[dim]));
+    }
+    for (int64_t dim = 1; dim < 4; ++dim) {
+      groups.push_back({n - 2 + dim});
+      sizes.push_back(dimSize(value, dim));
+    }
+    auto type = cast<RankedTensorType>(value.getType());
+    return expandTo(value, type, groups, sizes);
+  }
+
+  OpBuilder &b;
+  Location loc;
+  TermAnalysis &terms;
+  ArrayRef<Label> batch;
+};
+
+} // namespace
+
+/// Builds the flt ops for `match` before `root` and returns the value that
+/// replaces its result.
+Value mlir::flt::buildAttention(OpBuilder &b, Operation *root,
+                                TermAnalysis &terms,
+                                const AttentionMatch &match) {
+  Location loc = root->getLoc();
+  LayoutBuilder layout(b, loc, terms, match.batch);
+  Value v = layout.toLayout(match.v, match.s, match.e);
+  Value result;
+  // Feature labels: the one label of q that is neither batch nor token.
+  auto featureOf = [&](const Operand &operand, Label token) {
+    for (Label label : operand.labels)
+      if (label != kUnitDim && label != token &&
+          !llvm::is_contained(match.batch, label))
+        return label;
+    return kUnitDim;
+  };
+  Label x = featureOf(match.q, match.l);
+  Operand qOperand = match.q, kOperand = match.k;
+  if (match.fq)
+    qOperand.value = match.fq->input;
+  if (match.fk)
+    kOperand.value = match.fk->input;
+  Value q = layout.toLayout(qOperand, match.l, x);
+  Value k = layout.toLayout(kOperand, match.s, x);
+  if (match.kind == AttentionMatch::Kind::Softmax) {
+    Value bias;
+    if (!match.bias.empty()) {
+      int64_t width = static_cast<int64_t>(match.bias.size()) / match.biasHeads;
+      auto biasType =
+          RankedTensorType::get({match.biasHeads, width}, b.getF32Type());
+      bias = arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(biasType, ArrayRef(match.bias)));
+    }
+    result = KernelAttentionOp::create(
+        b, loc, KernelAttentionOp::inferResultType(q, v), q, k, v, Value(),
+        bias, Value(), Value(),
+        PairKernelAttr::get(b.getContext(), PairKernel::Softmax),
+        b.getBoolAttr(match.causal),
+        b.getF32FloatAttr(static_cast<float>(match.temperature)),
+        b.getI64IntegerAttr(4),
+        NormalizeAttr::get(b.getContext(), Normalize::Divide),
+        b.getF32FloatAttr(1e-6f));
+  } else {
+    if (match.fq)
+      q = FeatureMapOp::create(b, loc, q, Value(), match.fq->kernel,
+                               match.fq->eps, /*is_query=*/true);
+    if (match.fk)
+      k = FeatureMapOp::create(b, loc, k, Value(), match.fk->kernel,
+                               match.fk->eps, /*is_query=*/false);
+    Value phi, psi;
+    if (match.phi) {
+      Label y = featureOf(*match.phi, match.l);
+      phi = layout.toLayout(*match.phi, match.l, y);
+      psi = layout.toLayout(*match.psi, match.s, y);
+    } else if (const std::optional<LowRankMask> &mask = match.rpeMask) {
+      // The factors of a constant mask: [L, r] and [S, r] tables broadcast
+      // over the batch.
+      auto table = [&](int64_t tokens, ArrayRef<float> values) {
+        auto type = RankedTensorType::get({tokens, mask->rank}, b.getF32Type());
+        return arith::ConstantOp::create(b, loc,
+                                         DenseElementsAttr::get(type, values))
+            .getResult();
+      };
+      Value phiTable = table(mask->tokensL, mask->phi);
+      Value psiTable = table(mask->tokensS, mask->psi);
+      Label y = terms.freshLabel(mask->rank, phiTable, 1);
+      phi = layout.toLayout({phiTable, {match.l, y}}, match.l, y);
+      psi = layout.toLayout({psiTable, {match.s, y}}, match.s, y);
+    }
+    result = LinearAttentionOp::create(b, loc, q, k, v, phi, psi, match.causal,
+                                       Normalize::Divide, match.eps);
+  }
+  result = layout.fromLayout(result, match.l, match.e, match.rootOut,
+                             cast<RankedTensorType>(root->getResultTypes()[0]));
+  return layout.scaled(result, match.scale);
+}
+
+/// Whether the flt ops can take the matched operands: f32 tensors (the flt
+/// ops' bf16 forms are not produced by raising), no label repeated within
+/// one operand (a diagonal has no [B, H, T, F] layout).
+bool mlir::flt::isRewritable(const AttentionMatch &match) {
+  SmallVector<const Operand *> operands = {&match.q, &match.k, &match.v};
+  if (match.phi)
+    operands.append({&*match.phi, &*match.psi});
+  for (const Operand *operand : operands) {
+    auto type = dyn_cast<RankedTensorType>(operand->value.getType());
+    if (!type || !type.getElementType().isF32())
+      return false;
+    SmallVector<Label> labels;
+    for (Label label : operand->labels)
+      if (label != kUnitDim) {
+        if (llvm::is_contained(labels, label))
+          return false;
+        labels.push_back(label);
+      }
+  }
+  for (const auto &fm : {match.fq, match.fk})
+    if (fm &&
+        !cast<RankedTensorType>(fm->input.getType()).getElementType().isF32())
+      return false;
+  return true;
+}
