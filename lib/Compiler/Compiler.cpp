@@ -34,6 +34,7 @@
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
@@ -43,6 +44,8 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/Triple.h"
 #include "llvm/Transforms/Instrumentation/AddressSanitizer.h"
+
+#include <dlfcn.h>
 
 using namespace mlir;
 using namespace mlir::flt;
@@ -271,17 +274,45 @@ void optimize(llvm::Module &module, llvm::TargetMachine *machine,
   passes.run(module, modules);
 }
 
+/// The archive of the CUDA wrappers (lib/Runtime/CUDA) that --target=cuda
+/// libraries carry. The compiler finds it beside itself, so that an
+/// installed flt-compile (or Python module) works without its build tree:
+/// $FLT_CUDA_WRAPPERS_ARCHIVE if set; else next to the binary that holds
+/// this code (flt-compile in <prefix>/bin -> <prefix>/lib; the Python module
+/// in <prefix>/lib/python3/dist-packages/flt or build/python_packages/flt);
+/// else where the build put it.
+std::string cudaWrappersArchive() {
+  if (const char *path = getenv("FLT_CUDA_WRAPPERS_ARCHIVE"))
+    return path;
+  StringRef name = llvm::sys::path::filename(FLT_CUDA_WRAPPERS_ARCHIVE);
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void *>(&cudaWrappersArchive), &info) &&
+      info.dli_fname) {
+    SmallString<256> self(info.dli_fname);
+    llvm::sys::fs::make_absolute(self);
+    StringRef dir = llvm::sys::path::parent_path(self);
+    for (const char *relative : {"../lib", "../../lib", "../../.."}) {
+      SmallString<256> candidate(dir);
+      llvm::sys::path::append(candidate, relative, name);
+      if (llvm::sys::fs::exists(candidate))
+        return std::string(candidate);
+    }
+  }
+  return FLT_CUDA_WRAPPERS_ARCHIVE;
+}
+
 LogicalResult linkSharedLibrary(ModuleOp module, StringRef objectPath,
                                 StringRef outputPath, bool cuda,
                                 bool sanitizeAddress) {
   std::string clang = FLT_LLVM_BIN_DIR "/clang";
   SmallVector<StringRef> args = {clang,      "-shared",  "-o",
                                  outputPath, objectPath, "-fuse-ld=lld"};
+  std::string wrappers = cudaWrappersArchive();
   if (cuda) {
     // The mgpu* functions, whole (libFLTRuntime looks up the fltCuda*
     // ones); they need only libc, libdl and the C++ runtime, so the
     // library runs on a GPU host that has just the driver.
-    args.append({"-Wl,--whole-archive", FLT_CUDA_WRAPPERS_ARCHIVE,
+    args.append({"-Wl,--whole-archive", wrappers,
                  "-Wl,--no-whole-archive", "-ldl", "-lstdc++"});
   } else {
     args.append(
