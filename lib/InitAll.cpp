@@ -6,6 +6,7 @@
 #include "flt/Codegen/Common/Passes.h"
 #include "flt/Codegen/GPU/Passes.h"
 #include "flt/Conversion/Passes.h"
+#include "flt/Dialect/FLT/IR/DifferentiableOpInterface.h"
 #include "flt/Dialect/FLT/IR/FLTDialect.h"
 #include "flt/Dialect/FLT/Transforms/Passes.h"
 
@@ -20,6 +21,7 @@ void mlir::flt::registerAllFLTDialects(DialectRegistry &registry) {
   registerAllExtensions(registry);
   registerAllGPUToLLVMIRTranslations(registry);
   registry.insert<FLTDialect>();
+  registerDifferentiableOpInterfaceExternalModels(registry);
 }
 
 void mlir::flt::registerAllFLTPasses() {

@@ -14,6 +14,7 @@
 #include "flt/Codegen/GPU/Passes.h"
 #include "flt/Codegen/TargetConfig.h"
 #include "flt/Compiler/ShapeChecks.h"
+#include "flt/Dialect/FLT/Transforms/Passes.h"
 #include "flt/Runtime/ModuleInfo.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -34,8 +35,8 @@
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Path.h"
 #include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -312,8 +313,8 @@ LogicalResult linkSharedLibrary(ModuleOp module, StringRef objectPath,
     // The mgpu* functions, whole (libFLTRuntime looks up the fltCuda*
     // ones); they need only libc, libdl and the C++ runtime, so the
     // library runs on a GPU host that has just the driver.
-    args.append({"-Wl,--whole-archive", wrappers,
-                 "-Wl,--no-whole-archive", "-ldl", "-lstdc++"});
+    args.append({"-Wl,--whole-archive", wrappers, "-Wl,--no-whole-archive",
+                 "-ldl", "-lstdc++"});
   } else {
     args.append(
         {"-L" FLT_LLVM_LIB_DIR, "-Wl,-rpath," FLT_LLVM_LIB_DIR, "-lomp"});
@@ -363,6 +364,15 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
   if (failed(config))
     return module.emitError() << "flt-compile: " << error;
   bool cuda = config->kind == TargetConfig::Kind::CUDA;
+
+  // Reverse mode first: the @f_vjp functions are public functions like any
+  // other from here on (described, size-checked, lowered).
+  if (options.gradients) {
+    PassManager vjp(module.getContext());
+    vjp.addPass(createFLTGenerateVJP());
+    if (failed(vjp.run(module)))
+      return failure();
+  }
 
   SmallVector<std::string> names;
   for (func::FuncOp func : exportedFunctions(module))

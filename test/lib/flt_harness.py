@@ -177,12 +177,13 @@ def run_under_driver_double():
     return True
 
 
-def check(label, out, ref, dtype="f32"):
-    """Records one comparison against the reference; False if it failed."""
+def check(label, out, ref, dtype="f32", gradient=False):
+    """Records one comparison against the reference (`gradient`: with
+    docs/Semantics.md §4's tolerances); False if it failed."""
     if not RESULTS_CHECKED:
         print(f"UNCHECKED: {label} (kernels do not run on {TARGET})")
         return True
-    ok, rel_rms, rel_max = reference.compare(out, ref, dtype)
+    ok, rel_rms, rel_max = reference.compare(out, ref, dtype, gradient)
     status = "PASS" if ok else "FAIL"
     print(f"{status}: {label}: rel-rms {rel_rms:.2e} rel-max {rel_max:.2e}")
     if not ok:

@@ -19,7 +19,7 @@
 #include "QuadraticAttention.h"
 
 #include "flt/Conversion/FLTToLinalg/LoweringUtils.h"
-#include "flt/Conversion/FLTToLinalg/StructuredBuilder.h"
+#include "flt/Utils/StructuredBuilder.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"

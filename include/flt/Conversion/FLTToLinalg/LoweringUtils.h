@@ -3,7 +3,7 @@
 #ifndef FLT_CONVERSION_FLTTOLINALG_LOWERINGUTILS_H
 #define FLT_CONVERSION_FLTTOLINALG_LOWERINGUTILS_H
 
-#include "flt/Conversion/FLTToLinalg/StructuredBuilder.h"
+#include "flt/Utils/StructuredBuilder.h"
 #include "flt/Dialect/FLT/IR/FLTDialect.h"
 #include "mlir/IR/PatternMatch.h"
 

@@ -112,4 +112,52 @@ def FLTSelectAlgorithm : Pass<"flt-select-algorithm"> {
   ];
 }
 
+def FLTGenerateVJP : Pass<"flt-generate-vjp", "::mlir::ModuleOp"> {
+  let summary = "Add the vector-Jacobian product @f_vjp of every public function @f";
+  let description = [{
+    Reverse mode (docs/Semantics.md §4). Beside every public function
+    `@f(args) -> (results)` this pass adds
+    `@f_vjp(args..., cotangents...) -> (grads...)`: one cotangent per result
+    (the result's type), one gradient per argument (the argument's type, in
+    argument order; zeros for an argument no result depends on, and for
+    integer arguments). The body recomputes the forward values (composite
+    ops decomposed first), then walks the ops backwards and asks each one on
+    the path from the arguments to the results for its gradient rule
+    (DifferentiableOpInterface; the rules are in lib/Dialect/FLT/Gradients),
+    summing the cotangents of values used more than once. An op on that
+    path without a rule is a diagnostic naming it.
+
+    The rules build ordinary IR, flt ops included (the gradient of
+    `flt.linear_attention` is five more linear attentions), so `@f_vjp` is
+    lowered, fused and mapped to every target like any function, under the
+    same memory rule (no L × m r and no L × S buffer).
+
+    ```mlir
+    func.func @f(%x: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
+      %y = flt.feature_map %x {kernel = #flt.kernel<relu>}
+           : tensor<1x2x?x8xf32> -> tensor<1x2x?x8xf32>
+      return %y : tensor<1x2x?x8xf32>
+    }
+    ```
+
+    gains
+
+    ```mlir
+    func.func @f_vjp(%x: tensor<1x2x?x8xf32>, %dy: tensor<1x2x?x8xf32>)
+        -> tensor<1x2x?x8xf32> {
+      %y = flt.feature_map %x {kernel = #flt.kernel<relu>} : ...
+      %dx = linalg.generic ... ins(%dy, %x : ...) {
+        // dy if x > 0 else 0 (relu'(0) = 0)
+      }
+      return %dx : tensor<1x2x?x8xf32>
+    }
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::flt::FLTDialect", "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // FLT_DIALECT_FLT_TRANSFORMS_PASSES_TD

@@ -1,13 +1,13 @@
-//===- StructuredBuilder.h - terse linalg-on-tensors IR building -*- C++
-//-*-===//
+//===- StructuredBuilder.h - terse linalg-on-tensors IR -----*- C++ -*-===//
 //
-// The flt lowerings build many small linalg.generic ops on tensors; this
-// helper keeps each of them to the maps, the iterators and the scalar body.
+// The flt lowerings and gradient rules build many small linalg.generic ops
+// on tensors; this helper keeps each of them to the maps, the iterators and
+// the scalar body.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef FLT_CONVERSION_FLTTOLINALG_STRUCTUREDBUILDER_H
-#define FLT_CONVERSION_FLTTOLINALG_STRUCTUREDBUILDER_H
+#ifndef FLT_UTILS_STRUCTUREDBUILDER_H
+#define FLT_UTILS_STRUCTUREDBUILDER_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
@@ -84,4 +84,4 @@ private:
 
 } // namespace mlir::flt
 
-#endif // FLT_CONVERSION_FLTTOLINALG_STRUCTUREDBUILDER_H
+#endif // FLT_UTILS_STRUCTUREDBUILDER_H

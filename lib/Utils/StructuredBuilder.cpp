@@ -1,6 +1,6 @@
 //===- StructuredBuilder.cpp - terse linalg-on-tensors IR building --------===//
 
-#include "flt/Conversion/FLTToLinalg/StructuredBuilder.h"
+#include "flt/Utils/StructuredBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"

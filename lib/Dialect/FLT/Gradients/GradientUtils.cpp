@@ -1,0 +1,200 @@
+//===- GradientUtils.cpp - IR building blocks of the gradient rules -------===//
+
+#include "GradientUtils.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::flt;
+using namespace mlir::flt::gradients;
+
+static SmallVector<unsigned> allDims(unsigned rank) {
+  return llvm::to_vector(llvm::seq<unsigned>(rank));
+}
+
+Value GradientBuilder::map(ValueRange inputs,
+                           ArrayRef<SmallVector<unsigned>> inputDims,
+                           Value like, BodyFn body) {
+  unsigned rank = cast<RankedTensorType>(like.getType()).getRank();
+  SmallVector<AffineMap> maps;
+  for (auto [i, input] : llvm::enumerate(inputs))
+    maps.push_back(inputDims.empty() ? map(rank, allDims(rank))
+                                     : map(rank, inputDims[i]));
+  maps.push_back(map(rank, allDims(rank)));
+  Value init = empty(dims(like), builder().getF32Type());
+  return generic1(inputs, init, maps, parallel(rank),
+                  [&](OpBuilder &nb, Location nl, ValueRange args) {
+                    SmallVector<Value> scalars;
+                    StructuredBuilder sb(nb, nl);
+                    for (Value arg : args.drop_back())
+                      scalars.push_back(sb.convertScalar(arg, nb.getF32Type()));
+                    return body(nb, nl, scalars);
+                  });
+}
+
+Value GradientBuilder::sum(ValueRange inputs,
+                           ArrayRef<SmallVector<unsigned>> inputDims,
+                           ArrayRef<OpFoldResult> loopSizes,
+                           ArrayRef<unsigned> reduced, BodyFn body) {
+  unsigned loops = loopSizes.size();
+  // Loop order: kept dims first (in order), then the reduced ones, so that
+  // the iterator types are parallel... then reduction.
+  SmallVector<unsigned> kept, order;
+  for (unsigned d = 0; d < loops; ++d)
+    if (!llvm::is_contained(reduced, d))
+      kept.push_back(d);
+  order = kept;
+  order.append(reduced.begin(), reduced.end());
+  // position of original dim d in the new loop order
+  SmallVector<unsigned> position(loops);
+  for (auto [i, d] : llvm::enumerate(order))
+    position[d] = i;
+  SmallVector<AffineMap> maps;
+  for (ArrayRef<unsigned> dimsOfInput : inputDims) {
+    SmallVector<unsigned> remapped;
+    for (unsigned d : dimsOfInput)
+      remapped.push_back(position[d]);
+    maps.push_back(map(loops, remapped));
+  }
+  SmallVector<unsigned> out;
+  SmallVector<OpFoldResult> outSizes;
+  for (auto [i, d] : llvm::enumerate(kept)) {
+    out.push_back(i);
+    outSizes.push_back(loopSizes[d]);
+  }
+  maps.push_back(map(loops, out));
+  Value init = filled(outSizes, builder().getF32Type(), 0.0);
+  return generic1(inputs, init, maps, parallel(kept.size(), reduced.size()),
+                  [&](OpBuilder &nb, Location nl, ValueRange args) {
+                    SmallVector<Value> scalars;
+                    StructuredBuilder sb(nb, nl);
+                    for (Value arg : args.drop_back())
+                      scalars.push_back(sb.convertScalar(arg, nb.getF32Type()));
+                    Value term = body(nb, nl, scalars).front();
+                    return SmallVector<Value>{
+                        arith::AddFOp::create(nb, nl, args.back(), term)};
+                  });
+}
+
+Value GradientBuilder::add(Value a, Value bValue) {
+  Type element = cast<RankedTensorType>(a.getType()).getElementType();
+  unsigned rank = cast<RankedTensorType>(a.getType()).getRank();
+  Value init = empty(dims(a), element);
+  return generic1(ValueRange{a, bValue}, init,
+                  {map(rank, allDims(rank)), map(rank, allDims(rank)),
+                   map(rank, allDims(rank))},
+                  parallel(rank),
+                  [&](OpBuilder &nb, Location nl, ValueRange args) {
+                    return SmallVector<Value>{
+                        arith::AddFOp::create(nb, nl, args[0], args[1])};
+                  });
+}
+
+Value GradientBuilder::castTo(Value tensor, Type type) {
+  auto target = cast<RankedTensorType>(type);
+  auto source = cast<RankedTensorType>(tensor.getType());
+  Value converted = tensor;
+  if (source.getElementType() != target.getElementType()) {
+    unsigned rank = source.getRank();
+    Value init = empty(dims(tensor), target.getElementType());
+    converted = generic1(
+        tensor, init, {map(rank, allDims(rank)), map(rank, allDims(rank))},
+        parallel(rank), [&](OpBuilder &nb, Location nl, ValueRange args) {
+          return SmallVector<Value>{StructuredBuilder(nb, nl).convertScalar(
+              args[0], target.getElementType())};
+        });
+  }
+  if (converted.getType() != type)
+    converted = tensor::CastOp::create(builder(), location(), type, converted);
+  return converted;
+}
+
+Value GradientBuilder::zerosLike(Value like, Type type) {
+  auto target = cast<RankedTensorType>(type);
+  Value init = empty(dims(like), target.getElementType());
+  Value zero = arith::ConstantOp::create(
+      builder(), location(), builder().getZeroAttr(target.getElementType()));
+  Value zeros =
+      linalg::FillOp::create(builder(), location(), zero, init).getResult(0);
+  if (zeros.getType() != type)
+    zeros = tensor::CastOp::create(builder(), location(), type, zeros);
+  return zeros;
+}
+
+Value GradientBuilder::concat(Value a, Value bValue, int64_t dim) {
+  auto type = cast<RankedTensorType>(a.getType());
+  SmallVector<OpFoldResult> sizes = dims(a);
+  OpFoldResult aSize = sizes[dim];
+  OpFoldResult bSize = this->dim(bValue, dim);
+  AffineExpr s0, s1;
+  bindSymbols(builder().getContext(), s0, s1);
+  sizes[dim] = affine::makeComposedFoldedAffineApply(builder(), location(),
+                                                     s0 + s1, {aSize, bSize});
+  Value result = empty(sizes, type.getElementType());
+  SmallVector<OpFoldResult> offsets(type.getRank(), builder().getIndexAttr(0));
+  SmallVector<OpFoldResult> aSizes = dims(a), bSizes = dims(bValue);
+  result = insert(a, result, offsets, aSizes);
+  offsets[dim] = aSize;
+  return insert(bValue, result, offsets, bSizes);
+}
+
+Value GradientBuilder::onesColumn(Value like, int64_t dim) {
+  SmallVector<OpFoldResult> sizes = dims(like);
+  sizes[dim] = builder().getIndexAttr(1);
+  return filled(sizes, builder().getF32Type(), 1.0);
+}
+
+Value GradientBuilder::lastDimSlice(Value tensor, OpFoldResult offset,
+                                    OpFoldResult size) {
+  unsigned rank = cast<RankedTensorType>(tensor.getType()).getRank();
+  SmallVector<OpFoldResult> offsets(rank, builder().getIndexAttr(0));
+  SmallVector<OpFoldResult> sizes = dims(tensor);
+  offsets.back() = offset;
+  sizes.back() = size;
+  return slice(tensor, offsets, sizes, rank);
+}
+
+Value GradientBuilder::reverseTokens(Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  Value init = empty(dims(tensor), type.getElementType());
+  Value length = getValueOrCreateConstantIndexOp(builder(), location(),
+                                                 this->dim(tensor, 2));
+  unsigned rank = type.getRank();
+  // out[b, h, l, f] = in[b, h, L - 1 - l, f]: a gather (the map is not
+  // affine in a way linalg can state for a dynamic L).
+  return generic1(
+      ValueRange{}, init, {map(rank, allDims(rank))}, parallel(rank),
+      [&](OpBuilder &nb, Location nl, ValueRange) {
+        SmallVector<Value> indices;
+        for (unsigned d = 0; d < rank; ++d)
+          indices.push_back(linalg::IndexOp::create(nb, nl, d));
+        Value last = arith::SubIOp::create(
+            nb, nl, length, arith::ConstantIndexOp::create(nb, nl, 1));
+        indices[2] = arith::SubIOp::create(nb, nl, last, indices[2]);
+        return SmallVector<Value>{
+            tensor::ExtractOp::create(nb, nl, tensor, indices)};
+      });
+}
+
+OpFoldResult GradientBuilder::addSize(OpFoldResult a, int64_t constant) {
+  AffineExpr s0;
+  bindSymbols(builder().getContext(), s0);
+  return affine::makeComposedFoldedAffineApply(builder(), location(),
+                                               s0 + constant, {a});
+}
+
+Value GradientBuilder::sizePower(OpFoldResult size, double exponent) {
+  if (std::optional<int64_t> known = getConstantIntValue(size))
+    return f32(std::pow(static_cast<double>(*known), exponent));
+  Value index = getValueOrCreateConstantIndexOp(builder(), location(), size);
+  Value integer = arith::IndexCastOp::create(builder(), location(),
+                                             builder().getI64Type(), index);
+  Value real = arith::SIToFPOp::create(builder(), location(),
+                                       builder().getF32Type(), integer);
+  return math::PowFOp::create(builder(), location(), real, f32(exponent));
+}

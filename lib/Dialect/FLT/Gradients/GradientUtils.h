@@ -1,0 +1,77 @@
+//===- GradientUtils.h - building blocks of the gradient rules -*- C++ -*-===//
+//
+// Internal to the gradient rules (lib/Dialect/FLT/Gradients). The rules
+// compute in f32 whatever the operands' element types and convert each
+// cotangent to its operand's type at the end (docs/Semantics.md §4: f16 and
+// bf16 gradients are accumulated in f32).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLT_LIB_DIALECT_FLT_GRADIENTS_GRADIENTUTILS_H
+#define FLT_LIB_DIALECT_FLT_GRADIENTS_GRADIENTUTILS_H
+
+#include "flt/Utils/StructuredBuilder.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+namespace mlir::flt::gradients {
+
+/// StructuredBuilder with the shapes of tensors the rules keep building:
+/// elementwise maps, sums over some dimensions, concatenation and reversal
+/// along one dimension.
+class GradientBuilder : public StructuredBuilder {
+public:
+  using StructuredBuilder::map;
+  using StructuredBuilder::StructuredBuilder;
+
+  /// An f32 tensor of `like`'s sizes, elementwise `body` of `inputs`: each
+  /// input has the result's dims `inputDims[i]` (in order; all of them when
+  /// `inputDims` is empty). `body` gets the input scalars.
+  Value map(ValueRange inputs, ArrayRef<SmallVector<unsigned>> inputDims,
+            Value like, BodyFn body);
+  Value map(ValueRange inputs, Value like, BodyFn body) {
+    return map(inputs, {}, like, body);
+  }
+
+  /// Σ over `reduced` dims of the f32 product-sum `body` of `inputs`
+  /// indexed by `inputDims` (dims of the loop nest `loopSizes`); the result
+  /// has the loop dims not in `reduced`, in order. `body` returns the term
+  /// to add (it gets the input scalars only).
+  Value sum(ValueRange inputs, ArrayRef<SmallVector<unsigned>> inputDims,
+            ArrayRef<OpFoldResult> loopSizes, ArrayRef<unsigned> reduced,
+            BodyFn body);
+
+  /// a + b, elementwise, same shapes and element types.
+  Value add(Value a, Value bValue);
+
+  /// `tensor` in `type`'s element type (`type`: the operand's tensor type;
+  /// its static sizes are kept by a cast where `tensor` has dynamic ones).
+  Value castTo(Value tensor, Type type);
+
+  /// Zeros of `type` with the dynamic sizes of `like` (same shape).
+  Value zerosLike(Value like, Type type);
+
+  /// [a, b] along dimension `dim` (all other sizes equal).
+  Value concat(Value a, Value bValue, int64_t dim);
+  /// ones with `like`'s sizes except `dim`, which is 1 (f32).
+  Value onesColumn(Value like, int64_t dim);
+  /// Columns [offset, offset + size) of `tensor` along its last dimension.
+  Value lastDimSlice(Value tensor, OpFoldResult offset, OpFoldResult size);
+
+  /// `tensor` [B, H, N, F] with its token order (dim 2) reversed.
+  Value reverseTokens(Value tensor);
+
+  /// OpFoldResult arithmetic on sizes.
+  OpFoldResult addSize(OpFoldResult a, int64_t constant);
+  /// size^exponent as an f32 scalar (a constant when `size` is static).
+  Value sizePower(OpFoldResult size, double exponent);
+};
+
+/// The body helper of a scalar f32 computation.
+inline SmallVector<Value> one(Value value) { return {value}; }
+
+} // namespace mlir::flt::gradients
+
+#endif // FLT_LIB_DIALECT_FLT_GRADIENTS_GRADIENTUTILS_H

@@ -1,0 +1,157 @@
+//===- LinearAttention.cpp - the gradient of flt.linear_attention ---------===//
+//
+// With s_ij = (fq_i · fk_j) M_ij, M_ij = Phi_i · Psi_j (1 without rpe),
+// n_i = Σ_j s_ij v_j, D_i = Σ_j s_ij (j ≤ i when causal) and the output's
+// cotangent g_i (docs/Semantics.md 2.4, §4):
+//
+//   divide   den = D + eps:  dn_i = g_i / den_i,  dD_i = -(g_i · n_i) / den_i²
+//   guarded  den = D > 0 ? D : 1:  dn_i = g_i / den_i,
+//            dD_i = D_i > 0 ? -(g_i · n_i) / D_i² : 0   (num / 1 elsewhere)
+//   none     dn_i = g_i, dD_i = 0
+//
+// and ds_ij = dn_i · v_j + dD_i = a_i · b_j with a_i = [dn_i, dD_i],
+// b_j = [v_j, 1]. Every gradient is then itself a sum over the same pairs
+// (i, j) of a product of per-token dot products, i.e. linear attention with
+// normalize = none:
+//
+//   dfq_i  = Σ_j (a_i · b_j) M_ij fk_j            = LA(a, b, fk, rpe(Phi, Psi))
+//   dPhi_i = Σ_j (a_i · b_j) (fq_i · fk_j) Psi_j  = LA(a, b, Psi, rpe(fq, fk))
+//   dfk_j  = Σ_i (b_j · a_i) M_ij fq_i            = LA~(b, a, fq, rpe(Psi,
+//   Phi)) dPsi_j = Σ_i (b_j · a_i) (fq_i · fk_j) Phi_i  = LA~(b, a, Phi,
+//   rpe(fk, fq)) dv_j   = Σ_i s_ij dn_i                        = LA~(fk, fq,
+//   dn, rpe(Psi, Phi))
+//
+// where LA~ sums over queries i ≥ j when causal: the causal form on the
+// token-reversed sequence, reversed back. [n, D] comes from one more
+// LA(fq, fk, [v, 1]). Each of these is an flt.linear_attention op that the
+// compiler lowers like any other (linear or quadratic by the cost model,
+// fused, never an L × m r or L × S buffer), so the backward keeps the
+// forward's memory rule on every target.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GradientRules.h"
+
+using namespace mlir;
+using namespace mlir::flt;
+using namespace mlir::flt::gradients;
+
+namespace {
+
+/// Linear attention with normalize = none in f32; `reversed` sums over the
+/// later tokens instead (the causal form of the reversed sequence).
+Value unnormalized(GradientBuilder &gb, Value q, Value k, Value v, Value phi,
+                   Value psi, bool causal, bool reversed) {
+  OpBuilder &b = gb.builder();
+  Location loc = gb.location();
+  if (causal && reversed) {
+    q = gb.reverseTokens(q);
+    k = gb.reverseTokens(k);
+    v = gb.reverseTokens(v);
+    if (phi) {
+      phi = gb.reverseTokens(phi);
+      psi = gb.reverseTokens(psi);
+    }
+  }
+  Value out = LinearAttentionOp::create(b, loc, q, k, v, phi, psi, causal,
+                                        Normalize::None, 1e-6f)
+                  .getResult();
+  return causal && reversed ? gb.reverseTokens(out) : out;
+}
+
+struct LinearAttentionGradient
+    : DifferentiableOpModel<LinearAttentionGradient, LinearAttentionOp> {
+  static FailureOr<SmallVector<Value>> vjp(LinearAttentionOp op,
+                                           GradientBuilder &gb,
+                                           ValueRange cotangents,
+                                           ArrayRef<bool> needed) {
+    OpBuilder &b = gb.builder();
+    Value fq = gb.toF32(op.getFq()), fk = gb.toF32(op.getFk());
+    Value v = gb.toF32(op.getV());
+    Value phi = op.getPhi() ? gb.toF32(op.getPhi()) : Value();
+    Value psi = op.getPsi() ? gb.toF32(op.getPsi()) : Value();
+    Value g = gb.toF32(cotangents[0]);
+    bool causal = op.getCausal();
+    Normalize normalize = op.getNormalize();
+    float eps = op.getEps().convertToFloat();
+
+    // a_i, b_j (see above); without normalization a = g, b = v.
+    Value a = g, bKeys = v, dn = g;
+    if (normalize != Normalize::None) {
+      Value vOne = gb.concat(v, gb.onesColumn(v, 3), 3);
+      Value nd = unnormalized(gb, fq, fk, vOne, phi, psi, causal, false);
+      OpFoldResult e = gb.dim(v, 3);
+      Value n = gb.lastDimSlice(nd, b.getIndexAttr(0), e);
+      Value D = gb.lastDimSlice(nd, e, b.getIndexAttr(1)); // [B, H, L, 1]
+      Value rowD = tensor::CollapseShapeOp::create(
+          b, gb.location(), D,
+          SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}}); // [B, H, L]
+      // g · n per row: [B, H, L, 1].
+      SmallVector<OpFoldResult> loops = gb.dims(g);
+      Value gn = gb.sum(ValueRange{g, n}, {{0, 1, 2, 3}, {0, 1, 2, 3}}, loops,
+                        {3}, [](OpBuilder &nb, Location nl, ValueRange x) {
+                          return one(arith::MulFOp::create(nb, nl, x[0], x[1]));
+                        });
+      Value epsValue = gb.f32(eps);
+      bool guarded = normalize == Normalize::Guarded;
+      auto denominator = [&](OpBuilder &nb, Location nl, Value d) {
+        if (!guarded)
+          return arith::AddFOp::create(nb, nl, d, epsValue).getResult();
+        Value positive = arith::CmpFOp::create(
+            nb, nl, arith::CmpFPredicate::OGT, d,
+            arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)));
+        return arith::SelectOp::create(
+                   nb, nl, positive, d,
+                   arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(1)))
+            .getResult();
+      };
+      dn = gb.map(ValueRange{g, rowD}, {{0, 1, 2, 3}, {0, 1, 2}}, g,
+                  [&](OpBuilder &nb, Location nl, ValueRange x) {
+                    return one(arith::DivFOp::create(
+                        nb, nl, x[0], denominator(nb, nl, x[1])));
+                  });
+      Value dD = gb.map(
+          ValueRange{gn, D}, {{0, 1, 2}, {0, 1, 2, 3}}, D,
+          [&](OpBuilder &nb, Location nl, ValueRange x) {
+            Value den = denominator(nb, nl, x[1]);
+            Value value = arith::NegFOp::create(
+                nb, nl,
+                arith::DivFOp::create(nb, nl, x[0],
+                                      arith::MulFOp::create(nb, nl, den, den)));
+            if (!guarded)
+              return one(value);
+            Value positive = arith::CmpFOp::create(
+                nb, nl, arith::CmpFPredicate::OGT, x[1],
+                arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)));
+            return one(arith::SelectOp::create(
+                nb, nl, positive, value,
+                arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0))));
+          });
+      a = gb.concat(dn, dD, 3);
+      bKeys = vOne;
+    }
+
+    SmallVector<Value> grads(op->getNumOperands());
+    auto finish = [&](unsigned index, Value grad) {
+      grads[index] = gb.castTo(grad, op->getOperand(index).getType());
+    };
+    // Operands: fq, fk, v, [phi, psi].
+    if (needed[0])
+      finish(0, unnormalized(gb, a, bKeys, fk, phi, psi, causal, false));
+    if (needed[1])
+      finish(1, unnormalized(gb, bKeys, a, fq, psi, phi, causal, true));
+    if (needed[2])
+      finish(2, unnormalized(gb, fk, fq, dn, psi, phi, causal, true));
+    if (phi && needed[3])
+      finish(3, unnormalized(gb, a, bKeys, psi, fq, fk, causal, false));
+    if (psi && needed[4])
+      finish(4, unnormalized(gb, bKeys, a, phi, fk, fq, causal, true));
+    return grads;
+  }
+};
+
+} // namespace
+
+void mlir::flt::gradients::attachLinearAttentionGradient(MLIRContext *context) {
+  LinearAttentionOp::attachInterface<LinearAttentionGradient>(*context);
+}

@@ -1,0 +1,5 @@
+//===- DifferentiableOpInterface.cpp - reverse-mode rules -----------------===//
+
+#include "flt/Dialect/FLT/IR/DifferentiableOpInterface.h"
+
+#include "flt/Dialect/FLT/IR/DifferentiableOpInterface.cpp.inc"

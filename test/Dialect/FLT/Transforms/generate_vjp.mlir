@@ -1,0 +1,66 @@
+// flt-generate-vjp: @f_vjp(args..., cotangents...) -> (one gradient per
+// argument) beside every public function, from the ops' gradient rules.
+// RUN: flt-opt %s --split-input-file --verify-diagnostics --flt-generate-vjp | FileCheck %s
+
+// relu: dx = dy where x > 0, else 0; w gets nothing (unused): zeros.
+// CHECK-LABEL: func.func @relu(
+// CHECK-LABEL: func.func @relu_vjp(
+// CHECK-SAME:      %[[X:.+]]: tensor<1x2x?x8xf32>, %[[W:.+]]: tensor<2x3xf32>, %[[DY:.+]]: tensor<1x2x?x8xf32>) -> (tensor<1x2x?x8xf32>, tensor<2x3xf32>)
+// CHECK:         flt.feature_map %[[X]]
+// CHECK:         %[[DX:.+]] = linalg.generic {{.*}} ins(%[[DY]], %[[X]] :
+// CHECK:           arith.cmpf ogt
+// CHECK:           arith.select
+// CHECK:         %[[DW:.+]] = linalg.fill {{.*}} -> tensor<2x3xf32>
+// CHECK:         return %[[DX]], %[[DW]]
+func.func @relu(%x: tensor<1x2x?x8xf32>, %w: tensor<2x3xf32>) -> tensor<1x2x?x8xf32> {
+  %y = flt.feature_map %x {kernel = #flt.kernel<relu>} : tensor<1x2x?x8xf32> -> tensor<1x2x?x8xf32>
+  return %y : tensor<1x2x?x8xf32>
+}
+
+// -----
+
+// Linear attention's gradient is more linear attention (normalize none):
+// [n, D] recomputed, then dfq, dfk (on the reversed sequence when causal)
+// and dv.
+// CHECK-LABEL: func.func @la_vjp(
+// CHECK:         flt.linear_attention {{.*}}causal = true
+// CHECK:         flt.linear_attention {{.*}}causal = true, normalize = #flt.normalize<none>
+// CHECK-COUNT-3: flt.linear_attention {{.*}}causal = true, normalize = #flt.normalize<none>
+// CHECK-NOT:     flt.linear_attention
+// CHECK:         return
+func.func @la(%fq: tensor<1x2x?x4xf32>, %fk: tensor<1x2x?x4xf32>, %v: tensor<1x2x?x3xf32>) -> tensor<1x2x?x3xf32> {
+  %o = flt.linear_attention %fq, %fk, %v {causal = true} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x3xf32> -> tensor<1x2x?x3xf32>
+  return %o : tensor<1x2x?x3xf32>
+}
+
+// -----
+
+// A value used twice sums both cotangents; flt.attention is decomposed
+// into the primitives first.
+// CHECK-LABEL: func.func @layer_vjp(
+// CHECK-NOT:     flt.attention
+// CHECK:         flt.spectral_density
+// CHECK:         flt.spectral_features
+// CHECK:         return
+func.func @layer(%q: tensor<1x2x?x4xf32>, %r: tensor<1x?x1xf32>, %xi: tensor<2x3x1xf32>, %theta: tensor<2x3xf32>) -> tensor<1x2x?x4xf32> {
+  %o = flt.attention %q, %q, %q, %r, %xi, %theta {kernel = #flt.kernel<relu>, spectrum = #flt.spectrum<gaussian_mixture>}
+     : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x?x1xf32>, tensor<2x3x1xf32>, tensor<2x3xf32> -> tensor<1x2x?x4xf32>
+  return %o : tensor<1x2x?x4xf32>
+}
+
+// -----
+
+// An op on the path from the arguments to the results without a rule.
+func.func @no_rule(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{flt-generate-vjp: no gradient rule for 'math.sin'}}
+  %y = math.sin %x : tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{flt-generate-vjp: @taken_vjp exists already}}
+func.func @taken(%x: tensor<4xf32>) -> tensor<4xf32> {
+  return %x : tensor<4xf32>
+}
+func.func private @taken_vjp(%x: tensor<4xf32>, %d: tensor<4xf32>) -> tensor<4xf32>
