@@ -10,7 +10,8 @@ Modules: `flt.ir` (parse / verify / print / pass pipelines), `flt.ops` (IR
 builders for given shapes), `flt.reference` (float64 formulas of docs/Semantics.md),
 `flt.runtime` (load compiled libraries and call them, on host or device
 arrays), `flt.frontends.torch` and `flt.frontends.onnx` (import models),
-`flt.nn` (FLTAttention, a PyTorch module).
+`flt.nn` (FLTAttention, a PyTorch module), `flt.autograd` (compiled
+functions with their gradients as torch autograd functions).
 
 The compiler needs the native extension flt._native (libMLIR), the runtime
 only flt._runtime (libFLTRuntime), both built with flt
@@ -23,7 +24,8 @@ import importlib
 
 from . import reference
 
-_SUBMODULES = ("ir", "ops", "compiler", "runtime", "frontends", "nn")
+_SUBMODULES = ("ir", "ops", "compiler", "runtime", "frontends", "nn",
+               "autograd")
 _NAMES = {
     "CompileError": "ir", "Diagnostic": "ir", "Module": "ir",
     "compile": "compiler", "load": "runtime", "CompiledModule": "runtime",

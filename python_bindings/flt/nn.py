@@ -1,15 +1,23 @@
-"""`flt.nn.FLTAttention`: docs/Semantics.md section 2.8 (one FLT attention layer) as a
-PyTorch module in plain torch, for training models that flt then compiles.
+"""`flt.nn.FLTAttention`: docs/Semantics.md section 2.8 (one FLT attention
+layer) as a PyTorch module.
 
-    layer = flt.nn.FLTAttention(heads=8, head_dim=64, num_frequencies=16)
+    layer = flt.nn.FLTAttention(heads=8, head_dim=64, num_frequencies=16,
+                                backend="flt")
     out = layer(q, k, v, r)          # q, k, v [B,H,L,d]; positions r [B,L,p]
+    out.sum().backward()             # dq, dk, dv, dr and d theta
 
-The learned parameter is the spectrum `theta` [H, P] (docs/Semantics.md 2.2); the
-frequencies `xi` [H, m_f, p] are a fixed random draw (a buffer). The forward
-pass is the quadratic form of docs/Semantics.md 2.8 (the scores times the estimated RPE
-mask, normalized), which is what autograd differentiates well at training
-lengths; `flt.frontends.torch` imports the layer as one `flt.attention` op,
-which flt computes in linear time.
+The learned parameter is the spectrum `theta` [H, P] (docs/Semantics.md
+2.2); the frequencies `xi` [H, m_f, p] are a fixed random draw (a buffer).
+
+backend="flt" runs forward and backward through flt's compiled kernels in
+linear time (the layer's @main and @main_vjp, flt.autograd): compiled once
+per configuration (heads, widths, kernel, spectrum, causal, ...) and
+element type, with B and L dynamic, and cached for every layer that shares
+them; theta, xi and the positions are run-time arguments, never frozen into
+the kernels. backend="torch" (the default) is the quadratic form in plain
+torch (the scores times the estimated RPE mask, normalized): the reference
+the flt backend is tested against, and what `flt.frontends.torch` imports
+as one `flt.attention` op.
 """
 
 import math
@@ -26,8 +34,11 @@ class FLTAttention(torch.nn.Module):
                  position_dim: int = 1, kernel: str = "relu",
                  spectrum: str = "gaussian_mixture", blobs: int = 1,
                  causal: bool = False, normalize: str = "guarded",
-                 eps: float = 0.0, seed: int = 0):
+                 eps: float = 0.0, seed: int = 0, backend: str = "torch"):
         super().__init__()
+        if backend not in ("torch", "flt"):
+            raise ValueError("backend must be 'torch' or 'flt'")
+        self.backend = backend
         if kernel not in _KERNELS:
             raise ValueError(f"kernel must be one of {_KERNELS}")
         if spectrum not in _SPECTRA:
@@ -83,7 +94,42 @@ class FLTAttention(torch.nn.Module):
             -0.5 * (xi ** 2).sum(-1))
         return g / density
 
+    # (configuration, element type) -> flt.autograd function of the layer.
+    _compiled = {}
+
+    def _flt_function(self, q, v):
+        import flt
+        from . import autograd, ops
+        elements = {torch.float32: "f32", torch.float16: "f16",
+                    torch.bfloat16: "bf16"}
+        if q.dtype not in elements:
+            raise ValueError(f"FLTAttention(backend='flt'): q, k, v must be "
+                             f"float32, float16 or bfloat16, got {q.dtype}")
+        key = (self.heads, self.head_dim, v.shape[-1], self.num_frequencies,
+               self.position_dim, self.blobs, self.kernel, self.spectrum,
+               self.causal, self.normalize, self.eps, elements[q.dtype],
+               q.device.type)
+        compiled = FLTAttention._compiled.get(key)
+        if compiled is None:
+            module = ops.attention_layer(
+                batch=None, heads=self.heads, length=None,
+                head_dim=self.head_dim, value_dim=v.shape[-1],
+                num_frequencies=self.num_frequencies,
+                position_dim=self.position_dim, blobs=self.blobs,
+                kernel=self.kernel, spectrum=self.spectrum,
+                element=elements[q.dtype], causal=self.causal,
+                normalize=self.normalize, eps=self.eps)
+            target = "cuda" if q.device.type == "cuda" else "cpu"
+            kernels = flt.compile(module, target, gradients=True)
+            compiled = autograd.function(kernels, "main")
+            FLTAttention._compiled[key] = compiled
+        return compiled
+
     def forward(self, q, k, v, r):
+        if self.backend == "flt":
+            f = self._flt_function(q, v)
+            return f(q, k, v, r.to(torch.float32),
+                     self.xi.to(torch.float32), self.theta.to(torch.float32))
         rho = self.density()                                  # [H, m]
         angles = 2 * math.pi * torch.einsum("blp,hmp->bhlm",
                                             r.to(rho.dtype),
