@@ -13,11 +13,12 @@
 #include "flt/Codegen/Options.h"
 #include "flt/Compiler/Compiler.h"
 #include "flt/InitAll.h"
+#include "flt/Support/Diagnostics.h"
+#include "flt/Support/SourceInput.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
-#include "mlir/Support/FileUtilities.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -63,9 +64,11 @@ int main(int argc, char **argv) {
   flt::registerAllFLTDialects(registry);
   MLIRContext context(registry);
   context.disableMultithreading();
+  flt::configureDiagnostics(context);
 
+  // Regular files or stdin only, size- and nesting-checked.
   std::string error;
-  std::unique_ptr<llvm::MemoryBuffer> input = openInputFile(inputPath, &error);
+  std::unique_ptr<llvm::MemoryBuffer> input = flt::openSource(inputPath, error);
   if (!input) {
     llvm::errs() << "flt-compile: error: " << error << "\n";
     return 1;
