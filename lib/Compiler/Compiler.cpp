@@ -179,21 +179,38 @@ LogicalResult addPackedEntryPoints(llvm::Module &module, ModuleOp mlirModule,
   return success();
 }
 
-FailureOr<std::unique_ptr<llvm::TargetMachine>>
-createTargetMachine(ModuleOp module, const CompileOptions &options) {
+/// The host's LLVM target, or null with `error` set.
+const llvm::Target *hostTarget(llvm::Triple &triple, std::string &error) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
-  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  triple = llvm::Triple(llvm::sys::getDefaultTargetTriple());
+  return llvm::TargetRegistry::lookupTarget(triple, error);
+}
+
+FailureOr<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(ModuleOp module, const CompileOptions &options) {
+  llvm::Triple triple;
   std::string error;
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(triple, error);
+  const llvm::Target *target = hostTarget(triple, error);
   if (!target) {
     module.emitError() << "flt-compile: no LLVM target for " << triple.str()
                        << ": " << error;
     return failure();
   }
   std::string cpu = options.cpu, features;
-  if (cpu == "native") {
+  if (cpu != "native") {
+    // LLVM only warns about an unknown CPU and then fails later, some ways
+    // with a fatal error that ends the process (Python's too).
+    std::unique_ptr<llvm::MCSubtargetInfo> info(
+        target->createMCSubtargetInfo(triple, "", ""));
+    if (!info || cpu.empty() || cpu == "help" || !info->isCPUStringValid(cpu)) {
+      module.emitError() << "flt-compile: unknown CPU '" << cpu << "' for "
+                         << triple.str()
+                         << " (`flt-compile --cpu=help` lists the CPU names; "
+                            "native: this machine's)";
+      return failure();
+    }
+  } else {
     cpu = llvm::sys::getHostCPUName().str();
     SmallVector<std::string> enabled;
     for (auto &feature : llvm::sys::getHostCPUFeatures())
@@ -217,6 +234,28 @@ createTargetMachine(ModuleOp module, const CompileOptions &options) {
     return failure();
   }
   return machine;
+}
+
+/// A chip LLVM's NVPTX target does not know only gets warnings there (per
+/// kernel) and fails in ptxas.
+LogicalResult checkCudaChip(ModuleOp module, StringRef chip) {
+  LLVMInitializeNVPTXTargetInfo();
+  LLVMInitializeNVPTXTargetMC();
+  llvm::Triple triple("nvptx64-nvidia-cuda");
+  std::string error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return module.emitError()
+           << "flt-compile: LLVM has no NVPTX target: " << error;
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      target->createMCSubtargetInfo(triple, "", ""));
+  if (!info || !info->isCPUStringValid(chip))
+    return module.emitError()
+           << "flt-compile: LLVM's NVPTX target does not know the CUDA "
+              "architecture '"
+           << chip << "'";
+  return success();
 }
 
 LogicalResult writeFile(ModuleOp module, StringRef path,
@@ -317,9 +356,27 @@ LogicalResult writePTX(ModuleOp module, StringRef outputPath) {
 
 } // namespace
 
+void mlir::flt::printTargetCPUs(llvm::raw_ostream &os) {
+  llvm::Triple triple;
+  std::string error;
+  const llvm::Target *target = hostTarget(triple, error);
+  if (!target) {
+    os << "no LLVM target for " << triple.str() << ": " << error << "\n";
+    return;
+  }
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      target->createMCSubtargetInfo(triple, "", ""));
+  os << "CPU names for --cpu on " << triple.str()
+     << " (native: " << llvm::sys::getHostCPUName() << ", this machine):\n";
+  for (const llvm::SubtargetSubTypeKV &cpu :
+       info->getAllProcessorDescriptions())
+    os << "  " << cpu.Key << "\n";
+}
+
 LogicalResult mlir::flt::compileModule(ModuleOp module,
                                        const CompileOptions &options,
-                                       StringRef outputPath) {
+                                       StringRef outputPath,
+                                       OptionSpelling spelling) {
   FailureOr<std::unique_ptr<llvm::TargetMachine>> machine =
       createTargetMachine(module, options);
   if (failed(machine))
@@ -328,10 +385,12 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
   std::string error;
   bool hasAVX512 = (*machine)->getMCSubtargetInfo()->checkFeatures("+avx512f");
   FailureOr<TargetConfig> config =
-      TargetConfig::get(options, hasAVX512, error, OptionSpelling::CLI);
+      TargetConfig::get(options, hasAVX512, error, spelling);
   if (failed(config))
     return module.emitError() << "flt-compile: " << error;
   bool cuda = config->kind == TargetConfig::Kind::CUDA;
+  if (cuda && failed(checkCudaChip(module, config->chip)))
+    return failure();
 
   SmallVector<std::string> names;
   for (func::FuncOp func : exportedFunctions(module))

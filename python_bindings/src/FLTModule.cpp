@@ -395,7 +395,8 @@ void compileModule(const std::string &text, const std::string &filename,
   // the diagnostics of concurrent Python threads apart.
   static std::mutex compileMutex;
   std::lock_guard<std::mutex> lock(compileMutex);
-  if (failed(mlir::flt::compileModule(*session.module, compile, outputPath)))
+  if (failed(mlir::flt::compileModule(*session.module, compile, outputPath,
+                                      mlir::flt::OptionSpelling::Python)))
     session.fail("compilation failed");
 }
 

@@ -6,7 +6,7 @@
 // Every public func.func (ranked tensor arguments and results, static or
 // dynamic sizes) becomes an entry point that libFLTRuntime and flt-run call.
 // The flags other than the input, -o and --print-option-table come from the
-// option table (flt/Codegen/Options.def).
+// option table (flt/Codegen/Options.def); --cpu=help lists the CPU names.
 //
 //===----------------------------------------------------------------------===//
 
@@ -49,11 +49,15 @@ int main(int argc, char **argv) {
     llvm::outs() << flt::formatOptionTable();
     return 0;
   }
+  flt::CompileOptions options = tableOptions.get();
+  if (options.cpu == "help") {
+    flt::printTargetCPUs(llvm::outs());
+    return 0;
+  }
   if (outputPath.getNumOccurrences() == 0) {
     llvm::errs() << "flt-compile: error: no output file (-o)\n";
     return 1;
   }
-  flt::CompileOptions options = tableOptions.get();
   if (std::optional<std::string> violation =
           flt::validateOptions(options, flt::OptionSpelling::CLI)) {
     llvm::errs() << "flt-compile: error: " << *violation << "\n";
