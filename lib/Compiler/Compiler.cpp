@@ -103,6 +103,65 @@ bool isCIdentifier(StringRef name) {
   });
 }
 
+/// Name prefixes of symbols that are flt's own, or that the libraries it
+/// builds define or call: its ABI (__flt_call_<fn>, __flt_check_<fn>,
+/// __flt_module_info), the shape checks (__flt_shape_check_<fn>) and the
+/// renamed user functions (kUserSymbolPrefix), MLIR's C interfaces
+/// (_mlir_ciface_<fn>), and the CUDA libraries' runtime (mgpu*, fltCuda*).
+/// Reserved on both targets, so that a module that compiles for one
+/// compiles for the other.
+constexpr StringLiteral kReservedPrefixes[] = {"__flt_", "_mlir_", "mgpu",
+                                               "fltCuda"};
+
+/// What the module's own functions are called from lowering on (see
+/// renameUserSymbols).
+constexpr StringLiteral kUserSymbolPrefix = "__flt_fn_";
+
+/// A symbol of the input named like one of flt's (or the ones the libraries
+/// import) would collide with it: the library then fails to load, or calls
+/// the wrong function.
+LogicalResult checkReservedNames(ModuleOp module) {
+  for (Operation &op : module.getOps()) {
+    auto symbol = dyn_cast<SymbolOpInterface>(op);
+    if (!symbol)
+      continue;
+    for (StringRef prefix : kReservedPrefixes)
+      if (symbol.getName().starts_with(prefix))
+        return op.emitError()
+               << "flt-compile: the name '@" << symbol.getName()
+               << "' starts with '" << prefix
+               << "', which flt reserves for its own symbols and those of "
+                  "its runtime (reserved: __flt_, _mlir_, mgpu, fltCuda)";
+  }
+  return success();
+}
+
+/// Gives every symbol the module defines (functions public and private)
+/// flt's prefix: after lowering, each becomes a symbol of the library next
+/// to the ones the lowering adds and the ones it imports (malloc, free,
+/// expf, memcpy, the OpenMP and CUDA runtimes), and a function of the same
+/// name would be taken for one of those or take their place. The
+/// declarations keep their names (they are imports themselves); the ABI
+/// keeps the user's (ModuleInfo.h: __flt_call_<fn>).
+LogicalResult renameUserSymbols(ModuleOp module) {
+  SymbolTable table(module);
+  SmallVector<Operation *> defined;
+  for (Operation &op : module.getOps())
+    if (auto symbol = dyn_cast<SymbolOpInterface>(op))
+      if (!symbol.isDeclaration() &&
+          !symbol.getName().starts_with(kShapeCheckPrefix))
+        defined.push_back(&op);
+  for (Operation *op : defined) {
+    std::string name = cast<SymbolOpInterface>(op).getName().str();
+    // No input symbol starts with the prefix, so no new name is taken.
+    if (failed(table.rename(op, (kUserSymbolPrefix + name).str())))
+      return op->emitError()
+             << "flt-compile: cannot rename @" << name << " to @"
+             << kUserSymbolPrefix << name << " where it is used";
+  }
+  return success();
+}
+
 /// The header of the description and one block per function.
 FailureOr<std::string> describeModule(ModuleOp module,
                                       const CompileOptions &options,
@@ -314,8 +373,15 @@ LogicalResult linkSharedLibrary(ModuleOp module, StringRef objectPath,
                                 StringRef outputPath, bool cuda,
                                 bool sanitizeAddress) {
   std::string clang = FLT_LLVM_BIN_DIR "/clang";
-  SmallVector<StringRef> args = {clang,      "-shared",  "-o",
-                                 outputPath, objectPath, "-fuse-ld=lld"};
+  // -z defs: every symbol the kernels use must come from the module or the
+  // libraries linked here, or the library would not load (dlopen:
+  // "undefined symbol"); reported as warnings, so that the ones the loading
+  // process provides (the ASan runtime) can be told apart below.
+  SmallVector<StringRef> args = {
+      clang,         "-shared",
+      "-o",          outputPath,
+      objectPath,    "-fuse-ld=lld",
+      "-Wl,-z,defs", "-Wl,--warn-unresolved-symbols"};
   if (cuda) {
     // The mgpu* functions, whole (libFLTRuntime looks up the fltCuda*
     // ones); they need only libc, libdl and the C++ runtime, so the
@@ -330,14 +396,59 @@ LogicalResult linkSharedLibrary(ModuleOp module, StringRef objectPath,
   // The ASan runtime comes from the process that loads the library.
   if (sanitizeAddress)
     args.push_back("-fsanitize=address");
+
+  SmallString<128> messagesPath;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("flt-link", "txt", messagesPath))
+    return module.emitError()
+           << "flt-compile: cannot create a temporary file: " << ec.message();
+  llvm::FileRemover removeMessages(messagesPath);
+  std::optional<StringRef> redirects[] = {std::nullopt, std::nullopt,
+                                          StringRef(messagesPath)};
   std::string error;
-  int status =
-      llvm::sys::ExecuteAndWait(clang, args, std::nullopt, {}, 0, 0, &error);
+  int status = llvm::sys::ExecuteAndWait(clang, args, std::nullopt, redirects,
+                                         0, 0, &error);
+  std::string messages;
+  if (llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> text =
+          llvm::MemoryBuffer::getFile(messagesPath))
+    messages = (*text)->getBuffer().str();
   if (status != 0)
-    return module.emitError() << "flt-compile: linking " << outputPath
-                              << " failed (" << clang << ", status " << status
-                              << (error.empty() ? "" : ": ") << error << ")";
-  return success();
+    return module.emitError()
+           << "flt-compile: linking " << outputPath << " failed (" << clang
+           << ", status " << status << (error.empty() ? "" : ": ") << error
+           << ")" << (messages.empty() ? "" : ":\n") << messages;
+
+  // "ld.lld: warning: undefined symbol: NAME" per symbol no library has.
+  SmallVector<StringRef> lines;
+  StringRef(messages).split(lines, '\n');
+  SmallVector<std::string> missing;
+  for (StringRef line : lines) {
+    size_t at = line.find("undefined symbol: ");
+    if (at == StringRef::npos)
+      continue;
+    StringRef name = line.drop_front(at + strlen("undefined symbol: ")).trim();
+    if (sanitizeAddress &&
+        (name.starts_with("__asan_") || name.starts_with("__sanitizer_") ||
+         name.starts_with("__lsan_") || name.starts_with("__ubsan_")))
+      continue;
+    missing.push_back(name.str());
+  }
+  if (missing.empty())
+    return success();
+  llvm::sys::fs::remove(outputPath);
+  for (const std::string &name : missing) {
+    // At the declaration the module calls it through, where there is one.
+    Operation *declaration = SymbolTable::lookupSymbolIn(module, name);
+    InFlightDiagnostic diagnostic =
+        (declaration ? declaration : module.getOperation())->emitError();
+    diagnostic << "flt-compile: the kernels call '" << name
+               << "', which the module does not define and none of the "
+                  "libraries they link with ("
+               << (cuda ? "libc, libm, flt's CUDA runtime"
+                        : "libc, libm, libomp")
+               << ") provides: define it in the module";
+  }
+  return failure();
 }
 
 /// Writes the kernels' PTX (every gpu.binary compiled with format=isa).
@@ -392,6 +503,8 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
   if (cuda && failed(checkCudaChip(module, config->chip)))
     return failure();
 
+  if (failed(checkReservedNames(module)))
+    return failure();
   SmallVector<std::string> names;
   for (func::FuncOp func : exportedFunctions(module))
     names.push_back(func.getSymName().str());
@@ -403,6 +516,8 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
     return failure();
   FailureOr<std::string> info = describeModule(module, options, *checks);
   if (failed(info))
+    return failure();
+  if (failed(renameUserSymbols(module)))
     return failure();
 
   // The C ABI: one descriptor pointer per tensor; arguments are read-only.
@@ -445,7 +560,7 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
   if (!llvmModule)
     return module.emitError() << "flt-compile: translation to LLVM IR failed";
 
-  if (failed(addPackedEntryPoints(*llvmModule, module, names, "",
+  if (failed(addPackedEntryPoints(*llvmModule, module, names, kUserSymbolPrefix,
                                   ::flt::abi::kCallPrefix)) ||
       failed(addPackedEntryPoints(*llvmModule, module, names, kShapeCheckPrefix,
                                   ::flt::abi::kCheckPrefix)))
