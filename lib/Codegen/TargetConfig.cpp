@@ -14,6 +14,14 @@
 using namespace mlir;
 using namespace mlir::flt;
 
+/// The row of Options.def of the field `field`.
+static const OptionInfo &optionInfo(llvm::StringRef field) {
+  for (const OptionInfo &info : getOptionTable())
+    if (info.field == field)
+      return info;
+  llvm_unreachable("no such option");
+}
+
 /// The user's value, or the target's where the option is 0.
 static int64_t orTarget(int64_t value, int64_t target) {
   return value > 0 ? value : target;
@@ -34,6 +42,15 @@ FailureOr<TargetConfig> TargetConfig::get(const CompileOptions &options,
   }
   if (options.emulateGPUMapping && cuda) {
     error = "--emulate-gpu-mapping is for --target=cpu";
+    return failure();
+  }
+
+  if (options.threadsPerBlock % cuda::kWarpSize != 0) {
+    error = spell(optionInfo("threadsPerBlock"), spelling).str() +
+            " must be a multiple of " + std::to_string(cuda::kWarpSize) +
+            " (whole warps), got " + std::to_string(options.threadsPerBlock);
+    if (spelling == OptionSpelling::CLI)
+      error = "--" + error;
     return failure();
   }
 
@@ -96,6 +113,20 @@ FailureOr<TargetConfig> TargetConfig::get(const CompileOptions &options,
   config.threads = options.threads;
 
   if (cuda) {
+    // sm_70 or newer (docs/Options.md), as "sm_" digits and an optional
+    // "a" or "f" variant: anything else only fails later, in LLVM's NVPTX
+    // target or in ptxas, with less to go on.
+    llvm::StringRef chip = options.cudaChip;
+    llvm::StringRef variant = chip.drop_front(
+        std::min<size_t>(chip.size(), chip.find_first_not_of("0123456789", 3)));
+    if (cuda::chipVersion(chip) < cuda::kFirstSupportedChip ||
+        !(variant.empty() || variant == "a" || variant == "f")) {
+      error = "unknown " + spell(optionInfo("cudaChip"), spelling).str() +
+              " '" + chip.str() +
+              "' (a CUDA architecture sm_70 or newer, e.g. " +
+              cuda::kDefaultChip + ")";
+      return failure();
+    }
     config.chip = options.cudaChip;
     config.ptxFeatures = options.cudaFeatures;
     config.toolkit = options.cudaToolkit;

@@ -107,6 +107,65 @@ bool isCIdentifier(StringRef name) {
   });
 }
 
+/// Name prefixes of symbols that are flt's own, or that the libraries it
+/// builds define or call: its ABI (__flt_call_<fn>, __flt_check_<fn>,
+/// __flt_module_info), the shape checks (__flt_shape_check_<fn>) and the
+/// renamed user functions (kUserSymbolPrefix), MLIR's C interfaces
+/// (_mlir_ciface_<fn>), and the CUDA libraries' runtime (mgpu*, fltCuda*).
+/// Reserved on both targets, so that a module that compiles for one
+/// compiles for the other.
+constexpr StringLiteral kReservedPrefixes[] = {"__flt_", "_mlir_", "mgpu",
+                                               "fltCuda"};
+
+/// What the module's own functions are called from lowering on (see
+/// renameUserSymbols).
+constexpr StringLiteral kUserSymbolPrefix = "__flt_fn_";
+
+/// A symbol of the input named like one of flt's (or the ones the libraries
+/// import) would collide with it: the library then fails to load, or calls
+/// the wrong function.
+LogicalResult checkReservedNames(ModuleOp module) {
+  for (Operation &op : module.getOps()) {
+    auto symbol = dyn_cast<SymbolOpInterface>(op);
+    if (!symbol)
+      continue;
+    for (StringRef prefix : kReservedPrefixes)
+      if (symbol.getName().starts_with(prefix))
+        return op.emitError()
+               << "flt-compile: the name '@" << symbol.getName()
+               << "' starts with '" << prefix
+               << "', which flt reserves for its own symbols and those of "
+                  "its runtime (reserved: __flt_, _mlir_, mgpu, fltCuda)";
+  }
+  return success();
+}
+
+/// Gives every symbol the module defines (functions public and private)
+/// flt's prefix: after lowering, each becomes a symbol of the library next
+/// to the ones the lowering adds and the ones it imports (malloc, free,
+/// expf, memcpy, the OpenMP and CUDA runtimes), and a function of the same
+/// name would be taken for one of those or take their place. The
+/// declarations keep their names (they are imports themselves); the ABI
+/// keeps the user's (ModuleInfo.h: __flt_call_<fn>).
+LogicalResult renameUserSymbols(ModuleOp module) {
+  SymbolTable table(module);
+  SmallVector<Operation *> defined;
+  for (Operation &op : module.getOps())
+    if (auto symbol = dyn_cast<SymbolOpInterface>(op))
+      if (!symbol.isDeclaration() &&
+          !symbol.getName().starts_with(kShapeCheckPrefix))
+        defined.push_back(&op);
+  for (Operation *op : defined) {
+    std::string name = cast<SymbolOpInterface>(op).getName().str();
+    // No input symbol starts with the prefix, so no new name is taken.
+    if (failed(table.rename(op, (kUserSymbolPrefix + name).str())))
+      return op->emitError()
+             << "flt-compile: cannot rename @" << name << " to @"
+             << kUserSymbolPrefix << name << " where it is used";
+  }
+  return success();
+}
+
 /// The header of the description and one block per function.
 FailureOr<std::string> describeModule(ModuleOp module,
                                       const CompileOptions &options,
@@ -183,21 +242,38 @@ LogicalResult addPackedEntryPoints(llvm::Module &module, ModuleOp mlirModule,
   return success();
 }
 
-FailureOr<std::unique_ptr<llvm::TargetMachine>>
-createTargetMachine(ModuleOp module, const CompileOptions &options) {
+/// The host's LLVM target, or null with `error` set.
+const llvm::Target *hostTarget(llvm::Triple &triple, std::string &error) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
-  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  triple = llvm::Triple(llvm::sys::getDefaultTargetTriple());
+  return llvm::TargetRegistry::lookupTarget(triple, error);
+}
+
+FailureOr<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(ModuleOp module, const CompileOptions &options) {
+  llvm::Triple triple;
   std::string error;
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(triple, error);
+  const llvm::Target *target = hostTarget(triple, error);
   if (!target) {
     module.emitError() << "flt-compile: no LLVM target for " << triple.str()
                        << ": " << error;
     return failure();
   }
   std::string cpu = options.cpu, features;
-  if (cpu == "native") {
+  if (cpu != "native") {
+    // LLVM only warns about an unknown CPU and then fails later, some ways
+    // with a fatal error that ends the process (Python's too).
+    std::unique_ptr<llvm::MCSubtargetInfo> info(
+        target->createMCSubtargetInfo(triple, "", ""));
+    if (!info || cpu.empty() || cpu == "help" || !info->isCPUStringValid(cpu)) {
+      module.emitError() << "flt-compile: unknown CPU '" << cpu << "' for "
+                         << triple.str()
+                         << " (`flt-compile --cpu=help` lists the CPU names; "
+                            "native: this machine's)";
+      return failure();
+    }
+  } else {
     cpu = llvm::sys::getHostCPUName().str();
     SmallVector<std::string> enabled;
     for (auto &feature : llvm::sys::getHostCPUFeatures())
@@ -221,6 +297,28 @@ createTargetMachine(ModuleOp module, const CompileOptions &options) {
     return failure();
   }
   return machine;
+}
+
+/// A chip LLVM's NVPTX target does not know only gets warnings there (per
+/// kernel) and fails in ptxas.
+LogicalResult checkCudaChip(ModuleOp module, StringRef chip) {
+  LLVMInitializeNVPTXTargetInfo();
+  LLVMInitializeNVPTXTargetMC();
+  llvm::Triple triple("nvptx64-nvidia-cuda");
+  std::string error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return module.emitError()
+           << "flt-compile: LLVM has no NVPTX target: " << error;
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      target->createMCSubtargetInfo(triple, "", ""));
+  if (!info || !info->isCPUStringValid(chip))
+    return module.emitError()
+           << "flt-compile: LLVM's NVPTX target does not know the CUDA "
+              "architecture '"
+           << chip << "'";
+  return success();
 }
 
 LogicalResult writeFile(ModuleOp module, StringRef path,
@@ -306,8 +404,15 @@ LogicalResult linkSharedLibrary(ModuleOp module, StringRef objectPath,
                                 StringRef outputPath, bool cuda,
                                 bool sanitizeAddress) {
   std::string clang = FLT_LLVM_BIN_DIR "/clang";
-  SmallVector<StringRef> args = {clang,      "-shared",  "-o",
-                                 outputPath, objectPath, "-fuse-ld=lld"};
+  // -z defs: every symbol the kernels use must come from the module or the
+  // libraries linked here, or the library would not load (dlopen:
+  // "undefined symbol"); reported as warnings, so that the ones the loading
+  // process provides (the ASan runtime) can be told apart below.
+  SmallVector<StringRef> args = {
+      clang,         "-shared",
+      "-o",          outputPath,
+      objectPath,    "-fuse-ld=lld",
+      "-Wl,-z,defs", "-Wl,--warn-unresolved-symbols"};
   std::string wrappers = cudaWrappersArchive();
   if (cuda) {
     // The mgpu* functions, whole (libFLTRuntime looks up the fltCuda*
@@ -323,14 +428,59 @@ LogicalResult linkSharedLibrary(ModuleOp module, StringRef objectPath,
   // The ASan runtime comes from the process that loads the library.
   if (sanitizeAddress)
     args.push_back("-fsanitize=address");
+
+  SmallString<128> messagesPath;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("flt-link", "txt", messagesPath))
+    return module.emitError()
+           << "flt-compile: cannot create a temporary file: " << ec.message();
+  llvm::FileRemover removeMessages(messagesPath);
+  std::optional<StringRef> redirects[] = {std::nullopt, std::nullopt,
+                                          StringRef(messagesPath)};
   std::string error;
-  int status =
-      llvm::sys::ExecuteAndWait(clang, args, std::nullopt, {}, 0, 0, &error);
+  int status = llvm::sys::ExecuteAndWait(clang, args, std::nullopt, redirects,
+                                         0, 0, &error);
+  std::string messages;
+  if (llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> text =
+          llvm::MemoryBuffer::getFile(messagesPath))
+    messages = (*text)->getBuffer().str();
   if (status != 0)
-    return module.emitError() << "flt-compile: linking " << outputPath
-                              << " failed (" << clang << ", status " << status
-                              << (error.empty() ? "" : ": ") << error << ")";
-  return success();
+    return module.emitError()
+           << "flt-compile: linking " << outputPath << " failed (" << clang
+           << ", status " << status << (error.empty() ? "" : ": ") << error
+           << ")" << (messages.empty() ? "" : ":\n") << messages;
+
+  // "ld.lld: warning: undefined symbol: NAME" per symbol no library has.
+  SmallVector<StringRef> lines;
+  StringRef(messages).split(lines, '\n');
+  SmallVector<std::string> missing;
+  for (StringRef line : lines) {
+    size_t at = line.find("undefined symbol: ");
+    if (at == StringRef::npos)
+      continue;
+    StringRef name = line.drop_front(at + strlen("undefined symbol: ")).trim();
+    if (sanitizeAddress &&
+        (name.starts_with("__asan_") || name.starts_with("__sanitizer_") ||
+         name.starts_with("__lsan_") || name.starts_with("__ubsan_")))
+      continue;
+    missing.push_back(name.str());
+  }
+  if (missing.empty())
+    return success();
+  llvm::sys::fs::remove(outputPath);
+  for (const std::string &name : missing) {
+    // At the declaration the module calls it through, where there is one.
+    Operation *declaration = SymbolTable::lookupSymbolIn(module, name);
+    InFlightDiagnostic diagnostic =
+        (declaration ? declaration : module.getOperation())->emitError();
+    diagnostic << "flt-compile: the kernels call '" << name
+               << "', which the module does not define and none of the "
+                  "libraries they link with ("
+               << (cuda ? "libc, libm, flt's CUDA runtime"
+                        : "libc, libm, libomp")
+               << ") provides: define it in the module";
+  }
+  return failure();
 }
 
 /// Writes the kernels' PTX (every gpu.binary compiled with format=isa).
@@ -349,9 +499,27 @@ LogicalResult writePTX(ModuleOp module, StringRef outputPath) {
 
 } // namespace
 
+void mlir::flt::printTargetCPUs(llvm::raw_ostream &os) {
+  llvm::Triple triple;
+  std::string error;
+  const llvm::Target *target = hostTarget(triple, error);
+  if (!target) {
+    os << "no LLVM target for " << triple.str() << ": " << error << "\n";
+    return;
+  }
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      target->createMCSubtargetInfo(triple, "", ""));
+  os << "CPU names for --cpu on " << triple.str()
+     << " (native: " << llvm::sys::getHostCPUName() << ", this machine):\n";
+  for (const llvm::SubtargetSubTypeKV &cpu :
+       info->getAllProcessorDescriptions())
+    os << "  " << cpu.Key << "\n";
+}
+
 LogicalResult mlir::flt::compileModule(ModuleOp module,
                                        const CompileOptions &options,
-                                       StringRef outputPath) {
+                                       StringRef outputPath,
+                                       OptionSpelling spelling) {
   FailureOr<std::unique_ptr<llvm::TargetMachine>> machine =
       createTargetMachine(module, options);
   if (failed(machine))
@@ -360,10 +528,15 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
   std::string error;
   bool hasAVX512 = (*machine)->getMCSubtargetInfo()->checkFeatures("+avx512f");
   FailureOr<TargetConfig> config =
-      TargetConfig::get(options, hasAVX512, error, OptionSpelling::CLI);
+      TargetConfig::get(options, hasAVX512, error, spelling);
   if (failed(config))
     return module.emitError() << "flt-compile: " << error;
   bool cuda = config->kind == TargetConfig::Kind::CUDA;
+  if (cuda && failed(checkCudaChip(module, config->chip)))
+    return failure();
+
+  if (failed(checkReservedNames(module)))
+    return failure();
 
   // Reverse mode first: the @f_vjp functions are public functions like any
   // other from here on (described, size-checked, lowered).
@@ -385,6 +558,8 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
     return failure();
   FailureOr<std::string> info = describeModule(module, options, *checks);
   if (failed(info))
+    return failure();
+  if (failed(renameUserSymbols(module)))
     return failure();
 
   // The C ABI: one descriptor pointer per tensor; arguments are read-only.
@@ -427,7 +602,7 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
   if (!llvmModule)
     return module.emitError() << "flt-compile: translation to LLVM IR failed";
 
-  if (failed(addPackedEntryPoints(*llvmModule, module, names, "",
+  if (failed(addPackedEntryPoints(*llvmModule, module, names, kUserSymbolPrefix,
                                   ::flt::abi::kCallPrefix)) ||
       failed(addPackedEntryPoints(*llvmModule, module, names, kShapeCheckPrefix,
                                   ::flt::abi::kCheckPrefix)))

@@ -168,3 +168,19 @@ Value StructuredBuilder::matmulAccumulate(Value a, Value bMat, Value c,
             arith::AddFOp::create(nb, nl, args[2], product)};
       });
 }
+
+Value StructuredBuilder::causalMatmulAccumulate(Value a, Value bMat, Value c) {
+  // Loops (i, n, k): c[i, n] = k <= i ? c[i, n] + a[i, k] b[k, n] : c[i, n].
+  return generic1(
+      ValueRange{a, bMat}, c, {map(3, {0, 2}), map(3, {2, 1}), map(3, {0, 1})},
+      parallel(2, 1), [](OpBuilder &nb, Location nl, ValueRange args) {
+        Value visible =
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ule,
+                                  linalg::IndexOp::create(nb, nl, 2),
+                                  linalg::IndexOp::create(nb, nl, 0));
+        Value product = arith::MulFOp::create(nb, nl, args[0], args[1]);
+        Value sum = arith::AddFOp::create(nb, nl, args[2], product);
+        return SmallVector<Value>{
+            arith::SelectOp::create(nb, nl, visible, sum, args[2])};
+      });
+}

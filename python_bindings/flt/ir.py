@@ -103,9 +103,7 @@ def parse(text: str, filename: str = "<string>") -> Module:
 
 
 def parse_file(path: str) -> Module:
-    try:
-        with open(path) as f:
-            text = f.read()
-    except OSError as e:
-        raise CompileError(f"cannot read {path}: {e.strerror}") from None
-    return Module(text, path)
+    """Parses and verifies the file `path` (a regular file; devices, FIFOs
+    and files over flt's size limit are refused); raises CompileError."""
+    data = _call(_native.read_source, path)
+    return Module(data.decode("utf-8", errors="replace"), path)

@@ -223,10 +223,13 @@ def position_transform(x, theta, core, mix="identity", pairing="interleaved",
 
 def toeplitz_attention(fq, fk, v, b, causal=False, normalize="divide",
                        eps=1e-6):
-    """docs/Semantics.md 2.7: score_ij = exp(b_{j-i}) (fq_i . fk_j), quadratic."""
+    """docs/Semantics.md 2.7: score_ij = exp(b_{j-i}) (fq_i . fk_j), quadratic,
+    with b shifted by its largest finite entry per head (0 if none)."""
     fq, fk, v, b = _f64(fq), _f64(fk), _f64(v), _f64(b)
     B, H, L, _ = fq.shape
-    rel = _relative_bias(b - b.max(axis=1, keepdims=True), L, L)
+    shift = np.where(np.isfinite(b), b, -np.inf).max(axis=1, keepdims=True)
+    shift = np.where(np.isfinite(shift), shift, 0.0)
+    rel = _relative_bias(b - shift, L, L)
     visible = np.tril(np.ones((L, L))) if causal else np.ones((L, L))
     out = np.empty((B, H, L, v.shape[-1]))
     for bb in range(B):

@@ -25,6 +25,8 @@
 #include "flt/Dialect/FLT/IR/FLTDialect.h"
 #include "flt/Dialect/FLT/IR/FLTOps.h"
 #include "flt/InitAll.h"
+#include "flt/Support/Diagnostics.h"
+#include "flt/Support/SourceInput.h"
 
 #include "mlir/AsmParser/AsmParser.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -79,6 +81,7 @@ class Session {
 public:
   Session() : context(registry(), MLIRContext::Threading::DISABLED) {
     context.loadAllAvailableDialects();
+    mlir::flt::configureDiagnostics(context);
     handler = context.getDiagEngine().registerHandler([this](Diagnostic &d) {
       std::string file;
       unsigned line = 0, column = 0;
@@ -102,6 +105,12 @@ public:
 
   /// Parses (and verifies) `text`; throws CompileFailure on an error.
   void parse(const std::string &text, const std::string &filename) {
+    // Deeper nesting than this would overflow the parser's stack and end
+    // the interpreter.
+    if (std::optional<std::string> violation =
+            mlir::flt::checkSourceText(text, filename))
+      throw CompileFailure{"cannot parse " + filename,
+                           {{"error", "", 0, 0, *violation}}};
     llvm::SourceMgr sourceMgr;
     sourceMgr.AddNewSourceBuffer(
         llvm::MemoryBuffer::getMemBufferCopy(text, filename), llvm::SMLoc());
@@ -152,6 +161,17 @@ std::string runPipeline(const std::string &text, const std::string &filename,
   if (failed(pm.run(*session.module)))
     session.fail("pass pipeline '" + pipeline + "' failed");
   return session.print(/*generic=*/false);
+}
+
+/// The text of the IR file `path`: a regular file of at most flt's size
+/// limit (flt/Support/SourceInput.h), as bytes.
+py::bytes readSource(const std::string &path) {
+  std::string error;
+  std::unique_ptr<llvm::MemoryBuffer> buffer =
+      mlir::flt::readSourceFile(path, error);
+  if (!buffer)
+    throw CompileFailure{"cannot read " + path, {{"error", "", 0, 0, error}}};
+  return py::bytes(buffer->getBufferStart(), buffer->getBufferSize());
 }
 
 /// The option table (flt/Codegen/Options.def) as Python sees it: one dict
@@ -222,6 +242,14 @@ resultTypes(const std::string &name,
   });
   Block block;
   llvm::StringMap<Value> operands;
+  // Deeper nesting than flt's limit would overflow the parser's stack.
+  std::vector<std::string> texts = {attributes};
+  for (const auto &entry : operandTypes)
+    texts.push_back(entry.second);
+  for (const std::string &text : texts)
+    if (std::optional<std::string> violation =
+            mlir::flt::checkSourceText(text, name))
+      throw CompileFailure{name + ": " + *violation, {}};
   for (const auto &[operand, text] : operandTypes) {
     Type type = parseType(text, context);
     if (!type)
@@ -367,7 +395,8 @@ void compileModule(const std::string &text, const std::string &filename,
   // the diagnostics of concurrent Python threads apart.
   static std::mutex compileMutex;
   std::lock_guard<std::mutex> lock(compileMutex);
-  if (failed(mlir::flt::compileModule(*session.module, compile, outputPath)))
+  if (failed(mlir::flt::compileModule(*session.module, compile, outputPath,
+                                      mlir::flt::OptionSpelling::Python)))
     session.fail("compilation failed");
 }
 
@@ -398,6 +427,8 @@ PYBIND11_MODULE(_native, m) {
   m.def("run_pipeline", &runPipeline, py::arg("text"), py::arg("filename"),
         py::arg("pipeline"),
         "Runs a textual pass pipeline (flt-opt's syntax) on a module.");
+  m.def("read_source", &readSource, py::arg("path"),
+        "The bytes of an IR file (a regular file within flt's size limit).");
   m.def("option_table", &optionTable,
         "The options flt.compile accepts: name, type, default, help, and "
         "the range (min, max) or choices.");

@@ -118,7 +118,7 @@ expect("--shared-memory above sm_86's maximum: refused at compile time",
 status, errors, trace = run("la", ["--benchmark=3"])
 expect("--benchmark=3: exit 0", status == 0, "\n".join(errors))
 expect("--benchmark=3: 5 calls (checked, warm-up, 3 timed)",
-       launches(trace).count("la_kernel") == 5, str(launches(trace)))
+       launches(trace).count("__flt_fn_la_kernel") == 5, str(launches(trace)))
 expect("--benchmark=3: nothing left on the device", clean_exit(trace),
        "\n".join(trace))
 

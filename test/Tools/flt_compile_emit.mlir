@@ -5,7 +5,10 @@
 // RUN: flt-compile %s --emit=obj -o %t.o && llvm-nm %t.o | FileCheck %s --check-prefix=OBJ
 // RUN: flt-compile %s -o %t.so && flt-run %t.so --list | FileCheck %s --check-prefix=LIST
 
-// MLIR: llvm.func @_mlir_ciface_relu
+// The module's functions get flt's prefix (so that no name of theirs is
+// taken for a symbol the kernels import, e.g. malloc or expf); the ABI
+// entry points keep the user's names.
+// MLIR: llvm.func @_mlir_ciface___flt_fn_relu
 // MLIR: llvm.func @_mlir_ciface___flt_shape_check_relu
 // MLIR-NOT: flt.
 

@@ -34,7 +34,7 @@ for call in (1, 2, 3):
     except RuntimeError as error:
         print(f"call {call}: RuntimeError: {error}")
 
-# TRACE: cuModuleLoadData sm_90 cubin: la_kernel la_kernel_0 la_kernel_1
+# TRACE: cuModuleLoadData sm_90 cubin: __flt_fn_la_kernel __flt_fn_la_kernel_0 __flt_fn_la_kernel_1
 # TRACE: cuLaunchKernel: injected failure
 # TRACE-NOT: violation
 # TRACE: exit: 0 allocations live (0 bytes), 0 streams, 0 events, 0 host registrations, 0 violations

@@ -6,18 +6,19 @@
 // Every public func.func (ranked tensor arguments and results, static or
 // dynamic sizes) becomes an entry point that libFLTRuntime and flt-run call.
 // The flags other than the input, -o and --print-option-table come from the
-// option table (flt/Codegen/Options.def).
+// option table (flt/Codegen/Options.def); --cpu=help lists the CPU names.
 //
 //===----------------------------------------------------------------------===//
 
 #include "flt/Codegen/Options.h"
 #include "flt/Compiler/Compiler.h"
 #include "flt/InitAll.h"
+#include "flt/Support/Diagnostics.h"
+#include "flt/Support/SourceInput.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
-#include "mlir/Support/FileUtilities.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -48,11 +49,15 @@ int main(int argc, char **argv) {
     llvm::outs() << flt::formatOptionTable();
     return 0;
   }
+  flt::CompileOptions options = tableOptions.get();
+  if (options.cpu == "help") {
+    flt::printTargetCPUs(llvm::outs());
+    return 0;
+  }
   if (outputPath.getNumOccurrences() == 0) {
     llvm::errs() << "flt-compile: error: no output file (-o)\n";
     return 1;
   }
-  flt::CompileOptions options = tableOptions.get();
   if (std::optional<std::string> violation =
           flt::validateOptions(options, flt::OptionSpelling::CLI)) {
     llvm::errs() << "flt-compile: error: " << *violation << "\n";
@@ -63,9 +68,11 @@ int main(int argc, char **argv) {
   flt::registerAllFLTDialects(registry);
   MLIRContext context(registry);
   context.disableMultithreading();
+  flt::configureDiagnostics(context);
 
+  // Regular files or stdin only, size- and nesting-checked.
   std::string error;
-  std::unique_ptr<llvm::MemoryBuffer> input = openInputFile(inputPath, &error);
+  std::unique_ptr<llvm::MemoryBuffer> input = flt::openSource(inputPath, error);
   if (!input) {
     llvm::errs() << "flt-compile: error: " << error << "\n";
     return 1;

@@ -1,7 +1,10 @@
 //===- flt-fuzz.cpp - libFuzzer target for the flt parser and pipelines ---===//
 //
 // Feeds arbitrary bytes to the MLIR parser with the flt dialect registered
-// (plus func and builtin, so that ops sit in functions), verifies them, and
+// (plus func and builtin, so that ops sit in functions) once they pass the
+// input check every tool runs first (flt/Support/SourceInput.h: deeper
+// nesting overflows the parser's stack, and the tools refuse it), verifies
+// them, and
 // for modules that verify runs flt-cpu-pipeline (flt-decompose and the rest)
 // down to the LLVM dialect. Diagnostics are swallowed: only crashes,
 // sanitizer reports and hangs are findings. Build with -DFLT_BUILD_FUZZER=ON
@@ -20,6 +23,7 @@
 #include "flt/Codegen/GPU/Passes.h"
 #include "flt/Dialect/FLT/IR/FLTDialect.h"
 #include "flt/InitAll.h"
+#include "flt/Support/SourceInput.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -67,12 +71,13 @@ MLIRContext &sharedContext() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   MLIRContext &context = sharedContext();
+  StringRef text(reinterpret_cast<const char *>(data), size);
+  if (flt::checkSourceText(text, "fuzz"))
+    return 0;
 
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(
-      llvm::MemoryBuffer::getMemBufferCopy(
-          StringRef(reinterpret_cast<const char *>(data), size), "fuzz"),
-      llvm::SMLoc());
+      llvm::MemoryBuffer::getMemBufferCopy(text, "fuzz"), llvm::SMLoc());
   ParserConfig config(&context, /*verifyAfterParse=*/true);
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, config);
   static const bool parseOnly = getenv("FLT_FUZZ_PARSE_ONLY") != nullptr;

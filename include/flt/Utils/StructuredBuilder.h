@@ -76,6 +76,12 @@ public:
   /// when `transposeA`) and B [K, N] (or [N, K] when `transposeB`).
   Value matmulAccumulate(Value a, Value bMat, Value c, bool transposeA,
                          bool transposeB);
+  /// C += A B over the pairs k <= i only (row i of C, row k of B; the
+  /// causal diagonal tile, where keys and queries start at the same token),
+  /// A [M, K], B [K, N]. A masked pair is skipped by a select, not
+  /// multiplied by zero: a NaN or infinity in a later row of B reaches no
+  /// earlier row of C (0 · NaN would be NaN).
+  Value causalMatmulAccumulate(Value a, Value bMat, Value c);
 
 private:
   OpBuilder &b;

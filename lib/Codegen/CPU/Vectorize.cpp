@@ -32,18 +32,48 @@ using namespace mlir;
 
 namespace {
 
-/// C += A B on static f32 tensors, A [M, K] or [K, M], B [K, N].
+/// C += A B on static f32 tensors, A [M, K] or [K, M], B [K, N]; causal:
+/// over k <= m only (StructuredBuilder::causalMatmulAccumulate).
 struct Contraction {
   Value a, b, c;
   bool transposedA;
   int64_t m, n, k;
+  bool causal = false;
 };
 
-/// Recognizes C[m, n] += A[m, k] * B[k, n] (or A[k, m]) in `op`.
+/// Whether `value` is acc + a * b (either operand order) of the block's
+/// arguments.
+bool isMultiplyAdd(Value value, Block &body) {
+  auto add = value.getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return false;
+  Value acc = body.getArgument(2);
+  if (add.getLhs() != acc && add.getRhs() != acc)
+    return false;
+  Value other = add.getLhs() == acc ? add.getRhs() : add.getLhs();
+  auto mul = other.getDefiningOp<arith::MulFOp>();
+  return mul &&
+         llvm::is_contained(ValueRange{mul.getLhs(), mul.getRhs()},
+                            body.getArgument(0)) &&
+         llvm::is_contained(ValueRange{mul.getLhs(), mul.getRhs()},
+                            body.getArgument(1));
+}
+
+/// Whether `value` is `index(reduced) ule index(row)` in the body.
+bool isCausalCondition(Value value, unsigned row, unsigned reduced) {
+  auto cmp = value.getDefiningOp<arith::CmpIOp>();
+  if (!cmp || cmp.getPredicate() != arith::CmpIPredicate::ule)
+    return false;
+  auto lhs = cmp.getLhs().getDefiningOp<linalg::IndexOp>();
+  auto rhs = cmp.getRhs().getDefiningOp<linalg::IndexOp>();
+  return lhs && rhs && lhs.getDim() == reduced && rhs.getDim() == row;
+}
+
+/// Recognizes C[m, n] += A[m, k] * B[k, n] (or A[k, m]) in `op`, and its
+/// causal form C[m, n] = k <= m ? C[m, n] + A[m, k] B[k, n] : C[m, n].
 std::optional<Contraction> matchContraction(linalg::GenericOp op) {
   if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || op.getNumLoops() != 3 ||
-      !linalg::isaContractionOpInterface(op))
+      op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
     return std::nullopt;
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   if (iterators[0] != utils::IteratorType::parallel ||
@@ -51,17 +81,24 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op) {
       iterators[2] != utils::IteratorType::reduction)
     return std::nullopt;
   // The body must be acc + a * b exactly (isaContraction also admits other
-  // combiners and operand orders).
+  // combiners and operand orders), or that under the causal select: index
+  // k, index m, the comparison, the product, the sum, the select, yield.
   Block &body = op.getRegion().front();
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
-  if (!add || body.getOperations().size() != 3)
+  Value yielded = yield.getOperand(0);
+  bool causal = false;
+  if (auto select = yielded.getDefiningOp<arith::SelectOp>()) {
+    if (body.getOperations().size() != 7 ||
+        select.getFalseValue() != body.getArgument(2) ||
+        !isCausalCondition(select.getCondition(), 0, 2) ||
+        !isMultiplyAdd(select.getTrueValue(), body))
+      return std::nullopt;
+    causal = true;
+  } else if (body.getOperations().size() != 3 ||
+             !linalg::isaContractionOpInterface(op) ||
+             !isMultiplyAdd(yielded, body)) {
     return std::nullopt;
-  Value acc = body.getArgument(2);
-  Value other = add.getLhs() == acc ? add.getRhs() : add.getLhs();
-  auto mul = other.getDefiningOp<arith::MulFOp>();
-  if (!mul || (add.getLhs() != acc && add.getRhs() != acc))
-    return std::nullopt;
+  }
 
   MLIRContext *ctx = op.getContext();
   AffineExpr d0, d1, d2;
@@ -75,7 +112,7 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op) {
   bool transposedA;
   if (maps[0] == mapOf({d0, d2}))
     transposedA = false;
-  else if (maps[0] == mapOf({d2, d0}))
+  else if (maps[0] == mapOf({d2, d0}) && !causal)
     transposedA = true;
   else
     return std::nullopt;
@@ -86,7 +123,8 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op) {
                           transposedA,
                           0,
                           0,
-                          0};
+                          0,
+                          causal};
   for (Value v : {contraction.a, contraction.b, contraction.c}) {
     auto type = dyn_cast<RankedTensorType>(v.getType());
     if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
@@ -146,8 +184,14 @@ struct VectorizeContraction : OpRewritePattern<linalg::GenericOp> {
                   rowIndices.push_back(row);
                   accumulators.push_back(read(b2, tile, row, n0));
                 }
+                // Causal: keys after the tile's last row add nothing.
+                Value kEnd = index(b2, cn.k);
+                if (cn.causal)
+                  kEnd = arith::MinUIOp::create(
+                      b2, loc, kEnd,
+                      arith::AddIOp::create(b2, loc, m0, index(b2, rows)));
                 auto kLoop = scf::ForOp::create(
-                    b2, loc, zero, index(b2, cn.k), one, accumulators,
+                    b2, loc, zero, kEnd, one, accumulators,
                     [&](OpBuilder &b3, Location, Value k, ValueRange accs) {
                       Value bRow = read(b3, cn.b, k, n0);
                       SmallVector<Value> updated;
@@ -160,8 +204,18 @@ struct VectorizeContraction : OpRewritePattern<linalg::GenericOp> {
                             tensor::ExtractOp::create(b3, loc, cn.a, at);
                         Value splat = vector::BroadcastOp::create(
                             b3, loc, vectorType, scalar);
-                        updated.push_back(vector::FMAOp::create(b3, loc, splat,
-                                                                bRow, accs[r]));
+                        Value sum = vector::FMAOp::create(b3, loc, splat, bRow,
+                                                          accs[r]);
+                        // Skipped, not multiplied by 0 (see
+                        // causalMatmulAccumulate).
+                        if (cn.causal)
+                          sum = arith::SelectOp::create(
+                              b3, loc,
+                              arith::CmpIOp::create(b3, loc,
+                                                    arith::CmpIPredicate::ule,
+                                                    k, rowIndices[r]),
+                              sum, accs[r]);
+                        updated.push_back(sum);
                       }
                       scf::YieldOp::create(b3, loc, updated);
                     });

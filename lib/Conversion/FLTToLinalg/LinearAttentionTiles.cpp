@@ -300,7 +300,9 @@ std::pair<Value, Value> LinearAttentionLowering::addIntraChunk(
         return SmallVector<Value>{
             arith::SelectOp::create(bb, nl, visible, args[0], zero)};
       });
-  num = tb.matmulAccumulate(scores, vTile, num, false, false);
+  // Later keys skipped, not multiplied by their zero score: a NaN or
+  // infinity in v_j must not reach rows i < j.
+  num = tb.causalMatmulAccumulate(scores, vTile, num);
   if (den)
     den = tb.generic1(scores, den, {tb.map(2, {0, 1}), tb.map(2, {0})},
                       StructuredBuilder::parallel(1, 1),

@@ -13,6 +13,7 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::flt;
@@ -138,4 +139,34 @@ Value mlir::flt::toeplitzFFTBits(OpBuilder &b, Location loc, Value length) {
   Value leading = LLVM::CountLeadingZerosOp::create(b, loc, i64, atLeastOne,
                                                     b.getBoolAttr(false));
   return arith::SubIOp::create(b, loc, constant(64), leading);
+}
+
+Value mlir::flt::toeplitzBiasMaxima(StructuredBuilder &sb, Value bias,
+                                    OpFoldResult heads) {
+  OpBuilder &b = sb.builder();
+  double inf = std::numeric_limits<double>::infinity();
+  return sb.generic1(
+      bias, sb.filled({heads}, b.getF32Type(), -inf),
+      {sb.map(2, {0, 1}), sb.map(2, {0})}, StructuredBuilder::parallel(1, 1),
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value finite = arith::CmpFOp::create(
+            nb, nl, arith::CmpFPredicate::OLT,
+            math::AbsFOp::create(nb, nl, args[0]),
+            arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(inf)));
+        Value larger = arith::MaximumFOp::create(nb, nl, args[1], args[0]);
+        return SmallVector<Value>{
+            arith::SelectOp::create(nb, nl, finite, larger, args[1])};
+      });
+}
+
+Value mlir::flt::toeplitzBiasShift(OpBuilder &b, Location loc, Value maxima,
+                                   Value head) {
+  Value maximum = tensor::ExtractOp::create(b, loc, maxima, ValueRange{head});
+  Value none = arith::CmpFOp::create(
+      b, loc, arith::CmpFPredicate::OEQ, maximum,
+      arith::ConstantOp::create(
+          b, loc, b.getF32FloatAttr(-std::numeric_limits<double>::infinity())));
+  return arith::SelectOp::create(
+      b, loc, none, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0)),
+      maximum);
 }

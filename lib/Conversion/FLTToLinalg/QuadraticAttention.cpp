@@ -13,6 +13,10 @@
 // and out = acc / sum (0 for a row whose every score is exactly zero). Dot
 // has no normalization to track: acc += s v, den += rowsum s, then
 // docs/Semantics.md's normalization. Only [tile × tile] blocks are formed.
+// Causal: the loop covers the tiles below the diagonal, which have no
+// masked pair; the diagonal tile follows it, its p v skipping the masked
+// pairs (a plain product would add 0 · v_j, NaN for a NaN or infinite v_j
+// of a later token: docs/Semantics.md 6).
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,7 +25,6 @@
 #include "flt/Conversion/FLTToLinalg/LoweringUtils.h"
 #include "flt/Utils/StructuredBuilder.h"
 
-#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -92,11 +95,7 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
   // from overflowing.
   Value biasMax;
   if (toeplitzBias)
-    biasMax = reduceRows(
-        sb, toeplitzBias, sb.filled({H}, f32, kMinusInfinity),
-        [](OpBuilder &bb, Location l, Value acc, Value x) {
-          return arith::MaximumFOp::create(bb, l, acc, x).getResult();
-        });
+    biasMax = toeplitzBiasMaxima(sb, toeplitzBias, H);
 
   Value out = sb.empty(*sizes, resultType.getElementType());
   SmallVector<OpFoldResult> zeros(3, b.getIndexAttr(0));
@@ -130,233 +129,242 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
   if (withDenominator)
     inits.push_back(sb.filled({T}, f32, 0.0));
 
-  // Keys up to the diagonal when causal.
-  Value keyEnd = keyCount;
-  if (causal) {
-    AffineExpr d0, d1, s0;
-    bindDims(b.getContext(), d0, d1);
-    bindSymbols(b.getContext(), s0);
-    keyEnd = getValueOrCreateConstantIndexOp(
-        b, loc,
-        affine::makeComposedFoldedAffineMin(
-            b, loc, AffineMap::get(2, 1, {s0, d0 + d1}, b.getContext()),
-            {i0, getValueOrCreateConstantIndexOp(b, loc, tokens), keyCount}));
-  }
-
   float temperatureValue = temperature;
   int64_t powerValue = power;
   Score scoreKind = score;
   bool isCausal = causal;
   Value biasValue = bias, toeplitz = toeplitzBias;
-  auto loop = scf::ForOp::create(
-      b, loc, sb.index(0), keyEnd, sb.index(tokenTile), inits,
-      [&](OpBuilder &lb, Location ll, Value j0, ValueRange iter) {
-        StructuredBuilder tb(lb, ll);
-        OpFoldResult keys = tileSize(lb, ll, tokenTile, j0, S);
-        Value kTile =
-            paddedTokenTile(lb, ll, k, bi, hi, j0, keys, lb.getIndexAttr(0), d,
-                            tokenTile, staticD);
-        Value vTile =
-            paddedTokenTile(lb, ll, v, bi, hi, j0, keys, lb.getIndexAttr(0), E,
-                            tokenTile, paddedE);
-        Value tileZeros = tb.filled({T, T}, f32, 0.0);
 
-        // Logits.
-        Value logits;
-        if (scoreKind == Score::FourierIntegral) {
-          Value powerF = f32Constant(lb, ll, static_cast<double>(powerValue));
-          logits = tb.generic1(
-              ValueRange{qTile, kTile, scaleRow}, tileZeros,
-              {tb.map(3, {0, 2}), tb.map(3, {1, 2}), tb.map(3, {2}),
-               tb.map(3, {0, 1})},
-              StructuredBuilder::parallel(2, 1),
-              [&](OpBuilder &bb, Location nl, ValueRange args) {
-                // power · log|sinc(x)| = power (log|sin x| - log|x|), 0 at 0.
-                Value x = arith::MulFOp::create(
-                    bb, nl, args[2],
-                    arith::SubFOp::create(bb, nl, args[0], args[1]));
-                Value zeroF = f32Constant(bb, nl, 0.0);
-                Value isZero = arith::CmpFOp::create(
-                    bb, nl, arith::CmpFPredicate::OEQ, x, zeroF);
-                Value logSin = math::LogOp::create(
-                    bb, nl,
-                    math::AbsFOp::create(bb, nl,
-                                         math::SinOp::create(bb, nl, x)));
-                Value logX = math::LogOp::create(
-                    bb, nl, math::AbsFOp::create(bb, nl, x));
-                Value term = arith::SelectOp::create(
-                    bb, nl, isZero, zeroF,
-                    arith::SubFOp::create(bb, nl, logSin, logX));
-                return SmallVector<Value>{arith::AddFOp::create(
-                    bb, nl, args[3],
-                    arith::MulFOp::create(bb, nl, powerF, term))};
-              });
-        } else {
-          logits = tb.matmulAccumulate(qTile, transpose(tb, kTile), tileZeros,
-                                       false, false);
-        }
-        Value mask;
-        if (phiTile) {
-          Value psiTile =
-              paddedTokenTile(lb, ll, psi, bi, hi, j0, keys, lb.getIndexAttr(0),
-                              tb.dim(psi, 3), tokenTile, staticR);
-          mask = tb.matmulAccumulate(phiTile, transpose(tb, psiTile),
-                                     tb.filled({T, T}, f32, 0.0), false, false);
-        }
+  // Whether query gi and key gj form a pair the formula sums over (inside
+  // the linalg.generic of a [tile × tile] block from (i0, j0)).
+  auto pairValid = [&](OpBuilder &bb, Location nl, Value j0) {
+    Value gi =
+        arith::AddIOp::create(bb, nl, i0, linalg::IndexOp::create(bb, nl, 0));
+    Value gj =
+        arith::AddIOp::create(bb, nl, j0, linalg::IndexOp::create(bb, nl, 1));
+    auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) {
+      return arith::CmpIOp::create(bb, nl, p, x, y).getResult();
+    };
+    Value valid = arith::AndIOp::create(
+        bb, nl, cmp(arith::CmpIPredicate::ult, gj, keyCount),
+        cmp(arith::CmpIPredicate::ult, gi, lengthValue));
+    if (isCausal)
+      valid = arith::AndIOp::create(bb, nl, valid,
+                                    cmp(arith::CmpIPredicate::ule, gj, gi));
+    return std::make_tuple(valid, gi, gj);
+  };
 
-        // Scores with positions, biases and masks applied.
-        SmallVector<Value> inputs = {logits};
-        SmallVector<AffineMap> maps = {tb.map(2, {0, 1})};
-        if (mask && !online) {
-          inputs.push_back(mask);
-          maps.push_back(tb.map(2, {0, 1}));
-        }
-        maps.push_back(tb.map(2, {0, 1}));
-        Value scores = tb.generic1(
-            inputs, tb.empty({T, T}, f32), maps, StructuredBuilder::parallel(2),
-            [&](OpBuilder &bb, Location nl, ValueRange args) {
-              Value gi = arith::AddIOp::create(
-                  bb, nl, i0, linalg::IndexOp::create(bb, nl, 0));
-              Value gj = arith::AddIOp::create(
-                  bb, nl, j0, linalg::IndexOp::create(bb, nl, 1));
-              auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) {
-                return arith::CmpIOp::create(bb, nl, p, x, y).getResult();
-              };
-              Value valid = arith::AndIOp::create(
-                  bb, nl, cmp(arith::CmpIPredicate::ult, gj, keyCount),
-                  cmp(arith::CmpIPredicate::ult, gi, lengthValue));
-              if (isCausal)
-                valid = arith::AndIOp::create(
-                    bb, nl, valid, cmp(arith::CmpIPredicate::ule, gj, gi));
-              // b_{j-i} sits at column j - i + L - 1 (kept in range where
-              // the pair is masked anyway).
-              auto relativeBias = [&](Value table) {
-                Value column = arith::SubIOp::create(
-                    bb, nl, arith::AddIOp::create(bb, nl, gj, lengthValue),
-                    arith::AddIOp::create(
-                        bb, nl, gi, arith::ConstantIndexOp::create(bb, nl, 1)));
-                column = arith::SelectOp::create(
-                    bb, nl, valid, column,
-                    arith::ConstantIndexOp::create(bb, nl, 0));
-                return tensor::ExtractOp::create(bb, nl, table,
-                                                 ValueRange{hi, column})
-                    .getResult();
-              };
-              Value value = args[0];
-              if (scoreKind == Score::Softmax)
-                value = arith::MulFOp::create(
-                    bb, nl, value,
-                    f32Constant(bb, nl, static_cast<double>(temperatureValue)));
-              if (biasValue)
-                value = arith::AddFOp::create(bb, nl, value,
-                                              relativeBias(biasValue));
-              if (!online) {
-                if (inputs.size() > 1)
-                  value = arith::MulFOp::create(bb, nl, value, args[1]);
-                if (toeplitz) {
-                  Value shift = tensor::ExtractOp::create(bb, nl, biasMax,
-                                                          ValueRange{hi});
-                  Value weight = math::ExpOp::create(
-                      bb, nl,
-                      arith::SubFOp::create(bb, nl, relativeBias(toeplitz),
-                                            shift));
-                  value = arith::MulFOp::create(bb, nl, value, weight);
-                }
-              }
-              Value masked = f32Constant(bb, nl, online ? kMinusInfinity : 0.0);
-              return SmallVector<Value>{
-                  arith::SelectOp::create(bb, nl, valid, value, masked)};
-            });
+  // One tile of keys from j0 folded into the running values `iter`; returns
+  // the new ones. `diagonal`: the causal tile j0 = i0, the only one with
+  // masked pairs inside (the others lie wholly below the diagonal), whose
+  // product with v skips them instead of multiplying them by 0, so that a
+  // NaN or infinity in a later v_j reaches no earlier row.
+  auto keyTile = [&](OpBuilder &lb, Location ll, Value j0, ValueRange iter,
+                     bool diagonal) -> SmallVector<Value> {
+    StructuredBuilder tb(lb, ll);
+    auto timesValues = [&](Value weights, Value vTile, Value acc) {
+      return diagonal ? tb.causalMatmulAccumulate(weights, vTile, acc)
+                      : tb.matmulAccumulate(weights, vTile, acc, false, false);
+    };
+    OpFoldResult keys = tileSize(lb, ll, tokenTile, j0, S);
+    Value kTile = paddedTokenTile(lb, ll, k, bi, hi, j0, keys,
+                                  lb.getIndexAttr(0), d, tokenTile, staticD);
+    Value vTile = paddedTokenTile(lb, ll, v, bi, hi, j0, keys,
+                                  lb.getIndexAttr(0), E, tokenTile, paddedE);
+    Value tileZeros = tb.filled({T, T}, f32, 0.0);
 
-        SmallVector<Value> yielded;
-        if (!online) {
-          yielded.push_back(
-              tb.matmulAccumulate(scores, vTile, iter[0], false, false));
-          if (withDenominator)
-            yielded.push_back(reduceRows(
-                tb, scores, iter[1],
-                [](OpBuilder &bb, Location l, Value acc, Value x) {
-                  return arith::AddFOp::create(bb, l, acc, x).getResult();
-                }));
-          scf::YieldOp::create(lb, ll, yielded);
-          return;
-        }
+    // Logits.
+    Value logits;
+    if (scoreKind == Score::FourierIntegral) {
+      Value powerF = f32Constant(lb, ll, static_cast<double>(powerValue));
+      logits = tb.generic1(
+          ValueRange{qTile, kTile, scaleRow}, tileZeros,
+          {tb.map(3, {0, 2}), tb.map(3, {1, 2}), tb.map(3, {2}),
+           tb.map(3, {0, 1})},
+          StructuredBuilder::parallel(2, 1),
+          [&](OpBuilder &bb, Location nl, ValueRange args) {
+            // power · log|sinc(x)| = power (log|sin x| - log|x|), 0 at 0.
+            Value x = arith::MulFOp::create(
+                bb, nl, args[2],
+                arith::SubFOp::create(bb, nl, args[0], args[1]));
+            Value zeroF = f32Constant(bb, nl, 0.0);
+            Value isZero = arith::CmpFOp::create(
+                bb, nl, arith::CmpFPredicate::OEQ, x, zeroF);
+            Value logSin = math::LogOp::create(
+                bb, nl,
+                math::AbsFOp::create(bb, nl, math::SinOp::create(bb, nl, x)));
+            Value logX =
+                math::LogOp::create(bb, nl, math::AbsFOp::create(bb, nl, x));
+            Value term = arith::SelectOp::create(
+                bb, nl, isZero, zeroF,
+                arith::SubFOp::create(bb, nl, logSin, logX));
+            return SmallVector<Value>{arith::AddFOp::create(
+                bb, nl, args[3], arith::MulFOp::create(bb, nl, powerF, term))};
+          });
+    } else {
+      logits = tb.matmulAccumulate(qTile, transpose(tb, kTile), tileZeros,
+                                   false, false);
+    }
+    Value mask;
+    if (phiTile) {
+      Value psiTile =
+          paddedTokenTile(lb, ll, psi, bi, hi, j0, keys, lb.getIndexAttr(0),
+                          tb.dim(psi, 3), tokenTile, staticR);
+      mask = tb.matmulAccumulate(phiTile, transpose(tb, psiTile),
+                                 tb.filled({T, T}, f32, 0.0), false, false);
+    }
 
-        // Online normalization.
-        Value oldMax = iter[1], oldSum = iter[2];
-        Value tileMax = reduceRows(
-            tb, scores, tb.filled({T}, f32, kMinusInfinity),
-            [](OpBuilder &bb, Location l, Value acc, Value x) {
-              return arith::MaximumFOp::create(bb, l, acc, x).getResult();
-            });
-        // In place on the loop-carried max (bufferization needs every
-        // yielded value to be the iter_arg's buffer).
-        SmallVector<Value> update = tb.generic(
-            ValueRange{tileMax}, ValueRange{oldMax, tb.empty({T}, f32)},
-            {tb.map(1, {0}), tb.map(1, {0}), tb.map(1, {0})},
-            StructuredBuilder::parallel(1),
-            [](OpBuilder &bb, Location nl, ValueRange args) {
-              Value newMax =
-                  arith::MaximumFOp::create(bb, nl, args[1], args[0]);
-              Value none = arith::CmpFOp::create(
-                  bb, nl, arith::CmpFPredicate::OEQ, newMax,
-                  f32Constant(bb, nl, kMinusInfinity));
-              Value correction = arith::SelectOp::create(
-                  bb, nl, none, f32Constant(bb, nl, 0.0),
-                  math::ExpOp::create(
-                      bb, nl, arith::SubFOp::create(bb, nl, args[1], newMax)));
-              return SmallVector<Value>{newMax, correction};
-            });
-        Value newMax = update[0], correction = update[1];
-        SmallVector<Value> pInputs = {scores, newMax};
-        SmallVector<AffineMap> pMaps = {tb.map(2, {0, 1}), tb.map(2, {0})};
-        if (mask) {
-          pInputs.push_back(mask);
-          pMaps.push_back(tb.map(2, {0, 1}));
-        }
-        pMaps.push_back(tb.map(2, {0, 1}));
-        Value weights = tb.generic1(
-            pInputs, tb.empty({T, T}, f32), pMaps,
-            StructuredBuilder::parallel(2),
-            [&](OpBuilder &bb, Location nl, ValueRange args) {
-              Value none = arith::CmpFOp::create(
-                  bb, nl, arith::CmpFPredicate::OEQ, args[1],
-                  f32Constant(bb, nl, kMinusInfinity));
-              Value p = math::ExpOp::create(
-                  bb, nl, arith::SubFOp::create(bb, nl, args[0], args[1]));
-              if (pInputs.size() > 2)
-                p = arith::MulFOp::create(bb, nl, p, args[2]);
-              return SmallVector<Value>{arith::SelectOp::create(
-                  bb, nl, none, f32Constant(bb, nl, 0.0), p)};
-            });
-        Value scaledSum = tb.generic1(
-            ValueRange{correction}, oldSum, {tb.map(1, {0}), tb.map(1, {0})},
-            StructuredBuilder::parallel(1),
-            [](OpBuilder &bb, Location nl, ValueRange args) {
-              return SmallVector<Value>{
-                  arith::MulFOp::create(bb, nl, args[1], args[0])};
-            });
-        Value newSum = reduceRows(
-            tb, weights, scaledSum,
+    // Scores with positions, biases and masks applied.
+    SmallVector<Value> inputs = {logits};
+    SmallVector<AffineMap> maps = {tb.map(2, {0, 1})};
+    if (mask && !online) {
+      inputs.push_back(mask);
+      maps.push_back(tb.map(2, {0, 1}));
+    }
+    maps.push_back(tb.map(2, {0, 1}));
+    Value scores = tb.generic1(
+        inputs, tb.empty({T, T}, f32), maps, StructuredBuilder::parallel(2),
+        [&](OpBuilder &bb, Location nl, ValueRange args) {
+          Value valid, gi, gj;
+          std::tie(valid, gi, gj) = pairValid(bb, nl, j0);
+          // b_{j-i} sits at column j - i + L - 1 (kept in range where
+          // the pair is masked anyway).
+          auto relativeBias = [&](Value table) {
+            Value column = arith::SubIOp::create(
+                bb, nl, arith::AddIOp::create(bb, nl, gj, lengthValue),
+                arith::AddIOp::create(
+                    bb, nl, gi, arith::ConstantIndexOp::create(bb, nl, 1)));
+            column = arith::SelectOp::create(
+                bb, nl, valid, column,
+                arith::ConstantIndexOp::create(bb, nl, 0));
+            return tensor::ExtractOp::create(bb, nl, table,
+                                             ValueRange{hi, column})
+                .getResult();
+          };
+          Value value = args[0];
+          if (scoreKind == Score::Softmax)
+            value = arith::MulFOp::create(
+                bb, nl, value,
+                f32Constant(bb, nl, static_cast<double>(temperatureValue)));
+          if (biasValue)
+            value =
+                arith::AddFOp::create(bb, nl, value, relativeBias(biasValue));
+          if (!online) {
+            if (inputs.size() > 1)
+              value = arith::MulFOp::create(bb, nl, value, args[1]);
+            if (toeplitz) {
+              Value shift = toeplitzBiasShift(bb, nl, biasMax, hi);
+              Value weight = math::ExpOp::create(
+                  bb, nl,
+                  arith::SubFOp::create(bb, nl, relativeBias(toeplitz), shift));
+              value = arith::MulFOp::create(bb, nl, value, weight);
+            }
+          }
+          Value masked = f32Constant(bb, nl, online ? kMinusInfinity : 0.0);
+          return SmallVector<Value>{
+              arith::SelectOp::create(bb, nl, valid, value, masked)};
+        });
+
+    SmallVector<Value> yielded;
+    if (!online) {
+      yielded.push_back(timesValues(scores, vTile, iter[0]));
+      if (withDenominator)
+        yielded.push_back(reduceRows(
+            tb, scores, iter[1],
             [](OpBuilder &bb, Location l, Value acc, Value x) {
               return arith::AddFOp::create(bb, l, acc, x).getResult();
-            });
-        Value scaledAcc = tb.generic1(
-            ValueRange{correction}, iter[0],
-            {tb.map(2, {0}), tb.map(2, {0, 1})}, StructuredBuilder::parallel(2),
-            [](OpBuilder &bb, Location nl, ValueRange args) {
-              return SmallVector<Value>{
-                  arith::MulFOp::create(bb, nl, args[1], args[0])};
-            });
-        yielded = {tb.matmulAccumulate(weights, vTile, scaledAcc, false, false),
-                   newMax, newSum};
-        scf::YieldOp::create(lb, ll, yielded);
+            }));
+      return yielded;
+    }
+
+    // Online normalization.
+    Value oldMax = iter[1], oldSum = iter[2];
+    Value tileMax = reduceRows(
+        tb, scores, tb.filled({T}, f32, kMinusInfinity),
+        [](OpBuilder &bb, Location l, Value acc, Value x) {
+          return arith::MaximumFOp::create(bb, l, acc, x).getResult();
+        });
+    // In place on the loop-carried max (bufferization needs every
+    // yielded value to be the iter_arg's buffer).
+    SmallVector<Value> update = tb.generic(
+        ValueRange{tileMax}, ValueRange{oldMax, tb.empty({T}, f32)},
+        {tb.map(1, {0}), tb.map(1, {0}), tb.map(1, {0})},
+        StructuredBuilder::parallel(1),
+        [](OpBuilder &bb, Location nl, ValueRange args) {
+          Value newMax = arith::MaximumFOp::create(bb, nl, args[1], args[0]);
+          Value none =
+              arith::CmpFOp::create(bb, nl, arith::CmpFPredicate::OEQ, newMax,
+                                    f32Constant(bb, nl, kMinusInfinity));
+          Value correction = arith::SelectOp::create(
+              bb, nl, none, f32Constant(bb, nl, 0.0),
+              math::ExpOp::create(
+                  bb, nl, arith::SubFOp::create(bb, nl, args[1], newMax)));
+          return SmallVector<Value>{newMax, correction};
+        });
+    Value newMax = update[0], correction = update[1];
+    SmallVector<Value> pInputs = {scores, newMax};
+    SmallVector<AffineMap> pMaps = {tb.map(2, {0, 1}), tb.map(2, {0})};
+    if (mask) {
+      pInputs.push_back(mask);
+      pMaps.push_back(tb.map(2, {0, 1}));
+    }
+    pMaps.push_back(tb.map(2, {0, 1}));
+    Value weights = tb.generic1(
+        pInputs, tb.empty({T, T}, f32), pMaps, StructuredBuilder::parallel(2),
+        [&](OpBuilder &bb, Location nl, ValueRange args) {
+          Value none =
+              arith::CmpFOp::create(bb, nl, arith::CmpFPredicate::OEQ, args[1],
+                                    f32Constant(bb, nl, kMinusInfinity));
+          Value p = math::ExpOp::create(
+              bb, nl, arith::SubFOp::create(bb, nl, args[0], args[1]));
+          if (pInputs.size() > 2) {
+            // exp(-inf) = 0 times a masked pair's M (a NaN or infinity
+            // from a later psi_j) would not be 0: select.
+            p = arith::SelectOp::create(
+                bb, nl, std::get<0>(pairValid(bb, nl, j0)),
+                arith::MulFOp::create(bb, nl, p, args[2]),
+                f32Constant(bb, nl, 0.0));
+          }
+          return SmallVector<Value>{arith::SelectOp::create(
+              bb, nl, none, f32Constant(bb, nl, 0.0), p)};
+        });
+    Value scaledSum = tb.generic1(
+        ValueRange{correction}, oldSum, {tb.map(1, {0}), tb.map(1, {0})},
+        StructuredBuilder::parallel(1),
+        [](OpBuilder &bb, Location nl, ValueRange args) {
+          return SmallVector<Value>{
+              arith::MulFOp::create(bb, nl, args[1], args[0])};
+        });
+    Value newSum =
+        reduceRows(tb, weights, scaledSum,
+                   [](OpBuilder &bb, Location l, Value acc, Value x) {
+                     return arith::AddFOp::create(bb, l, acc, x).getResult();
+                   });
+    Value scaledAcc = tb.generic1(
+        ValueRange{correction}, iter[0], {tb.map(2, {0}), tb.map(2, {0, 1})},
+        StructuredBuilder::parallel(2),
+        [](OpBuilder &bb, Location nl, ValueRange args) {
+          return SmallVector<Value>{
+              arith::MulFOp::create(bb, nl, args[1], args[0])};
+        });
+    return SmallVector<Value>{timesValues(weights, vTile, scaledAcc), newMax,
+                              newSum};
+  };
+  // Keys below the diagonal tile (causal) or all keys, then (causal) the
+  // diagonal tile.
+  auto loop = scf::ForOp::create(
+      b, loc, sb.index(0), causal ? i0 : keyCount, sb.index(tokenTile), inits,
+      [&](OpBuilder &lb, Location ll, Value j0, ValueRange iter) {
+        scf::YieldOp::create(lb, ll, keyTile(lb, ll, j0, iter, false));
       });
+  SmallVector<Value> results(loop.getResults());
+  if (causal)
+    results = keyTile(b, loc, i0, results, true);
 
   // out = acc / sum (online: 0 where every score was exactly 0), or
   // docs/Semantics.md's normalization for Dot.
-  Value acc = loop.getResult(0);
-  Value den = withDenominator ? loop.getResult(online ? 2 : 1) : Value();
+  Value acc = results[0];
+  Value den = withDenominator ? results[online ? 2 : 1] : Value();
   Type resultElement = resultType.getElementType();
   Normalize mode = normalize;
   float epsValue = eps;

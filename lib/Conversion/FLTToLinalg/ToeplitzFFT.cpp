@@ -328,13 +328,7 @@ FailureOr<Value> ToeplitzFFT::build() {
   sinTable = tables[1];
 
   // max_h b, subtracted before exp (it cancels).
-  Value biasMax = sb.generic1(
-      bias, sb.filled({H}, f32, -std::numeric_limits<double>::infinity()),
-      {sb.map(2, {0, 1}), sb.map(2, {0})}, StructuredBuilder::parallel(1, 1),
-      [](OpBuilder &nb, Location nl, ValueRange args) {
-        return SmallVector<Value>{
-            arith::MaximumFOp::create(nb, nl, args[1], args[0])};
-      });
+  Value biasMax = toeplitzBiasMaxima(sb, bias, H);
 
   AffineExpr d0;
   bindDims(b.getContext(), d0);
@@ -354,7 +348,7 @@ FailureOr<Value> ToeplitzFFT::build() {
   OpFoldResult width = tileSize(b, loc, valueColumns, c0, E);
   Value widthValue = getValueOrCreateConstantIndexOp(b, loc, width);
   OpFoldResult N = length, C = b.getIndexAttr(lanes);
-  Value shift = tensor::ExtractOp::create(b, loc, biasMax, ValueRange{hi});
+  Value shift = toeplitzBiasShift(b, loc, biasMax, hi);
 
   // ĥ = FFT(h) with h_circ[n] = t(-n) for n < L and t(N - n) for
   // n > N - L, packed in every column (same value) and bit-reversed.

@@ -27,6 +27,65 @@ func.func @contraction(%w: tensor<64x32xf32>, %v: tensor<64x32xf32>, %t: tensor<
 
 // -----
 
+// The causal contraction (a diagonal tile: key k only for rows m >= k):
+// register-tiled too, each FMA kept only where k <= m (a select, not a
+// product with 0, so that a NaN in a later row of B reaches no earlier row
+// of C), and the k loop of a row tile stops after its last row.
+#ca = affine_map<(m, n, k) -> (m, k)>
+#cb = affine_map<(m, n, k) -> (k, n)>
+#cc = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @causal_contraction
+// CHECK: scf.for %[[M0:.+]] = {{.*}} step %c4
+// CHECK: scf.for {{.*}} step %c16
+// CHECK: %[[END:.+]] = arith.addi %[[M0]], %c4
+// CHECK: %[[K_END:.+]] = arith.minui %[[END]], %c32
+// CHECK: scf.for %[[K:.+]] = %c0 to %[[K_END]]
+// CHECK: %[[ACC:.+]] = vector.fma
+// CHECK: %[[VISIBLE:.+]] = arith.cmpi ule, %[[K]], %[[M0]]
+// CHECK: arith.select %[[VISIBLE]], %[[ACC]]
+// CHECK-COUNT-3: arith.select
+// CHECK-NOT: linalg.generic
+func.func @causal_contraction(%p: tensor<32x32xf32>, %v: tensor<32x16xf32>, %t: tensor<32x16xf32>) -> tensor<32x16xf32> {
+  %r = linalg.generic {indexing_maps = [#ca, #cb, #cc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%p, %v : tensor<32x32xf32>, tensor<32x16xf32>) outs(%t : tensor<32x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %k = linalg.index 2 : index
+    %m = linalg.index 0 : index
+    %visible = arith.cmpi ule, %k, %m : index
+    %prod = arith.mulf %x, %y : f32
+    %sum = arith.addf %acc, %prod : f32
+    %out = arith.select %visible, %sum, %acc : f32
+    linalg.yield %out : f32
+  } -> tensor<32x16xf32>
+  return %r : tensor<32x16xf32>
+}
+
+// -----
+
+// A select on another condition is no causal contraction: left alone.
+#ca = affine_map<(m, n, k) -> (m, k)>
+#cb = affine_map<(m, n, k) -> (k, n)>
+#cc = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @not_causal
+// CHECK: linalg.generic
+// CHECK-NOT: vector.fma
+func.func @not_causal(%p: tensor<32x32xf32>, %v: tensor<32x16xf32>, %t: tensor<32x16xf32>) -> tensor<32x16xf32> {
+  %r = linalg.generic {indexing_maps = [#ca, #cb, #cc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%p, %v : tensor<32x32xf32>, tensor<32x16xf32>) outs(%t : tensor<32x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %k = linalg.index 2 : index
+    %m = linalg.index 0 : index
+    %visible = arith.cmpi ult, %k, %m : index
+    %prod = arith.mulf %x, %y : f32
+    %sum = arith.addf %acc, %prod : f32
+    %out = arith.select %visible, %sum, %acc : f32
+    linalg.yield %out : f32
+  } -> tensor<32x16xf32>
+  return %r : tensor<32x16xf32>
+}
+
+// -----
+
 // 30 columns are not a multiple of 16: left for the loop lowering.
 // CHECK-LABEL: func.func @not_a_tile_multiple
 // CHECK: linalg.generic

@@ -15,11 +15,11 @@
 // PTX: .shared .align 16 .b8 __dynamic_shmem__0
 // The key, feature and value tiles (then the query tiles) are written to
 // and read from shared memory inside the kernels.
-// PTX-LABEL: .visible .entry la_kernel(
+// PTX-LABEL: .visible .entry __flt_fn_la_kernel(
 // PTX: st.shared.b32
 // PTX: ld.shared.b32
-// PTX-LABEL: .visible .entry la_kernel_0(
-// PTX-LABEL: .visible .entry la_kernel_1(
+// PTX-LABEL: .visible .entry __flt_fn_la_kernel_0(
+// PTX-LABEL: .visible .entry __flt_fn_la_kernel_1(
 // PTX: st.shared.b32
 // PTX: ld.shared.b32
 // PTX-NOT: .visible .entry
@@ -41,8 +41,8 @@
 // PTXAS-NOT: {{[1-9][0-9]*}} bytes spill
 // PTXAS-COUNT-3: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 
-// BINARY: llvm.func @la(
-// BINARY: gpu.binary @la_kernel {{ *}}[#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">, {{.*}}bin = "\7FELF
+// BINARY: llvm.func @__flt_fn_la(
+// BINARY: gpu.binary @__flt_fn_la_kernel {{ *}}[#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">, {{.*}}bin = "\7FELF
 // BINARY-NOT: gpu.binary
 
 // SO: cubin sm_90

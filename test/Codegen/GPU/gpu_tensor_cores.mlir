@@ -20,24 +20,27 @@
 // Linear attention: the per-key-block states (the key-feature state m x r
 // and the state fkᵀ (psi ⊗ v) per group of positional features), their sum
 // over blocks (additions only), the query normalizer and output products;
-// then softmax attention's two products.
-// BF16-LABEL: .visible .entry la_kernel(
+// then softmax attention's two products below the diagonal and the scores
+// of the diagonal tile (its product with v skips the masked pairs, which a
+// tensor core cannot: it runs on threads).
+// BF16-LABEL: .visible .entry __flt_fn_la_kernel(
 // BF16-COUNT-2: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
-// BF16-LABEL: .visible .entry la_kernel_0(
+// BF16-LABEL: .visible .entry __flt_fn_la_kernel_0(
 // BF16-NOT: mma.sync
-// BF16-LABEL: .visible .entry la_kernel_1(
+// BF16-LABEL: .visible .entry __flt_fn_la_kernel_1(
 // BF16-COUNT-2: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
-// BF16-LABEL: .visible .entry ka_kernel(
-// BF16-COUNT-2: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// BF16-LABEL: .visible .entry __flt_fn_ka_kernel(
+// BF16-COUNT-3: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // Causal linear attention in blocks: the per-block states (2 products),
 // the prefix over blocks (additions only), the chunk walks (read-out 2,
-// the masked quadratic form inside a chunk 3, the state update 2).
-// BF16-LABEL: .visible .entry lac_kernel(
+// the scores of the quadratic form inside a chunk 2, the state update 2;
+// the masked product with v runs on threads).
+// BF16-LABEL: .visible .entry __flt_fn_lac_kernel(
 // BF16-COUNT-2: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
-// BF16-LABEL: .visible .entry lac_kernel_2(
+// BF16-LABEL: .visible .entry __flt_fn_lac_kernel_2(
 // BF16-NOT: mma.sync
-// BF16-LABEL: .visible .entry lac_kernel_3(
-// BF16-COUNT-7: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// BF16-LABEL: .visible .entry __flt_fn_lac_kernel_3(
+// BF16-COUNT-6: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // BF16-NOT: mma.sync
 
 // No local-memory spills or stack in any kernel (flt-set-kernel-occupancy

@@ -7,7 +7,7 @@
 // RUN: %if ptxas %{ %ptxas -arch=sm_90 -v %t.ptx -o %t.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
 
 // PTX: .target sm_90
-// PTX: .visible .entry tz_kernel(
+// PTX: .visible .entry __flt_fn_tz_kernel(
 // PTXAS: 0 bytes spill stores
 // PTXAS-NOT: {{[1-9][0-9]*}} bytes spill
 

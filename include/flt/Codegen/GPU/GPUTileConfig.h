@@ -35,6 +35,10 @@ constexpr int64_t kValueSlice = 8;
 /// memory).
 constexpr int64_t kColumnMultiple = 8;
 
+/// The oldest chip flt compiles for (Volta): CUDA 13's ptxas has dropped
+/// the older ones.
+constexpr int64_t kFirstSupportedChip = 70;
+
 /// Tensor cores for f16/bf16 and TF32 (mma.sync m16n8k16 / m16n8k8) need
 /// sm_80 or newer; older chips keep the SIMT mapping.
 constexpr int64_t kFirstTensorCoreChip = 80;
@@ -79,6 +83,10 @@ constexpr double kCausalWalkFlopCost = 1.0;
 /// whose ratio is what decides; not yet measured on a GPU.
 constexpr double kToeplitzDirectSecondsPerUnit = 4.7e-11;
 constexpr double kToeplitzFFTSecondsPerUnit = 1.2e-8;
+
+/// Threads per warp: blocks are whole warps (threads-per-block is a
+/// multiple), the unit the warp tiles of matrix products are given to.
+constexpr int64_t kWarpSize = 32;
 
 /// Threads per block: 8 warps, enough to hide shared-memory latency while
 /// several blocks share an SM.

@@ -42,6 +42,18 @@ Value normalizeScalar(OpBuilder &b, Location loc, Normalize mode, float eps,
 /// tokens: the smallest N = 2^bits >= 2 length - 1, at least 2. An i64.
 Value toeplitzFFTBits(OpBuilder &b, Location loc, Value length);
 
+/// The shift subtracted from a Toeplitz bias b [H, 2L - 1] before exp
+/// (docs/Semantics.md 2.7: it keeps exp from overflowing, and cancels but
+/// for normalize = none) is, per head, the largest finite entry of b, or 0
+/// where none is finite. Non-finite entries stay out of it so that they
+/// only reach the scores whose offset they are, as the formula says (a NaN
+/// or +inf shift would reach every score, also through the offsets causal
+/// attention never reads). toeplitzBiasMaxima is the [H] f32 tensor of
+/// those maxima (-inf where none is finite), toeplitzBiasShift the shift of
+/// head `head` read from it.
+Value toeplitzBiasMaxima(StructuredBuilder &sb, Value bias, OpFoldResult heads);
+Value toeplitzBiasShift(OpBuilder &b, Location loc, Value maxima, Value head);
+
 /// Replaces `op` with `values`, casting (tensor.cast) each one whose type
 /// differs from the op's declared result type: a lowering may know a size
 /// statically that the op's type leaves dynamic, or the other way round.
