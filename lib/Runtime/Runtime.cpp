@@ -86,8 +86,11 @@ bool denseByteSize(ElementType element, const std::vector<int64_t> &shape,
   bool empty = false;
   for (int64_t size : shape) {
     if (size < 0) {
-      error = "size " + std::to_string(size) + " in shape " +
-              shapeString(shape) + " is negative";
+      std::string sizes;
+      for (int64_t each : shape)
+        sizes += (sizes.empty() ? "" : ", ") + std::to_string(each);
+      error = "size " + std::to_string(size) + " in shape (" + sizes +
+              ") is negative";
       return false;
     }
     empty |= size == 0;

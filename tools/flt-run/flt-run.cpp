@@ -108,9 +108,9 @@ Options parse(int argc, char **argv, bool &list) {
     } else if (arg == "--list") {
       list = true;
     } else if (const char *v = value("--function")) {
-      once("--function");
       if (!*v)
         fail("--function= needs a function name");
+      once("--function");
       options.function = v;
     } else if (const char *v = value("--input")) {
       options.inputs.push_back(parsePath("--input", v));
