@@ -6,7 +6,8 @@
 # its write error ("No space left on device") and exit status 1. An empty
 # or repeated --output, a repeated single-value option and values outside
 # the documented ranges (--threads 1..1024, --benchmark 1..1000000) are one
-# error line before anything runs. (/dev/null is never written here; it is
+# error line before anything runs; so are flt-compile's empty or repeated
+# -o. (/dev/null is never written here; it is
 # checked to still be a character device at the end.)
 # RUN: %python %s
 
@@ -146,6 +147,19 @@ for label, args, needle in [
 done = run(f"--output={out}", "--threads=1024")
 expect("--threads=1024 runs", done.returncode == 0 and
        np.array_equal(np.load(out), expected), done.stderr)
+
+# flt-compile's -o: empty (the linker would write a.out) or twice.
+source = os.path.join(d, "module.mlir")
+for label, args, needle in [("-o ''", ["-o", ""], "-o needs a file name"),
+                            ("-o twice", ["-o", out, "-o", out + "2"],
+                             "-o is given twice")]:
+    done = subprocess.run([tool("flt-compile"), source, *args], cwd=d,
+                          capture_output=True, text=True)
+    one_error = done.returncode == 1 and done.stderr.strip() == \
+        f"flt-compile: error: {needle}"
+    expect(f"flt-compile {label}", one_error and
+           not os.path.exists(os.path.join(d, "a.out")) and
+           not os.path.exists(out), done.stderr.strip())
 
 expect("/dev/null is still a character device",
        stat.S_ISCHR(os.lstat("/dev/null").st_mode))
