@@ -153,7 +153,8 @@ source = os.path.join(d, "module.mlir")
 for label, args, needle in [("-o ''", ["-o", ""], "-o needs a file name"),
                             ("-o twice", ["-o", out, "-o", out + "2"],
                              "-o is given twice")]:
-    done = subprocess.run([tool("flt-compile"), source, *args], cwd=d,
+    done = subprocess.run([os.path.abspath(tool("flt-compile")), source,
+                           *args], cwd=d,
                           capture_output=True, text=True)
     one_error = done.returncode == 1 and done.stderr.strip() == \
         f"flt-compile: error: {needle}"
