@@ -150,8 +150,9 @@ expect("--threads=1024 runs", done.returncode == 0 and
 
 # flt-compile's -o: empty (the linker would write a.out) or twice.
 source = os.path.join(d, "module.mlir")
+compiled = os.path.join(d, "compiled.so")
 for label, args, needle in [("-o ''", ["-o", ""], "-o needs a file name"),
-                            ("-o twice", ["-o", out, "-o", out + "2"],
+                            ("-o twice", ["-o", compiled, "-o", compiled],
                              "-o is given twice")]:
     done = subprocess.run([os.path.abspath(tool("flt-compile")), source,
                            *args], cwd=d,
@@ -160,7 +161,7 @@ for label, args, needle in [("-o ''", ["-o", ""], "-o needs a file name"),
         f"flt-compile: error: {needle}"
     expect(f"flt-compile {label}", one_error and
            not os.path.exists(os.path.join(d, "a.out")) and
-           not os.path.exists(out), done.stderr.strip())
+           not os.path.exists(compiled), done.stderr.strip())
 
 expect("/dev/null is still a character device",
        stat.S_ISCHR(os.lstat("/dev/null").st_mode))
