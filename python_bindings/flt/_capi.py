@@ -110,7 +110,7 @@ def _load():
         try:
             library = ctypes.CDLL(path)
         except OSError as error:
-            tried.append(f"{path}: {error}")
+            tried.append(str(error))  # names the path
             continue
         try:
             for name, (restype, argtypes) in _PROTOTYPES.items():
@@ -121,11 +121,13 @@ def _load():
             tried.append(f"{path}: not this flt's runtime ({error})")
             continue
         return library, path
-    where = "FLT_RUNTIME_LIBRARY" if explicit else \
-        "next to the flt package or on the loader's path"
-    raise ImportError(f"flt.runtime: cannot load {_NAME} ({where}; set "
-                      f"FLT_RUNTIME_LIBRARY to its path): " +
-                      "; ".join(tried or ["not found"]))
+    if explicit:
+        raise ImportError(f"flt.runtime: cannot load {_NAME} from "
+                          f"FLT_RUNTIME_LIBRARY: {'; '.join(tried)}")
+    raise ImportError(f"flt.runtime: cannot find {_NAME} next to the flt "
+                      f"package or on the loader's path (set "
+                      f"FLT_RUNTIME_LIBRARY to its path): "
+                      f"{'; '.join(tried)}")
 
 
 _lib, LIBRARY_PATH = _load()
