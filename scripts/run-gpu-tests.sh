@@ -152,7 +152,8 @@ run)
   if [ -n "$dry" ]; then
     # The CUDA driver double stands in for the GPU.
     export LD_LIBRARY_PATH="$dry:$LD_LIBRARY_PATH"
-    export FLT_RECORDING_DRIVER_TRACE=/dev/null
+    # (The harness's cuda-host target checks each flt-run's trace there.)
+    export FLT_RECORDING_CUDA_DRIVER_DIR="$dry"
     target=cuda-host
     bench_extra=(--dry-run --lengths ${FLT_GPU_DRY_LENGTHS:-128 256} --reps 2)
     note "DRY RUN on the CUDA driver double in $dry: no kernel runs"

@@ -67,7 +67,10 @@ for python in sorted(pythons):
 env = dict(os.environ, FLT_GPU_DRY_RUN=driver, FLT_GPU_BUDGET="150",
            FLT_GPU_TEST_BUDGET="60", FLT_GPU_COMPILE_BUDGET="20",
            FLT_GPU_JOBS="2", PYTHON=sys.executable)
-env.pop("FLT_TEST_TARGET", None)
+# Only what a GPU host would have, and FLT_GPU_DRY_RUN.
+for name in ("FLT_TEST_TARGET", "FLT_RECORDING_CUDA_DRIVER_DIR",
+             "FLT_TOOLS_DIR", "PYTHONPATH", "LD_LIBRARY_PATH"):
+    env.pop(name, None)
 begun = time.time()
 done = subprocess.run([os.path.join(bundle, "run-gpu-tests.sh"), "run",
                        bundle, out], env=env, capture_output=True, text=True)
