@@ -14,8 +14,33 @@
 # New interesting inputs go to build-fuzz/corpus; a crash is written as
 # crash-<hash> in the current directory (keep it as a regression test in
 # test/fuzz/regressions/).
+#
+# The runtime's readers of untrusted bytes (flt-fuzz-runtime, no MLIR, built
+# in the normal build ${FLT_BUILD_DIR:-build} whenever clang has libFuzzer):
+#
+#   scripts/run-fuzzer.sh --runtime=npy -runs=1000000        the .npy reader
+#   scripts/run-fuzzer.sh --runtime=signature -runs=1000000  the parser of
+#                                                # library descriptions
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+case "${1:-}" in
+--runtime=npy | --runtime=signature)
+  target=${1#--runtime=}
+  shift
+  export FLT_BUILD_DIR=${FLT_BUILD_DIR:-$root/build}
+  "$root/scripts/build.sh" flt-fuzz-runtime
+  corpus="$FLT_BUILD_DIR/fuzz-corpus-$target"
+  mkdir -p "$corpus"
+  FLT_FUZZ_TARGET=$target exec "$FLT_BUILD_DIR/bin/flt-fuzz-runtime" \
+    "$corpus" "$root/test/fuzz/runtime-corpus/$target" \
+    -dict="$root/test/fuzz/runtime-$target.dict" -max_len=8192 -timeout=10 \
+    -rss_limit_mb=2048 "$@"
+  ;;
+--runtime=*)
+  echo "run-fuzzer.sh: --runtime=npy or --runtime=signature" >&2
+  exit 2
+  ;;
+esac
 export FLT_BUILD_DIR=${FLT_FUZZ_BUILD_DIR:-$root/build-fuzz}
 export FLT_CMAKE_ARGS="-DFLT_SANITIZE=address;undefined;fuzzer-no-link -DFLT_BUILD_FUZZER=ON ${FLT_CMAKE_ARGS:-}"
 "$root/scripts/build.sh" flt-fuzz

@@ -98,3 +98,10 @@ if _cuda_device_present():
 for name in ("FLT_TEST_TARGET", "CUDA_VISIBLE_DEVICES"):
     if name in os.environ:
         config.environment[name] = os.environ[name]
+
+# The runtime's libFuzzer target (tools/flt-fuzz/flt-fuzz-runtime.cpp), built
+# wherever the compiler has libFuzzer.
+fuzz_runtime = os.path.join(config.flt_tools_dir, "flt-fuzz-runtime")
+if os.path.exists(fuzz_runtime):
+    config.available_features.add("runtime-fuzzer")
+    config.substitutions.append(("%flt_fuzz_runtime", fuzz_runtime))

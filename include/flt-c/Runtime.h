@@ -1,9 +1,12 @@
 /*===- flt-c/Runtime.h - C API of libFLTRuntime --------------------------===*\
 |*                                                                            *|
 |* Load a library made by flt-compile, list its functions and signatures,    *|
-|* call one on host buffers and free the results — for bindings and other   *|
-|* languages. Every call that can fail returns a status and, through        *|
-|* `error`, a message the caller frees with fltFreeString. Nothing aborts.  *|
+|* call one on host buffers (or, for --target=cuda libraries, on device     *|
+|* buffers) and free the results — for bindings and other languages (flt's  *|
+|* own Python runtime is ctypes over this header). Every call that can fail *|
+|* returns a status and, through `error`, a message the caller frees with   *|
+|* fltFreeString. Nothing aborts: every argument, including a null pointer, *|
+|* a negative size or an out-of-range index, is checked.                    *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -25,11 +28,19 @@ typedef enum FltElementType {
   FLT_I64 = 5,
 } FltElementType;
 
-typedef enum FltStatus { FLT_OK = 0, FLT_ERROR = 1 } FltStatus;
+/// Any status but FLT_OK is a failure. FLT_INVALID_INPUT: the arguments do
+/// not fit (a signature, a range), nothing ran; FLT_ERROR: anything else (a
+/// library that cannot be loaded, a CUDA driver error, no memory).
+typedef enum FltStatus {
+  FLT_OK = 0,
+  FLT_ERROR = 1,
+  FLT_INVALID_INPUT = 2
+} FltStatus;
 
 /// A dense row-major tensor. As an input it is borrowed (data and shape stay
-/// the caller's); as an output it is owned by the runtime until
-/// fltFreeTensors.
+/// the caller's, and the data is read in place); as an output it is owned
+/// by the runtime until fltFreeTensors. For the device calls `data` is a
+/// CUDA device pointer.
 typedef struct FltTensor {
   FltElementType element;
   int64_t rank;
@@ -61,17 +72,72 @@ FltStatus fltResultType(const FltLibrary *library, int64_t function,
                         int64_t index, FltElementType *element, int64_t *rank,
                         const int64_t **shape);
 
-/// Checks the inputs against the signature and the run-time size relations,
-/// then calls the function. On success *outputs holds fltNumResults tensors
-/// to free with fltFreeTensors.
+/// Run-time size relations of a function, in the order its check numbers
+/// them (owned by the library); null if out of range.
+int64_t fltNumConstraints(const FltLibrary *library, int64_t function);
+const char *fltConstraint(const FltLibrary *library, int64_t function,
+                          int64_t index);
+
+/// Checks inputs against the signature (count, element types, ranks, static
+/// sizes) and the run-time size relations, without running anything; the
+/// inputs' data is not read (it may be null). FLT_INVALID_INPUT with the
+/// reason when they do not fit.
+FltStatus fltValidate(const FltLibrary *library, int64_t function,
+                      const FltTensor *inputs, int64_t numInputs, char **error);
+
+/// Checks the inputs (as fltValidate), then calls the function on host
+/// buffers (a --target=cuda library copies them to the GPU and the results
+/// back). On success *outputs holds fltNumResults tensors to free with
+/// fltFreeTensors.
 FltStatus fltCall(const FltLibrary *library, int64_t function,
                   const FltTensor *inputs, int64_t numInputs,
                   FltTensor **outputs, char **error);
 void fltFreeTensors(FltTensor *tensors, int64_t count);
 
-/// OpenMP threads for the kernels (>= 1).
-FltStatus fltSetNumThreads(const FltLibrary *library, int threads,
+/// OpenMP threads for the kernels, 1 to fltMaxThreads().
+FltStatus fltSetNumThreads(const FltLibrary *library, int64_t threads,
                            char **error);
+int64_t fltMaxThreads(void);
+
+/// The CPU the library was compiled for (owned by the library).
+const char *fltLibraryCpu(const FltLibrary *library);
+
+/*===-- --target=cuda libraries: device buffers -------------------------===*/
+
+/// Whether a CUDA driver and GPU are usable; FLT_ERROR with the reason when
+/// not (or when the library is not a CUDA one).
+FltStatus fltCudaAvailable(const FltLibrary *library, char **error);
+
+/// New device memory holding a copy of host tensor `host` (its data read
+/// from host memory); *device is null for an empty tensor. Free it with
+/// fltFreeDevice.
+FltStatus fltToDevice(const FltLibrary *library, const FltTensor *host,
+                      void **device, char **error);
+
+/// Copies device tensor `device` (data: a device pointer) into `host`, a
+/// buffer of at least `hostBytes` bytes.
+FltStatus fltToHost(const FltLibrary *library, const FltTensor *device,
+                    void *host, uint64_t hostBytes, char **error);
+
+/// Frees device memory from fltToDevice or fltCallDevice (null: nothing).
+void fltFreeDevice(const FltLibrary *library, void *device);
+
+/// Checks the inputs (as fltValidate), then calls the function on device
+/// tensors; on success *outputs holds fltNumResults tensors whose data are
+/// new device buffers, each the caller's to fltFreeDevice, and the array
+/// (with the shapes) is freed with fltFreeDeviceResults, which leaves the
+/// device buffers alone.
+FltStatus fltCallDevice(const FltLibrary *library, int64_t function,
+                        const FltTensor *inputs, int64_t numInputs,
+                        FltTensor **outputs, char **error);
+void fltFreeDeviceResults(FltTensor *tensors, int64_t count);
+
+/// GPU time of `calls` calls of the function on device tensors, one value
+/// per call in milliseconds (CUDA events around each call; results freed
+/// between calls), into milliseconds[0 .. calls).
+FltStatus fltTimeDevice(const FltLibrary *library, int64_t function,
+                        const FltTensor *inputs, int64_t numInputs,
+                        int64_t calls, double *milliseconds, char **error);
 
 void fltFreeString(char *string);
 

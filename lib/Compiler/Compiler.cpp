@@ -166,13 +166,31 @@ LogicalResult renameUserSymbols(ModuleOp module) {
   return success();
 }
 
+/// "cpu <name> <feature>...": the CPU the host code is compiled for and the
+/// instruction-set extensions of FLT_X86_FEATURES it may use, which the
+/// runtime checks against the CPU it runs on (ModuleInfo.h).
+std::string describeCpu(const llvm::TargetMachine &machine) {
+  std::string line = "cpu " + machine.getTargetCPU().str();
+  if (machine.getTargetTriple().isX86()) {
+    const llvm::MCSubtargetInfo *info = machine.getMCSubtargetInfo();
+#define FLT_ADD_FEATURE(NAME, LEAF, SUBLEAF, REG, BIT, XCR0)                   \
+  if (info->checkFeatures("+" NAME))                                           \
+    line += " " NAME;
+    FLT_X86_FEATURES(FLT_ADD_FEATURE)
+#undef FLT_ADD_FEATURE
+  }
+  return line + "\n";
+}
+
 /// The header of the description and one block per function.
 FailureOr<std::string> describeModule(ModuleOp module,
                                       const CompileOptions &options,
+                                      const llvm::TargetMachine &machine,
                                       const ShapeCheckTable &checks) {
-  std::string info =
-      "flt-module " + std::to_string(::flt::abi::kFormatVersion) +
-      "\nflt-version " FLT_VERSION_STRING "\ntarget " + options.target + "\n";
+  std::string info = "flt-module " +
+                     std::to_string(::flt::abi::kFormatVersion) +
+                     "\nflt-version " FLT_VERSION_STRING "\ntarget " +
+                     options.target + "\n" + describeCpu(machine);
   SmallVector<func::FuncOp> functions = exportedFunctions(module);
   if (functions.empty()) {
     module.emitError() << "flt-compile: the module has no public function "
@@ -209,10 +227,12 @@ FailureOr<std::string> describeModule(ModuleOp module,
 }
 
 /// Adds `void __flt_call_<fn>(void **args)` forwarding to
-/// `_mlir_ciface_<prefix><fn>` for every exported function.
+/// `_mlir_ciface_<prefix><fn>` for every exported function; appends to
+/// `arities` how many pointers each reads.
 LogicalResult addPackedEntryPoints(llvm::Module &module, ModuleOp mlirModule,
                                    ArrayRef<std::string> names,
-                                   StringRef targetPrefix, StringRef prefix) {
+                                   StringRef targetPrefix, StringRef prefix,
+                                   SmallVectorImpl<int64_t> &arities) {
   llvm::LLVMContext &context = module.getContext();
   auto *pointer = llvm::PointerType::getUnqual(context);
   for (const std::string &name : names) {
@@ -221,6 +241,7 @@ LogicalResult addPackedEntryPoints(llvm::Module &module, ModuleOp mlirModule,
     if (!callee)
       return mlirModule.emitError()
              << "flt-compile: lowering lost the C interface " << target;
+    arities.push_back(callee->arg_size());
     auto *type = llvm::FunctionType::get(callee->getReturnType(), {pointer},
                                          /*isVarArg=*/false);
     auto *wrapper = llvm::Function::Create(
@@ -483,6 +504,34 @@ LogicalResult linkSharedLibrary(ModuleOp module, StringRef objectPath,
   return failure();
 }
 
+/// The description (`__flt_module_info`), each function's arities
+/// (`__flt_arity_<fn>`) and the seal over both (`__flt_module_seal`), as
+/// ModuleInfo.h lays them out.
+void addModuleDescription(llvm::Module &module, const std::string &info,
+                          ArrayRef<std::string> names,
+                          ArrayRef<int64_t> callArities,
+                          ArrayRef<int64_t> checkArities) {
+  llvm::LLVMContext &context = module.getContext();
+  auto addConstant = [&](llvm::Constant *value, const Twine &name) {
+    new llvm::GlobalVariable(module, value->getType(), /*isConstant=*/true,
+                             llvm::GlobalValue::ExternalLinkage, value, name);
+  };
+  addConstant(llvm::ConstantDataArray::getString(context, info),
+              ::flt::abi::kModuleInfoSymbol);
+  SmallVector<int64_t> arities;
+  for (auto [i, name] : llvm::enumerate(names)) {
+    int64_t pair[2] = {callArities[i], checkArities[i]};
+    arities.append(pair, pair + 2);
+    addConstant(llvm::ConstantDataArray::get(context, ArrayRef<int64_t>(pair)),
+                ::flt::abi::kArityPrefix + name);
+  }
+  uint64_t seal[3] = {::flt::abi::kSealMagic, info.size(),
+                      ::flt::abi::sealChecksum(info.data(), info.size(),
+                                               arities.data(), arities.size())};
+  addConstant(llvm::ConstantDataArray::get(context, ArrayRef<uint64_t>(seal)),
+              ::flt::abi::kSealSymbol);
+}
+
 /// Writes the kernels' PTX (every gpu.binary compiled with format=isa).
 LogicalResult writePTX(ModuleOp module, StringRef outputPath) {
   std::string ptx;
@@ -556,7 +605,8 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
   FailureOr<ShapeCheckTable> checks = addShapeCheckFunctions(module);
   if (failed(checks))
     return failure();
-  FailureOr<std::string> info = describeModule(module, options, *checks);
+  FailureOr<std::string> info =
+      describeModule(module, options, **machine, *checks);
   if (failed(info))
     return failure();
   if (failed(renameUserSymbols(module)))
@@ -602,17 +652,13 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
   if (!llvmModule)
     return module.emitError() << "flt-compile: translation to LLVM IR failed";
 
+  SmallVector<int64_t> callArities, checkArities;
   if (failed(addPackedEntryPoints(*llvmModule, module, names, kUserSymbolPrefix,
-                                  ::flt::abi::kCallPrefix)) ||
+                                  ::flt::abi::kCallPrefix, callArities)) ||
       failed(addPackedEntryPoints(*llvmModule, module, names, kShapeCheckPrefix,
-                                  ::flt::abi::kCheckPrefix)))
+                                  ::flt::abi::kCheckPrefix, checkArities)))
     return failure();
-  llvm::Constant *infoText =
-      llvm::ConstantDataArray::getString(llvmContext, *info);
-  new llvm::GlobalVariable(*llvmModule, infoText->getType(),
-                           /*isConstant=*/true,
-                           llvm::GlobalValue::ExternalLinkage, infoText,
-                           ::flt::abi::kModuleInfoSymbol);
+  addModuleDescription(*llvmModule, *info, names, callArities, checkArities);
 
   llvmModule->setDataLayout((*machine)->createDataLayout());
   llvmModule->setTargetTriple((*machine)->getTargetTriple());

@@ -1,7 +1,11 @@
 //===- CAPI.cpp - C API of libFLTRuntime ----------------------------------===//
 //
-// A thin layer over flt::Library (Runtime.h): conversions between FltTensor
-// and HostTensor, errors as malloc'ed strings.
+// A thin layer over flt::Library (Runtime.h): FltTensors become views of
+// the caller's memory (nothing is copied in), results are handed over in
+// malloc'ed buffers, errors become malloc'ed strings. Every argument is
+// checked here first — null pointers, element codes, negative or
+// overflowing sizes, indices — because the callers include Python's ctypes,
+// where a bad pointer would take the interpreter down.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,12 +23,18 @@ struct FltLibrary {
 
 namespace {
 
-void setError(char **error, const std::string &message) {
-  if (!error)
-    return;
-  *error = static_cast<char *>(std::malloc(message.size() + 1));
-  if (*error)
-    std::memcpy(*error, message.c_str(), message.size() + 1);
+/// Larger than any rank a signature may have (ModuleInfo.h's kMaxRank):
+/// a bigger one is refused before its shape is read.
+constexpr int64_t kMaxInputRank = 64;
+
+FltStatus setError(char **error, const std::string &message,
+                   FltStatus status = FLT_ERROR) {
+  if (error) {
+    *error = static_cast<char *>(std::malloc(message.size() + 1));
+    if (*error)
+      std::memcpy(*error, message.c_str(), message.size() + 1);
+  }
+  return status;
 }
 
 const flt::FunctionInfo *functionAt(const FltLibrary *library, int64_t index) {
@@ -45,6 +55,93 @@ FltStatus describe(const flt::TensorType &type, FltElementType *element,
   return FLT_OK;
 }
 
+/// `tensor` as a view; false with the reason when it is malformed. Data may
+/// be null when `needData` is false (validation reads sizes only).
+bool toView(const FltTensor &tensor, int64_t index, bool needData,
+            flt::TensorView &view, std::string &error) {
+  std::string which = "input #" + std::to_string(index);
+  if (tensor.element < FLT_F32 || tensor.element > FLT_I64) {
+    error = which + " has an unknown element type code " +
+            std::to_string(static_cast<int>(tensor.element));
+    return false;
+  }
+  if (tensor.rank < 0 || tensor.rank > kMaxInputRank) {
+    error = which + " has rank " + std::to_string(tensor.rank) + " (0 to " +
+            std::to_string(kMaxInputRank) + ")";
+    return false;
+  }
+  if (tensor.rank > 0 && !tensor.shape) {
+    error = which + " has no shape";
+    return false;
+  }
+  view.element = static_cast<flt::ElementType>(tensor.element);
+  view.shape.assign(tensor.shape, tensor.shape + tensor.rank);
+  view.data = tensor.data;
+  size_t bytes = 0;
+  std::string why;
+  if (!flt::denseByteSize(view.element, view.shape, bytes, why)) {
+    error = which + ": " + why;
+    return false;
+  }
+  if (needData && bytes > 0 && !tensor.data) {
+    error = which + " has no data";
+    return false;
+  }
+  return true;
+}
+
+/// The inputs of a call as views, after the common argument checks.
+FltStatus prepare(const FltLibrary *library, int64_t function,
+                  const FltTensor *inputs, int64_t numInputs, bool needData,
+                  const flt::FunctionInfo *&info,
+                  std::vector<flt::TensorView> &views, char **error) {
+  if (!library)
+    return setError(error, "no library", FLT_INVALID_INPUT);
+  info = functionAt(library, function);
+  if (!info)
+    return setError(error, "no function #" + std::to_string(function),
+                    FLT_INVALID_INPUT);
+  if (numInputs < 0 || numInputs > 4096 || (numInputs > 0 && !inputs))
+    return setError(error, "invalid inputs pointer or count",
+                    FLT_INVALID_INPUT);
+  std::string message;
+  for (int64_t i = 0; i < numInputs; ++i) {
+    flt::TensorView view;
+    if (!toView(inputs[i], i, needData, view, message))
+      return setError(error, message, FLT_INVALID_INPUT);
+    views.push_back(std::move(view));
+  }
+  std::vector<flt::TensorType> types;
+  for (const flt::TensorView &view : views)
+    types.push_back(view.type());
+  if (!library->library->validateTypes(*info, types, message))
+    return setError(error, message, FLT_INVALID_INPUT);
+  return FLT_OK;
+}
+
+/// An array of `count` FltTensors with their shapes in one allocation.
+FltTensor *allocateTensors(const std::vector<std::vector<int64_t>> &shapes) {
+  size_t words = 0;
+  for (const auto &shape : shapes)
+    words += shape.size();
+  size_t count = shapes.size();
+  auto *block = static_cast<char *>(std::calloc(
+      1, sizeof(FltTensor) * (count ? count : 1) + sizeof(int64_t) * words));
+  if (!block)
+    return nullptr;
+  auto *tensors = reinterpret_cast<FltTensor *>(block);
+  auto *shapeWords = reinterpret_cast<int64_t *>(
+      block + sizeof(FltTensor) * (count ? count : 1));
+  for (size_t i = 0; i < count; ++i) {
+    tensors[i].rank = static_cast<int64_t>(shapes[i].size());
+    tensors[i].shape = shapeWords;
+    std::memcpy(shapeWords, shapes[i].data(),
+                sizeof(int64_t) * shapes[i].size());
+    shapeWords += shapes[i].size();
+  }
+  return tensors;
+}
+
 } // namespace
 
 extern "C" {
@@ -60,13 +157,20 @@ FltLibrary *fltLoadLibrary(const char *path, char **error) {
     setError(error, message);
     return nullptr;
   }
-  return new (std::nothrow) FltLibrary{std::move(library)};
+  auto *result = new (std::nothrow) FltLibrary{std::move(library)};
+  if (!result)
+    setError(error, "out of memory");
+  return result;
 }
 
 void fltUnloadLibrary(FltLibrary *library) { delete library; }
 
 const char *fltLibraryTarget(const FltLibrary *library) {
   return library ? library->library->target().c_str() : nullptr;
+}
+
+const char *fltLibraryCpu(const FltLibrary *library) {
+  return library ? library->library->cpu().c_str() : nullptr;
 }
 
 int64_t fltNumFunctions(const FltLibrary *library) {
@@ -117,70 +221,54 @@ FltStatus fltResultType(const FltLibrary *library, int64_t function,
   return describe(info->results[index], element, rank, shape);
 }
 
+int64_t fltNumConstraints(const FltLibrary *library, int64_t function) {
+  const flt::FunctionInfo *info = functionAt(library, function);
+  return info ? static_cast<int64_t>(info->constraints.size()) : 0;
+}
+
+const char *fltConstraint(const FltLibrary *library, int64_t function,
+                          int64_t index) {
+  const flt::FunctionInfo *info = functionAt(library, function);
+  if (!info || index < 0 ||
+      index >= static_cast<int64_t>(info->constraints.size()))
+    return nullptr;
+  return info->constraints[index].c_str();
+}
+
+FltStatus fltValidate(const FltLibrary *library, int64_t function,
+                      const FltTensor *inputs, int64_t numInputs,
+                      char **error) {
+  const flt::FunctionInfo *info = nullptr;
+  std::vector<flt::TensorView> views;
+  return prepare(library, function, inputs, numInputs, /*needData=*/false, info,
+                 views, error);
+}
+
 FltStatus fltCall(const FltLibrary *library, int64_t function,
                   const FltTensor *inputs, int64_t numInputs,
                   FltTensor **outputs, char **error) {
-  const flt::FunctionInfo *info = functionAt(library, function);
-  if (!info) {
-    setError(error, "no function #" + std::to_string(function));
-    return FLT_ERROR;
-  }
-  if (numInputs < 0 || (numInputs > 0 && !inputs) || !outputs) {
-    setError(error, "invalid inputs or outputs pointer");
-    return FLT_ERROR;
-  }
-  // The runtime works on owned host tensors: copy the inputs in.
-  std::vector<flt::HostTensor> hostInputs;
-  for (int64_t i = 0; i < numInputs; ++i) {
-    const FltTensor &input = inputs[i];
-    if (input.element < FLT_F32 || input.element > FLT_I64 || input.rank < 0 ||
-        (input.rank > 0 && !input.shape)) {
-      setError(error, "input #" + std::to_string(i) + " is malformed");
-      return FLT_ERROR;
-    }
-    std::vector<int64_t> shape(input.shape, input.shape + input.rank);
-    for (int64_t size : shape)
-      if (size < 0) {
-        setError(error, "input #" + std::to_string(i) + " has a negative size");
-        return FLT_ERROR;
-      }
-    flt::HostTensor tensor(static_cast<flt::ElementType>(input.element), shape);
-    if (tensor.byteSize() > 0) {
-      if (!input.data) {
-        setError(error, "input #" + std::to_string(i) + " has no data");
-        return FLT_ERROR;
-      }
-      std::memcpy(tensor.data(), input.data, tensor.byteSize());
-    }
-    hostInputs.push_back(std::move(tensor));
-  }
+  if (!outputs)
+    return setError(error, "no outputs pointer", FLT_INVALID_INPUT);
+  *outputs = nullptr;
+  const flt::FunctionInfo *info = nullptr;
+  std::vector<flt::TensorView> views;
+  if (FltStatus status = prepare(library, function, inputs, numInputs,
+                                 /*needData=*/true, info, views, error))
+    return status;
   std::vector<flt::HostTensor> results;
   std::string message;
-  if (!library->library->call(*info, hostInputs, results, message)) {
-    setError(error, message);
-    return FLT_ERROR;
-  }
-  auto *out = static_cast<FltTensor *>(
-      std::calloc(results.size() ? results.size() : 1, sizeof(FltTensor)));
-  if (!out) {
-    setError(error, "out of memory");
-    return FLT_ERROR;
-  }
+  if (!library->library->call(*info, views, results, message))
+    return setError(error, message);
+  // Shapes in the array's block; each result's buffer handed over as is.
+  std::vector<std::vector<int64_t>> shapes;
+  for (const flt::HostTensor &result : results)
+    shapes.push_back(result.shape());
+  FltTensor *out = allocateTensors(shapes);
+  if (!out)
+    return setError(error, "out of memory");
   for (size_t i = 0; i < results.size(); ++i) {
-    const flt::HostTensor &result = results[i];
-    out[i].element = static_cast<FltElementType>(result.element());
-    out[i].rank = static_cast<int64_t>(result.shape().size());
-    out[i].shape = static_cast<int64_t *>(
-        std::malloc(sizeof(int64_t) * (out[i].rank ? out[i].rank : 1)));
-    out[i].data = std::malloc(result.byteSize() ? result.byteSize() : 1);
-    if (!out[i].shape || !out[i].data) {
-      fltFreeTensors(out, static_cast<int64_t>(results.size()));
-      setError(error, "out of memory");
-      return FLT_ERROR;
-    }
-    std::memcpy(out[i].shape, result.shape().data(),
-                sizeof(int64_t) * out[i].rank);
-    std::memcpy(out[i].data, result.data(), result.byteSize());
+    out[i].element = static_cast<FltElementType>(results[i].element());
+    out[i].data = results[i].release();
   }
   *outputs = out;
   return FLT_OK;
@@ -189,24 +277,156 @@ FltStatus fltCall(const FltLibrary *library, int64_t function,
 void fltFreeTensors(FltTensor *tensors, int64_t count) {
   if (!tensors)
     return;
-  for (int64_t i = 0; i < count; ++i) {
-    std::free(tensors[i].shape);
+  for (int64_t i = 0; i < count; ++i)
     std::free(tensors[i].data);
-  }
   std::free(tensors);
 }
 
-FltStatus fltSetNumThreads(const FltLibrary *library, int threads,
+FltStatus fltSetNumThreads(const FltLibrary *library, int64_t threads,
                            char **error) {
-  if (!library) {
-    setError(error, "no library");
-    return FLT_ERROR;
-  }
+  if (!library)
+    return setError(error, "no library", FLT_INVALID_INPUT);
   std::string message;
-  if (!library->library->setNumThreads(threads, message)) {
-    setError(error, message);
-    return FLT_ERROR;
+  if (!library->library->setNumThreads(threads, message))
+    return setError(error, message, FLT_INVALID_INPUT);
+  return FLT_OK;
+}
+
+int64_t fltMaxThreads(void) { return flt::Library::kMaxThreads; }
+
+FltStatus fltCudaAvailable(const FltLibrary *library, char **error) {
+  if (!library)
+    return setError(error, "no library", FLT_INVALID_INPUT);
+  std::string message;
+  if (!library->library->cudaAvailable(message))
+    return setError(error, message);
+  return FLT_OK;
+}
+
+FltStatus fltToDevice(const FltLibrary *library, const FltTensor *host,
+                      void **device, char **error) {
+  if (!library || !host || !device)
+    return setError(error, "null library, tensor or result pointer",
+                    FLT_INVALID_INPUT);
+  *device = nullptr;
+  flt::TensorView view;
+  std::string message;
+  if (!toView(*host, 0, /*needData=*/true, view, message))
+    return setError(error, message, FLT_INVALID_INPUT);
+  flt::DeviceTensor tensor;
+  if (!library->library->toDevice(view, tensor, message))
+    return setError(error, message);
+  *device = tensor.data;
+  return FLT_OK;
+}
+
+FltStatus fltToHost(const FltLibrary *library, const FltTensor *device,
+                    void *host, uint64_t hostBytes, char **error) {
+  if (!library || !device)
+    return setError(error, "null library or tensor", FLT_INVALID_INPUT);
+  flt::TensorView view;
+  std::string message;
+  if (!toView(*device, 0, /*needData=*/true, view, message))
+    return setError(error, message, FLT_INVALID_INPUT);
+  size_t bytes = 0;
+  flt::denseByteSize(view.element, view.shape, bytes, message);
+  if (bytes > hostBytes || (bytes > 0 && !host))
+    return setError(error,
+                    "the host buffer holds " + std::to_string(hostBytes) +
+                        " bytes, the device tensor " + std::to_string(bytes),
+                    FLT_INVALID_INPUT);
+  flt::DeviceTensor tensor;
+  tensor.data = const_cast<void *>(view.data);
+  tensor.element = view.element;
+  tensor.shape = view.shape;
+  flt::HostTensor copy;
+  if (!library->library->toHost(tensor, copy, message))
+    return setError(error, message);
+  if (bytes)
+    std::memcpy(host, copy.data(), bytes);
+  return FLT_OK;
+}
+
+void fltFreeDevice(const FltLibrary *library, void *device) {
+  if (!library || !device)
+    return;
+  flt::DeviceTensor tensor;
+  tensor.data = device;
+  library->library->freeDevice(tensor);
+}
+
+static std::vector<flt::DeviceTensor>
+deviceTensors(const std::vector<flt::TensorView> &views) {
+  std::vector<flt::DeviceTensor> tensors;
+  for (const flt::TensorView &view : views) {
+    flt::DeviceTensor tensor;
+    tensor.data = const_cast<void *>(view.data);
+    tensor.element = view.element;
+    tensor.shape = view.shape;
+    tensors.push_back(std::move(tensor));
   }
+  return tensors;
+}
+
+FltStatus fltCallDevice(const FltLibrary *library, int64_t function,
+                        const FltTensor *inputs, int64_t numInputs,
+                        FltTensor **outputs, char **error) {
+  if (!outputs)
+    return setError(error, "no outputs pointer", FLT_INVALID_INPUT);
+  *outputs = nullptr;
+  const flt::FunctionInfo *info = nullptr;
+  std::vector<flt::TensorView> views;
+  if (FltStatus status = prepare(library, function, inputs, numInputs,
+                                 /*needData=*/true, info, views, error))
+    return status;
+  std::vector<flt::DeviceTensor> results;
+  std::string message;
+  if (!library->library->callDevice(*info, deviceTensors(views), results,
+                                    message))
+    return setError(error, message);
+  std::vector<std::vector<int64_t>> shapes;
+  for (const flt::DeviceTensor &result : results)
+    shapes.push_back(result.shape);
+  FltTensor *out = allocateTensors(shapes);
+  if (!out) {
+    for (flt::DeviceTensor &result : results)
+      library->library->freeDevice(result);
+    return setError(error, "out of memory");
+  }
+  for (size_t i = 0; i < results.size(); ++i) {
+    out[i].element = static_cast<FltElementType>(results[i].element);
+    out[i].data = results[i].data;
+  }
+  *outputs = out;
+  return FLT_OK;
+}
+
+void fltFreeDeviceResults(FltTensor *tensors, int64_t count) {
+  (void)count;
+  std::free(tensors);
+}
+
+FltStatus fltTimeDevice(const FltLibrary *library, int64_t function,
+                        const FltTensor *inputs, int64_t numInputs,
+                        int64_t calls, double *milliseconds, char **error) {
+  if (calls < 1 || calls > 1000000 || !milliseconds)
+    return setError(error,
+                    "the number of timed calls must be between 1 and "
+                    "1000000, got " +
+                        std::to_string(calls),
+                    FLT_INVALID_INPUT);
+  const flt::FunctionInfo *info = nullptr;
+  std::vector<flt::TensorView> views;
+  if (FltStatus status = prepare(library, function, inputs, numInputs,
+                                 /*needData=*/true, info, views, error))
+    return status;
+  std::vector<double> times;
+  std::string message;
+  if (!library->library->timeDevice(*info, deviceTensors(views),
+                                    static_cast<int>(calls), times, message))
+    return setError(error, message);
+  for (size_t i = 0; i < times.size() && i < static_cast<size_t>(calls); ++i)
+    milliseconds[i] = times[i];
   return FLT_OK;
 }
 

@@ -74,22 +74,29 @@ bool Library::cudaAvailable(std::string &error) const {
   return true;
 }
 
-bool Library::toDevice(const HostTensor &tensor, DeviceTensor &device,
+bool Library::toDevice(const TensorView &tensor, DeviceTensor &device,
                        std::string &error) const {
   if (!cudaAvailable(error))
     return false;
-  device.element = tensor.element();
-  device.shape = tensor.shape();
+  size_t bytes = 0;
+  if (!denseByteSize(tensor.element, tensor.shape, bytes, error))
+    return false;
+  if (bytes > 0 && !tensor.data) {
+    error = "copying " + tensor.type().str() + " to the GPU: no data";
+    return false;
+  }
+  device.element = tensor.element;
+  device.shape = tensor.shape;
   device.data = nullptr;
-  if (tensor.byteSize() == 0)
+  if (bytes == 0)
     return true;
-  device.data = cuda_->memAlloc(tensor.byteSize(), nullptr, false);
+  device.data = cuda_->memAlloc(bytes, nullptr, false);
   if (device.data)
-    cuda_->copy(device.data, tensor.data(), tensor.byteSize(), nullptr, 1);
+    cuda_->copy(device.data, tensor.data, bytes, nullptr, 1);
   std::string message = takeError(*cuda_);
   if (!message.empty()) {
     freeDevice(device);
-    error = "copying " + tensor.str() + " to the GPU: " + message;
+    error = "copying " + tensor.type().str() + " to the GPU: " + message;
     return false;
   }
   return true;
@@ -99,9 +106,14 @@ bool Library::toHost(const DeviceTensor &device, HostTensor &tensor,
                      std::string &error) const {
   if (!cudaAvailable(error))
     return false;
-  tensor = HostTensor(device.element, device.shape);
+  if (!HostTensor::allocate(device.element, device.shape, tensor, error))
+    return false;
   if (tensor.byteSize() == 0)
     return true;
+  if (!device.data) {
+    error = "copying " + tensor.str() + " from the GPU: no device buffer";
+    return false;
+  }
   cuda_->copy(tensor.data(), device.data, tensor.byteSize(), nullptr, 1);
   std::string message = takeError(*cuda_);
   if (!message.empty()) {
@@ -204,14 +216,17 @@ bool Library::callDevice(const FunctionInfo &function,
 }
 
 bool Library::callThroughDevice(const FunctionInfo &function,
-                                const std::vector<HostTensor> &inputs,
+                                const std::vector<TensorView> &inputs,
                                 std::vector<HostTensor> &results,
                                 std::string &error) const {
-  if (!validate(function, inputs, error) || !cudaAvailable(error))
+  std::vector<TensorType> types;
+  for (const TensorView &input : inputs)
+    types.push_back(input.type());
+  if (!validateTypes(function, types, error) || !cudaAvailable(error))
     return false;
   std::vector<DeviceTensor> deviceInputs, deviceResults;
   bool ok = true;
-  for (const HostTensor &input : inputs) {
+  for (const TensorView &input : inputs) {
     DeviceTensor device;
     ok = ok && toDevice(input, device, error);
     deviceInputs.push_back(device);

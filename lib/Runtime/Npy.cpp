@@ -1,21 +1,31 @@
 //===- Npy.cpp - NumPy .npy files -----------------------------------------===//
 //
 // The subset of the .npy format (versions 1-3) that flt's tensors need:
-// little-endian, C-order arrays of f32, f16, f64, i32 and i64. Everything
-// else is rejected with a message that says what was found.
+// little-endian, C-order arrays of f32, f16, f64, i32 and i64. The header
+// is parsed as the Python literal NumPy reads it as, restricted to what
+// NumPy writes: a dict of exactly 'descr' (a string), 'fortran_order'
+// (True or False) and 'shape' (a tuple of decimals), in any order, with
+// Python's whitespace and an optional trailing comma. Everything else — a
+// repeated or unknown key, a value of another kind, junk after the dict, a
+// size that overflows, data shorter or longer than the shape — is refused
+// with a message that says what was found, before the data is allocated.
 //
 //===----------------------------------------------------------------------===//
 
 #include "flt/Runtime/Npy.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <fstream>
+#include <optional>
 #include <random>
-#include <sstream>
 
 namespace flt {
 namespace {
@@ -38,36 +48,6 @@ const char *descriptor(ElementType type) {
     return "";
   }
   return "";
-}
-
-/// The value of `key` in the header dict ("'descr': '<f4', ...").
-bool headerField(const std::string &header, const std::string &key,
-                 std::string &value) {
-  size_t at = header.find("'" + key + "'");
-  if (at == std::string::npos)
-    return false;
-  size_t colon = header.find(':', at);
-  if (colon == std::string::npos)
-    return false;
-  size_t start = header.find_first_not_of(" ", colon + 1);
-  if (start == std::string::npos)
-    return false;
-  size_t end;
-  if (header[start] == '(') {
-    end = header.find(')', start);
-    if (end == std::string::npos)
-      return false;
-    value = header.substr(start + 1, end - start - 1);
-  } else if (header[start] == '\'') {
-    end = header.find('\'', start + 1);
-    if (end == std::string::npos)
-      return false;
-    value = header.substr(start + 1, end - start - 1);
-  } else {
-    end = header.find_first_of(",}", start);
-    value = header.substr(start, end - start);
-  }
-  return true;
 }
 
 uint16_t floatToHalf(float value) {
@@ -206,7 +186,10 @@ bool convertTensor(const HostTensor &tensor, ElementType element,
             " to " + elementName(element);
     return false;
   }
-  converted = HostTensor(element, tensor.shape());
+  HostTensor result;
+  if (!HostTensor::allocate(element, tensor.shape(), result, error))
+    return false;
+  converted = std::move(result);
   auto *in = static_cast<const uint8_t *>(tensor.data());
   auto *out = static_cast<uint8_t *>(converted.data());
   size_t inBytes = elementSize(tensor.element()),
@@ -217,50 +200,260 @@ bool convertTensor(const HostTensor &tensor, ElementType element,
   return true;
 }
 
-bool readNpy(const std::string &path, HostTensor &tensor, std::string &error) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    error = "cannot open '" + path + "': " + std::strerror(errno);
-    return false;
-  }
-  auto corrupt = [&](const std::string &why) {
-    error = "'" + path + "' is not a valid .npy file (" + why + ")";
-    return false;
-  };
-  char magic[8];
-  if (!file.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
-    return corrupt("bad magic");
-  uint8_t major = static_cast<uint8_t>(magic[6]);
-  uint32_t headerLength = 0;
-  if (major == 1) {
-    uint8_t bytes[2];
-    if (!file.read(reinterpret_cast<char *>(bytes), 2))
-      return corrupt("truncated header");
-    headerLength = bytes[0] | (bytes[1] << 8);
-  } else if (major == 2 || major == 3) {
-    uint8_t bytes[4];
-    if (!file.read(reinterpret_cast<char *>(bytes), 4))
-      return corrupt("truncated header");
-    headerLength = bytes[0] | (bytes[1] << 8) | (bytes[2] << 16) |
-                   (static_cast<uint32_t>(bytes[3]) << 24);
-  } else {
-    return corrupt("unknown version " + std::to_string(major));
-  }
-  if (headerLength > (1u << 20))
-    return corrupt("header too long");
-  std::string header(headerLength, '\0');
-  if (!file.read(header.data(), headerLength))
-    return corrupt("truncated header");
+namespace {
 
-  std::string descr, fortran, shapeText;
-  if (!headerField(header, "descr", descr) ||
-      !headerField(header, "fortran_order", fortran) ||
-      !headerField(header, "shape", shapeText))
-    return corrupt("header lacks descr, fortran_order or shape");
-  if (fortran.find("False") == std::string::npos) {
-    error = "'" + path +
-            "' is in Fortran order; save a C-order array "
-            "(numpy.ascontiguousarray)";
+/// The largest header read (NumPy's own default limit is 10000 bytes; a
+/// header of 64 dimensions is under 2000).
+constexpr size_t kMaxHeaderBytes = size_t(1) << 20;
+constexpr size_t kMaxNpyRank = 64;
+
+/// A recursive-descent reader of the header's dict literal.
+class HeaderParser {
+public:
+  HeaderParser(const std::string &text, std::string &error)
+      : text(text), error(error) {}
+
+  bool parse(std::string &descr, bool &fortran, std::vector<int64_t> &shape);
+
+private:
+  bool fail(const std::string &why) {
+    error = why;
+    return false;
+  }
+  /// Python's whitespace between tokens (a header has no comments or line
+  /// continuations).
+  void skipSpace() {
+    while (at < text.size() &&
+           (text[at] == ' ' || text[at] == '\t' || text[at] == '\n' ||
+            text[at] == '\r' || text[at] == '\f'))
+      ++at;
+  }
+  bool peek(char c) {
+    skipSpace();
+    return at < text.size() && text[at] == c;
+  }
+  bool expect(char c, const char *what) {
+    if (!peek(c))
+      return fail(std::string("expected ") + what + " at " + where());
+    ++at;
+    return true;
+  }
+  /// "column N" and what stands there.
+  std::string where() const {
+    if (at >= text.size())
+      return "the end of the header";
+    std::string rest = text.substr(at, 12);
+    for (char &c : rest)
+      if (c == '\n')
+        c = ' ';
+    return "column " + std::to_string(at + 1) + " ('" + rest +
+           (at + 12 < text.size() ? "...'" : "'") + ")";
+  }
+  bool parseString(std::string &value);
+  bool parseWord(std::string &word);
+  bool parseShape(std::vector<int64_t> &shape);
+
+  const std::string &text;
+  std::string &error;
+  size_t at = 0;
+};
+
+bool HeaderParser::parseString(std::string &value) {
+  skipSpace();
+  if (at >= text.size() || (text[at] != '\'' && text[at] != '"'))
+    return fail("expected a quoted string at " + where());
+  char quote = text[at++];
+  size_t start = at;
+  while (at < text.size() && text[at] != quote) {
+    if (text[at] == '\\' || text[at] == '\n')
+      return fail("unsupported character in a string at " + where());
+    ++at;
+  }
+  if (at >= text.size())
+    return fail("unterminated string");
+  value = text.substr(start, at - start);
+  ++at;
+  return true;
+}
+
+/// An identifier-like word (True, False).
+bool HeaderParser::parseWord(std::string &word) {
+  skipSpace();
+  size_t start = at;
+  while (
+      at < text.size() &&
+      (std::isalnum(static_cast<unsigned char>(text[at])) || text[at] == '_'))
+    ++at;
+  word = text.substr(start, at - start);
+  return !word.empty();
+}
+
+bool HeaderParser::parseShape(std::vector<int64_t> &shape) {
+  skipSpace();
+  if (at >= text.size() || text[at] != '(')
+    return fail("'shape' must be a tuple of sizes, such as (2, 3) or (5,), "
+                "at " +
+                where());
+  ++at;
+  shape.clear();
+  bool comma = false; // after the last size
+  while (!peek(')')) {
+    if (!shape.empty() && !comma)
+      return fail("expected ',' or ')' in 'shape' at " + where());
+    skipSpace();
+    size_t start = at;
+    while (at < text.size() && text[at] >= '0' && text[at] <= '9')
+      ++at;
+    std::string digits = text.substr(start, at - start);
+    if (digits.empty() ||
+        (at < text.size() &&
+         (std::isalnum(static_cast<unsigned char>(text[at])) ||
+          text[at] == '_' || text[at] == '.')))
+      return fail("'shape' must hold non-negative decimal sizes; found " +
+                  where());
+    if (digits.size() > 1 && digits[0] == '0')
+      return fail("size '" + digits + "' in 'shape' has a leading zero");
+    uint64_t value = 0;
+    for (char c : digits) {
+      if (value > (static_cast<uint64_t>(INT64_MAX) - (c - '0')) / 10)
+        return fail("size " + digits + " in 'shape' does not fit in 64 bits");
+      value = value * 10 + static_cast<uint64_t>(c - '0');
+    }
+    if (shape.size() == kMaxNpyRank)
+      return fail("'shape' has more than " + std::to_string(kMaxNpyRank) +
+                  " dimensions");
+    shape.push_back(static_cast<int64_t>(value));
+    comma = peek(',');
+    if (comma)
+      ++at;
+  }
+  ++at; // ')'
+  // (3) is the number 3 in Python, not a tuple.
+  if (shape.size() == 1 && !comma)
+    return fail("'shape' must be a tuple: write (" + std::to_string(shape[0]) +
+                ",) for one dimension");
+  return true;
+}
+
+bool HeaderParser::parse(std::string &descr, bool &fortran,
+                         std::vector<int64_t> &shape) {
+  if (!expect('{', "'{' (the header is a dict literal)"))
+    return false;
+  bool seenDescr = false, seenFortran = false, seenShape = false;
+  while (!peek('}')) {
+    std::string key;
+    if (!parseString(key))
+      return false;
+    if (!expect(':', "':' after the key"))
+      return false;
+    bool *seen = key == "descr"           ? &seenDescr
+                 : key == "fortran_order" ? &seenFortran
+                 : key == "shape"         ? &seenShape
+                                          : nullptr;
+    if (!seen)
+      return fail("unexpected key '" + key +
+                  "' (a header has exactly 'descr', 'fortran_order' and "
+                  "'shape')");
+    // NumPy would keep the last value; which one was meant is unknowable.
+    if (*seen)
+      return fail("key '" + key + "' appears twice");
+    *seen = true;
+    if (key == "descr") {
+      if (!parseString(descr))
+        return fail("'descr' must be a dtype string such as '<f4' (" + error +
+                    ")");
+    } else if (key == "fortran_order") {
+      std::string word;
+      if (!parseWord(word) || (word != "True" && word != "False"))
+        return fail("'fortran_order' must be True or False, found " +
+                    (word.empty() ? where() : "'" + word + "'"));
+      fortran = word == "True";
+    } else if (!parseShape(shape)) {
+      return false;
+    }
+    if (peek(','))
+      ++at;
+    else if (!peek('}'))
+      return fail("expected ',' or '}' at " + where());
+  }
+  ++at; // '}'
+  skipSpace();
+  if (at != text.size())
+    return fail("unexpected text after the header's dict at " + where());
+  if (!seenDescr || !seenFortran || !seenShape)
+    return fail(std::string("the header lacks '") +
+                (!seenDescr     ? "descr"
+                 : !seenFortran ? "fortran_order"
+                                : "shape") +
+                "'");
+  return true;
+}
+
+std::string tupleString(const std::vector<int64_t> &shape) {
+  std::string text = "(";
+  for (size_t i = 0; i < shape.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + (shape.size() == 1 ? ",)" : ")");
+}
+
+} // namespace
+
+bool parseNpyHeader(const uint8_t *bytes, size_t size, NpyHeader &header,
+                    size_t &needMore, std::string &error) {
+  needMore = 0;
+  if (size < 8) {
+    needMore = 8;
+    error = "the file is shorter than the .npy preamble";
+    return false;
+  }
+  if (std::memcmp(bytes, "\x93NUMPY", 6) != 0) {
+    error = "bad magic: not a .npy file";
+    return false;
+  }
+  uint8_t major = bytes[6], minor = bytes[7];
+  if ((major < 1 || major > 3) || minor != 0) {
+    error = "unknown .npy version " + std::to_string(major) + "." +
+            std::to_string(minor);
+    return false;
+  }
+  size_t lengthBytes = major == 1 ? 2 : 4;
+  if (size < 8 + lengthBytes) {
+    needMore = 8 + lengthBytes;
+    error = "truncated header";
+    return false;
+  }
+  uint64_t headerLength = 0;
+  for (size_t i = 0; i < lengthBytes; ++i)
+    headerLength |= static_cast<uint64_t>(bytes[8 + i]) << (8 * i);
+  if (headerLength > kMaxHeaderBytes) {
+    error = "header of " + std::to_string(headerLength) + " bytes (more than " +
+            std::to_string(kMaxHeaderBytes) + ")";
+    return false;
+  }
+  size_t dataOffset = 8 + lengthBytes + static_cast<size_t>(headerLength);
+  if (size < dataOffset) {
+    needMore = dataOffset;
+    error = "truncated header";
+    return false;
+  }
+  std::string text(reinterpret_cast<const char *>(bytes) + 8 + lengthBytes,
+                   static_cast<size_t>(headerLength));
+  for (size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 || c > 0x7e) && c != '\n' && c != '\t' && c != '\r' &&
+        c != '\f') {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02x", c);
+      error = std::string("byte ") + hex + " at header column " +
+              std::to_string(i + 1) + " (a header is ASCII text)";
+      return false;
+    }
+  }
+  std::string descr, why;
+  bool fortran = false;
+  std::vector<int64_t> shape;
+  if (!HeaderParser(text, why).parse(descr, fortran, shape)) {
+    error = "header: " + why;
     return false;
   }
   std::optional<ElementType> element;
@@ -269,34 +462,210 @@ bool readNpy(const std::string &path, HostTensor &tensor, std::string &error) {
     if (descr == descriptor(type))
       element = type;
   if (!element) {
-    error = "'" + path + "' has dtype '" + descr +
-            "'; flt reads little-endian f4, f2, f8, i4 and i8 arrays";
+    error = "dtype '" + descr +
+            "'; flt reads little-endian f4, f2, f8, i4 and i8 arrays ('<f4', "
+            "'<f2', '<f8', '<i4', '<i8')";
     return false;
   }
-  std::vector<int64_t> shape;
-  std::stringstream sizes(shapeText);
-  std::string item;
-  while (std::getline(sizes, item, ',')) {
-    size_t first = item.find_first_not_of(" ");
-    if (first == std::string::npos)
-      continue;
-    char *end = nullptr;
-    long long size = std::strtoll(item.c_str() + first, &end, 10);
-    if (end == item.c_str() + first || size < 0)
-      return corrupt("bad shape '(" + shapeText + ")'");
-    shape.push_back(size);
+  if (fortran) {
+    error = "the array is in Fortran order; save a C-order array "
+            "(numpy.ascontiguousarray)";
+    return false;
   }
-  HostTensor result(*element, shape);
-  if (result.byteSize() > 0 &&
-      !file.read(static_cast<char *>(result.data()),
-                 static_cast<std::streamsize>(result.byteSize())))
-    return corrupt("the data is shorter than shape " + result.str() + " needs");
-  char extra;
-  if (file.read(&extra, 1))
-    return corrupt("trailing bytes after the data");
+  size_t dataBytes = 0;
+  if (!denseByteSize(*element, shape, dataBytes, error))
+    return false;
+  header.element = *element;
+  header.shape = std::move(shape);
+  header.dataOffset = dataOffset;
+  header.dataBytes = dataBytes;
+  return true;
+}
+
+namespace {
+
+/// The data bytes found against those the header needs, as a message.
+std::string sizeMismatch(const NpyHeader &header, uint64_t found) {
+  std::string needs = "shape " + tupleString(header.shape) + " of " +
+                      elementName(header.element) + " needs " +
+                      std::to_string(header.dataBytes) + " bytes of data";
+  if (found < header.dataBytes)
+    return "the data is shorter than " + needs + ", the file has " +
+           std::to_string(found);
+  return "the file has " + std::to_string(found) + " bytes of data, but " +
+         needs + " (trailing bytes after the data)";
+}
+
+/// read() until `size` bytes or the end; the count read, or -1 (errno).
+ssize_t readFully(int fd, uint8_t *into, size_t size) {
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::read(fd, into + done, size - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    if (n == 0)
+      break;
+    done += static_cast<size_t>(n);
+  }
+  return static_cast<ssize_t>(done);
+}
+
+} // namespace
+
+bool readNpyBuffer(const uint8_t *bytes, size_t size, HostTensor &tensor,
+                   std::string &error) {
+  NpyHeader header;
+  size_t needMore = 0;
+  if (!parseNpyHeader(bytes, size, header, needMore, error)) {
+    error = "not a valid .npy file (" + error + ")";
+    return false;
+  }
+  if (size - header.dataOffset != header.dataBytes) {
+    error = "not a valid .npy file (" +
+            sizeMismatch(header, size - header.dataOffset) + ")";
+    return false;
+  }
+  HostTensor result;
+  if (!HostTensor::allocate(header.element, header.shape, result, error))
+    return false;
+  if (header.dataBytes)
+    std::memcpy(result.data(), bytes + header.dataOffset, header.dataBytes);
   tensor = std::move(result);
   return true;
 }
+
+bool readNpy(const std::string &path, HostTensor &tensor, std::string &error) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    error = "cannot open '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  auto corrupt = [&](const std::string &why) {
+    error = "'" + path + "' is not a valid .npy file (" + why + ")";
+    return false;
+  };
+  auto readError = [&] {
+    error = "cannot read '" + path + "': " + std::strerror(errno);
+    return false;
+  };
+  struct stat info;
+  if (fstat(fd, &info) != 0)
+    return readError();
+  if (S_ISDIR(info.st_mode)) {
+    error = "cannot read '" + path + "': it is a directory";
+    return false;
+  }
+
+  // The preamble, then the header it announces (at most kMaxHeaderBytes).
+  std::vector<uint8_t> head(12);
+  NpyHeader header;
+  size_t have = 0, needMore = 0;
+  while (true) {
+    ssize_t n = readFully(fd, head.data() + have, head.size() - have);
+    if (n < 0)
+      return readError();
+    have += static_cast<size_t>(n);
+    if (parseNpyHeader(head.data(), have, header, needMore, error))
+      break;
+    // A complete header that is wrong, or a file that ends inside it.
+    if (needMore == 0 || have < head.size())
+      return corrupt(error);
+    head.resize(needMore);
+  }
+  // Bytes read past the header belong to the data.
+  size_t early = have - header.dataOffset;
+
+  // The data: checked against the file's size before it is allocated, so
+  // that a header claiming terabytes costs nothing.
+  if (S_ISREG(info.st_mode)) {
+    uint64_t fileSize = static_cast<uint64_t>(info.st_size);
+    uint64_t found =
+        fileSize >= header.dataOffset ? fileSize - header.dataOffset : 0;
+    if (found != header.dataBytes)
+      return corrupt(sizeMismatch(header, found));
+  }
+  HostTensor result;
+  if (!HostTensor::allocate(header.element, header.shape, result, error)) {
+    error = "'" + path + "': " + error;
+    return false;
+  }
+  auto *data = static_cast<uint8_t *>(result.data());
+  if (early > header.dataBytes)
+    return corrupt(sizeMismatch(header, early));
+  if (early)
+    std::memcpy(data, head.data() + header.dataOffset, early);
+  ssize_t n = readFully(fd, data + early, header.dataBytes - early);
+  if (n < 0)
+    return readError();
+  uint64_t found = early + static_cast<uint64_t>(n);
+  // Anything after the data (a pipe or a file that grew) is an error too.
+  uint8_t extra;
+  ssize_t more = found == header.dataBytes ? readFully(fd, &extra, 1) : 0;
+  if (more < 0)
+    return readError();
+  if (found != header.dataBytes || more > 0)
+    return corrupt(sizeMismatch(header, found + static_cast<uint64_t>(more)));
+  tensor = std::move(result);
+  return true;
+}
+
+namespace {
+
+/// write() all of `size` bytes; false (errno set) on an error.
+bool writeFully(int fd, const void *data, size_t size) {
+  const auto *bytes = static_cast<const uint8_t *>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd, bytes, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      if (n == 0)
+        errno = EIO;
+      return false;
+    }
+    bytes += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+/// The preamble and header of `tensor`'s .npy file.
+std::string npyHeader(const HostTensor &tensor) {
+  std::string header =
+      "{'descr': '" + std::string(descriptor(tensor.element())) +
+      "', 'fortran_order': False, 'shape': " + tupleString(tensor.shape()) +
+      ", }";
+  // Pad with spaces so that the data starts at a multiple of 64 bytes.
+  size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  uint16_t length = static_cast<uint16_t>(header.size());
+  std::string preamble("\x93NUMPY\x01\x00", 8);
+  preamble += static_cast<char>(length & 0xff);
+  preamble += static_cast<char>(length >> 8);
+  return preamble + header;
+}
+
+/// Writes the file's bytes to `fd`, then closes it; false with errno set.
+bool writeAndClose(int fd, const std::string &header,
+                   const HostTensor &tensor) {
+  bool ok = writeFully(fd, header.data(), header.size()) &&
+            writeFully(fd, tensor.data(), tensor.byteSize());
+  int saved = errno;
+  // close() reports what a deferred write (NFS, a full disk) failed on.
+  if (::close(fd) != 0 && ok)
+    return false;
+  errno = saved;
+  return ok;
+}
+
+} // namespace
 
 bool writeNpy(const std::string &path, const HostTensor &input,
               std::string &error) {
@@ -307,48 +676,61 @@ bool writeNpy(const std::string &path, const HostTensor &input,
       return false;
     tensor = &widened;
   }
-  // NumPy's tuple spelling: "()", "(3,)", "(1, 2)".
-  std::string shape;
-  for (int64_t size : tensor->shape())
-    shape += (shape.empty() ? "" : ", ") + std::to_string(size);
-  if (tensor->shape().size() == 1)
-    shape += ",";
-  std::string header = "{'descr': '" +
-                       std::string(descriptor(tensor->element())) +
-                       "', 'fortran_order': False, 'shape': (" + shape + "), }";
-  // Pad with spaces so that the data starts at a multiple of 64 bytes.
-  size_t total = 10 + header.size() + 1;
-  header.append((64 - total % 64) % 64, ' ');
-  header += '\n';
+  std::string header = npyHeader(*tensor);
+  auto failed = [&](const char *what) {
+    error = std::string(what) + " '" + path + "': " + std::strerror(errno);
+    return false;
+  };
+  if (path.empty()) {
+    error = "cannot write '': empty file name";
+    return false;
+  }
+
+  // Only a regular file (or a new path) is replaced, by a rename; anything
+  // else — a symbolic link, a device such as /dev/null, a FIFO — is opened
+  // and written through, so the link or the device stays what it was.
+  struct stat info;
+  bool exists = lstat(path.c_str(), &info) == 0;
+  if (!exists && errno != ENOENT)
+    return failed("cannot write");
+  if (exists && !S_ISREG(info.st_mode)) {
+    struct stat target;
+    if (stat(path.c_str(), &target) == 0 && S_ISDIR(target.st_mode)) {
+      error = "cannot write '" + path + "': it is a directory";
+      return false;
+    }
+    // O_TRUNC empties a regular file a link points to; devices and FIFOs
+    // ignore it.
+    int fd =
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0)
+      return failed("cannot write");
+    if (!writeAndClose(fd, header, *tensor))
+      return failed("error writing");
+    return true;
+  }
 
   std::random_device random;
   std::string temporary =
       path + ".tmp" + std::to_string(getpid()) + "." + std::to_string(random());
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    if (!file) {
-      error = "cannot write '" + path + "': " + std::strerror(errno);
-      return false;
-    }
-    uint16_t length = static_cast<uint16_t>(header.size());
-    file.write("\x93NUMPY\x01\x00", 8);
-    char lengthBytes[2] = {static_cast<char>(length & 0xff),
-                           static_cast<char>(length >> 8)};
-    file.write(lengthBytes, 2);
-    file.write(header.data(), static_cast<std::streamsize>(header.size()));
-    file.write(static_cast<const char *>(tensor->data()),
-               static_cast<std::streamsize>(tensor->byteSize()));
-    file.close();
-    if (!file) {
-      std::remove(temporary.c_str());
-      error = "error writing '" + path + "'";
-      return false;
-    }
+  int fd = ::open(temporary.c_str(),
+                  O_WRONLY | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0)
+    return failed("cannot write");
+  if (!writeAndClose(fd, header, *tensor)) {
+    int saved = errno;
+    ::unlink(temporary.c_str());
+    errno = saved;
+    return failed("error writing");
   }
+  // The replaced file's permissions are kept.
+  if (exists)
+    chmod(temporary.c_str(), info.st_mode & 07777);
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    error = "cannot write '" + path + "': " + std::strerror(errno);
-    std::remove(temporary.c_str());
-    return false;
+    int saved = errno;
+    ::unlink(temporary.c_str());
+    errno = saved;
+    return failed("cannot write");
   }
   return true;
 }

@@ -2,6 +2,7 @@
 
 #include "flt/Runtime/Runtime.h"
 
+#include "flt/Runtime/ModuleDescription.h"
 #include "flt/Runtime/ModuleInfo.h"
 
 #include "Descriptors.h"
@@ -76,16 +77,90 @@ std::string TensorType::str() const {
   return std::string(elementName(element)) + " " + shapeString(shape);
 }
 
-HostTensor::HostTensor(ElementType element, std::vector<int64_t> shape)
-    : element_(element), shape_(std::move(shape)) {
-  bytes_.resize(static_cast<size_t>(numElements()) * elementSize(element_));
+bool denseByteSize(ElementType element, const std::vector<int64_t> &shape,
+                   size_t &bytes, std::string &error) {
+  // 2^62 bytes: more than any machine has, and far from overflowing the
+  // int64_t byte offsets of the descriptors.
+  constexpr uint64_t kLimit = uint64_t(1) << 62;
+  uint64_t total = elementSize(element);
+  bool empty = false;
+  for (int64_t size : shape) {
+    if (size < 0) {
+      std::string sizes;
+      for (int64_t each : shape)
+        sizes += (sizes.empty() ? "" : ", ") + std::to_string(each);
+      error = "size " + std::to_string(size) + " in shape (" + sizes +
+              ") is negative";
+      return false;
+    }
+    empty |= size == 0;
+  }
+  // An empty array has no bytes, whatever its other sizes; the others must
+  // still be representable.
+  for (int64_t size : shape) {
+    if (size == 0)
+      continue;
+    if (static_cast<uint64_t>(size) > kLimit ||
+        total > kLimit / static_cast<uint64_t>(size)) {
+      error = "shape " + shapeString(shape) + " of " + elementName(element) +
+              " is too large (more than 2^62 bytes)";
+      return false;
+    }
+    total *= static_cast<uint64_t>(size);
+  }
+  bytes = empty ? 0 : static_cast<size_t>(total);
+  return true;
+}
+
+HostTensor &HostTensor::operator=(HostTensor &&other) noexcept {
+  if (this != &other) {
+    std::free(data_);
+    element_ = other.element_;
+    shape_ = std::move(other.shape_);
+    data_ = other.data_;
+    bytes_ = other.bytes_;
+    other.data_ = nullptr;
+    other.bytes_ = 0;
+    other.shape_.clear();
+  }
+  return *this;
+}
+
+HostTensor::~HostTensor() { std::free(data_); }
+
+bool HostTensor::allocate(ElementType element, std::vector<int64_t> shape,
+                          HostTensor &tensor, std::string &error) {
+  size_t bytes = 0;
+  if (!denseByteSize(element, shape, bytes, error))
+    return false;
+  void *data = nullptr;
+  if (bytes > 0) {
+    data = std::calloc(bytes, 1);
+    if (!data) {
+      error = "out of memory for " + std::string(elementName(element)) + " " +
+              shapeString(shape) + " (" + std::to_string(bytes) + " bytes)";
+      return false;
+    }
+  }
+  HostTensor result;
+  result.element_ = element;
+  result.shape_ = std::move(shape);
+  result.data_ = data;
+  result.bytes_ = bytes;
+  tensor = std::move(result);
+  return true;
+}
+
+void *HostTensor::release() {
+  void *data = data_;
+  data_ = nullptr;
+  bytes_ = 0;
+  return data;
 }
 
 int64_t HostTensor::numElements() const {
-  int64_t count = 1;
-  for (int64_t size : shape_)
-    count *= size;
-  return count;
+  size_t size = elementSize(element_);
+  return static_cast<int64_t>(bytes_ / (size ? size : 1));
 }
 
 std::string HostTensor::str() const {
@@ -103,6 +178,11 @@ std::unique_ptr<Library> Library::load(const std::string &path,
     error = "cannot open library '" + path + "': " + std::strerror(errno);
     return nullptr;
   }
+  // dlopen would block on a FIFO and read a device without end.
+  if (!S_ISREG(info.st_mode)) {
+    error = "cannot load library '" + path + "': not a regular file";
+    return nullptr;
+  }
   // RTLD_LOCAL: several libraries may export the same function names.
   void *handle =
       dlopen(path.find('/') == std::string::npos ? ("./" + path).c_str()
@@ -117,25 +197,8 @@ std::unique_ptr<Library> Library::load(const std::string &path,
   std::unique_ptr<Library> library(new Library());
   library->handle_ = handle;
   library->path_ = path;
-  auto *text = static_cast<const char *>(dlsym(handle, abi::kModuleInfoSymbol));
-  if (!text) {
-    error = "'" + path + "' is not an flt library (it has no " +
-            abi::kModuleInfoSymbol + "); make it with flt-compile";
+  if (!library->readDescription(error))
     return nullptr;
-  }
-  if (!library->parseModuleInfo(text, error))
-    return nullptr;
-  for (const FunctionInfo &function : library->functions_) {
-    void *call = dlsym(handle, (abi::kCallPrefix + function.name).c_str());
-    void *check = dlsym(handle, (abi::kCheckPrefix + function.name).c_str());
-    if (!call || !check) {
-      error = "'" + path + "' lacks the entry points of function '" +
-              function.name + "'";
-      return nullptr;
-    }
-    library->callEntries_.push_back(call);
-    library->checkEntries_.push_back(check);
-  }
   if (library->target_ == "cuda") {
     library->cuda_ = std::make_unique<CudaEntryPoints>();
     std::string missing;
@@ -155,68 +218,98 @@ Library::~Library() {
     dlclose(handle_);
 }
 
-bool Library::parseModuleInfo(const char *text, std::string &error) {
-  std::istringstream lines(text);
-  std::string line;
-  auto corrupt = [&](const std::string &why) {
-    error = "'" + path_ + "' has a corrupt description (" + why + ")";
+bool Library::readDescription(std::string &error) {
+  const std::string quoted = "'" + path_ + "'";
+  auto *text =
+      static_cast<const char *>(dlsym(handle_, abi::kModuleInfoSymbol));
+  if (!text) {
+    error = quoted + " is not an flt library (it has no " +
+            abi::kModuleInfoSymbol + "); make it with flt-compile";
+    return false;
+  }
+  auto *seal = static_cast<const uint64_t *>(dlsym(handle_, abi::kSealSymbol));
+  auto refuse = [&](const std::string &why) {
+    error = quoted + " cannot be used: " + why;
     return false;
   };
-  FunctionInfo *current = nullptr;
-  int format = -1;
-  std::string version;
-  while (std::getline(lines, line)) {
-    std::istringstream words(line);
-    std::string key;
-    words >> key;
-    if (key == "flt-module") {
-      words >> format;
-    } else if (key == "flt-version") {
-      words >> version;
-    } else if (key == "target") {
-      words >> target_;
-    } else if (key == "function") {
-      functions_.emplace_back();
-      current = &functions_.back();
-      words >> current->name;
-    } else if (key == "arg" || key == "result") {
-      if (!current)
-        return corrupt("tensor outside a function");
-      std::string element;
-      int64_t rank = -1;
-      words >> element >> rank;
-      std::optional<ElementType> type = parseElementType(element);
-      if (!type || rank < 0)
-        return corrupt("bad tensor type '" + line + "'");
-      TensorType tensor{*type, {}};
-      for (int64_t i = 0; i < rank; ++i) {
-        std::string size;
-        if (!(words >> size))
-          return corrupt("short shape in '" + line + "'");
-        tensor.shape.push_back(size == "?" ? -1 : std::stoll(size));
-      }
-      (key == "arg" ? current->args : current->results).push_back(tensor);
-    } else if (key == "constraint") {
-      if (!current)
-        return corrupt("constraint outside a function");
-      current->constraints.push_back(line.substr(std::strlen("constraint ")));
-    } else if (key == "end") {
-      current = nullptr;
-    } else if (!key.empty()) {
-      return corrupt("unknown item '" + key + "'");
-    }
-  }
-  if (format != abi::kFormatVersion)
-    return corrupt("format " + std::to_string(format) + ", expected " +
-                   std::to_string(abi::kFormatVersion));
-  if (version != FLT_VERSION_STRING) {
-    error = "'" + path_ + "' was compiled by flt " + version +
-            " but this runtime is flt " FLT_VERSION_STRING
-            "; recompile it with this flt-compile";
+  const char *recompile = "; recompile it with this flt-compile";
+  if (!seal)
+    return refuse(std::string("it has no ") + abi::kSealSymbol +
+                  " (an older flt-compile made it, or it was altered)" +
+                  recompile);
+  if (seal[0] != abi::kSealMagic)
+    return refuse(std::string("its ") + abi::kSealSymbol +
+                  " is not a seal of this format" + recompile);
+  // The seal says how long the description is: reading stops there even
+  // where the text lost its terminating NUL.
+  size_t length = strnlen(text, abi::kMaxDescriptionBytes + 1);
+  if (length != seal[1])
+    return refuse("its description is " + std::to_string(length) +
+                  " bytes long but its seal says " + std::to_string(seal[1]) +
+                  " (the library was altered or damaged)" + recompile);
+
+  ModuleDescription description;
+  std::string why;
+  if (!parseModuleDescription(text, length, description, why)) {
+    error = quoted + " has a corrupt description (" + why + ")";
     return false;
   }
-  if (target_ != "cpu" && target_ != "cuda")
-    return corrupt("unknown target '" + target_ + "'");
+  if (description.version != FLT_VERSION_STRING) {
+    error = quoted + " was compiled by flt " + description.version +
+            " but this runtime is flt " FLT_VERSION_STRING + recompile;
+    return false;
+  }
+
+  // Entry points and what they read, as flt-compile counted them.
+  std::vector<int64_t> arities;
+  for (const FunctionInfo &function : description.functions) {
+    void *call = dlsym(handle_, (abi::kCallPrefix + function.name).c_str());
+    void *check = dlsym(handle_, (abi::kCheckPrefix + function.name).c_str());
+    auto *arity = static_cast<const int64_t *>(
+        dlsym(handle_, (abi::kArityPrefix + function.name).c_str()));
+    if (!call || !check || !arity)
+      return refuse("it lacks the entry points of function '" + function.name +
+                    "'" + recompile);
+    callEntries_.push_back(call);
+    checkEntries_.push_back(check);
+    arities.push_back(arity[0]);
+    arities.push_back(arity[1]);
+  }
+  if (abi::sealChecksum(text, length, arities.data(), arities.size()) !=
+      seal[2])
+    return refuse("its description does not match its seal (the library "
+                  "was altered or damaged)" +
+                  std::string(recompile));
+  for (size_t i = 0; i < description.functions.size(); ++i) {
+    const FunctionInfo &function = description.functions[i];
+    int64_t args = static_cast<int64_t>(function.args.size());
+    int64_t callReads = args + (function.results.empty() ? 0 : 1);
+    if (arities[2 * i] != callReads || arities[2 * i + 1] != args)
+      return refuse("function '" + function.name + "' is described with " +
+                    std::to_string(function.args.size()) + " argument(s) and " +
+                    std::to_string(function.results.size()) +
+                    " result(s), but its entry points read " +
+                    std::to_string(arities[2 * i]) + " and " +
+                    std::to_string(arities[2 * i + 1]) + " descriptor(s)");
+  }
+
+  // The host code may use any instruction the compiled-for CPU has: refuse
+  // before a kernel meets one this CPU lacks (SIGILL).
+  std::vector<std::string> missing =
+      missingCpuFeatures(description.cpuFeatures);
+  if (!missing.empty()) {
+    std::string names;
+    for (const std::string &feature : missing)
+      names += (names.empty() ? "" : ", ") + feature;
+    return refuse("it was compiled for CPU '" + description.cpu +
+                  "' and uses instructions this CPU lacks (" + names +
+                  "); recompile it for this machine (flt-compile "
+                  "--cpu=native, or the name of this CPU)");
+  }
+  target_ = description.target;
+  cpu_ = description.cpu;
+  cpuFeatures_ = description.cpuFeatures;
+  functions_ = std::move(description.functions);
   return true;
 }
 
@@ -231,18 +324,14 @@ const FunctionInfo *Library::find(const std::string &name) const {
 // Calling
 //===----------------------------------------------------------------------===//
 
-bool Library::validate(const FunctionInfo &function,
-                       const std::vector<HostTensor> &inputs,
-                       std::string &error) const {
-  std::vector<TensorType> types;
-  for (const HostTensor &input : inputs)
-    types.push_back({input.element(), input.shape()});
-  return validateTypes(function, types, error);
-}
-
 bool Library::validateTypes(const FunctionInfo &function,
                             const std::vector<TensorType> &inputs,
                             std::string &error) const {
+  size_t index = &function - functions_.data();
+  if (index >= functions_.size()) {
+    error = "function '" + function.name + "' is not one of '" + path_ + "'";
+    return false;
+  }
   if (inputs.size() != function.args.size()) {
     error = "function '" + function.name + "' takes " +
             std::to_string(function.args.size()) + " inputs, got " +
@@ -273,6 +362,12 @@ bool Library::validateTypes(const FunctionInfo &function,
         return false;
       }
     }
+    size_t bytes = 0;
+    std::string why;
+    if (!denseByteSize(input.element, input.shape, bytes, why)) {
+      error = which + ": " + why;
+      return false;
+    }
   }
   // The relations between dynamic sizes: the library's check function.
   std::vector<std::vector<int64_t>> descriptors;
@@ -282,7 +377,6 @@ bool Library::validateTypes(const FunctionInfo &function,
     descriptors.push_back(describe(nullptr, input.shape));
   for (auto &descriptor : descriptors)
     args.push_back(descriptor.data());
-  size_t index = &function - functions_.data();
   auto check = reinterpret_cast<int64_t (*)(void **)>(checkEntries_[index]);
   int64_t violated = check(args.data());
   if (violated != 0) {
@@ -301,38 +395,49 @@ bool Library::validateTypes(const FunctionInfo &function,
 }
 
 bool Library::call(const FunctionInfo &function,
-                   const std::vector<HostTensor> &inputs,
+                   const std::vector<TensorView> &inputs,
                    std::vector<HostTensor> &results, std::string &error) const {
   if (target_ == "cuda")
     return callThroughDevice(function, inputs, results, error);
-  if (!validate(function, inputs, error))
+  std::vector<TensorType> types;
+  for (const TensorView &input : inputs)
+    types.push_back(input.type());
+  if (!validateTypes(function, types, error))
     return false;
 
   std::vector<std::vector<int64_t>> descriptors;
-  for (const HostTensor &input : inputs)
-    descriptors.push_back(describe(input.data(), input.shape()));
+  for (const TensorView &input : inputs)
+    descriptors.push_back(describe(input.data, input.shape));
   std::vector<int64_t> resultDescriptors = invoke(function, descriptors);
 
   // Copy each result out, then free every kernel allocation once (results
   // may alias each other or an input, which the kernel does not own).
   std::set<const void *> inputBuffers, freed;
-  for (const HostTensor &input : inputs)
-    inputBuffers.insert(input.data());
+  for (const TensorView &input : inputs)
+    inputBuffers.insert(input.data);
   results.clear();
   const int64_t *words = resultDescriptors.data();
+  bool ok = true;
   for (const TensorType &type : function.results) {
     size_t rank = type.shape.size();
     auto *aligned = reinterpret_cast<const uint8_t *>(words[1]);
     int64_t offset = words[2];
     const int64_t *sizes = words + 3, *strides = words + 3 + rank;
-    HostTensor result(type.element, std::vector<int64_t>(sizes, sizes + rank));
+    HostTensor result;
+    if (ok && !HostTensor::allocate(type.element,
+                                    std::vector<int64_t>(sizes, sizes + rank),
+                                    result, error)) {
+      error = "result of '" + function.name + "': " + error;
+      ok = false;
+    }
     size_t bytes = elementSize(type.element);
-    if (result.numElements() > 0) {
+    if (ok && result.numElements() > 0) {
       auto *out = static_cast<uint8_t *>(result.data());
       gather(aligned + offset * static_cast<int64_t>(bytes), sizes, strides,
              rank, bytes, out);
     }
-    results.push_back(std::move(result));
+    if (ok)
+      results.push_back(std::move(result));
     words += 3 + 2 * rank;
   }
   words = resultDescriptors.data();
@@ -343,7 +448,9 @@ bool Library::call(const FunctionInfo &function,
       std::free(allocated);
     words += 3 + 2 * type.shape.size();
   }
-  return true;
+  if (!ok)
+    results.clear();
+  return ok;
 }
 
 std::vector<int64_t>
@@ -363,17 +470,17 @@ Library::invoke(const FunctionInfo &function,
   return resultDescriptors;
 }
 
-bool Library::setNumThreads(int threads, std::string &error) const {
-  if (threads < 1) {
-    error =
-        "the thread count must be at least 1, got " + std::to_string(threads);
+bool Library::setNumThreads(int64_t threads, std::string &error) const {
+  if (threads < 1 || threads > kMaxThreads) {
+    error = "the thread count must be between 1 and " +
+            std::to_string(kMaxThreads) + ", got " + std::to_string(threads);
     return false;
   }
   // The kernels' OpenMP runtime is a dependency of the library.
   auto setThreads =
       reinterpret_cast<void (*)(int)>(dlsym(handle_, "omp_set_num_threads"));
   if (setThreads)
-    setThreads(threads);
+    setThreads(static_cast<int>(threads));
   else if (threads != 1) {
     error = "'" + path_ + "' has no thread support (compiled without OpenMP)";
     return false;

@@ -13,11 +13,11 @@ arrays), `flt.frontends.torch` and `flt.frontends.onnx` (import models),
 `flt.nn` (FLTAttention, a PyTorch module), `flt.autograd` (compiled
 functions with their gradients as torch autograd functions).
 
-The compiler needs the native extension flt._native (libMLIR), the runtime
-only flt._runtime (libFLTRuntime), both built with flt
-(build/python_packages); they are loaded on first use, so the numpy
-reference also works from the source tree alone, and flt.runtime where only
-the runtime was copied.
+The compiler needs the native extension flt._native (libMLIR), built with
+flt (build/python_packages); the runtime only libFLTRuntime, through ctypes
+(flt._capi: no compiled extension, any CPython >= 3.9). Both are loaded on
+first use, so the numpy reference also works from the source tree alone,
+and flt.runtime where only the runtime was copied.
 """
 
 import importlib
@@ -42,5 +42,5 @@ def __getattr__(name):
         return getattr(importlib.import_module(f".{_NAMES[name]}", __name__),
                        name)
     if name == "__version__":
-        return importlib.import_module("._runtime", __name__).runtime_version()
+        return importlib.import_module("._capi", __name__).runtime_version()
     raise AttributeError(f"module 'flt' has no attribute '{name}'")

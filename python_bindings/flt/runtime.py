@@ -4,9 +4,9 @@
                                              # flt.compile, which calls this)
     out = kernels.layer(q, k, v, r, xi, theta)
 
-Needs only the extension flt._runtime (libFLTRuntime, no MLIR), so it also
-works where just the compiled libraries and the runtime were copied, e.g. a
-GPU host.
+Needs only libFLTRuntime (no MLIR), through ctypes over its C API
+(flt._capi), so it also works where just the compiled libraries and the
+runtime were copied, e.g. a GPU host, under any CPython >= 3.9.
 
 Each public function of a library becomes an attribute; calling it checks
 every argument against the signature (dtype, rank, static sizes, then the
@@ -32,7 +32,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from . import _runtime
+from . import _capi
+from ._capi import runtime_version  # noqa: F401 (flt.__version__)
 
 _NUMPY_DTYPES = {
     "f32": np.dtype(np.float32), "f16": np.dtype(np.float16),
@@ -244,12 +245,28 @@ class CompiledFunction:
                    for o, (e, _) in zip(outputs, self.result_types)]
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
-    def _call_device(self, args):
+    def _prepare_device(self, args):
+        if len(args) != len(self.arg_types):
+            raise ValueError(f"{self.name} takes {len(self.arg_types)} "
+                             f"arguments ({', '.join(self.arg_names)}), got "
+                             f"{len(args)}")
         if self._module.target != "cuda":
             raise ValueError(f"{self.name} was compiled for "
                              f"{self._module.target}; GPU arguments need a "
                              f"library compiled with target='cuda'")
-        prepared = [self._device_argument(i, a) for i, a in enumerate(args)]
+        return [self._device_argument(i, a) for i, a in enumerate(args)]
+
+    def time_on_device(self, *args, calls: int = 10) -> List[float]:
+        """GPU milliseconds of each of `calls` calls on device arguments
+        (torch CUDA tensors or DeviceArrays), measured with CUDA events
+        around each call: the kernels only, no copies (results are freed
+        between calls). A target='cuda' library only."""
+        prepared = self._prepare_device(args)
+        return self._library.time_device(
+            self.name, [(p, e, list(s)) for p, e, s, _ in prepared], calls)
+
+    def _call_device(self, args):
+        prepared = self._prepare_device(args)
         results = self._library.call_device(
             self.name, [(p, e, list(s)) for p, e, s, _ in prepared])
         arrays = [DeviceArray(self._library, p, e, s) for p, e, s in results]
@@ -273,7 +290,7 @@ class CompiledModule:
     def __init__(self, library_path: str,
                  arg_names: Optional[Dict[str, Sequence[str]]] = None,
                  ir=None):
-        self._library = _runtime.Library(library_path)
+        self._library = _capi.Library(library_path)
         self.target = self._library.target
         self.ir = ir
         self.library_path = library_path
@@ -302,8 +319,9 @@ class CompiledModule:
         return list(super().__dir__()) + list(self._functions)
 
     def set_num_threads(self, threads: int):
-        """OpenMP threads of the kernels' parallel loops."""
-        self._library.set_num_threads(int(threads))
+        """OpenMP threads of the kernels' parallel loops, 1 to
+        flt.runtime.max_threads() (ValueError otherwise)."""
+        self._library.set_num_threads(threads)
 
     def to_device(self, array, dtype: Optional[str] = None) -> DeviceArray:
         """A copy of a numpy array in GPU memory (target="cuda"), as `dtype`
@@ -328,6 +346,16 @@ class CompiledModule:
         bits = _host_bits(dtype, array, "to_device")
         pointer = self._library.to_device(dtype, bits)
         return DeviceArray(self._library, pointer, dtype, bits.shape)
+
+
+def library_path() -> str:
+    """The libFLTRuntime that flt.runtime loaded."""
+    return _capi.LIBRARY_PATH
+
+
+def max_threads() -> int:
+    """The most threads set_num_threads takes."""
+    return _capi.max_threads()
 
 
 def load(library_path: str,

@@ -5,9 +5,9 @@
 // (FLTCompiler), give the result types of flt ops from the dialect's rules
 // (flt.ops builds with them) and list a function's ops with their constants
 // (the frontends read a raised module back as a graph). Loading and calling the
-// libraries is flt._runtime's (RuntimeModule.cpp), which needs no MLIR. The
-// pure-Python package (python_bindings/flt) builds the user-facing API on these
-// few entry points.
+// libraries is flt.runtime's (ctypes over libFLTRuntime's C API), which needs
+// no MLIR. The pure-Python package (python_bindings/flt) builds the user-facing
+// API on these few entry points.
 //
 // MLIR reports problems as diagnostics, not exceptions; every entry point
 // here collects them and throws one `CompileFailure` (turned into

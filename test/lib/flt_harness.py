@@ -95,7 +95,11 @@ class Library:
                                      "record it with the same sources")
                 self.path = bundled
                 return
-            self._compile(source, bundled, [*flags, *target_flags])
+            # The GPU host's CPU is not this one: its host code for a
+            # baseline x86-64 (SSE4.2, POPCNT), which every such host has,
+            # so that the runtime's CPU-feature check lets it run there.
+            self._compile(source, bundled,
+                          [*flags, *target_flags, "--cpu=x86-64-v2"])
             target_flags, self.run_flags = [], []  # go on with the CPU build
         self._compile(source, self.path, [*flags, *target_flags])
 

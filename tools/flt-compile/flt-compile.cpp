@@ -58,6 +58,15 @@ int main(int argc, char **argv) {
     llvm::errs() << "flt-compile: error: no output file (-o)\n";
     return 1;
   }
+  // An empty name would reach the linker, which writes a.out instead; a
+  // second -o would silently win.
+  if (outputPath.empty() || outputPath.getNumOccurrences() > 1) {
+    llvm::errs() << "flt-compile: error: "
+                 << (outputPath.empty() ? "-o needs a file name"
+                                        : "-o is given twice")
+                 << "\n";
+    return 1;
+  }
   if (std::optional<std::string> violation =
           flt::validateOptions(options, flt::OptionSpelling::CLI)) {
     llvm::errs() << "flt-compile: error: " << *violation << "\n";

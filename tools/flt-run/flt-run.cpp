@@ -7,7 +7,9 @@
 // relations, calls it, writes each result to its --output file (in order)
 // and prints one line per result. With --benchmark=N it also times N calls
 // after one warm-up call (--device=cuda: GPU time from CUDA events, inputs
-// kept on the device). Any error is one line on stderr and exit status 1.
+// kept on the device). Any error is one line on stderr and exit status 1,
+// and every option is checked (values in range, no repeats, no empty file
+// names) before anything is read or run.
 //
 // bf16 arguments read f32 .npy files (rounded to nearest even); bf16 results
 // are written as f32.
@@ -18,6 +20,7 @@
 #include "flt/Runtime/Runtime.h"
 
 #include <dlfcn.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -42,28 +45,55 @@ struct Options {
   std::exit(1);
 }
 
+/// The valid range of --benchmark (README, docs/Design.md 5); --threads's
+/// is flt::Library::kMaxThreads.
+constexpr long kMaxBenchmarkCalls = 1000000;
+
 void usage() {
   std::printf(
       "usage: flt-run LIB.so --function=NAME --input=a.npy ... "
       "[--output=o.npy ...]\n"
       "               [--device=cpu|cuda] [--threads=N] [--benchmark=N]\n"
-      "       flt-run LIB.so --list\n");
+      "       flt-run LIB.so --list\n"
+      "--threads: 1 to %lld OpenMP threads (--device=cpu); --benchmark: 1 "
+      "to %ld calls;\n"
+      "an --output that is a link, a device or a FIFO is written through, "
+      "never replaced\n",
+      static_cast<long long>(flt::Library::kMaxThreads), kMaxBenchmarkCalls);
 }
 
-/// A positive integer flag value.
-int parseCount(const std::string &flag, const std::string &text) {
+/// An integer flag value in [1, max]: decimal digits only.
+int parseCount(const std::string &flag, const std::string &text, long max) {
   char *end = nullptr;
   errno = 0;
   long value = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno != 0 || value < 1 ||
-      value > 1000000)
-    fail(flag + " needs a positive integer, got '" + text + "'");
+  bool digits = !text.empty() &&
+                text.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || *end != '\0' || errno != 0 || value < 1 || value > max)
+    fail(flag + " needs a positive integer up to " + std::to_string(max) +
+         ", got '" + text + "'");
   return static_cast<int>(value);
+}
+
+/// A file name flag value: not empty.
+std::string parsePath(const std::string &flag, const char *text) {
+  if (!*text)
+    fail(flag + "= needs a file name");
+  return text;
 }
 
 Options parse(int argc, char **argv, bool &list) {
   Options options;
   list = false;
+  // Options that take one value may not be repeated: the second would
+  // silently win.
+  std::vector<std::string> given;
+  auto once = [&](const char *flag) {
+    for (const std::string &seen : given)
+      if (seen == flag)
+        fail(std::string(flag) + " is given twice");
+    given.push_back(flag);
+  };
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&](const char *flag) -> const char * {
@@ -78,17 +108,24 @@ Options parse(int argc, char **argv, bool &list) {
     } else if (arg == "--list") {
       list = true;
     } else if (const char *v = value("--function")) {
+      if (!*v)
+        fail("--function= needs a function name");
+      once("--function");
       options.function = v;
     } else if (const char *v = value("--input")) {
-      options.inputs.push_back(v);
+      options.inputs.push_back(parsePath("--input", v));
     } else if (const char *v = value("--output")) {
-      options.outputs.push_back(v);
+      options.outputs.push_back(parsePath("--output", v));
     } else if (const char *v = value("--device")) {
+      once("--device");
       options.device = v;
     } else if (const char *v = value("--threads")) {
-      options.threads = parseCount("--threads", v);
+      once("--threads");
+      options.threads = static_cast<int>(
+          parseCount("--threads", v, flt::Library::kMaxThreads));
     } else if (const char *v = value("--benchmark")) {
-      options.benchmark = parseCount("--benchmark", v);
+      once("--benchmark");
+      options.benchmark = parseCount("--benchmark", v, kMaxBenchmarkCalls);
     } else if (!arg.empty() && arg[0] == '-') {
       fail("unknown option '" + arg + "' (see --help)");
     } else if (options.library.empty()) {
@@ -102,6 +139,20 @@ Options parse(int argc, char **argv, bool &list) {
          "--input=a.npy ...)");
   if (options.device != "cpu" && options.device != "cuda")
     fail("--device must be cpu or cuda, got '" + options.device + "'");
+  // Two results written to one file: the second would replace the first.
+  for (size_t i = 0; i < options.outputs.size(); ++i) {
+    struct stat a;
+    bool aExists = stat(options.outputs[i].c_str(), &a) == 0;
+    for (size_t j = 0; j < i; ++j) {
+      struct stat b;
+      bool same =
+          options.outputs[i] == options.outputs[j] ||
+          (aExists && stat(options.outputs[j].c_str(), &b) == 0 &&
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino && S_ISREG(a.st_mode));
+      if (same)
+        fail("--output '" + options.outputs[i] + "' is given for two results");
+    }
+  }
   return options;
 }
 
@@ -215,8 +266,11 @@ int main(int argc, char **argv) {
   if (options.threads > 0 && !library->setNumThreads(options.threads, error))
     fail(error);
 
+  std::vector<flt::TensorView> views;
+  for (const flt::HostTensor &input : inputs)
+    views.push_back(input.view());
   std::vector<flt::HostTensor> results;
-  if (!library->call(*function, inputs, results, error))
+  if (!library->call(*function, views, results, error))
     fail(error);
 
   for (size_t i = 0; i < results.size(); ++i) {
@@ -235,7 +289,7 @@ int main(int argc, char **argv) {
       std::vector<flt::DeviceTensor> deviceInputs(inputs.size());
       bool ok = true;
       for (size_t i = 0; ok && i < inputs.size(); ++i)
-        ok = library->toDevice(inputs[i], deviceInputs[i], error);
+        ok = library->toDevice(inputs[i].view(), deviceInputs[i], error);
       std::vector<double> warmUp;
       ok = ok &&
            library->timeDevice(*function, deviceInputs, 1, warmUp, error) &&
@@ -247,11 +301,11 @@ int main(int argc, char **argv) {
         fail(error);
     } else {
       std::vector<flt::HostTensor> scratch;
-      if (!library->call(*function, inputs, scratch, error)) // warm-up
+      if (!library->call(*function, views, scratch, error)) // warm-up
         fail(error);
       for (int i = 0; i < options.benchmark; ++i) {
         auto start = std::chrono::steady_clock::now();
-        if (!library->call(*function, inputs, scratch, error))
+        if (!library->call(*function, views, scratch, error))
           fail(error);
         auto stop = std::chrono::steady_clock::now();
         times.push_back(

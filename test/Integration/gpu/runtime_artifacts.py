@@ -1,6 +1,6 @@
 # What is copied to a GPU host — a library made by flt-compile
-# --target=cuda, libFLTRuntime, flt-run and flt.runtime's extension
-# flt._runtime — needs neither libMLIR nor
+# --target=cuda, libFLTRuntime, flt-run and flt.runtime (pure Python: ctypes
+# over libFLTRuntime) — needs neither libMLIR nor
 # libLLVM, nor libomp, libcuda or the CUDA toolkit: the driver is
 # dlopen'ed at run time. Where there is no driver, flt-run --device=cuda
 # says so in one line and exits 1, and a CUDA library refuses --device=cpu.
@@ -26,10 +26,12 @@ runtime = os.path.join(os.path.dirname(os.path.abspath(tool("flt-run"))),
                        "..", "lib", "libFLTRuntime.so")
 artifacts = [("the CUDA library", lib.path), ("libFLTRuntime", runtime),
              ("flt-run", tool("flt-run"))]
-# flt.runtime's extension, where the Python package is built.
-python_runtime = importlib.util.find_spec("flt._runtime")
-if python_runtime:
-    artifacts.append(("flt._runtime", python_runtime.origin))
+# flt.runtime is Python alone, over that libFLTRuntime: no extension of
+# its own, which would tie it to one Python version.
+for module in ("flt.runtime", "flt._capi"):
+    spec = importlib.util.find_spec(module)
+    expect(f"{module} is pure Python", spec is not None and
+           spec.origin.endswith(".py"), spec.origin if spec else "missing")
 for label, path in artifacts:
     needed = subprocess.run(["ldd", path], capture_output=True, text=True,
                             check=True).stdout
