@@ -35,14 +35,15 @@ def compare(label, lib, name, inputs, cotangents, fn, arg_names, **kwargs):
         check(f"{label}: d{arg}", out, ref, gradient=True)
 
 
-def linear_attention_cases(g, rpe, H=2, m=6, e=5, r=4, flags=()):
+def linear_attention_cases(g, rpe, H=2, m=6, e=5, r=4, flags=(),
+                           causal_values=(False, True)):
     """flt.linear_attention with or without rpe, causal or not, every
     normalization, at L = 1, 7, 129 and S != L, dynamic B and L; flags are
     added to flt-compile's (--linear-attention-grad=... picks the backward
     form instead of the cost model)."""
     functions, cases = [], []
     for causal, normalize in itertools.product(
-            (False, True), ("divide", "guarded", "none")):
+            causal_values, ("divide", "guarded", "none")):
         FQ = ttype((1, H, 1, m), dynamic=(0, 2))
         V = ttype((1, H, 1, e), dynamic=(0, 2))
         PP = ttype((1, H, 1, r), dynamic=(0, 2))

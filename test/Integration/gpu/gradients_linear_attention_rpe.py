@@ -7,3 +7,4 @@
 # RUN: env FLT_TEST_TARGET=gpu-emulation %python %S/../cpu/gradients_linear_attention_rpe.py
 # RUN: env FLT_TEST_TARGET=cuda-host %python %S/../cpu/gradients_linear_attention_rpe.py
 # RUN: %if cuda-device %{ env FLT_TEST_TARGET=cuda %python %S/../cpu/gradients_linear_attention_rpe.py %}
+# UNSUPPORTED: sanitizer

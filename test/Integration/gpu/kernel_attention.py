@@ -9,3 +9,4 @@
 # RUN: env FLT_TEST_TARGET=gpu-emulation %python %S/../cpu/kernel_attention.py
 # RUN: env FLT_TEST_TARGET=cuda-host %python %S/../cpu/kernel_attention.py
 # RUN: %if cuda-device %{ env FLT_TEST_TARGET=cuda %python %S/../cpu/kernel_attention.py %}
+# UNSUPPORTED: sanitizer

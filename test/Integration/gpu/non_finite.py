@@ -7,3 +7,4 @@
 # RUN: env FLT_TEST_TARGET=gpu-emulation %python %S/../cpu/non_finite.py
 # RUN: env FLT_TEST_TARGET=cuda-host %python %S/../cpu/non_finite.py
 # RUN: %if cuda-device %{ env FLT_TEST_TARGET=cuda %python %S/../cpu/non_finite.py %}
+# UNSUPPORTED: sanitizer

@@ -9,3 +9,4 @@
 # RUN: env FLT_TEST_TARGET=gpu-emulation %python %S/../cpu/numerical_stress.py
 # RUN: env FLT_TEST_TARGET=cuda-host %python %S/../cpu/numerical_stress.py
 # RUN: %if cuda-device %{ env FLT_TEST_TARGET=cuda %python %S/../cpu/numerical_stress.py %}
+# UNSUPPORTED: sanitizer

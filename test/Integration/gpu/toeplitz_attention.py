@@ -9,3 +9,4 @@
 # RUN: env FLT_TEST_TARGET=gpu-emulation %python %S/../cpu/toeplitz_attention.py
 # RUN: env FLT_TEST_TARGET=cuda-host %python %S/../cpu/toeplitz_attention.py
 # RUN: %if cuda-device %{ env FLT_TEST_TARGET=cuda %python %S/../cpu/toeplitz_attention.py %}
+# UNSUPPORTED: sanitizer

@@ -9,3 +9,4 @@
 # RUN: env FLT_TEST_TARGET=gpu-emulation %python %S/../cpu/unfused.py
 # RUN: env FLT_TEST_TARGET=cuda-host %python %S/../cpu/unfused.py
 # RUN: %if cuda-device %{ env FLT_TEST_TARGET=cuda %python %S/../cpu/unfused.py %}
+# UNSUPPORTED: sanitizer

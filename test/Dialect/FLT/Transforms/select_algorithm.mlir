@@ -3,7 +3,7 @@
 // sizes otherwise.
 // RUN: flt-opt %s --split-input-file --flt-select-algorithm | FileCheck %s
 // RUN: flt-opt %s --split-input-file --flt-select-algorithm=linear-attention-form=linear | FileCheck %s --check-prefix=LINEAR
-// RUN: flt-opt %s --split-input-file --flt-select-algorithm=linear-attention-grad=decomposed | FileCheck %s --check-prefix=GRAD-DECOMPOSED
+// RUN: flt-opt %s --split-input-file --flt-select-algorithm=linear-attention-grad=fused | FileCheck %s --check-prefix=GRAD-FUSED
 // RUN: not flt-opt %s --flt-select-algorithm=quadratic-flop-cost=0 2>&1 | FileCheck %s --check-prefix=NEGATIVE
 
 // NEGATIVE: error: flt-select-algorithm: the costs must be positive
@@ -71,15 +71,18 @@ func.func @toeplitz(%a: tensor<1x1x128x16xf32>, %b: tensor<1x255xf32>,
 
 // -----
 
-// Reverse mode, long and static: the fused backward stays.
+// Reverse mode: decomposed by default (four linear attentions without rpe,
+// each then given its form: long, so linear); with
+// linear-attention-grad=fused the op stays for the fused lowering.
 // CHECK-LABEL: func.func @grad_long
-// CHECK-NEXT:    flt.linear_attention_grad
+// CHECK-NOT:     flt.linear_attention_grad
+// CHECK-COUNT-4: flt.linear_attention
 // CHECK-NOT:     flt.linear_attention
-// GRAD-DECOMPOSED-LABEL: func.func @grad_long
-// GRAD-DECOMPOSED-NOT:     flt.linear_attention_grad
-// GRAD-DECOMPOSED-COUNT-4: flt.linear_attention
-// GRAD-DECOMPOSED-NOT:     flt.linear_attention
-// GRAD-DECOMPOSED:         return
+// CHECK:         return
+// GRAD-FUSED-LABEL: func.func @grad_long
+// GRAD-FUSED-NEXT:    flt.linear_attention_grad
+// GRAD-FUSED-NOT:     flt.linear_attention
+// GRAD-FUSED:         return
 func.func @grad_long(%fq: tensor<1x2x8192x64xf32>, %fk: tensor<1x2x8192x64xf32>, %v: tensor<1x2x8192x64xf32>,
                      %g: tensor<1x2x8192x64xf32>)
     -> (tensor<1x2x8192x64xf32>, tensor<1x2x8192x64xf32>, tensor<1x2x8192x64xf32>) {
@@ -91,12 +94,14 @@ func.func @grad_long(%fq: tensor<1x2x8192x64xf32>, %fk: tensor<1x2x8192x64xf32>,
 
 // -----
 
-// Reverse mode, causal: no fused backward yet, so linear attentions, each
-// then given its own form (long: linear).
+// Reverse mode, causal: no fused backward, so decomposed even when fused is
+// asked for.
 // CHECK-LABEL: func.func @grad_causal
 // CHECK-NOT:     flt.linear_attention_grad
 // CHECK:         flt.linear_attention {{.*}}causal = true
-// CHECK-NOT:     flt.kernel_attention
+// GRAD-FUSED-LABEL: func.func @grad_causal
+// GRAD-FUSED-NOT:     flt.linear_attention_grad
+// GRAD-FUSED:         flt.linear_attention {{.*}}causal = true
 func.func @grad_causal(%fq: tensor<1x2x8192x64xf32>, %fk: tensor<1x2x8192x64xf32>, %v: tensor<1x2x8192x64xf32>,
                        %g: tensor<1x2x8192x64xf32>)
     -> (tensor<1x2x8192x64xf32>, tensor<1x2x8192x64xf32>, tensor<1x2x8192x64xf32>) {
@@ -104,23 +109,4 @@ func.func @grad_causal(%fq: tensor<1x2x8192x64xf32>, %fk: tensor<1x2x8192x64xf32
        : tensor<1x2x8192x64xf32>, tensor<1x2x8192x64xf32>, tensor<1x2x8192x64xf32>, tensor<1x2x8192x64xf32>
       -> tensor<1x2x8192x64xf32>, tensor<1x2x8192x64xf32>, tensor<1x2x8192x64xf32>
   return %dfq, %dfk, %dv : tensor<1x2x8192x64xf32>, tensor<1x2x8192x64xf32>, tensor<1x2x8192x64xf32>
-}
-
-// -----
-
-// Reverse mode, dynamic L: the fused backward or the decomposition, chosen
-// at run time.
-// CHECK-LABEL: func.func @grad_dynamic
-// CHECK:         %[[Q:.+]] = arith.cmpf
-// CHECK:         scf.if %[[Q]]
-// CHECK:           flt.linear_attention
-// CHECK:           flt.linear_attention_grad
-// CHECK-NEXT:      scf.yield
-func.func @grad_dynamic(%fq: tensor<1x2x?x64xf32>, %fk: tensor<1x2x?x64xf32>, %v: tensor<1x2x?x64xf32>,
-                        %g: tensor<1x2x?x64xf32>)
-    -> (tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>) {
-  %dfq, %dfk, %dv = flt.linear_attention_grad %fq, %fk, %v cotangent(%g)
-       : tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>
-      -> tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>
-  return %dfq, %dfk, %dv : tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>
 }
