@@ -14,6 +14,7 @@ void mlir::flt::registerDifferentiableOpInterfaceExternalModels(
     gradients::attachFeatureMapGradient(context);
     gradients::attachSpectralGradients(context);
     gradients::attachLinearAttentionGradient(context);
+    gradients::attachPositionTransformGradient(context);
   });
   gradients::attachUpstreamGradients(registry);
 }
