@@ -1,10 +1,10 @@
 # Reverse mode of flt.position_transform (docs/Semantics.md 2.6, §4): dx,
 # dθ, dv (householder) and ds (explicit positions) of every core, mix and
 # pairing, with offsets (positive, negative) and explicit positions, odd and
-# even d and d/2, L = 1, 7, 130 and 1000, dynamic B and L (and d), f16 and
-# bf16 activations; and an LRPE layer (the same angles and positions
-# transform q and k, then linear attention), where θ and s gather the
-# cotangents of both uses. Every gradient against float64 torch autograd of
+# even d and d/2, L = 1, 7, 130 and 1000, dynamic B and L (and d) and static
+# ones, f16 and bf16 activations; and an LRPE layer (the same angles and
+# positions transform q and k, then linear attention), where θ and s gather
+# the cotangents of both uses. Every gradient against float64 torch autograd of
 # the semantics (flt.reference_autograd).
 # RUN: %python %s
 
@@ -20,15 +20,16 @@ H = 2
 
 
 def transform(name, core, mix, pairing, d, offset, positions, dtype="f32",
-              dynamic_d=False):
+              dynamic_d=False, static=None):
     T = d // 2 if core == "rotary" else d
     width = d if core == "rotary" else 2 * d
-    dyn = (0, 2, 3) if dynamic_d else (0, 2)
-    X = ttype((1, H, 1, d), dtype, dyn)
-    OUT = ttype((1, H, 1, width), dtype, dyn)
+    B, L = static or (1, 1)
+    dyn = () if static else (0, 2, 3) if dynamic_d else (0, 2)
+    X = ttype((B, H, L, d), dtype, dyn)
+    OUT = ttype((B, H, L, width), dtype, dyn)
     TH = ttype((H, T), dynamic=(1,) if dynamic_d else ())
     MIX = ttype((H, d), dynamic=(1,) if dynamic_d else ())
-    S = ttype((1, 1), dynamic=(0, 1))
+    S = ttype((B, L), dynamic=() if static else (0, 1))
     args = [("x", X), ("th", TH)]
     operands, types = "%x, %th", f"{X}, {TH}"
     if mix == "householder":
@@ -62,8 +63,15 @@ for i, (core, mix, pairing) in enumerate(combos):
     cases.append(dict(name=f"{core}_{mix}_{pairing}_positions", core=core,
                       mix=mix, pairing=pairing, d=d, offset=0,
                       positions=True))
-# Even sizes, a dynamic d, and half-precision activations.
+# Even sizes, static and dynamic d, static B and L, and half-precision
+# activations.
 cases += [
+    dict(name="rotary_static", core="rotary", mix="householder",
+         pairing="interleaved", d=6, offset=0, positions=True,
+         static=(2, 7)),
+    dict(name="complex_static", core="complex", mix="odd_even",
+         pairing="interleaved", d=5, offset=-1, positions=False,
+         static=(1, 9)),
     dict(name="rotary_even_pairs", core="rotary", mix="odd_even",
          pairing="interleaved", d=8, offset=2, positions=False),
     dict(name="complex_even", core="complex", mix="householder",
@@ -82,8 +90,9 @@ cases += [
 lib = Library([transform(**c) for c in cases], ["--gradients"])
 
 g = rng(22)
-for case, (B, L) in itertools.product(
-        cases, ((1, 1), (2, 7), (2, 130), (1, 1000))):
+for case, (B, L) in [(c, shape) for c in cases for shape in (
+        [c["static"]] if "static" in c
+        else ((1, 1), (2, 7), (2, 130), (1, 1000)))]:
     core, mix, d = case["core"], case["mix"], case["d"]
     dtype = case.get("dtype", "f32")
     T = d // 2 if core == "rotary" else d
