@@ -35,6 +35,7 @@ void attachFeatureMapGradient(MLIRContext *context);
 void attachSpectralGradients(MLIRContext *context);
 void attachLinearAttentionGradient(MLIRContext *context);
 void attachPositionTransformGradient(MLIRContext *context);
+void attachToeplitzAttentionGradient(MLIRContext *context);
 void attachUpstreamGradients(DialectRegistry &registry);
 
 } // namespace mlir::flt::gradients

@@ -15,6 +15,7 @@ void mlir::flt::registerDifferentiableOpInterfaceExternalModels(
     gradients::attachSpectralGradients(context);
     gradients::attachLinearAttentionGradient(context);
     gradients::attachPositionTransformGradient(context);
+    gradients::attachToeplitzAttentionGradient(context);
   });
   gradients::attachUpstreamGradients(registry);
 }

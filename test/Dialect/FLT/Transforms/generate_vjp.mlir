@@ -133,6 +133,38 @@ func.func @interleaved(%x: tensor<1x2x?x4xf32>, %th: tensor<2x2xf32>) -> tensor<
 
 // -----
 
+// toeplitz_attention: [n, D] and the three gradients are more Toeplitz
+// products with normalize none (same bias, causal and method): dfq = T(a, b,
+// fk) forward, dfk = T(b, a, fq) and dv = T(fk, fq, dn) on the
+// token-reversed sequence; db a direct correlation over the tokens, with fk
+// and b = [v, 1] padded by L - 1 zero tokens on both sides (i + c indexes
+// them).
+// CHECK-DAG:     #[[FQMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d2, d0, d3, d4)>
+// CHECK-DAG:     #[[FKMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d2, d0, d1 + d3, d4)>
+// CHECK-LABEL: func.func @toeplitz_vjp(
+// CHECK-SAME:      %[[FQ:[^:]+]]: tensor<1x2x?x4xf32>, %[[FK:[^:]+]]: tensor<1x2x?x4xf32>, %[[V:[^:]+]]: tensor<1x2x?x3xf32>, %[[B:[^:]+]]: tensor<2x?xf32>, %[[G:[^:]+]]: tensor<1x2x?x3xf32>)
+// CHECK:         flt.toeplitz_attention %[[FQ]], %[[FK]], %[[V]], %[[B]] {causal = true, method = #flt.toeplitz_method<fft>}
+// CHECK:         %[[VONE:.+]] = tensor.insert_slice {{.*}}[0, 0, 0, 3] [1, 2, %{{.+}}, 1] [1, 1, 1, 1] : tensor<1x2x?x1xf32> into tensor<1x2x?x4xf32>
+// CHECK:         flt.toeplitz_attention %[[FQ]], %[[FK]], %[[VONE]], %[[B]] {causal = true, method = #flt.toeplitz_method<fft>, normalize = #flt.normalize<none>}
+// CHECK:         %[[A:.+]] = tensor.insert_slice {{.*}}[0, 0, 0, 3] [1, 2, %{{.+}}, 1] [1, 1, 1, 1] : tensor<1x2x?x1xf32> into tensor<1x2x?x4xf32>
+// CHECK:         %[[DFQ:.+]] = flt.toeplitz_attention %[[A]], %[[VONE]], %[[FK]], %[[B]] {causal = true, method = #flt.toeplitz_method<fft>, normalize = #flt.normalize<none>}
+// CHECK:         flt.toeplitz_attention {{.*}}, %[[B]] {causal = true, method = #flt.toeplitz_method<fft>, normalize = #flt.normalize<none>}
+// CHECK:         flt.toeplitz_attention {{.*}}, %[[B]] {causal = true, method = #flt.toeplitz_method<fft>, normalize = #flt.normalize<none>}
+// CHECK:         %[[FKPAD:.+]] = tensor.insert_slice %[[FK]] into
+// CHECK:         %[[BPAD:.+]] = tensor.insert_slice %[[VONE]] into
+// CHECK:         %[[ACC:.+]] = linalg.generic {indexing_maps = [#[[FQMAP]], #{{.+}}, #[[FKMAP]], #{{.+}}, #{{.+}}], iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction", "reduction"]} ins(%[[FQ]], %[[A]], %[[FKPAD]], %[[BPAD]] : {{.*}}) outs({{.*}} : tensor<2x?xf32>)
+// CHECK:           arith.cmpi ule
+// CHECK:         %[[DB:.+]] = linalg.generic {{.*}} ins(%[[ACC]], %[[B]], %{{.+}} : tensor<2x?xf32>, tensor<2x?xf32>, tensor<2xf32>)
+// CHECK:           math.exp
+// CHECK:         return %[[DFQ]], %{{.+}}, %{{.+}}, %[[DB]]
+func.func @toeplitz(%fq: tensor<1x2x?x4xf32>, %fk: tensor<1x2x?x4xf32>, %v: tensor<1x2x?x3xf32>, %b: tensor<2x?xf32>) -> tensor<1x2x?x3xf32> {
+  %o = flt.toeplitz_attention %fq, %fk, %v, %b {causal = true, method = #flt.toeplitz_method<fft>}
+     : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x3xf32>, tensor<2x?xf32> -> tensor<1x2x?x3xf32>
+  return %o : tensor<1x2x?x3xf32>
+}
+
+// -----
+
 // An op on the path from the arguments to the results without a rule.
 func.func @no_rule(%x: tensor<4xf32>) -> tensor<4xf32> {
   // expected-error @+1 {{flt-generate-vjp: no gradient rule for 'math.sin'}}
