@@ -6,7 +6,8 @@
 # (both spectra, p = 1 and 3), spectral_features (both weightings, both
 # cotangents) and the whole layer flt.attention; dynamic B and L.
 # linear_attention: gradients_linear_attention_{plain,rpe}.py;
-# position_transform: gradients_position_transform.py.
+# position_transform and toeplitz_attention: gradients_position_transform.py
+# and gradients_toeplitz_attention.py.
 # RUN: %python %s
 
 import itertools
