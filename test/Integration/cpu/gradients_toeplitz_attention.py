@@ -1,6 +1,6 @@
 # Reverse mode of flt.toeplitz_attention (docs/Semantics.md 2.7, §4): dfq,
-# dfk, dv and db, methods direct, fft and auto, causal and not, every
-# normalization, L = 1, 7 and 130 (and 1000 for two of them), dynamic B and
+# dfk, dv and db, methods direct and fft, causal and not, every
+# normalization, L = 1, 7 and 130 (and 1000 for one of them), dynamic B and
 # L, f16 activations; every gradient against float64 torch autograd
 # (flt.reference_autograd: the max(b) shift is a constant there as in §4).
 # RUN: %python %s
@@ -28,16 +28,18 @@ def toeplitz(name, causal, normalize, method, dtype="f32"):
                  f"{FQ}, {FQ}, {V}, {BT} -> {V}"], [("%o", V)])
 
 
+# direct_full_divide runs with f16 activations (the f32 divide rule is
+# covered by the other three divide cases).
 cases = [(f"{method}_{'causal' if causal else 'full'}_{normalize}", causal,
-          normalize, method, "f32")
+          normalize, method,
+          "f16" if (method, causal, normalize) == ("direct", False, "divide")
+          else "f32")
          for method in ("direct", "fft")
          for causal in (False, True)
          for normalize in ("divide", "guarded", "none")]
-cases += [("direct_full_divide_f16", False, "divide", "direct", "f16"),
-          ("auto_causal_guarded", True, "guarded", "auto", "f32")]
 lib = Library([toeplitz(*c) for c in cases], ["--gradients"])
 g = rng(23)
-long = ("fft_causal_divide", "direct_full_guarded")
+long = ("fft_causal_divide",)
 for (name, causal, normalize, method, dtype), (B, L) in [
         (c, shape) for c in cases
         for shape in ((1, 1), (2, 7), (1, 130)) + (

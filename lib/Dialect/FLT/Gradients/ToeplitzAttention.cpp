@@ -16,7 +16,8 @@
 // queries instead: T on the token-reversed sequence, reversed back (reversal
 // maps t_{j-i} to t_{key - query} and j ≤ i to key ≤ query). [n, D] is one
 // more T(fq, fk, [v, 1]). db is a correlation over the tokens, computed
-// directly (one reduction, no L × L buffer).
+// directly per head and tile of diagonals (O(L² (m + e)) work, O(L) memory
+// per tile, no L × L buffer).
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +25,7 @@
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 #include <limits>
 
@@ -50,19 +52,122 @@ struct ToeplitzAttentionGradient
     return transposed ? gb.reverseTokens(out) : out;
   }
 
-  /// `t` [B, H, L, F] with L - 1 zero rows before and after it.
-  static Value padTokens(GradientBuilder &gb, Value t, OpFoldResult pad) {
+  /// `t` [B, H, L, F] with `low` zero tokens before it and `high` after.
+  static Value padTokens(GradientBuilder &gb, Value t, OpFoldResult low,
+                         OpFoldResult high) {
     SmallVector<OpFoldResult> sizes = gb.dims(t);
-    AffineExpr s0, s1;
-    bindSymbols(gb.builder().getContext(), s0, s1);
-    OpFoldResult padded = affine::makeComposedFoldedAffineApply(
-        gb.builder(), gb.location(), s0 + 2 * s1, {sizes[2], pad});
+    AffineExpr s0, s1, s2;
+    bindSymbols(gb.builder().getContext(), s0, s1, s2);
     SmallVector<OpFoldResult> paddedSizes = sizes;
-    paddedSizes[2] = padded;
+    paddedSizes[2] = affine::makeComposedFoldedAffineApply(
+        gb.builder(), gb.location(), s0 + s1 + s2, {sizes[2], low, high});
     Value dest = gb.filled(paddedSizes, gb.builder().getF32Type(), 0.0);
     SmallVector<OpFoldResult> offsets(4, gb.builder().getIndexAttr(0));
-    offsets[2] = pad;
+    offsets[2] = low;
     return gb.insert(t, dest, offsets, sizes);
+  }
+
+  /// acc[h, c] = Σ_{b,i} (fq_i · fk_j) (a_i · k_j), j = i + c - (L - 1)
+  /// (j ≤ i when causal): per head and tile of kColumns columns (an
+  /// scf.forall), P = fq · fk and Q = a · k over the tile's diagonals
+  /// ([B, kColumns, L] each), then Σ_{b,i} P Q. fk and k are padded with
+  /// L - 1 zero tokens before them and L - 1 + kColumns after, so that
+  /// every diagonal of every tile reads inside them.
+  static constexpr int64_t kColumns = 32;
+  static Value correlation(GradientBuilder &gb, Value fq, Value a, Value fk,
+                           Value keys, Value bias, bool causal) {
+    OpBuilder &b = gb.builder();
+    Location loc = gb.location();
+    MLIRContext *context = b.getContext();
+    Type f32 = b.getF32Type();
+    OpFoldResult length = gb.dim(fq, 2);
+    OpFoldResult pad = gb.addSize(length, -1);
+    OpFoldResult tail = gb.addSize(length, kColumns - 1);
+    Value fkPad = padTokens(gb, fk, pad, tail);
+    Value keysPad = padTokens(gb, keys, pad, tail);
+    Value last = getValueOrCreateConstantIndexOp(b, loc, pad);
+    OpFoldResult H = gb.dim(bias, 0), columns = gb.dim(bias, 1);
+    AffineExpr s0;
+    bindSymbols(context, s0);
+    OpFoldResult padded = affine::makeComposedFoldedAffineApply(
+        b, loc, s0.ceilDiv(kColumns) * kColumns, {columns});
+    Value init = gb.filled({H, padded}, f32, 0.0);
+    auto forall = scf::ForallOp::create(
+        b, loc, SmallVector<OpFoldResult>(2, b.getIndexAttr(0)), {H, padded},
+        {b.getIndexAttr(1), b.getIndexAttr(kColumns)}, ValueRange{init},
+        std::nullopt);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(forall.getBody());
+      Value h = forall.getInductionVar(0), c0 = forall.getInductionVar(1);
+      OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
+      OpFoldResult window = gb.addSize(length, kColumns - 1);
+      auto head = [&](Value t) {
+        return gb.slice(t, {zero, h, zero, zero},
+                        {gb.dim(t, 0), one, length, gb.dim(t, 3)}, 4);
+      };
+      auto windowOf = [&](Value t) {
+        return gb.slice(t, {zero, h, c0, zero},
+                        {gb.dim(t, 0), one, window, gb.dim(t, 3)}, 4);
+      };
+      // P[b, ct, i] = Σ_p x[b, 0, i, p] y[b, 0, i + ct, p].
+      AffineExpr bi, ct, i, p;
+      bindDims(context, bi, ct, i, p);
+      AffineExpr zeroExpr = getAffineConstantExpr(0, context);
+      auto diagonals = [&](Value x, Value y) {
+        Value out = gb.filled({gb.dim(fq, 0), b.getIndexAttr(kColumns), length},
+                              f32, 0.0);
+        return gb.generic1(
+            ValueRange{x, y}, out,
+            {AffineMap::get(4, 0, {bi, zeroExpr, i, p}, context),
+             AffineMap::get(4, 0, {bi, zeroExpr, i + ct, p}, context),
+             AffineMap::get(4, 0, {bi, ct, i}, context)},
+            StructuredBuilder::parallel(3, 1),
+            [](OpBuilder &nb, Location nl, ValueRange args) {
+              StructuredBuilder sb(nb, nl);
+              Value term = arith::MulFOp::create(
+                  nb, nl, sb.convertScalar(args[0], nb.getF32Type()),
+                  sb.convertScalar(args[1], nb.getF32Type()));
+              return SmallVector<Value>{
+                  arith::AddFOp::create(nb, nl, args[2], term)};
+            });
+      };
+      Value P = diagonals(head(fq), windowOf(fkPad));
+      Value Q = diagonals(head(a), windowOf(keysPad));
+      // tile[0, ct] = Σ_{b,i} P Q, over visible diagonals only.
+      AffineExpr x, col, bb, ii;
+      bindDims(context, x, col, bb, ii);
+      Value tile = gb.generic1(
+          ValueRange{P, Q},
+          gb.filled({one, b.getIndexAttr(kColumns)}, f32, 0.0),
+          {AffineMap::get(4, 0, {bb, col, ii}, context),
+           AffineMap::get(4, 0, {bb, col, ii}, context),
+           AffineMap::get(4, 0, {x, col}, context)},
+          StructuredBuilder::parallel(2, 2),
+          [&](OpBuilder &nb, Location nl, ValueRange args) {
+            Value term = arith::MulFOp::create(nb, nl, args[0], args[1]);
+            if (causal) {
+              // Only j ≤ i, i.e. c ≤ L - 1.
+              Value column = arith::AddIOp::create(
+                  nb, nl, c0, linalg::IndexOp::create(nb, nl, 1));
+              Value visible = arith::CmpIOp::create(
+                  nb, nl, arith::CmpIPredicate::ule, column, last);
+              term = arith::SelectOp::create(
+                  nb, nl, visible, term,
+                  arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)));
+            }
+            return SmallVector<Value>{
+                arith::AddFOp::create(nb, nl, args[2], term)};
+          });
+      b.setInsertionPointToStart(forall.getTerminator().getBody());
+      tensor::ParallelInsertSliceOp::create(
+          b, loc, tile, forall.getRegionIterArgs().front(),
+          ArrayRef<OpFoldResult>{h, c0},
+          ArrayRef<OpFoldResult>{one, b.getIndexAttr(kColumns)},
+          ArrayRef<OpFoldResult>{one, one});
+    }
+    return gb.slice(forall.getResult(0), {b.getIndexAttr(0), b.getIndexAttr(0)},
+                    {H, columns}, 2);
   }
 
   static FailureOr<SmallVector<Value>> vjp(ToeplitzAttentionOp op,
@@ -153,41 +258,7 @@ struct ToeplitzAttentionGradient
                         return SmallVector<Value>{
                             arith::MaximumFOp::create(nb, nl, x[1], x[0])};
                       });
-      // acc[h, c] = Σ_{b,i} (fq_i · fk_j) (a_i · b_j), j = i + c - (L - 1),
-      // over fk and b padded with L - 1 zero tokens on both sides.
-      OpFoldResult length = gb.dim(fq, 2);
-      OpFoldResult pad = gb.addSize(length, -1);
-      Value fkPad = padTokens(gb, fk, pad);
-      Value bPad = padTokens(gb, bKeys, pad);
-      Value last = getValueOrCreateConstantIndexOp(b, loc, pad);
-      MLIRContext *context = b.getContext();
-      AffineExpr h, c, bi, i, p, q;
-      bindDims(context, h, c, bi, i, p, q);
-      auto map = [&](ArrayRef<AffineExpr> results) {
-        return AffineMap::get(6, 0, results, context);
-      };
-      Value acc = gb.generic1(
-          ValueRange{fq, a, fkPad, bPad},
-          gb.filled({gb.dim(bias, 0), gb.dim(bias, 1)}, b.getF32Type(), 0.0),
-          {map({bi, h, i, p}), map({bi, h, i, q}), map({bi, h, i + c, p}),
-           map({bi, h, i + c, q}), map({h, c})},
-          StructuredBuilder::parallel(2, 4),
-          [&](OpBuilder &nb, Location nl, ValueRange x) {
-            Value term = arith::MulFOp::create(
-                nb, nl, arith::MulFOp::create(nb, nl, x[0], x[1]),
-                arith::MulFOp::create(nb, nl, x[2], x[3]));
-            if (causal) {
-              // Only j ≤ i, i.e. c ≤ L - 1.
-              Value column = linalg::IndexOp::create(nb, nl, 1);
-              Value visible = arith::CmpIOp::create(
-                  nb, nl, arith::CmpIPredicate::ule, column, last);
-              term = arith::SelectOp::create(
-                  nb, nl, visible, term,
-                  arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)));
-            }
-            return SmallVector<Value>{
-                arith::AddFOp::create(nb, nl, x[4], term)};
-          });
+      Value acc = correlation(gb, fq, a, fk, bKeys, bias, causal);
       Value db =
           gb.map(ValueRange{acc, bias, shift}, {{0, 1}, {0, 1}, {0}}, acc,
                  [](OpBuilder &nb, Location nl, ValueRange x) {

@@ -136,11 +136,12 @@ func.func @interleaved(%x: tensor<1x2x?x4xf32>, %th: tensor<2x2xf32>) -> tensor<
 // toeplitz_attention: [n, D] and the three gradients are more Toeplitz
 // products with normalize none (same bias, causal and method): dfq = T(a, b,
 // fk) forward, dfk = T(b, a, fq) and dv = T(fk, fq, dn) on the
-// token-reversed sequence; db a direct correlation over the tokens, with fk
-// and b = [v, 1] padded by L - 1 zero tokens on both sides (i + c indexes
-// them).
-// CHECK-DAG:     #[[FQMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d2, d0, d3, d4)>
-// CHECK-DAG:     #[[FKMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d2, d0, d1 + d3, d4)>
+// token-reversed sequence; db a direct correlation per head and tile of 32
+// diagonals (an scf.forall), with fk and b = [v, 1] padded by zero tokens
+// (i + c indexes them): P = fq · fk and Q = a · b per diagonal of the tile,
+// then Σ_{b,i} P Q.
+// CHECK-DAG:     #[[XMAP:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, 0, d2, d3)>
+// CHECK-DAG:     #[[YMAP:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, 0, d1 + d2, d3)>
 // CHECK-LABEL: func.func @toeplitz_vjp(
 // CHECK-SAME:      %[[FQ:[^:]+]]: tensor<1x2x?x4xf32>, %[[FK:[^:]+]]: tensor<1x2x?x4xf32>, %[[V:[^:]+]]: tensor<1x2x?x3xf32>, %[[B:[^:]+]]: tensor<2x?xf32>, %[[G:[^:]+]]: tensor<1x2x?x3xf32>)
 // CHECK:         flt.toeplitz_attention %[[FQ]], %[[FK]], %[[V]], %[[B]] {causal = true, method = #flt.toeplitz_method<fft>}
@@ -152,9 +153,18 @@ func.func @interleaved(%x: tensor<1x2x?x4xf32>, %th: tensor<2x2xf32>) -> tensor<
 // CHECK:         flt.toeplitz_attention {{.*}}, %[[B]] {causal = true, method = #flt.toeplitz_method<fft>, normalize = #flt.normalize<none>}
 // CHECK:         %[[FKPAD:.+]] = tensor.insert_slice %[[FK]] into
 // CHECK:         %[[BPAD:.+]] = tensor.insert_slice %[[VONE]] into
-// CHECK:         %[[ACC:.+]] = linalg.generic {indexing_maps = [#[[FQMAP]], #{{.+}}, #[[FKMAP]], #{{.+}}, #{{.+}}], iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction", "reduction"]} ins(%[[FQ]], %[[A]], %[[FKPAD]], %[[BPAD]] : {{.*}}) outs({{.*}} : tensor<2x?xf32>)
-// CHECK:           arith.cmpi ule
-// CHECK:         %[[DB:.+]] = linalg.generic {{.*}} ins(%[[ACC]], %[[B]], %{{.+}} : tensor<2x?xf32>, tensor<2x?xf32>, tensor<2xf32>)
+// CHECK:         %[[ACC:.+]] = scf.forall (%[[H:.+]], %[[C0:.+]]) = (0, 0) to (2, %{{.+}}) step (1, 32) shared_outs(%[[SHARED:.+]] = %{{.+}}) -> (tensor<2x?xf32>)
+// CHECK:           %[[FQH:.+]] = tensor.extract_slice %[[FQ]][0, %[[H]], 0, 0]
+// CHECK:           %[[FKW:.+]] = tensor.extract_slice %[[FKPAD]][0, %[[H]], %[[C0]], 0]
+// CHECK:           %[[P:.+]] = linalg.generic {indexing_maps = [#[[XMAP]], #[[YMAP]], #{{.+}}], {{.*}} ins(%[[FQH]], %[[FKW]] : {{.*}}) outs({{.*}} : tensor<1x32x?xf32>)
+// CHECK:           %[[AH:.+]] = tensor.extract_slice %[[A]][0, %[[H]], 0, 0]
+// CHECK:           %[[BW:.+]] = tensor.extract_slice %[[BPAD]][0, %[[H]], %[[C0]], 0]
+// CHECK:           %[[Q:.+]] = linalg.generic {indexing_maps = [#[[XMAP]], #[[YMAP]], #{{.+}}], {{.*}} ins(%[[AH]], %[[BW]] : {{.*}}) outs({{.*}} : tensor<1x32x?xf32>)
+// CHECK:           %[[TILE:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction"]} ins(%[[P]], %[[Q]] : {{.*}}) outs({{.*}} : tensor<1x32xf32>)
+// CHECK:             arith.cmpi ule
+// CHECK:           tensor.parallel_insert_slice %[[TILE]] into %[[SHARED]][%[[H]], %[[C0]]] [1, 32] [1, 1]
+// CHECK:         %[[COLS:.+]] = tensor.extract_slice %[[ACC]][0, 0] [2, %{{.+}}] [1, 1]
+// CHECK:         %[[DB:.+]] = linalg.generic {{.*}} ins(%[[COLS]], %[[B]], %{{.+}} : tensor<2x?xf32>, tensor<2x?xf32>, tensor<2xf32>)
 // CHECK:           math.exp
 // CHECK:         return %[[DFQ]], %{{.+}}, %{{.+}}, %[[DB]]
 func.func @toeplitz(%fq: tensor<1x2x?x4xf32>, %fk: tensor<1x2x?x4xf32>, %v: tensor<1x2x?x3xf32>, %b: tensor<2x?xf32>) -> tensor<1x2x?x3xf32> {
