@@ -16,11 +16,16 @@ def grads_of(lib, name, inputs, cotangents):
     return lib.run(name + "_vjp", [*inputs, *cotangents], results=len(inputs))
 
 
-def compare(label, lib, name, inputs, cotangents, fn, arg_names, **kwargs):
+def compare(label, lib, name, inputs, cotangents, fn, arg_names,
+            dtypes=None, **kwargs):
+    """`dtypes`: per argument, the element type whose §4 tolerances its
+    gradient gets (f32 for all by default; f16/bf16 for a gradient returned
+    in that type)."""
     got = grads_of(lib, name, inputs, cotangents)
     want = ra.vjp(fn, inputs, cotangents if len(cotangents) > 1
                   else cotangents[0], **kwargs)
-    for arg, out, ref in zip(arg_names, got, want):
+    dtypes = dtypes or ["f32"] * len(arg_names)
+    for arg, out, ref, dtype in zip(arg_names, got, want, dtypes):
         if arg is None:
             continue
         if np.linalg.norm(ref) < 1e-12:
@@ -32,7 +37,7 @@ def compare(label, lib, name, inputs, cotangents, fn, arg_names, **kwargs):
                 f"{label}: d{arg} (zero in exact arithmetic)", peak <= 1e-5,
                 f"max |d{arg}| {peak:.1e}")
             continue
-        check(f"{label}: d{arg}", out, ref, gradient=True)
+        check(f"{label}: d{arg}", out, ref, dtype, gradient=True)
 
 
 def linear_attention_cases(g, rpe, H=2, m=6, e=5, r=4, flags=(),

@@ -5,7 +5,9 @@
 # §4's tolerances. feature_map (every kernel, w too), spectral_density
 # (both spectra, p = 1 and 3), spectral_features (both weightings, both
 # cotangents) and the whole layer flt.attention; dynamic B and L.
-# linear_attention: gradients_linear_attention_{plain,rpe}.py.
+# linear_attention: gradients_linear_attention_{plain,rpe}.py;
+# position_transform and toeplitz_attention: gradients_position_transform.py
+# and gradients_toeplitz_attention.py.
 # RUN: %python %s
 
 import itertools

@@ -34,6 +34,8 @@ struct DifferentiableOpModel
 void attachFeatureMapGradient(MLIRContext *context);
 void attachSpectralGradients(MLIRContext *context);
 void attachLinearAttentionGradient(MLIRContext *context);
+void attachPositionTransformGradient(MLIRContext *context);
+void attachToeplitzAttentionGradient(MLIRContext *context);
 void attachUpstreamGradients(DialectRegistry &registry);
 
 } // namespace mlir::flt::gradients

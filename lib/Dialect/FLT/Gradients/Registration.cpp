@@ -14,6 +14,8 @@ void mlir::flt::registerDifferentiableOpInterfaceExternalModels(
     gradients::attachFeatureMapGradient(context);
     gradients::attachSpectralGradients(context);
     gradients::attachLinearAttentionGradient(context);
+    gradients::attachPositionTransformGradient(context);
+    gradients::attachToeplitzAttentionGradient(context);
   });
   gradients::attachUpstreamGradients(registry);
 }

@@ -56,6 +56,125 @@ func.func @layer(%q: tensor<1x2x?x4xf32>, %r: tensor<1x?x1xf32>, %xi: tensor<2x3
 
 // -----
 
+// position_transform, rotary: dy = Rᵀ g is the rotation of g by -θ (a
+// position_transform with mix identity, the same pairing and positions),
+// then the Householder reflection (the mix's transpose, applied last); dθ and
+// ds from W = g_b z_a - g_a z_b over the pairs (t, t + d/2) of the forward's
+// result z, dv from α = v·x and β = v·dy.
+// CHECK-LABEL: func.func @rotary_vjp(
+// CHECK-SAME:      %[[X:[^:]+]]: tensor<1x2x?x6xf32>, %[[TH:[^:]+]]: tensor<2x3xf32>, %[[HV:[^:]+]]: tensor<2x6xf32>, %[[S:[^:]+]]: tensor<1x?xf32>, %[[G:[^:]+]]: tensor<1x2x?x6xf32>)
+// CHECK:         %[[Z:.+]] = flt.position_transform %[[X]], %[[TH]] mix(%[[HV]]) positions(%[[S]])
+// CHECK:         %[[NEG:.+]] = linalg.generic {{.*}} ins(%[[TH]] : tensor<2x3xf32>)
+// CHECK-NEXT:    ^bb0
+// CHECK-NEXT:      arith.negf
+// CHECK:         %[[DY:.+]] = flt.position_transform %[[G]], %[[NEG]] positions(%[[S]]) {core = #flt.lrpe_core<rotary>, pairing = #flt.pairing<halves>} : tensor<1x2x?x6xf32>, tensor<2x3xf32>, tensor<1x?xf32> -> tensor<1x2x?x6xf32>
+// CHECK:         %[[NORMS:.+]] = linalg.generic {{.*}} ins(%[[HV]] : tensor<2x6xf32>) outs({{.*}} : tensor<2xf32>)
+// CHECK:         %[[BETA:.+]] = linalg.generic {{.*}} ins(%[[DY]], %[[HV]] : {{.*}}) outs({{.*}} : tensor<1x2x?xf32>)
+// CHECK:         %[[DX:.+]] = linalg.generic {{.*}} ins(%[[DY]], %[[HV]], %[[BETA]], %[[NORMS]] :
+// CHECK:         %[[ALPHA:.+]] = linalg.generic {{.*}} ins(%[[X]], %[[HV]] : {{.*}}) outs({{.*}} : tensor<1x2x?xf32>)
+// CHECK:         %[[DV:.+]] = linalg.generic {{.*}} ins(%[[ALPHA]], %[[BETA]], %[[DY]], %[[X]], %[[HV]], %[[NORMS]] : {{.*}}) outs({{.*}} : tensor<2x6xf32>)
+// CHECK:         %[[ZA:.+]] = tensor.extract_slice %[[Z]][0, 0, 0, 0] [1, 2, %{{.+}}, 3] [1, 1, 1, 1]
+// CHECK:         %[[ZB:.+]] = tensor.extract_slice %[[Z]][0, 0, 0, 3] [1, 2, %{{.+}}, 3] [1, 1, 1, 1]
+// CHECK:         %[[GA:.+]] = tensor.extract_slice %[[G]][0, 0, 0, 0] [1, 2, %{{.+}}, 3] [1, 1, 1, 1]
+// CHECK:         %[[GB:.+]] = tensor.extract_slice %[[G]][0, 0, 0, 3] [1, 2, %{{.+}}, 3] [1, 1, 1, 1]
+// CHECK:         %[[W:.+]] = linalg.generic {{.*}} ins(%[[GA]], %[[GB]], %[[ZA]], %[[ZB]] :
+// CHECK:         %[[DTH:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction"]} ins(%[[W]], %[[S]] : {{.*}}) outs({{.*}} : tensor<2x3xf32>)
+// CHECK:         %[[DS:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction"]} ins(%[[W]], %[[TH]] : {{.*}}) outs({{.*}} : tensor<1x?xf32>)
+// CHECK:         return %[[DX]], %[[DTH]], %[[DV]], %[[DS]]
+func.func @rotary(%x: tensor<1x2x?x6xf32>, %th: tensor<2x3xf32>, %hv: tensor<2x6xf32>, %s: tensor<1x?xf32>) -> tensor<1x2x?x6xf32> {
+  %o = flt.position_transform %x, %th mix(%hv) positions(%s) {core = #flt.lrpe_core<rotary>, mix = #flt.lrpe_mix<householder>, pairing = #flt.pairing<halves>}
+     : tensor<1x2x?x6xf32>, tensor<2x3xf32>, tensor<2x6xf32>, tensor<1x?xf32> -> tensor<1x2x?x6xf32>
+  return %o : tensor<1x2x?x6xf32>
+}
+
+// -----
+
+// position_transform, complex, f16, odd_even, offset: dy_t = g_t cos + g_{t+d}
+// sin is the first half of g [.., 2d] rotated by -θ with pairing halves
+// (in f32); the inverse of odd_even's gather comes after it; z is
+// recomputed in f32 for dθ, with s = l + offset.
+// CHECK-LABEL: func.func @complex_vjp(
+// CHECK-SAME:      %[[X:[^:]+]]: tensor<1x2x?x5xf16>, %[[TH:[^:]+]]: tensor<2x5xf32>, %[[G:[^:]+]]: tensor<1x2x?x10xf16>)
+// CHECK:         %[[G32:.+]] = linalg.generic {{.*}} ins(%[[G]] : tensor<1x2x?x10xf16>)
+// CHECK:         %[[NEG:.+]] = linalg.generic {{.*}} ins(%[[TH]] : tensor<2x5xf32>)
+// CHECK:         %[[R:.+]] = flt.position_transform %[[G32]], %[[NEG]] {core = #flt.lrpe_core<rotary>, offset = 3 : i64, pairing = #flt.pairing<halves>} : tensor<1x2x?x10xf32>, tensor<2x5xf32> -> tensor<1x2x?x10xf32>
+// CHECK:         %[[DY:.+]] = tensor.extract_slice %[[R]][0, 0, 0, 0] [1, 2, %{{.+}}, 5] [1, 1, 1, 1]
+// CHECK:         %[[DX32:.+]] = linalg.generic
+// CHECK:           tensor.extract %[[DY]]
+// CHECK:         %[[DX:.+]] = linalg.generic {{.*}} ins(%[[DX32]] : tensor<1x2x?x5xf32>) outs({{.*}} : tensor<1x2x?x5xf16>)
+// CHECK:         %[[X32:.+]] = linalg.generic {{.*}} ins(%[[X]] : tensor<1x2x?x5xf16>)
+// CHECK:         flt.position_transform %[[X32]], %[[TH]] {core = #flt.lrpe_core<complex>, mix = #flt.lrpe_mix<odd_even>, offset = 3 : i64} : tensor<1x2x?x5xf32>, tensor<2x5xf32> -> tensor<1x2x?x10xf32>
+// CHECK:         %[[POS:.+]] = linalg.generic {{.*}} outs({{.*}} : tensor<?xf32>)
+// CHECK:           arith.constant 3 : i64
+// CHECK:         %[[DTH:.+]] = linalg.generic {{.*}} ins(%{{.+}}, %[[POS]] : tensor<1x2x?x5xf32>, tensor<?xf32>) outs({{.*}} : tensor<2x5xf32>)
+// CHECK:         return %[[DX]], %[[DTH]]
+func.func @complex(%x: tensor<1x2x?x5xf16>, %th: tensor<2x5xf32>) -> tensor<1x2x?x10xf16> {
+  %o = flt.position_transform %x, %th {core = #flt.lrpe_core<complex>, mix = #flt.lrpe_mix<odd_even>, offset = 3} : tensor<1x2x?x5xf16>, tensor<2x5xf32> -> tensor<1x2x?x10xf16>
+  return %o : tensor<1x2x?x10xf16>
+}
+
+// -----
+
+// position_transform, rotary interleaved: the pairs (2t, 2t + 1) of z and g
+// are stride-2 slices.
+// CHECK-LABEL: func.func @interleaved_vjp(
+// CHECK-SAME:      %[[X:[^:]+]]: tensor<1x2x?x4xf32>, %[[TH:[^:]+]]: tensor<2x2xf32>, %[[G:[^:]+]]: tensor<1x2x?x4xf32>)
+// CHECK:         %[[Z:.+]] = flt.position_transform %[[X]], %[[TH]]
+// CHECK:         %[[DX:.+]] = flt.position_transform %[[G]], %{{.+}} {core = #flt.lrpe_core<rotary>} : tensor<1x2x?x4xf32>, tensor<2x2xf32> -> tensor<1x2x?x4xf32>
+// CHECK:         tensor.extract_slice %[[Z]][0, 0, 0, 0] [1, 2, %{{.+}}, 2] [1, 1, 1, 2]
+// CHECK:         tensor.extract_slice %[[Z]][0, 0, 0, 1] [1, 2, %{{.+}}, 2] [1, 1, 1, 2]
+// CHECK:         tensor.extract_slice %[[G]][0, 0, 0, 0] [1, 2, %{{.+}}, 2] [1, 1, 1, 2]
+// CHECK:         tensor.extract_slice %[[G]][0, 0, 0, 1] [1, 2, %{{.+}}, 2] [1, 1, 1, 2]
+// CHECK:         return %[[DX]], %{{.+}} : tensor<1x2x?x4xf32>, tensor<2x2xf32>
+func.func @interleaved(%x: tensor<1x2x?x4xf32>, %th: tensor<2x2xf32>) -> tensor<1x2x?x4xf32> {
+  %o = flt.position_transform %x, %th {core = #flt.lrpe_core<rotary>} : tensor<1x2x?x4xf32>, tensor<2x2xf32> -> tensor<1x2x?x4xf32>
+  return %o : tensor<1x2x?x4xf32>
+}
+
+// -----
+
+// toeplitz_attention: [n, D] and the three gradients are more Toeplitz
+// products with normalize none (same bias, causal and method): dfq = T(a, b,
+// fk) forward, dfk = T(b, a, fq) and dv = T(fk, fq, dn) on the
+// token-reversed sequence; db a direct correlation per head and tile of 32
+// diagonals (an scf.forall), with fk and b = [v, 1] padded by zero tokens
+// (i + c indexes them): P = fq · fk and Q = a · b per diagonal of the tile,
+// then Σ_{b,i} P Q.
+// CHECK-DAG:     #[[XMAP:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, 0, d2, d3)>
+// CHECK-DAG:     #[[YMAP:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, 0, d1 + d2, d3)>
+// CHECK-LABEL: func.func @toeplitz_vjp(
+// CHECK-SAME:      %[[FQ:[^:]+]]: tensor<1x2x?x4xf32>, %[[FK:[^:]+]]: tensor<1x2x?x4xf32>, %[[V:[^:]+]]: tensor<1x2x?x3xf32>, %[[B:[^:]+]]: tensor<2x?xf32>, %[[G:[^:]+]]: tensor<1x2x?x3xf32>)
+// CHECK:         flt.toeplitz_attention %[[FQ]], %[[FK]], %[[V]], %[[B]] {causal = true, method = #flt.toeplitz_method<fft>}
+// CHECK:         %[[VONE:.+]] = tensor.insert_slice {{.*}}[0, 0, 0, 3] [1, 2, %{{.+}}, 1] [1, 1, 1, 1] : tensor<1x2x?x1xf32> into tensor<1x2x?x4xf32>
+// CHECK:         flt.toeplitz_attention %[[FQ]], %[[FK]], %[[VONE]], %[[B]] {causal = true, method = #flt.toeplitz_method<fft>, normalize = #flt.normalize<none>}
+// CHECK:         %[[A:.+]] = tensor.insert_slice {{.*}}[0, 0, 0, 3] [1, 2, %{{.+}}, 1] [1, 1, 1, 1] : tensor<1x2x?x1xf32> into tensor<1x2x?x4xf32>
+// CHECK:         %[[DFQ:.+]] = flt.toeplitz_attention %[[A]], %[[VONE]], %[[FK]], %[[B]] {causal = true, method = #flt.toeplitz_method<fft>, normalize = #flt.normalize<none>}
+// CHECK:         flt.toeplitz_attention {{.*}}, %[[B]] {causal = true, method = #flt.toeplitz_method<fft>, normalize = #flt.normalize<none>}
+// CHECK:         flt.toeplitz_attention {{.*}}, %[[B]] {causal = true, method = #flt.toeplitz_method<fft>, normalize = #flt.normalize<none>}
+// CHECK:         %[[FKPAD:.+]] = tensor.insert_slice %[[FK]] into
+// CHECK:         %[[BPAD:.+]] = tensor.insert_slice %[[VONE]] into
+// CHECK:         %[[ACC:.+]] = scf.forall (%[[H:.+]], %[[C0:.+]]) = (0, 0) to (2, %{{.+}}) step (1, 32) shared_outs(%[[SHARED:.+]] = %{{.+}}) -> (tensor<2x?xf32>)
+// CHECK:           %[[FQH:.+]] = tensor.extract_slice %[[FQ]][0, %[[H]], 0, 0]
+// CHECK:           %[[FKW:.+]] = tensor.extract_slice %[[FKPAD]][0, %[[H]], %[[C0]], 0]
+// CHECK:           %[[P:.+]] = linalg.generic {indexing_maps = [#[[XMAP]], #[[YMAP]], #{{.+}}], {{.*}} ins(%[[FQH]], %[[FKW]] : {{.*}}) outs({{.*}} : tensor<1x32x?xf32>)
+// CHECK:           %[[AH:.+]] = tensor.extract_slice %[[A]][0, %[[H]], 0, 0]
+// CHECK:           %[[BW:.+]] = tensor.extract_slice %[[BPAD]][0, %[[H]], %[[C0]], 0]
+// CHECK:           %[[Q:.+]] = linalg.generic {indexing_maps = [#[[XMAP]], #[[YMAP]], #{{.+}}], {{.*}} ins(%[[AH]], %[[BW]] : {{.*}}) outs({{.*}} : tensor<1x32x?xf32>)
+// CHECK:           %[[TILE:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction"]} ins(%[[P]], %[[Q]] : {{.*}}) outs({{.*}} : tensor<1x32xf32>)
+// CHECK:             arith.cmpi ule
+// CHECK:           tensor.parallel_insert_slice %[[TILE]] into %[[SHARED]][%[[H]], %[[C0]]] [1, 32] [1, 1]
+// CHECK:         %[[COLS:.+]] = tensor.extract_slice %[[ACC]][0, 0] [2, %{{.+}}] [1, 1]
+// CHECK:         %[[DB:.+]] = linalg.generic {{.*}} ins(%[[COLS]], %[[B]], %{{.+}} : tensor<2x?xf32>, tensor<2x?xf32>, tensor<2xf32>)
+// CHECK:           math.exp
+// CHECK:         return %[[DFQ]], %{{.+}}, %{{.+}}, %[[DB]]
+func.func @toeplitz(%fq: tensor<1x2x?x4xf32>, %fk: tensor<1x2x?x4xf32>, %v: tensor<1x2x?x3xf32>, %b: tensor<2x?xf32>) -> tensor<1x2x?x3xf32> {
+  %o = flt.toeplitz_attention %fq, %fk, %v, %b {causal = true, method = #flt.toeplitz_method<fft>}
+     : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x3xf32>, tensor<2x?xf32> -> tensor<1x2x?x3xf32>
+  return %o : tensor<1x2x?x3xf32>
+}
+
+// -----
+
 // An op on the path from the arguments to the results without a rule.
 func.func @no_rule(%x: tensor<4xf32>) -> tensor<4xf32> {
   // expected-error @+1 {{flt-generate-vjp: no gradient rule for 'math.sin'}}

@@ -1,0 +1,280 @@
+//===- ToeplitzAttention.cpp - the gradient of flt.toeplitz_attention -----===//
+//
+// s_ij = t_{j-i} (fq_i · fk_j), t_k = exp(b_k - max b) (the shift is a
+// constant, docs/Semantics.md §4), n_i = Σ_j s_ij v_j, D_i = Σ_j s_ij (j ≤ i
+// when causal), normalized as linear attention. With the output's cotangent
+// g, dn and dD as in LinearAttention.cpp, a_i = [dn_i, dD_i] and
+// b_j = [v_j, 1] (a = g, b = v without normalization), ds_ij = a_i · b_j and
+//
+//   dfq_i = Σ_j t_{j-i} (a_i · b_j) fk_j      = T(a, b, fk)
+//   dfk_j = Σ_i t_{j-i} (b_j · a_i) fq_i      = T~(b, a, fq)
+//   dv_j  = Σ_i t_{j-i} (fk_j · fq_i) dn_i    = T~(fk, fq, dn)
+//   db_k  = t_k Σ_{b,i} (fq_i · fk_{i+k}) (a_i · b_{i+k})
+//
+// where T is flt.toeplitz_attention with normalize none (same bias, causal
+// and method, so its FFT form serves the backward too) and T~ sums over the
+// queries instead: T on the token-reversed sequence, reversed back (reversal
+// maps t_{j-i} to t_{key - query} and j ≤ i to key ≤ query). [n, D] is one
+// more T(fq, fk, [v, 1]). db is a correlation over the tokens, computed
+// directly per head and tile of diagonals (O(L² (m + e)) work, O(L) memory
+// per tile, no L × L buffer).
+//
+//===----------------------------------------------------------------------===//
+
+#include "GradientRules.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::flt;
+using namespace mlir::flt::gradients;
+
+namespace {
+
+struct ToeplitzAttentionGradient
+    : DifferentiableOpModel<ToeplitzAttentionGradient, ToeplitzAttentionOp> {
+  /// T(q, k, vals) with normalize none, or T~ (`transposed`).
+  static Value product(ToeplitzAttentionOp op, GradientBuilder &gb, Value q,
+                       Value k, Value vals, bool transposed) {
+    if (transposed) {
+      q = gb.reverseTokens(q);
+      k = gb.reverseTokens(k);
+      vals = gb.reverseTokens(vals);
+    }
+    Value out = ToeplitzAttentionOp::create(
+        gb.builder(), gb.location(),
+        ToeplitzAttentionOp::inferResultType(q, vals), q, k, vals, op.getB(),
+        op.getCausal(), Normalize::None, op.getEps(), op.getMethod());
+    return transposed ? gb.reverseTokens(out) : out;
+  }
+
+  /// `t` [B, H, L, F] with `low` zero tokens before it and `high` after.
+  static Value padTokens(GradientBuilder &gb, Value t, OpFoldResult low,
+                         OpFoldResult high) {
+    SmallVector<OpFoldResult> sizes = gb.dims(t);
+    AffineExpr s0, s1, s2;
+    bindSymbols(gb.builder().getContext(), s0, s1, s2);
+    SmallVector<OpFoldResult> paddedSizes = sizes;
+    paddedSizes[2] = affine::makeComposedFoldedAffineApply(
+        gb.builder(), gb.location(), s0 + s1 + s2, {sizes[2], low, high});
+    Value dest = gb.filled(paddedSizes, gb.builder().getF32Type(), 0.0);
+    SmallVector<OpFoldResult> offsets(4, gb.builder().getIndexAttr(0));
+    offsets[2] = low;
+    return gb.insert(t, dest, offsets, sizes);
+  }
+
+  /// acc[h, c] = Σ_{b,i} (fq_i · fk_j) (a_i · k_j), j = i + c - (L - 1)
+  /// (j ≤ i when causal): per head and tile of kColumns columns (an
+  /// scf.forall), P = fq · fk and Q = a · k over the tile's diagonals
+  /// ([B, kColumns, L] each), then Σ_{b,i} P Q. fk and k are padded with
+  /// L - 1 zero tokens before them and L - 1 + kColumns after, so that
+  /// every diagonal of every tile reads inside them.
+  static constexpr int64_t kColumns = 32;
+  static Value correlation(GradientBuilder &gb, Value fq, Value a, Value fk,
+                           Value keys, Value bias, bool causal) {
+    OpBuilder &b = gb.builder();
+    Location loc = gb.location();
+    MLIRContext *context = b.getContext();
+    Type f32 = b.getF32Type();
+    OpFoldResult length = gb.dim(fq, 2);
+    OpFoldResult pad = gb.addSize(length, -1);
+    OpFoldResult tail = gb.addSize(length, kColumns - 1);
+    Value fkPad = padTokens(gb, fk, pad, tail);
+    Value keysPad = padTokens(gb, keys, pad, tail);
+    Value last = getValueOrCreateConstantIndexOp(b, loc, pad);
+    OpFoldResult H = gb.dim(bias, 0), columns = gb.dim(bias, 1);
+    AffineExpr s0;
+    bindSymbols(context, s0);
+    OpFoldResult padded = affine::makeComposedFoldedAffineApply(
+        b, loc, s0.ceilDiv(kColumns) * kColumns, {columns});
+    Value init = gb.filled({H, padded}, f32, 0.0);
+    auto forall = scf::ForallOp::create(
+        b, loc, SmallVector<OpFoldResult>(2, b.getIndexAttr(0)), {H, padded},
+        {b.getIndexAttr(1), b.getIndexAttr(kColumns)}, ValueRange{init},
+        std::nullopt);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(forall.getBody());
+      Value h = forall.getInductionVar(0), c0 = forall.getInductionVar(1);
+      OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
+      OpFoldResult window = gb.addSize(length, kColumns - 1);
+      auto head = [&](Value t) {
+        return gb.slice(t, {zero, h, zero, zero},
+                        {gb.dim(t, 0), one, length, gb.dim(t, 3)}, 4);
+      };
+      auto windowOf = [&](Value t) {
+        return gb.slice(t, {zero, h, c0, zero},
+                        {gb.dim(t, 0), one, window, gb.dim(t, 3)}, 4);
+      };
+      // P[b, ct, i] = Σ_p x[b, 0, i, p] y[b, 0, i + ct, p].
+      AffineExpr bi, ct, i, p;
+      bindDims(context, bi, ct, i, p);
+      AffineExpr zeroExpr = getAffineConstantExpr(0, context);
+      auto diagonals = [&](Value x, Value y) {
+        Value out = gb.filled({gb.dim(fq, 0), b.getIndexAttr(kColumns), length},
+                              f32, 0.0);
+        return gb.generic1(
+            ValueRange{x, y}, out,
+            {AffineMap::get(4, 0, {bi, zeroExpr, i, p}, context),
+             AffineMap::get(4, 0, {bi, zeroExpr, i + ct, p}, context),
+             AffineMap::get(4, 0, {bi, ct, i}, context)},
+            StructuredBuilder::parallel(3, 1),
+            [](OpBuilder &nb, Location nl, ValueRange args) {
+              StructuredBuilder sb(nb, nl);
+              Value term = arith::MulFOp::create(
+                  nb, nl, sb.convertScalar(args[0], nb.getF32Type()),
+                  sb.convertScalar(args[1], nb.getF32Type()));
+              return SmallVector<Value>{
+                  arith::AddFOp::create(nb, nl, args[2], term)};
+            });
+      };
+      Value P = diagonals(head(fq), windowOf(fkPad));
+      Value Q = diagonals(head(a), windowOf(keysPad));
+      // tile[0, ct] = Σ_{b,i} P Q, over visible diagonals only.
+      AffineExpr x, col, bb, ii;
+      bindDims(context, x, col, bb, ii);
+      Value tile = gb.generic1(
+          ValueRange{P, Q},
+          gb.filled({one, b.getIndexAttr(kColumns)}, f32, 0.0),
+          {AffineMap::get(4, 0, {bb, col, ii}, context),
+           AffineMap::get(4, 0, {bb, col, ii}, context),
+           AffineMap::get(4, 0, {x, col}, context)},
+          StructuredBuilder::parallel(2, 2),
+          [&](OpBuilder &nb, Location nl, ValueRange args) {
+            Value term = arith::MulFOp::create(nb, nl, args[0], args[1]);
+            if (causal) {
+              // Only j ≤ i, i.e. c ≤ L - 1.
+              Value column = arith::AddIOp::create(
+                  nb, nl, c0, linalg::IndexOp::create(nb, nl, 1));
+              Value visible = arith::CmpIOp::create(
+                  nb, nl, arith::CmpIPredicate::ule, column, last);
+              term = arith::SelectOp::create(
+                  nb, nl, visible, term,
+                  arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)));
+            }
+            return SmallVector<Value>{
+                arith::AddFOp::create(nb, nl, args[2], term)};
+          });
+      b.setInsertionPointToStart(forall.getTerminator().getBody());
+      tensor::ParallelInsertSliceOp::create(
+          b, loc, tile, forall.getRegionIterArgs().front(),
+          ArrayRef<OpFoldResult>{h, c0},
+          ArrayRef<OpFoldResult>{one, b.getIndexAttr(kColumns)},
+          ArrayRef<OpFoldResult>{one, one});
+    }
+    return gb.slice(forall.getResult(0), {b.getIndexAttr(0), b.getIndexAttr(0)},
+                    {H, columns}, 2);
+  }
+
+  static FailureOr<SmallVector<Value>> vjp(ToeplitzAttentionOp op,
+                                           GradientBuilder &gb,
+                                           ValueRange cotangents,
+                                           ArrayRef<bool> needed) {
+    OpBuilder &b = gb.builder();
+    Location loc = gb.location();
+    Value fq = gb.toF32(op.getFq()), fk = gb.toF32(op.getFk());
+    Value v = gb.toF32(op.getV()), bias = op.getB();
+    Value g = cotangents[0]
+                  ? gb.toF32(cotangents[0])
+                  : gb.toF32(gb.zerosLike(op.getResult(), op.getType()));
+    Normalize normalize = op.getNormalize();
+    float eps = op.getEps().convertToFloat();
+    bool causal = op.getCausal();
+
+    Value a = g, bKeys = v, dn = g;
+    if (normalize != Normalize::None) {
+      Value vOne = gb.concat(v, gb.onesColumn(v, 3), 3);
+      Value nd = product(op, gb, fq, fk, vOne, false);
+      OpFoldResult e = gb.dim(v, 3);
+      Value n = gb.lastDimSlice(nd, b.getIndexAttr(0), e);
+      Value D = gb.lastDimSlice(nd, e, b.getIndexAttr(1)); // [B, H, L, 1]
+      Value rowD = tensor::CollapseShapeOp::create(
+          b, loc, D, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+      Value gn =
+          gb.sum(ValueRange{g, n}, {{0, 1, 2, 3}, {0, 1, 2, 3}}, gb.dims(g),
+                 {3}, [](OpBuilder &nb, Location nl, ValueRange x) {
+                   return one(arith::MulFOp::create(nb, nl, x[0], x[1]));
+                 });
+      Value epsValue = gb.f32(eps);
+      bool guarded = normalize == Normalize::Guarded;
+      auto positive = [](OpBuilder &nb, Location nl, Value d) {
+        return arith::CmpFOp::create(
+            nb, nl, arith::CmpFPredicate::OGT, d,
+            arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)));
+      };
+      auto denominator = [&](OpBuilder &nb, Location nl, Value d) -> Value {
+        if (!guarded)
+          return arith::AddFOp::create(nb, nl, d, epsValue);
+        return arith::SelectOp::create(
+            nb, nl, positive(nb, nl, d), d,
+            arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(1)));
+      };
+      dn = gb.map(ValueRange{g, rowD}, {{0, 1, 2, 3}, {0, 1, 2}}, g,
+                  [&](OpBuilder &nb, Location nl, ValueRange x) {
+                    return one(arith::DivFOp::create(
+                        nb, nl, x[0], denominator(nb, nl, x[1])));
+                  });
+      Value dD = gb.map(
+          ValueRange{gn, D}, {{0, 1, 2}, {0, 1, 2, 3}}, D,
+          [&](OpBuilder &nb, Location nl, ValueRange x) {
+            Value den = denominator(nb, nl, x[1]);
+            Value value = arith::NegFOp::create(
+                nb, nl,
+                arith::DivFOp::create(nb, nl, x[0],
+                                      arith::MulFOp::create(nb, nl, den, den)));
+            if (!guarded)
+              return one(value);
+            return one(arith::SelectOp::create(
+                nb, nl, positive(nb, nl, x[1]), value,
+                arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0))));
+          });
+      a = gb.concat(dn, dD, 3);
+      bKeys = vOne;
+    }
+
+    SmallVector<Value> grads(op->getNumOperands());
+    if (needed[0])
+      grads[0] =
+          gb.castTo(product(op, gb, a, bKeys, fk, false), op.getFq().getType());
+    if (needed[1])
+      grads[1] =
+          gb.castTo(product(op, gb, bKeys, a, fq, true), op.getFk().getType());
+    if (needed[2])
+      grads[2] =
+          gb.castTo(product(op, gb, fk, fq, dn, true), op.getV().getType());
+    if (needed[3]) {
+      // t[h, c] = exp(b[h, c] - max_c b[h, c]).
+      Value shift =
+          gb.generic1(bias,
+                      gb.filled({gb.dim(bias, 0)}, b.getF32Type(),
+                                -std::numeric_limits<double>::infinity()),
+                      {gb.map(2, {0, 1}), gb.map(2, {0})},
+                      StructuredBuilder::parallel(1, 1),
+                      [](OpBuilder &nb, Location nl, ValueRange x) {
+                        return SmallVector<Value>{
+                            arith::MaximumFOp::create(nb, nl, x[1], x[0])};
+                      });
+      Value acc = correlation(gb, fq, a, fk, bKeys, bias, causal);
+      Value db =
+          gb.map(ValueRange{acc, bias, shift}, {{0, 1}, {0, 1}, {0}}, acc,
+                 [](OpBuilder &nb, Location nl, ValueRange x) {
+                   Value t = math::ExpOp::create(
+                       nb, nl, arith::SubFOp::create(nb, nl, x[1], x[2]));
+                   return one(arith::MulFOp::create(nb, nl, x[0], t));
+                 });
+      grads[3] = gb.castTo(db, bias.getType());
+    }
+    return grads;
+  }
+};
+
+} // namespace
+
+void mlir::flt::gradients::attachToeplitzAttentionGradient(
+    MLIRContext *context) {
+  ToeplitzAttentionOp::attachInterface<ToeplitzAttentionGradient>(*context);
+}

@@ -1,0 +1,10 @@
+# Reverse mode on the GPU pipeline: the CPU integration test
+# (../cpu/gradients_position_transform.py, float64 torch autograd of docs/Semantics.md) with the
+# @f_vjp kernels mapped to blocks and threads by flt-gpu-pipeline's passes:
+# run block by block on the CPU (--emulate-gpu-mapping), and the CUDA
+# library's host side on the driver double (cuda-host; results unchecked).
+# With a GPU: compiled with --target=cuda and run on it.
+# RUN: env FLT_TEST_TARGET=gpu-emulation %python %S/../cpu/gradients_position_transform.py
+# RUN: env FLT_TEST_TARGET=cuda-host %python %S/../cpu/gradients_position_transform.py
+# RUN: %if cuda-device %{ env FLT_TEST_TARGET=cuda %python %S/../cpu/gradients_position_transform.py %}
+# UNSUPPORTED: sanitizer
