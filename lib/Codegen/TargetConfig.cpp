@@ -43,6 +43,7 @@ FailureOr<TargetConfig> TargetConfig::get(const CompileOptions &options,
                                             : Kind::CPU;
   config.raiseAttention = options.raiseAttention;
   config.costs.linearAttentionForm = options.linearAttentionForm;
+  config.costs.linearAttentionGrad = options.linearAttentionGrad;
   config.tiles.fuseKronecker = options.fuseKronecker;
   config.threadsPerBlock = options.threadsPerBlock;
   config.allowTF32 = options.allowTF32;
@@ -62,6 +63,15 @@ FailureOr<TargetConfig> TargetConfig::get(const CompileOptions &options,
     config.costs.causalWalkFlopCost = cuda::kCausalWalkFlopCost;
     config.costs.toeplitzDirectCost = cuda::kToeplitzDirectSecondsPerUnit;
     config.costs.toeplitzFFTCost = cuda::kToeplitzFFTSecondsPerUnit;
+    // The fused backward of linear attention has no GPU mapping yet: its
+    // per-(batch, head) state passes would run as one block each. The
+    // decomposition's linear attentions map like any other.
+    if (options.linearAttentionGrad == "fused") {
+      error = "--linear-attention-grad=fused is for --target=cpu (without "
+              "--emulate-gpu-mapping)";
+      return failure();
+    }
+    config.costs.linearAttentionGrad = "decomposed";
     config.mapToBlocks = true;
   } else {
     config.tiles.tokenTile = orTarget(options.tokenTile, cpu::kTokenTile);

@@ -35,9 +35,11 @@ def compare(label, lib, name, inputs, cotangents, fn, arg_names, **kwargs):
         check(f"{label}: d{arg}", out, ref, gradient=True)
 
 
-def linear_attention_cases(g, rpe, H=2, m=6, e=5, r=4):
+def linear_attention_cases(g, rpe, H=2, m=6, e=5, r=4, flags=()):
     """flt.linear_attention with or without rpe, causal or not, every
-    normalization, at L = 1, 7, 129 and S != L, dynamic B and L."""
+    normalization, at L = 1, 7, 129 and S != L, dynamic B and L; flags are
+    added to flt-compile's (--linear-attention-grad=... picks the backward
+    form instead of the cost model)."""
     functions, cases = [], []
     for causal, normalize in itertools.product(
             (False, True), ("divide", "guarded", "none")):
@@ -58,7 +60,7 @@ def linear_attention_cases(g, rpe, H=2, m=6, e=5, r=4):
                 f"{types} -> {V}"]
         functions.append(func(name, args, body, [("%o", V)]))
         cases.append((name, causal, normalize))
-    lib = Library(functions, ["--gradients"])
+    lib = Library(functions, ["--gradients", *flags])
     for (name, causal, normalize), (L, S) in itertools.product(
             cases, [(1, 1), (7, 7), (129, 129), (7, 12)]):
         if causal and L != S:

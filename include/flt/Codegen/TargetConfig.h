@@ -51,6 +51,10 @@ struct LoweringTiles {
 /// Toeplitz methods.
 struct AlgorithmCosts {
   std::string linearAttentionForm = "auto";
+  /// Reverse mode's flt.linear_attention_grad: "auto" (fused where the
+  /// linear form is cheaper) or "decomposed" (targets without the fused
+  /// backward lowering).
+  std::string linearAttentionGrad = "auto";
   double quadraticFlopCost = 1.0;
   double causalWalkFlopCost = 1.0;
   double toeplitzDirectCost = 0.0;

@@ -30,6 +30,7 @@ void mlir::flt::addFLTToLinalgStage(OpPassManager &pm,
   FLTSelectAlgorithmOptions algorithms;
   algorithms.linearAttentionForm =
       config.tiles.fuseKronecker ? config.costs.linearAttentionForm : "linear";
+  algorithms.linearAttentionGrad = config.costs.linearAttentionGrad;
   algorithms.quadraticFlopCost = config.costs.quadraticFlopCost;
   algorithms.causalWalkFlopCost = config.costs.causalWalkFlopCost;
   algorithms.toeplitzDirectCost = config.costs.toeplitzDirectCost;

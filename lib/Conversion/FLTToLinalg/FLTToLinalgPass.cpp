@@ -76,6 +76,7 @@ struct FLTConvertToLinalgPass
                                             columnMultiple);
     populateToeplitzFFTLoweringPatterns(patterns, fftLanes);
     populateLinearAttentionLoweringPatterns(patterns, options);
+    populateLinearAttentionGradLoweringPatterns(patterns, options);
     // Patterns only create ops; no folding is wanted here (it would fold the
     // fresh IR before later passes see it whole).
     GreedyRewriteConfig config;

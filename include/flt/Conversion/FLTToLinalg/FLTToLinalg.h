@@ -65,6 +65,11 @@ void populateToeplitzFFTLoweringPatterns(RewritePatternSet &patterns,
 /// the ones the quadratic form computes cheaper first).
 void populateLinearAttentionLoweringPatterns(
     RewritePatternSet &patterns, const LinearAttentionLoweringOptions &options);
+/// flt.linear_attention_grad (reverse mode), fused: one state pass, one
+/// query pass, one key pass per (batch, head) (flt-select-algorithm has
+/// decomposed the instances this lowering does not take).
+void populateLinearAttentionGradLoweringPatterns(
+    RewritePatternSet &patterns, const LinearAttentionLoweringOptions &options);
 /// The linear form of one flt.linear_attention, built at the rewriter's
 /// insertion point (failure: a result size could not be reified).
 FailureOr<Value>

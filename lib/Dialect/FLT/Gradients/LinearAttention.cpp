@@ -23,14 +23,18 @@
 //
 // where LA~ sums over queries i ≥ j when causal: the causal form on the
 // token-reversed sequence, reversed back. [n, D] comes from one more
-// LA(fq, fk, [v, 1]). Each of these is an flt.linear_attention op that the
-// compiler lowers like any other (linear or quadratic by the cost model,
-// fused, never an L × m r or L × S buffer), so the backward keeps the
-// forward's memory rule on every target.
+// LA(fq, fk, [v, 1]). The rule emits one flt.linear_attention_grad with
+// all of it; flt-select-algorithm keeps it for its fused lowering (one state
+// pass, one query pass, one key pass: about 2.5 forward passes of work) or
+// rewrites it into the six linear attentions above (decomposeLinearAttention-
+// Grad: the quadratic regime, GPU targets). Either way no L × m r or L × S
+// buffer exists.
 //
 //===----------------------------------------------------------------------===//
 
 #include "GradientRules.h"
+
+#include "flt/Dialect/FLT/Gradients/Decompositions.h"
 
 using namespace mlir;
 using namespace mlir::flt;
@@ -59,98 +63,122 @@ Value unnormalized(GradientBuilder &gb, Value q, Value k, Value v, Value phi,
   return causal && reversed ? gb.reverseTokens(out) : out;
 }
 
+SmallVector<Value> decompose(OpBuilder &builder, LinearAttentionGradOp op) {
+  GradientBuilder gb(builder, op.getLoc());
+  OpBuilder &b = gb.builder();
+  Value fq = gb.toF32(op.getFq()), fk = gb.toF32(op.getFk());
+  Value v = gb.toF32(op.getV());
+  Value phi = op.getPhi() ? gb.toF32(op.getPhi()) : Value();
+  Value psi = op.getPsi() ? gb.toF32(op.getPsi()) : Value();
+  Value g = gb.toF32(op.getCotangent());
+  bool causal = op.getCausal();
+  Normalize normalize = op.getNormalize();
+  float eps = op.getEps().convertToFloat();
+
+  // a_i, b_j (see above); without normalization a = g, b = v.
+  Value a = g, bKeys = v, dn = g;
+  if (normalize != Normalize::None) {
+    Value vOne = gb.concat(v, gb.onesColumn(v, 3), 3);
+    Value nd = unnormalized(gb, fq, fk, vOne, phi, psi, causal, false);
+    OpFoldResult e = gb.dim(v, 3);
+    Value n = gb.lastDimSlice(nd, b.getIndexAttr(0), e);
+    Value D = gb.lastDimSlice(nd, e, b.getIndexAttr(1)); // [B, H, L, 1]
+    Value rowD = tensor::CollapseShapeOp::create(
+        b, gb.location(), D,
+        SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}}); // [B, H, L]
+    // g · n per row: [B, H, L, 1].
+    SmallVector<OpFoldResult> loops = gb.dims(g);
+    Value gn = gb.sum(ValueRange{g, n}, {{0, 1, 2, 3}, {0, 1, 2, 3}}, loops,
+                      {3}, [](OpBuilder &nb, Location nl, ValueRange x) {
+                        return one(arith::MulFOp::create(nb, nl, x[0], x[1]));
+                      });
+    Value epsValue = gb.f32(eps);
+    bool guarded = normalize == Normalize::Guarded;
+    auto denominator = [&](OpBuilder &nb, Location nl, Value d) {
+      if (!guarded)
+        return arith::AddFOp::create(nb, nl, d, epsValue).getResult();
+      Value positive = arith::CmpFOp::create(
+          nb, nl, arith::CmpFPredicate::OGT, d,
+          arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)));
+      return arith::SelectOp::create(
+                 nb, nl, positive, d,
+                 arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(1)))
+          .getResult();
+    };
+    dn = gb.map(ValueRange{g, rowD}, {{0, 1, 2, 3}, {0, 1, 2}}, g,
+                [&](OpBuilder &nb, Location nl, ValueRange x) {
+                  return one(arith::DivFOp::create(nb, nl, x[0],
+                                                   denominator(nb, nl, x[1])));
+                });
+    Value dD = gb.map(
+        ValueRange{gn, D}, {{0, 1, 2}, {0, 1, 2, 3}}, D,
+        [&](OpBuilder &nb, Location nl, ValueRange x) {
+          Value den = denominator(nb, nl, x[1]);
+          Value value = arith::NegFOp::create(
+              nb, nl,
+              arith::DivFOp::create(nb, nl, x[0],
+                                    arith::MulFOp::create(nb, nl, den, den)));
+          if (!guarded)
+            return one(value);
+          Value positive = arith::CmpFOp::create(
+              nb, nl, arith::CmpFPredicate::OGT, x[1],
+              arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)));
+          return one(arith::SelectOp::create(
+              nb, nl, positive, value,
+              arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0))));
+        });
+    a = gb.concat(dn, dD, 3);
+    bKeys = vOne;
+  }
+
+  // Results: dfq, dfk, dv, [dphi, dpsi]; unused ones are not built.
+  SmallVector<Value> grads(op.getGrads().size());
+  auto used = [&](unsigned i) { return !op.getGrads()[i].use_empty(); };
+  auto finish = [&](unsigned index, Value grad) {
+    grads[index] = gb.castTo(grad, op.getGrads()[index].getType());
+  };
+  if (used(0))
+    finish(0, unnormalized(gb, a, bKeys, fk, phi, psi, causal, false));
+  if (used(1))
+    finish(1, unnormalized(gb, bKeys, a, fq, psi, phi, causal, true));
+  if (used(2))
+    finish(2, unnormalized(gb, fk, fq, dn, psi, phi, causal, true));
+  if (phi && used(3))
+    finish(3, unnormalized(gb, a, bKeys, psi, fq, fk, causal, false));
+  if (psi && used(4))
+    finish(4, unnormalized(gb, bKeys, a, phi, fk, fq, causal, true));
+  return grads;
+}
+
 struct LinearAttentionGradient
     : DifferentiableOpModel<LinearAttentionGradient, LinearAttentionOp> {
   static FailureOr<SmallVector<Value>> vjp(LinearAttentionOp op,
                                            GradientBuilder &gb,
                                            ValueRange cotangents,
                                            ArrayRef<bool> needed) {
-    OpBuilder &b = gb.builder();
-    Value fq = gb.toF32(op.getFq()), fk = gb.toF32(op.getFk());
-    Value v = gb.toF32(op.getV());
+    // One internal op for all gradients (flt-select-algorithm lowers it
+    // fused or as more linear attention); in f32, cast back at the end.
     Value phi = op.getPhi() ? gb.toF32(op.getPhi()) : Value();
     Value psi = op.getPsi() ? gb.toF32(op.getPsi()) : Value();
-    Value g = gb.toF32(cotangents[0]);
-    bool causal = op.getCausal();
-    Normalize normalize = op.getNormalize();
-    float eps = op.getEps().convertToFloat();
-
-    // a_i, b_j (see above); without normalization a = g, b = v.
-    Value a = g, bKeys = v, dn = g;
-    if (normalize != Normalize::None) {
-      Value vOne = gb.concat(v, gb.onesColumn(v, 3), 3);
-      Value nd = unnormalized(gb, fq, fk, vOne, phi, psi, causal, false);
-      OpFoldResult e = gb.dim(v, 3);
-      Value n = gb.lastDimSlice(nd, b.getIndexAttr(0), e);
-      Value D = gb.lastDimSlice(nd, e, b.getIndexAttr(1)); // [B, H, L, 1]
-      Value rowD = tensor::CollapseShapeOp::create(
-          b, gb.location(), D,
-          SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}}); // [B, H, L]
-      // g · n per row: [B, H, L, 1].
-      SmallVector<OpFoldResult> loops = gb.dims(g);
-      Value gn = gb.sum(ValueRange{g, n}, {{0, 1, 2, 3}, {0, 1, 2, 3}}, loops,
-                        {3}, [](OpBuilder &nb, Location nl, ValueRange x) {
-                          return one(arith::MulFOp::create(nb, nl, x[0], x[1]));
-                        });
-      Value epsValue = gb.f32(eps);
-      bool guarded = normalize == Normalize::Guarded;
-      auto denominator = [&](OpBuilder &nb, Location nl, Value d) {
-        if (!guarded)
-          return arith::AddFOp::create(nb, nl, d, epsValue).getResult();
-        Value positive = arith::CmpFOp::create(
-            nb, nl, arith::CmpFPredicate::OGT, d,
-            arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)));
-        return arith::SelectOp::create(
-                   nb, nl, positive, d,
-                   arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(1)))
-            .getResult();
-      };
-      dn = gb.map(ValueRange{g, rowD}, {{0, 1, 2, 3}, {0, 1, 2}}, g,
-                  [&](OpBuilder &nb, Location nl, ValueRange x) {
-                    return one(arith::DivFOp::create(
-                        nb, nl, x[0], denominator(nb, nl, x[1])));
-                  });
-      Value dD = gb.map(
-          ValueRange{gn, D}, {{0, 1, 2}, {0, 1, 2, 3}}, D,
-          [&](OpBuilder &nb, Location nl, ValueRange x) {
-            Value den = denominator(nb, nl, x[1]);
-            Value value = arith::NegFOp::create(
-                nb, nl,
-                arith::DivFOp::create(nb, nl, x[0],
-                                      arith::MulFOp::create(nb, nl, den, den)));
-            if (!guarded)
-              return one(value);
-            Value positive = arith::CmpFOp::create(
-                nb, nl, arith::CmpFPredicate::OGT, x[1],
-                arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)));
-            return one(arith::SelectOp::create(
-                nb, nl, positive, value,
-                arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0))));
-          });
-      a = gb.concat(dn, dD, 3);
-      bKeys = vOne;
-    }
-
+    auto grad = LinearAttentionGradOp::create(
+        gb.builder(), op.getLoc(), gb.toF32(op.getFq()), gb.toF32(op.getFk()),
+        gb.toF32(op.getV()), phi, psi, gb.toF32(cotangents[0]), op.getCausal(),
+        op.getNormalize(), op.getEps().convertToFloat());
     SmallVector<Value> grads(op->getNumOperands());
-    auto finish = [&](unsigned index, Value grad) {
-      grads[index] = gb.castTo(grad, op->getOperand(index).getType());
-    };
-    // Operands: fq, fk, v, [phi, psi].
-    if (needed[0])
-      finish(0, unnormalized(gb, a, bKeys, fk, phi, psi, causal, false));
-    if (needed[1])
-      finish(1, unnormalized(gb, bKeys, a, fq, psi, phi, causal, true));
-    if (needed[2])
-      finish(2, unnormalized(gb, fk, fq, dn, psi, phi, causal, true));
-    if (phi && needed[3])
-      finish(3, unnormalized(gb, a, bKeys, psi, fq, fk, causal, false));
-    if (psi && needed[4])
-      finish(4, unnormalized(gb, bKeys, a, phi, fk, fq, causal, true));
+    for (auto [i, result] : llvm::enumerate(grad.getGrads()))
+      if (needed[i])
+        grads[i] = gb.castTo(result, op->getOperand(i).getType());
     return grads;
   }
 };
 
 } // namespace
+
+SmallVector<Value>
+mlir::flt::decomposeLinearAttentionGrad(OpBuilder &builder,
+                                        LinearAttentionGradOp op) {
+  return decompose(builder, op);
+}
 
 void mlir::flt::gradients::attachLinearAttentionGradient(MLIRContext *context) {
   LinearAttentionOp::attachInterface<LinearAttentionGradient>(*context);

@@ -281,6 +281,77 @@ LinearAttentionOp::reifyResultShapes(OpBuilder &builder,
 }
 
 //===----------------------------------------------------------------------===//
+// LinearAttentionGradOp
+//===----------------------------------------------------------------------===//
+
+/// `value`'s shape with f32 elements.
+static RankedTensorType f32Like(Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  return RankedTensorType::get(type.getShape(),
+                               Float32Type::get(value.getContext()));
+}
+
+void LinearAttentionGradOp::build(OpBuilder &builder, OperationState &state,
+                                  Value fq, Value fk, Value v, Value phi,
+                                  Value psi, Value cotangent, bool causal,
+                                  Normalize normalize, float eps) {
+  SmallVector<Type> types = {f32Like(fq), f32Like(fk), f32Like(v)};
+  if (phi)
+    types.append({f32Like(phi), f32Like(psi)});
+  build(builder, state, types, fq, fk, v, phi, psi, cotangent,
+        builder.getBoolAttr(causal),
+        NormalizeAttr::get(builder.getContext(), normalize),
+        builder.getF32FloatAttr(eps));
+}
+
+static void checkShapes(LinearAttentionGradOp op, ShapeChecker &check) {
+  checkQueriesKeysValues(check, "fq", op.getFq(), kFq, "fk", op.getFk(), kFk,
+                         op.getV());
+  checkRpe(check, op.getPhi(), op.getPsi(), "fq", "fk");
+  checkCausal(check, op.getCausal(), "fq", "fk");
+  check.tensor("cotangent", op.getCotangent(), kOut, ElementKind::Activation)
+      .sameDim("cotangent", 0, "fq", 0)
+      .sameDim("cotangent", 1, "fq", 1)
+      .sameDim("cotangent", 2, "fq", 2)
+      .sameDim("cotangent", 3, "v", 3);
+  size_t expected = op.getPhi() ? 5 : 3;
+  check.require(op.getGrads().size() == expected,
+                "expects " + Twine(expected) +
+                    " results (one per operand "
+                    "other than the cotangent), got " +
+                    Twine(op.getGrads().size()));
+  if (op.getGrads().size() != expected)
+    return;
+  static constexpr StringLiteral names[] = {"dfq", "dfk", "dv", "dphi", "dpsi"};
+  static constexpr StringLiteral operands[] = {"fq", "fk", "v", "phi", "psi"};
+  Layout layouts[] = {kFq, kFk, kV, kPhi, kPsi};
+  for (auto [i, grad] : llvm::enumerate(op.getGrads())) {
+    check.tensor(names[i], grad, layouts[i], ElementKind::F32);
+    for (int64_t d = 0; d < 4; ++d)
+      check.sameDim(names[i], d, operands[i], d);
+  }
+}
+
+LogicalResult LinearAttentionGradOp::verify() {
+  ShapeChecker check(*this);
+  checkShapes(*this, check);
+  return check.result();
+}
+
+LogicalResult
+LinearAttentionGradOp::reifyResultShapes(OpBuilder &builder,
+                                         ReifiedRankedShapedTypeDims &shapes) {
+  Value operands[] = {getFq(), getFk(), getV(), getPhi(), getPsi()};
+  for (unsigned i = 0, e = getGrads().size(); i < e; ++i) {
+    SmallVector<OpFoldResult> dims;
+    for (int64_t d = 0; d < 4; ++d)
+      dims.push_back(dimOf(builder, getLoc(), operands[i], d));
+    shapes.push_back(dims);
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // KernelAttentionOp
 //===----------------------------------------------------------------------===//
 
@@ -674,8 +745,8 @@ void mlir::flt::collectRuntimeShapeRules(Operation *op,
   ShapeChecker check(op, &rules);
   llvm::TypeSwitch<Operation *>(op)
       .Case<FeatureMapOp, SpectralDensityOp, SpectralFeaturesOp,
-            LinearAttentionOp, KernelAttentionOp, PositionTransformOp,
-            ToeplitzAttentionOp, AttentionOp>(
+            LinearAttentionOp, LinearAttentionGradOp, KernelAttentionOp,
+            PositionTransformOp, ToeplitzAttentionOp, AttentionOp>(
           [&](auto concrete) { checkShapes(concrete, check); });
 }
 

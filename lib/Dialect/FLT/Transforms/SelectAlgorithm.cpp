@@ -24,6 +24,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "flt/Dialect/FLT/Gradients/Decompositions.h"
 #include "flt/Dialect/FLT/IR/FLTOps.h"
 #include "flt/Dialect/FLT/Transforms/Passes.h"
 
@@ -130,11 +131,33 @@ struct FLTSelectAlgorithmPass
           << linearAttentionForm << "')";
       return signalPassFailure();
     }
+    if (linearAttentionGrad != "auto" && linearAttentionGrad != "fused" &&
+        linearAttentionGrad != "decomposed") {
+      getOperation()->emitError()
+          << "flt-select-algorithm: linear-attention-grad must be auto, "
+             "fused or decomposed (got '"
+          << linearAttentionGrad << "')";
+      return signalPassFailure();
+    }
     if (!(quadraticFlopCost > 0) || !(causalWalkFlopCost > 0) ||
         !(toeplitzDirectCost > 0) || !(toeplitzFFTCost > 0)) {
       getOperation()->emitError()
           << "flt-select-algorithm: the costs must be positive";
       return signalPassFailure();
+    }
+    // Gradients first: the linear attentions a decomposition builds are
+    // then chosen forms for like any other.
+    SmallVector<LinearAttentionGradOp> grads;
+    getOperation()->walk(
+        [&](LinearAttentionGradOp op) { grads.push_back(op); });
+    {
+      CreatedOps created;
+      IRRewriter rewriter(&getContext(), &created);
+      for (LinearAttentionGradOp op : grads) {
+        rewriter.setInsertionPoint(op);
+        selectLinearAttentionGrad(rewriter, op);
+        created.eraseDead(rewriter);
+      }
     }
     // Ops are collected first: the branches built below hold ops this walk
     // must not visit again.
@@ -159,7 +182,8 @@ struct FLTSelectAlgorithmPass
 
   /// Whether the quadratic form is cheaper: an i1 that folds to a constant
   /// when every size involved is static.
-  Value quadraticIsCheaper(RewriterBase &rewriter, LinearAttentionOp op) {
+  template <typename OpTy>
+  Value quadraticIsCheaper(RewriterBase &rewriter, OpTy op) {
     CostBuilder c{rewriter, op.getLoc()};
     Value L = c.size(op.getFq(), 2), S = c.size(op.getFk(), 2);
     Value m = c.size(op.getFq(), 3), e = c.size(op.getV(), 3);
@@ -207,6 +231,67 @@ struct FLTSelectAlgorithmPass
         rewriter, op, cheaper,
         [&](OpBuilder &b) { return quadraticForm(b, op); },
         [&](OpBuilder &b) { return b.clone(*op)->getResult(0); });
+  }
+
+  /// Whether the fused backward lowering applies: static m, r, e, not
+  /// causal (flt-convert-to-linalg's LinearAttentionGrad.cpp).
+  static bool fusable(LinearAttentionGradOp op) {
+    auto staticDim = [](Value value, int64_t dim) {
+      return ShapedType::isStatic(
+          cast<RankedTensorType>(value.getType()).getDimSize(dim));
+    };
+    return !op.getCausal() && staticDim(op.getFq(), 3) &&
+           staticDim(op.getV(), 3) &&
+           (!op.getPhi() || staticDim(op.getPhi(), 3));
+  }
+
+  void selectLinearAttentionGrad(RewriterBase &rewriter,
+                                 LinearAttentionGradOp op) {
+    if (linearAttentionGrad == "fused" && fusable(op))
+      return;
+    auto decomposed = [&](OpBuilder &b) {
+      SmallVector<Value> values = decomposeLinearAttentionGrad(b, op);
+      // Unused results have no decomposition: any value of their type.
+      for (auto [value, result] : llvm::zip(values, op.getGrads()))
+        if (!value)
+          value = tensor::EmptyOp::create(
+              b, op.getLoc(),
+              cast<RankedTensorType>(result.getType()).getShape(),
+              cast<RankedTensorType>(result.getType()).getElementType(), [&] {
+                SmallVector<Value> dynamic;
+                auto type = cast<RankedTensorType>(result.getType());
+                Value operands[] = {op.getFq(), op.getFk(), op.getV(),
+                                    op.getPhi(), op.getPsi()};
+                unsigned index = result.getResultNumber();
+                for (int64_t d = 0; d < type.getRank(); ++d)
+                  if (type.isDynamicDim(d))
+                    dynamic.push_back(tensor::DimOp::create(
+                        b, op.getLoc(), operands[index], d));
+                return dynamic;
+              }());
+      return values;
+    };
+    if (linearAttentionGrad == "decomposed" || !fusable(op)) {
+      rewriter.replaceOp(op, decomposed(rewriter));
+      return;
+    }
+    Value cheaper = quadraticIsCheaper(rewriter, op);
+    if (std::optional<bool> quadratic = known(cheaper)) {
+      if (*quadratic)
+        rewriter.replaceOp(op, decomposed(rewriter));
+      return;
+    }
+    Location loc = op.getLoc();
+    auto choice = scf::IfOp::create(rewriter, loc, op->getResultTypes(),
+                                    cheaper, /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(choice.thenBlock());
+      scf::YieldOp::create(rewriter, loc, decomposed(rewriter));
+      rewriter.setInsertionPointToStart(choice.elseBlock());
+      scf::YieldOp::create(rewriter, loc, rewriter.clone(*op)->getResults());
+    }
+    rewriter.replaceOp(op, choice.getResults());
   }
 
   void selectToeplitzMethod(RewriterBase &rewriter, ToeplitzAttentionOp op) {

@@ -1,6 +1,7 @@
 // flt-generate-vjp: @f_vjp(args..., cotangents...) -> (one gradient per
 // argument) beside every public function, from the ops' gradient rules.
 // RUN: flt-opt %s --split-input-file --verify-diagnostics --flt-generate-vjp | FileCheck %s
+// RUN: flt-opt %s --split-input-file --verify-diagnostics --flt-generate-vjp --flt-select-algorithm="linear-attention-grad=decomposed linear-attention-form=linear" | FileCheck %s --check-prefix=DECOMPOSED
 
 // relu: dx = dy where x > 0, else 0; w gets nothing (unused): zeros.
 // CHECK-LABEL: func.func @relu(
@@ -19,15 +20,20 @@ func.func @relu(%x: tensor<1x2x?x8xf32>, %w: tensor<2x3xf32>) -> tensor<1x2x?x8x
 
 // -----
 
-// Linear attention's gradient is more linear attention (normalize none):
-// [n, D] recomputed, then dfq, dfk (on the reversed sequence when causal)
-// and dv.
+// Linear attention's gradient is one flt.linear_attention_grad, which
+// flt-select-algorithm keeps (the fused backward) or decomposes into more
+// linear attention (normalize none): [n, D] recomputed, then dfq, dfk (on
+// the reversed sequence when causal) and dv.
 // CHECK-LABEL: func.func @la_vjp(
-// CHECK:         flt.linear_attention {{.*}}causal = true
-// CHECK:         flt.linear_attention {{.*}}causal = true, normalize = #flt.normalize<none>
-// CHECK-COUNT-3: flt.linear_attention {{.*}}causal = true, normalize = #flt.normalize<none>
-// CHECK-NOT:     flt.linear_attention
-// CHECK:         return
+// CHECK-SAME:      %[[FQ:[^:]+]]: tensor<1x2x?x4xf32>, %[[FK:[^:]+]]: tensor<1x2x?x4xf32>, %[[V:[^:]+]]: tensor<1x2x?x3xf32>, %[[G:[^:]+]]: tensor<1x2x?x3xf32>)
+// CHECK:         %[[GRADS:.+]]:3 = flt.linear_attention_grad %[[FQ]], %[[FK]], %[[V]] cotangent(%[[G]]) {causal = true}
+// CHECK:         return %[[GRADS]]#0, %[[GRADS]]#1, %[[GRADS]]#2
+// DECOMPOSED-LABEL: func.func @la_vjp(
+// DECOMPOSED-NOT:     flt.linear_attention_grad
+// DECOMPOSED:         flt.linear_attention {{.*}}causal = true, normalize = #flt.normalize<none>
+// DECOMPOSED-COUNT-3: flt.linear_attention {{.*}}causal = true, normalize = #flt.normalize<none>
+// DECOMPOSED-NOT:     flt.linear_attention
+// DECOMPOSED:         return
 func.func @la(%fq: tensor<1x2x?x4xf32>, %fk: tensor<1x2x?x4xf32>, %v: tensor<1x2x?x3xf32>) -> tensor<1x2x?x3xf32> {
   %o = flt.linear_attention %fq, %fk, %v {causal = true} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x3xf32> -> tensor<1x2x?x3xf32>
   return %o : tensor<1x2x?x3xf32>

@@ -231,6 +231,54 @@ def FLT_LinearAttentionOp : FLT_Op<"linear_attention", [AttrSizedOperandSegments
 }
 
 //===----------------------------------------------------------------------===//
+// linear_attention_grad (internal)
+//===----------------------------------------------------------------------===//
+
+def FLT_LinearAttentionGradOp
+    : FLT_Op<"linear_attention_grad", [AttrSizedOperandSegments]> {
+  let summary = "the vector-Jacobian product of flt.linear_attention (internal)";
+  let description = [{
+    Internal to reverse mode (flt-generate-vjp builds it; it is not part of
+    the public semantics). Given the operands of an `flt.linear_attention`
+    with the same attributes and the cotangent `g [B, H, L, e]` of its
+    result, its results are the f32 cotangents of `fq`, `fk`, `v` and, with
+    `rpe`, of `phi` and `psi` (docs/Semantics.md §4), each of its operand's
+    shape. flt-select-algorithm either keeps it — then flt-convert-to-linalg
+    lowers it to one fused backward pass (the state T, then a query pass
+    accumulating dT, dz and forming dfq, dphi tile by tile, then a key pass
+    forming dfk, dpsi, dv; no L × m r buffer) — or rewrites it into
+    `flt.linear_attention` ops (the quadratic regime, and targets without
+    the fused lowering).
+
+    ```mlir
+    %dfq, %dfk, %dv, %dphi, %dpsi = flt.linear_attention_grad %fq, %fk, %v
+        rpe(%phi, %psi) cotangent(%g) {normalize = #flt.normalize<guarded>}
+        : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>,
+          tensor<1x8x?x32xf32>, tensor<1x8x?x32xf32>, tensor<1x8x?x64xf32>
+       -> tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>,
+          tensor<1x8x?x32xf32>, tensor<1x8x?x32xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$fq, AnyRankedTensor:$fk,
+                   AnyRankedTensor:$v, Optional<AnyRankedTensor>:$phi,
+                   Optional<AnyRankedTensor>:$psi, AnyRankedTensor:$cotangent,
+                   FLT_FalseDefault:$causal, FLT_NormalizeDivide:$normalize,
+                   FLT_F32Default1em6:$eps);
+  let results = (outs Variadic<AnyRankedTensor>:$grads);
+  let assemblyFormat = [{
+    $fq `,` $fk `,` $v (`rpe` `(` $phi^ `,` $psi `)`)? `cotangent` `(`
+    $cotangent `)` attr-dict `:` type(operands) `->` type($grads)
+  }];
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$fq, "::mlir::Value":$fk,
+                   "::mlir::Value":$v, "::mlir::Value":$phi,
+                   "::mlir::Value":$psi, "::mlir::Value":$cotangent,
+                   "bool":$causal, "::mlir::flt::Normalize":$normalize,
+                   "float":$eps)>
+  ];
+}
+
+//===----------------------------------------------------------------------===//
 // kernel_attention
 //===----------------------------------------------------------------------===//
 

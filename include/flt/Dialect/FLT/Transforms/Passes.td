@@ -78,6 +78,11 @@ def FLTSelectAlgorithm : Pass<"flt-select-algorithm"> {
       non-causal linear form. `linear-attention-form=linear|quadratic`
       forces a form; an op left as `flt.linear_attention` is lowered in the
       linear form.
+    * `flt.linear_attention_grad` (reverse mode): its fused backward
+      lowering where the linear form is cheaper (same model as above), else
+      four to six `flt.linear_attention` ops (`decomposeLinearAttentionGrad`), which
+      this pass then chooses forms for in turn. The fused lowering needs
+      static m, r and e and is not causal yet; GPU targets decompose.
     * `flt.toeplitz_attention` with `method = auto`: direct ≈ c_d · L² (m + e)
       or fft ≈ c_f · m ⌈e/31⌉ N log2 N (N = 2^⌈log2(2L - 1)⌉), with the
       target's seconds per unit c_d and c_f.
@@ -119,6 +124,13 @@ def FLTSelectAlgorithm : Pass<"flt-select-algorithm"> {
            /*default=*/"1.0",
            "Cost per FLOP of the causal chunk walk relative to the "
            "non-causal linear form">,
+    Option<"linearAttentionGrad", "linear-attention-grad", "std::string",
+           /*default=*/"\"auto\"",
+           "flt.linear_attention_grad (reverse mode) as: auto (fused where "
+           "the linear form is the cheaper one and the fused lowering "
+           "applies, else decomposed), fused (its own backward passes) or "
+           "decomposed (four to six flt.linear_attention ops, each then chosen by "
+           "the cost model)">,
     Option<"toeplitzDirectCost", "toeplitz-direct-cost", "double",
            /*default=*/"::mlir::flt::cpu::kToeplitzDirectSecondsPerUnit",
            "Seconds per unit L² (m + e) of the direct Toeplitz method">,
