@@ -224,8 +224,8 @@ struct LowerConcat : OpRewritePattern<tensor::ConcatOp> {
     SmallVector<Value> ends, extents;
     Value end = arith::ConstantIndexOp::create(rewriter, loc, 0);
     for (Value input : inputs) {
-      Value extent = getValueOrCreateConstantIndexOp(rewriter, loc,
-                                                     sb.dim(input, dim));
+      Value extent =
+          getValueOrCreateConstantIndexOp(rewriter, loc, sb.dim(input, dim));
       end = arith::AddIOp::create(rewriter, loc, end, extent);
       ends.push_back(end);
       extents.push_back(extent);

@@ -125,23 +125,23 @@ struct LowerPositionTransform : OpRewritePattern<PositionTransformOp> {
           arith::AddIOp::create(rewriter, loc, d,
                                 indexConstant(rewriter, loc, 1)),
           indexConstant(rewriter, loc, 2));
-      y = sb.generic1(
-          ValueRange{}, sb.empty(xSizes, f32), {identity},
-          StructuredBuilder::parallel(4),
-          [&](OpBuilder &b, Location nl, ValueRange) {
-            SmallVector<Value> at;
-            for (int64_t i = 0; i < 4; ++i)
-              at.push_back(linalg::IndexOp::create(b, nl, i));
-            Value c = at[3], one = indexConstant(b, nl, 1);
-            Value t = arith::ShRUIOp::create(b, nl, c, one);
-            Value odd = arith::CmpIOp::create(
-                b, nl, arith::CmpIPredicate::eq,
-                arith::AndIOp::create(b, nl, c, one), one);
-            at[3] = arith::SelectOp::create(
-                b, nl, odd, arith::AddIOp::create(b, nl, half, t), t);
-            return SmallVector<Value>{
-                tensor::ExtractOp::create(b, nl, source, at)};
-          });
+      y = sb.generic1(ValueRange{}, sb.empty(xSizes, f32), {identity},
+                      StructuredBuilder::parallel(4),
+                      [&](OpBuilder &b, Location nl, ValueRange) {
+                        SmallVector<Value> at;
+                        for (int64_t i = 0; i < 4; ++i)
+                          at.push_back(linalg::IndexOp::create(b, nl, i));
+                        Value c = at[3], one = indexConstant(b, nl, 1);
+                        Value t = arith::ShRUIOp::create(b, nl, c, one);
+                        Value odd = arith::CmpIOp::create(
+                            b, nl, arith::CmpIPredicate::eq,
+                            arith::AndIOp::create(b, nl, c, one), one);
+                        at[3] = arith::SelectOp::create(
+                            b, nl, odd, arith::AddIOp::create(b, nl, half, t),
+                            t);
+                        return SmallVector<Value>{
+                            tensor::ExtractOp::create(b, nl, source, at)};
+                      });
     }
 
     bool rotary = op.getCore() == LrpeCore::Rotary;
@@ -169,8 +169,8 @@ struct LowerPositionTransform : OpRewritePattern<PositionTransformOp> {
                 b, nl, table, ValueRange{at[1], row, at[3]});
             Value feature =
                 arith::IndexCastOp::create(b, nl, b.getIndexType(), entry);
-            feature = arith::MaxSIOp::create(b, nl, feature,
-                                             indexConstant(b, nl, 0));
+            feature =
+                arith::MaxSIOp::create(b, nl, feature, indexConstant(b, nl, 0));
             at[3] = arith::MinSIOp::create(b, nl, feature, last);
             Value value = tensor::ExtractOp::create(b, nl, source, at);
             return SmallVector<Value>{

@@ -399,8 +399,8 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
                     bb, nl,
                     arith::SubFOp::create(
                         bb, nl,
-                        f32Constant(bb, nl, std::log(static_cast<double>(
-                                                epsValue))),
+                        f32Constant(bb, nl,
+                                    std::log(static_cast<double>(epsValue))),
                         args[2])));
           Value divisor = arith::SelectOp::create(
               bb, nl, empty, f32Constant(bb, nl, 1.0), sum);

@@ -147,15 +147,15 @@ struct FeatureMapGradient
       SmallVector<unsigned> cDims = isQuery ? SmallVector<unsigned>{0, 1, 2}
                                             : SmallVector<unsigned>{0, 1};
       if (!isQuery && op.getKeyStabilizer() == KeyStabilizer::Global) {
-        c = gb.generic1(
-            c,
-            gb.filled({}, gb.builder().getF32Type(),
-                      -std::numeric_limits<double>::infinity()),
-            {gb.map(2, {0, 1}), gb.map(2, {})},
-            StructuredBuilder::parallel(0, 2),
-            [](OpBuilder &b, Location loc, ValueRange a) {
-              return one(arith::MaximumFOp::create(b, loc, a[1], a[0]));
-            });
+        c = gb.generic1(c,
+                        gb.filled({}, gb.builder().getF32Type(),
+                                  -std::numeric_limits<double>::infinity()),
+                        {gb.map(2, {0, 1}), gb.map(2, {})},
+                        StructuredBuilder::parallel(0, 2),
+                        [](OpBuilder &b, Location loc, ValueRange a) {
+                          return one(
+                              arith::MaximumFOp::create(b, loc, a[1], a[0]));
+                        });
         cDims.clear();
       }
       // dz = m^-1/2 g E.

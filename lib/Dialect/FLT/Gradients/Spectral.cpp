@@ -124,8 +124,8 @@ struct SpectralDensityGradient
       return op.emitOpError()
              << "gradient: needs a static p and a static theta width P";
     // density normal_1d_constant: (2π)^(1/2) for every p.
-    Value inverse = inverseDensity(
-        gb, xi, op.getDensity() == Density::Normal ? p : 1);
+    Value inverse =
+        inverseDensity(gb, xi, op.getDensity() == Density::Normal ? p : 1);
     // ḡ rho ξ: the derivative of 1 / P(ξ), common to both spectra.
     Value densityTerm =
         gb.map(ValueRange{g, rho, xi}, {{0, 1}, {0, 1}, {0, 1, 2}}, xi,

@@ -58,7 +58,8 @@ struct CollapseShapeGradient
   }
 };
 
-struct ConcatGradient : DifferentiableOpModel<ConcatGradient, tensor::ConcatOp> {
+struct ConcatGradient
+    : DifferentiableOpModel<ConcatGradient, tensor::ConcatOp> {
   static FailureOr<SmallVector<Value>> vjp(tensor::ConcatOp op,
                                            GradientBuilder &gb,
                                            ValueRange cotangents,
@@ -73,8 +74,8 @@ struct ConcatGradient : DifferentiableOpModel<ConcatGradient, tensor::ConcatOp> 
       if (needed[i]) {
         SmallVector<OpFoldResult> offsets(rank, gb.builder().getIndexAttr(0));
         offsets[dim] = offset;
-        grads[i] = gb.castTo(gb.slice(g, offsets, sizes, rank),
-                             input.getType());
+        grads[i] =
+            gb.castTo(gb.slice(g, offsets, sizes, rank), input.getType());
       }
       offset = affine::makeComposedFoldedAffineApply(
           gb.builder(), op.getLoc(),
@@ -103,11 +104,11 @@ struct MulGradient : DifferentiableOpModel<MulGradient, linalg::MulOp> {
           std::tuple<unsigned, Value, Value>{1, rhs, lhs}}) {
       if (!needed[i])
         continue;
-      Value product = gb.map(ValueRange{g, other}, self,
-                             [](OpBuilder &b, Location loc, ValueRange a) {
-                               return one(
-                                   arith::MulFOp::create(b, loc, a[0], a[1]));
-                             });
+      Value product =
+          gb.map(ValueRange{g, other}, self,
+                 [](OpBuilder &b, Location loc, ValueRange a) {
+                   return one(arith::MulFOp::create(b, loc, a[0], a[1]));
+                 });
       grads[i] = gb.castTo(product, self.getType());
     }
     return grads;

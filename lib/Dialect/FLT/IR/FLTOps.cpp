@@ -468,19 +468,19 @@ static void checkShapes(PositionTransformOp op, ShapeChecker &check) {
                   "(row s of the table is the permutation at position s)");
     if (!check.succeeded())
       return;
+    // I64Attr's accessor is unsigned: read the offset as signed.
+    int64_t offset = op.getOffsetAttr().getInt();
     check.tensor("theta", op.getTheta(), kPermutationTable, ElementKind::Index)
         .sameDim("theta", 0, "x", 1)
         .sameDim("theta", 2, "x", 3)
         .require(!op.getPositions(),
                  "core permutation takes no explicit positions (row l + "
                  "offset of the table serves token l)")
-        .require(op.getOffset() >= 0,
-                 "core permutation needs offset >= 0, got " +
-                     Twine(op.getOffset()))
+        .require(offset >= 0,
+                 "core permutation needs offset >= 0, got " + Twine(offset))
         .require(op.getPairing() == Pairing::Interleaved,
                  "'pairing' applies only to core rotary");
-    check.dimAtLeast("theta", 1, {{"x", 2, 1}}, op.getOffset(),
-                     "L + offset",
+    check.dimAtLeast("theta", 1, {{"x", 2, 1}}, offset, "L + offset",
                      "core permutation (one table row per position)");
   } else {
     check.tensor("theta", op.getTheta(), kAngles, ElementKind::F32)
@@ -556,9 +556,9 @@ static void checkShapes(PositionTransformOp op, ShapeChecker &check) {
       .sameDim("result", 2, "x", 2);
   bool complex = op.getCore() == LrpeCore::Complex;
   std::string reason =
-      complex ? std::string("core complex (2d, cos and sin of each y_t)")
-              : ("core " + stringifyLrpeCore(op.getCore()) + " (d of 'x')")
-                    .str();
+      complex
+          ? std::string("core complex (2d, cos and sin of each y_t)")
+          : ("core " + stringifyLrpeCore(op.getCore()) + " (d of 'x')").str();
   check.dimIsSum("result", 3, {{"x", 3, complex ? 2 : 1}}, 0,
                  complex ? "2 d" : "d", reason);
 }

@@ -65,31 +65,42 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     float featureEps = op.getEps().convertToFloat();
-    Value rho =
-        SpectralDensityOp::create(rewriter, loc, op.getTheta(), op.getXi(),
-                                  op.getSpectrum(), op.getDensity());
-    auto features = SpectralFeaturesOp::create(
-        rewriter, loc, op.getR(), op.getXi(), rho, op.getWeighting());
-    Value q = op.getQ(), k = op.getK(), phi = features.getPhi(),
-          psi = features.getPsi();
+    auto featureMaps = [&](Value q, Value k) {
+      Value fq = FeatureMapOp::create(rewriter, loc, q, op.getW(),
+                                      op.getKernel(), featureEps,
+                                      /*isQuery=*/true);
+      Value fk = FeatureMapOp::create(rewriter, loc, k, op.getW(),
+                                      op.getKernel(), featureEps,
+                                      /*isQuery=*/false, op.getKeyStabilizer());
+      return std::make_pair(fq, fk);
+    };
+    auto positionalFeatures = [&]() {
+      Value rho =
+          SpectralDensityOp::create(rewriter, loc, op.getTheta(), op.getXi(),
+                                    op.getSpectrum(), op.getDensity());
+      return SpectralFeaturesOp::create(rewriter, loc, op.getR(), op.getXi(),
+                                        rho, op.getWeighting());
+    };
+    Value fq, fk, phi, psi;
     if (op.getRpeForm() == RpeForm::Concat) {
-      OpFoldResult d = StructuredBuilder(rewriter, loc).dim(q, 3);
-      q = concatScaled(rewriter, loc, q, phi, d);
-      k = concatScaled(rewriter, loc, k, psi, d);
-      phi = psi = Value();
+      // The positional features enter the feature maps beside q and k.
+      auto features = positionalFeatures();
+      OpFoldResult d = StructuredBuilder(rewriter, loc).dim(op.getQ(), 3);
+      std::tie(fq, fk) = featureMaps(
+          concatScaled(rewriter, loc, op.getQ(), features.getPhi(), d),
+          concatScaled(rewriter, loc, op.getK(), features.getPsi(), d));
+    } else {
+      std::tie(fq, fk) = featureMaps(op.getQ(), op.getK());
+      auto features = positionalFeatures();
+      phi = features.getPhi();
+      psi = features.getPsi();
     }
-    Value fq = FeatureMapOp::create(rewriter, loc, q, op.getW(),
-                                    op.getKernel(), featureEps,
-                                    /*isQuery=*/true);
-    Value fk = FeatureMapOp::create(rewriter, loc, k, op.getW(),
-                                    op.getKernel(), featureEps,
-                                    /*isQuery=*/false, op.getKeyStabilizer());
     // linear_attention's eps keeps its default: the layer's eps is the
     // feature maps' (docs/Semantics.md 2.8).
-    auto attention = LinearAttentionOp::create(
-        rewriter, loc, fq, fk, op.getV(), phi, psi, op.getCausal(),
-        op.getNormalize(),
-        /*eps=*/1e-6f);
+    auto attention =
+        LinearAttentionOp::create(rewriter, loc, fq, fk, op.getV(), phi, psi,
+                                  op.getCausal(), op.getNormalize(),
+                                  /*eps=*/1e-6f);
     // The op's declared result type may be more static than the inferred
     // one (e.g. a static L from a dynamic input); keep the declared type.
     Value result = attention.getResult();
