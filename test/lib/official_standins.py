@@ -51,11 +51,14 @@ def flt_snippet(flt_params, coords, points, coeff, dtype=torch.float64):
     return snippet / math.sqrt(m_f)
 
 
-def favor_features(data, is_query, projection, eps=1e-6):
+def favor_features(data, is_query, projection, eps=1e-6,
+                   constant_stabilizer=False):
     """exp_softmax_kernel_transformation with normalize_data and the
     numerator/denominator stabilizer: data [B, L, H, D], projection
     [M, D]; queries take the max over their own features, keys the max
-    over the whole tensor."""
+    over the whole tensor. The official code differentiates through the
+    max; constant_stabilizer=True holds it constant in autograd (flt's
+    convention, docs/Semantics.md section 4) without changing the value."""
     D = data.shape[-1]
     normalizer = 1.0 / math.sqrt(math.sqrt(D))
     ratio = 1.0 / math.sqrt(projection.shape[0])
@@ -65,6 +68,8 @@ def favor_features(data, is_query, projection, eps=1e-6):
         stab = dash.amax(dim=-1, keepdim=True)
     else:
         stab = dash.max()
+    if constant_stabilizer:
+        stab = stab.detach()
     return ratio * (torch.exp(dash - stab - diag) + eps)
 
 
@@ -104,14 +109,16 @@ def favor_attention(query_prime, key_prime, value, causal=False,
 
 def flt_attention(query, key, value, coords, flt_params, points,
                   kernel="favor_pos", projection=None, eps=None,
-                  causal=False, dtype=torch.float64):
+                  causal=False, dtype=torch.float64,
+                  constant_stabilizer=False):
     """The official FLT layer: query/key [B, L, H, d], value [B, L, H, e],
     coords [L, p] or [B, L, p]; the snippet of coefficient +1 (queries)
     and -1 (keys) scaled by d^1/4 and concatenated as [q, Re, Im] and
     [k, Re, -Im]; the kernel features of the longer vectors; guarded
     normalization. kernel: "favor_pos", "relu" (imp/max: eps 1e-6, no
     projection) or "generic_relu" (scenic: eps 1e-3, optional
-    projection). Returns [B, L, H, e]."""
+    projection). constant_stabilizer: see favor_features. Returns
+    [B, L, H, e]."""
     q, k, v = (_t(x, dtype) for x in (query, key, value))
     B, L, H, d = q.shape
     coe = math.sqrt(math.sqrt(d))
@@ -126,8 +133,10 @@ def flt_attention(query, key, value, coords, flt_params, points,
     k = torch.cat([k, k_real, -k_imag], dim=-1)
     proj = None if projection is None else _t(projection, dtype)
     if kernel == "favor_pos":
-        fq = favor_features(q, True, proj, 1e-6 if eps is None else eps)
-        fk = favor_features(k, False, proj, 1e-6 if eps is None else eps)
+        fq = favor_features(q, True, proj, 1e-6 if eps is None else eps,
+                            constant_stabilizer)
+        fk = favor_features(k, False, proj, 1e-6 if eps is None else eps,
+                            constant_stabilizer)
     elif kernel == "relu":
         fq = relu_features(q, None, 1e-6 if eps is None else eps)
         fk = relu_features(k, None, 1e-6 if eps is None else eps)
