@@ -157,11 +157,14 @@ for name, causal, eps, bias in fourier_cases:
     functions.append(func(name, args, body, [("%o", V)]))
 lib = Library(functions)
 regimes = [
-    # R, q/k scale: R = 1 at N(0, 1) inputs: eps dominates (result ~1e-20);
-    # R = 2 near: s ~ 2^256 (the official f32 code's NaN); R = 2 at N(0, 1):
-    # s ~ 1e-40, eps dominates again.
-    ("R=1", 1.0, 1.0), ("R=2 near", 2.0, 0.05), ("R=2", 2.0, 1.0),
-    ("R per head", None, 0.3),
+    # R, q/k scale. R = 1 at 0.7 N(0, 1): the 1e-6 dominates the row sums
+    # (|out| ~1e-17..1e-3, where the normalized form gives O(1));
+    # R = 2 near (0.05 N(0, 1)): s itself ~2^256 (the official f32 code's
+    # NaN), eps negligible; R per head. (At N(0, 1) inputs a single key's
+    # s falls below f32's range, 1e-45, and one ulp of q - k moves the
+    # result by up to 4e-4: no f32 result can match there, so those
+    # inputs are not used; the conditioning is checked for each case.)
+    ("R=1", 1.0, 0.7), ("R=2 near", 2.0, 0.05), ("R per head", None, 0.3),
 ]
 for name, causal, eps, bias in fourier_cases:
     for label, Rv, scale in regimes:
@@ -174,13 +177,19 @@ for name, causal, eps, bias in fourier_cases:
                                                                 np.float32))
             b = (0.5 * normal(g, (H, 2 * L - 1))).astype(np.float32)
             inputs = [q, k, v, R] + ([b] if bias else [])
-            want = reference.kernel_attention(
-                q, k, v, "fourier_integral", scale=R,
-                bias=b if bias else None, causal=causal, eps=eps,
-                fourier_form="amplitude_eps")
+            def exact(q, k, v, R):
+                return reference.kernel_attention(
+                    q, k, v, "fourier_integral", scale=R,
+                    bias=b if bias else None, causal=causal, eps=eps,
+                    fourier_form="amplitude_eps")
+            moved = sensitivity(exact, [q, k, v, R], noise=6e-8)
+            expect(f"{name} {label} B={B} L={L} is well conditioned",
+                   moved < 2e-5,
+                   f"(one f32 ulp of input noise moves it by {moved:.1e})")
+            want = exact(q, k, v, R)
             out = lib.run(name, inputs)[0]
             check(f"{name} {label} B={B} L={L}", out, want)
-            if eps > 0 and L == 129:
+            if eps > 0 and L == 129 and label == "R=1":
                 differs(f"{name} {label}", want, reference.kernel_attention(
                     q, k, v, "fourier_integral", scale=R,
                     bias=b if bias else None, causal=causal),
