@@ -291,6 +291,15 @@ class Urpe:
         self.permutation = (None if permutation is None else
                             _np(permutation).reshape(
                                 -1, _np(permutation).shape[-1]))
+        if self.permutation is not None:
+            # flt.position_transform clamps entries outside [0, d): refuse a
+            # table whose rows are not permutations here, with a message.
+            rows = np.sort(self.permutation, axis=-1)
+            if not np.array_equal(rows, np.broadcast_to(
+                    np.arange(rows.shape[-1]), rows.shape)):
+                raise ValueError("the permutation table's rows must each be a "
+                                 "permutation of 0..d-1 (the official buffer "
+                                 "'permutation' [1, max_positions, d])")
         if embedding_dim is None:
             for known in (self.v, self.permutation):
                 if known is not None:
