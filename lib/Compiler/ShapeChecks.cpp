@@ -47,6 +47,8 @@ Value violated(OpBuilder &b, Location loc, const ShapeRule &rule) {
   }
   if (rule.kind == ShapeRule::Kind::Equal)
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, lhs, rhs);
+  if (rule.kind == ShapeRule::Kind::AtLeast)
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, lhs, rhs);
   // MultipleOf: lhs > 0, rhs > 0 and lhs % rhs == 0 (never divide by 0).
   Value zero = i64(b, loc, 0);
   Value rhsPositive =

@@ -11,7 +11,9 @@ builders for given shapes), `flt.reference` (float64 formulas of docs/Semantics.
 `flt.runtime` (load compiled libraries and call them, on host or device
 arrays), `flt.frontends.torch` and `flt.frontends.onnx` (import models),
 `flt.nn` (FLTAttention, a PyTorch module), `flt.autograd` (compiled
-functions with their gradients as torch autograd functions).
+functions with their gradients as torch autograd functions), `flt.compat`
+(the papers' official modules and checkpoints as flt IR and arguments,
+docs/Compatibility.md).
 
 The compiler needs the native extension flt._native (libMLIR), built with
 flt (build/python_packages); the runtime only libFLTRuntime, through ctypes
@@ -25,7 +27,7 @@ import importlib
 from . import reference
 
 _SUBMODULES = ("ir", "ops", "compiler", "runtime", "frontends", "nn",
-               "autograd")
+               "autograd", "compat")
 _NAMES = {
     "CompileError": "ir", "Diagnostic": "ir", "Module": "ir",
     "compile": "compiler", "load": "runtime", "CompiledModule": "runtime",

@@ -158,10 +158,15 @@ _PAIR_KERNELS = ("softmax", "dot", "fourier_integral")
 _SPECTRA = ("gaussian_mixture", "local_window")
 _WEIGHTINGS = ("query_side", "both_sides")
 _NORMALIZE = ("divide", "guarded", "none")
-_CORES = ("rotary", "complex")
-_MIXES = ("identity", "householder", "odd_even")
+_CORES = ("rotary", "complex", "permutation")
+_MIXES = ("identity", "householder", "odd_even", "odd_even_inverse")
 _PAIRINGS = ("interleaved", "halves")
 _TOEPLITZ = ("auto", "fft", "direct")
+# Compatibility forms (docs/Compatibility.md).
+_DENSITIES = ("normal", "normal_1d_constant")
+_KEY_STABILIZERS = ("per_head", "global")
+_RPE_FORMS = ("mask", "concat")
+_FOURIER_FORMS = ("normalized", "amplitude_eps")
 
 
 def _same_builder(*values):
@@ -197,18 +202,23 @@ def _emit(op_name, operands, groups, attrs):
 # --------------------------------------------------------------------------
 
 def feature_map(x: Value, w: Optional[Value] = None, *, kernel="relu",
-                eps: Optional[float] = None, is_query: Optional[bool] = None):
+                eps: Optional[float] = None, is_query: Optional[bool] = None,
+                key_stabilizer=None):
     """docs/Semantics.md 2.1: phi(x), [B,H,L,d] (with w [H,m,d]: [B,H,L,m])."""
     return _emit("feature_map", [("x", x)] + ([("w", w)] if w is not None
                                              else []), [],
                  _attrs(kernel=_enum("kernel", kernel, _KERNELS), eps=eps,
-                        is_query=is_query))
+                        is_query=is_query,
+                        key_stabilizer=_enum("key_stabilizer", key_stabilizer,
+                                             _KEY_STABILIZERS)))
 
 
-def spectral_density(theta: Value, xi: Value, *, spectrum="gaussian_mixture"):
+def spectral_density(theta: Value, xi: Value, *, spectrum="gaussian_mixture",
+                     density=None):
     """docs/Semantics.md 2.2: rho [H, m_f]."""
     return _emit("spectral_density", [("theta", theta), ("xi", xi)], [],
-                 _attrs(spectrum=_enum("spectrum", spectrum, _SPECTRA)))
+                 _attrs(spectrum=_enum("spectrum", spectrum, _SPECTRA),
+                        density=_enum("density", density, _DENSITIES)))
 
 
 def spectral_features(r: Value, xi: Value, rho: Value, *, weighting=None):
@@ -234,7 +244,7 @@ def kernel_attention(q: Value, k: Value, v: Value, *,
                      bias: Optional[Value] = None,
                      rpe: Optional[Tuple[Value, Value]] = None,
                      kernel=None, causal=None, temperature=None, power=None,
-                     normalize=None, eps=None):
+                     normalize=None, eps=None, fourier_form=None):
     """docs/Semantics.md 2.5: [B,H,L,e]."""
     groups = []
     if scale is not None:
@@ -247,13 +257,16 @@ def kernel_attention(q: Value, k: Value, v: Value, *,
                  _attrs(kernel=_enum("pair_kernel", kernel, _PAIR_KERNELS),
                         causal=causal, temperature=temperature, power=power,
                         normalize=_enum("normalize", normalize, _NORMALIZE),
-                        eps=eps))
+                        eps=eps,
+                        fourier_form=_enum("fourier_form", fourier_form,
+                                           _FOURIER_FORMS)))
 
 
 def position_transform(x: Value, theta: Value, *, mix_vector=None,
                        positions=None, core="rotary", mix=None, pairing=None,
-                       offset=None):
-    """docs/Semantics.md 2.6: [B,H,L,d] (rotary) or [B,H,L,2d] (complex)."""
+                       offset=None, mix_eps=None, rotary_dims=None):
+    """docs/Semantics.md 2.6: [B,H,L,d] (rotary, permutation: theta is then
+    the integer table [H,P,d]) or [B,H,L,2d] (complex)."""
     groups = []
     if mix_vector is not None:
         groups.append(("mix", [("mix_vector", mix_vector)]))
@@ -263,7 +276,8 @@ def position_transform(x: Value, theta: Value, *, mix_vector=None,
                  _attrs(core=_enum("lrpe_core", core, _CORES),
                         mix=_enum("lrpe_mix", mix, _MIXES),
                         pairing=_enum("pairing", pairing, _PAIRINGS),
-                        offset=offset))
+                        offset=offset, mix_eps=mix_eps,
+                        rotary_dims=rotary_dims))
 
 
 def toeplitz_attention(fq: Value, fk: Value, v: Value, b: Value, *,
@@ -280,8 +294,10 @@ def toeplitz_attention(fq: Value, fk: Value, v: Value, b: Value, *,
 def attention(q: Value, k: Value, v: Value, r: Value, xi: Value,
               theta: Value, *, proj: Optional[Value] = None, kernel="relu",
               eps=None, spectrum="gaussian_mixture", weighting=None,
-              causal=None, normalize=None):
-    """docs/Semantics.md 2.8: one FLT layer, [B,H,L,e]."""
+              causal=None, normalize=None, rpe_form=None, density=None,
+              key_stabilizer=None):
+    """docs/Semantics.md 2.8: one FLT layer, [B,H,L,e] (rpe_form="concat":
+    the official FLT code's form, w then [H,m,d+2 m_f])."""
     return _emit("attention", [("q", q), ("k", k), ("v", v), ("r", r),
                                ("xi", xi), ("theta", theta)],
                  [("proj", [("w", proj)])] if proj is not None else [],
@@ -289,7 +305,11 @@ def attention(q: Value, k: Value, v: Value, r: Value, xi: Value,
                         spectrum=_enum("spectrum", spectrum, _SPECTRA),
                         weighting=_enum("weighting", weighting, _WEIGHTINGS),
                         causal=causal,
-                        normalize=_enum("normalize", normalize, _NORMALIZE)))
+                        normalize=_enum("normalize", normalize, _NORMALIZE),
+                        rpe_form=_enum("rpe_form", rpe_form, _RPE_FORMS),
+                        density=_enum("density", density, _DENSITIES),
+                        key_stabilizer=_enum("key_stabilizer", key_stabilizer,
+                                             _KEY_STABILIZERS)))
 
 
 def spectrum_parameters(spectrum: str, p: int, blobs: int = 1) -> int:
@@ -314,7 +334,10 @@ def attention_layer(batch=1, heads=8, length=None, head_dim=64, value_dim=None,
     xi = b.arg("xi", [heads, num_frequencies, position_dim])
     theta = b.arg("theta", [heads, spectrum_parameters(spectrum, position_dim,
                                                         blobs)])
-    w = (b.arg("w", [heads, projection_dim, head_dim])
+    # rpe_form concat: the projection reads [q, d^1/4 phi].
+    w_dim = head_dim + (2 * num_frequencies
+                        if attrs.get("rpe_form") == "concat" else 0)
+    w = (b.arg("w", [heads, projection_dim, w_dim])
          if projection_dim is not None else None)
     b.ret(attention(q, k, v, r, xi, theta, proj=w, kernel=kernel,
                     spectrum=spectrum, **attrs))

@@ -20,8 +20,11 @@ def _f64(x):
     return None if x is None else np.asarray(x, dtype=np.float64)
 
 
-def feature_map(x, kernel, w=None, eps=0.0, is_query=False):
-    """phi(x) for x [B, H, L, d], optional w [H, m, d] (docs/Semantics.md 2.1)."""
+def feature_map(x, kernel, w=None, eps=0.0, is_query=False,
+                key_stabilizer="per_head"):
+    """phi(x) for x [B, H, L, d], optional w [H, m, d] (docs/Semantics.md 2.1;
+    key_stabilizer="global": the keys' favor_pos stabilizer is the max over
+    the whole tensor)."""
     x, w = _f64(x), _f64(w)
     if kernel == "identity":
         return x.copy()
@@ -40,14 +43,17 @@ def feature_map(x, kernel, w=None, eps=0.0, is_query=False):
         half_norm = 0.5 * np.sum(xs * xs, axis=-1, keepdims=True)
         if is_query:
             c = np.max(u, axis=-1, keepdims=True)
+        elif key_stabilizer == "global":
+            c = np.max(u) if u.size else 0.0
         else:
             c = np.max(u, axis=(2, 3), keepdims=True) if u.size else 0.0
         return m ** -0.5 * (np.exp(u - half_norm - c) + eps)
     raise ValueError(f"unknown kernel {kernel!r}")
 
 
-def spectral_density(theta, xi, spectrum):
-    """rho = g(xi) / P(xi) for theta [H, P], xi [H, m_f, p] (docs/Semantics.md 2.2)."""
+def spectral_density(theta, xi, spectrum, density="normal"):
+    """rho = g(xi) / P(xi) for theta [H, P], xi [H, m_f, p] (docs/Semantics.md 2.2;
+    density="normal_1d_constant": P's constant is (2 pi)^(-1/2) for every p)."""
     theta, xi = _f64(theta), _f64(xi)
     p = xi.shape[-1]
     if spectrum == "gaussian_mixture":
@@ -66,8 +72,11 @@ def spectral_density(theta, xi, spectrum):
         g = C[:, :, 0] * np.prod(factors, axis=-1)
     else:
         raise ValueError(f"unknown spectrum {spectrum!r}")
-    density = (2 * np.pi) ** (-p / 2) * np.exp(-0.5 * np.sum(xi * xi, -1))
-    return g / density
+    if density not in ("normal", "normal_1d_constant"):
+        raise ValueError(f"unknown density {density!r}")
+    exponent = p if density == "normal" else 1
+    P = (2 * np.pi) ** (-exponent / 2) * np.exp(-0.5 * np.sum(xi * xi, -1))
+    return g / P
 
 
 def spectral_features(r, xi, rho, weighting="query_side"):
@@ -116,12 +125,24 @@ def linear_attention(fq, fk, v, phi=None, psi=None, causal=False,
 
 
 def attention(q, k, v, r, xi, theta, kernel, spectrum, w=None, eps=0.0,
-              weighting="query_side", causal=False, normalize="guarded"):
-    """One FLT layer, docs/Semantics.md 2.8."""
-    fq = feature_map(q, kernel, w, eps, is_query=True)
-    fk = feature_map(k, kernel, w, eps, is_query=False)
-    rho = spectral_density(theta, xi, spectrum)
+              weighting="query_side", causal=False, normalize="guarded",
+              rpe_form="mask", density="normal", key_stabilizer="per_head"):
+    """One FLT layer, docs/Semantics.md 2.8 (rpe_form="concat": the official
+    FLT code's form, [q, d^1/4 Phi] and [k, d^1/4 Psi] into the feature
+    maps and no mask)."""
+    rho = spectral_density(theta, xi, spectrum, density)
     phi, psi = spectral_features(r, xi, rho, weighting)
+    if rpe_form == "concat":
+        q, k = _f64(q), _f64(k)
+        c = q.shape[-1] ** 0.25
+        q = np.concatenate([q, c * phi], axis=-1)
+        k = np.concatenate([k, c * psi], axis=-1)
+        phi = psi = None
+    elif rpe_form != "mask":
+        raise ValueError(f"unknown rpe_form {rpe_form!r}")
+    fq = feature_map(q, kernel, w, eps, is_query=True)
+    fk = feature_map(k, kernel, w, eps, is_query=False,
+                     key_stabilizer=key_stabilizer)
     return linear_attention(fq, fk, v, phi, psi, causal, normalize)
 
 
@@ -134,8 +155,14 @@ def _relative_bias(b, L, S):
 
 def kernel_attention(q, k, v, kernel="softmax", scale=None, bias=None,
                      phi=None, psi=None, causal=False, temperature=None,
-                     power=4, normalize="divide", eps=1e-6):
-    """docs/Semantics.md 2.5: exact quadratic attention, one (batch, head) at a time."""
+                     power=4, normalize="divide", eps=1e-6,
+                     fourier_form="normalized"):
+    """docs/Semantics.md 2.5: exact quadratic attention, one (batch, head) at a time
+    (fourier_form="amplitude_eps": the FourierFormer code's
+    sum s v / (sum s + eps) with s = prod_k (R sinc(R delta))^power, in the
+    log domain with eps rescaled by the row max)."""
+    amplitude_eps = (kernel == "fourier_integral" and
+                     fourier_form == "amplitude_eps")
     q, k, v = _f64(q), _f64(k), _f64(v)
     scale, bias, phi, psi = _f64(scale), _f64(bias), _f64(phi), _f64(psi)
     B, H, L, d = q.shape
@@ -166,6 +193,8 @@ def kernel_attention(q, k, v, kernel="softmax", scale=None, bias=None,
                     log_sinc = np.where(
                         x == 0, 0.0,
                         np.log(np.abs(np.sin(x))) - np.log(np.abs(x)))
+                if amplitude_eps:
+                    log_sinc = log_sinc + np.log(np.abs(scale[h]))[None, None]
                 log_s = power * log_sinc.sum(-1)
             else:
                 raise ValueError(f"unknown kernel {kernel!r}")
@@ -178,28 +207,47 @@ def kernel_attention(q, k, v, kernel="softmax", scale=None, bias=None,
             if mask is not None:
                 weights = weights * mask
             total = weights.sum(-1, keepdims=True)
+            divisor = total
+            if amplitude_eps and eps > 0:
+                # eps / exp(top), formed in the log domain.
+                with np.errstate(over="ignore"):
+                    divisor = total + np.exp(
+                        np.log(eps) - np.where(finite, top, 0.0))
             # A row whose every score is exactly zero yields zeros.
             out[b, h] = np.where(total != 0, (weights @ v[b, h]) /
-                                 np.where(total != 0, total, 1.0), 0.0)
+                                 np.where(total != 0, divisor, 1.0), 0.0)
     return out
 
 
 def position_transform(x, theta, core, mix="identity", pairing="interleaved",
-                       offset=0, mix_vector=None, positions=None):
-    """docs/Semantics.md 2.6: LRPE unitary transforms."""
-    x, theta = _f64(x), _f64(theta)
+                       offset=0, mix_vector=None, positions=None, mix_eps=0.0,
+                       rotary_dims=0):
+    """docs/Semantics.md 2.6: LRPE unitary transforms (core "permutation":
+    theta is the integer table [H, P, d]; rotary_dims n: the rotary core
+    turns the first n features only)."""
+    x = _f64(x)
     B, H, L, d = x.shape
     if mix == "identity":
         y = x
     elif mix == "householder":
         u = _f64(mix_vector)
-        u = u / np.linalg.norm(u, axis=-1, keepdims=True)
+        u = u / (np.linalg.norm(u, axis=-1, keepdims=True) + mix_eps)
         y = x - 2 * u[None, :, None, :] * np.einsum("bhld,hd->bhl", x,
                                                      u)[..., None]
     elif mix == "odd_even":
         y = np.concatenate([x[..., 0::2], x[..., 1::2]], axis=-1)
+    elif mix == "odd_even_inverse":
+        half = (d + 1) // 2
+        y = np.empty_like(x)
+        y[..., 0::2], y[..., 1::2] = x[..., :half], x[..., half:]
     else:
         raise ValueError(f"unknown mix {mix!r}")
+    if core == "permutation":
+        table = np.asarray(theta).astype(np.int64)
+        rows = table[:, offset + np.arange(L), :]             # [H, L, d]
+        index = np.broadcast_to(rows[None], (B, H, L, d))
+        return np.take_along_axis(y, index, axis=-1)
+    theta = _f64(theta)
     if positions is None:
         s = np.broadcast_to(np.arange(L, dtype=np.float64) + offset, (B, L))
     else:
@@ -208,16 +256,18 @@ def position_transform(x, theta, core, mix="identity", pairing="interleaved",
     cos, sin = np.cos(angle), np.sin(angle)
     if core == "complex":
         return np.concatenate([y * cos, y * sin], axis=-1)
+    # rotary_dims n: the first n features pair up, the rest pass through.
+    n = (rotary_dims or d) // 2
     if pairing == "interleaved":
-        a, b = y[..., 0::2], y[..., 1::2]
+        a, b = y[..., 0:2 * n:2], y[..., 1:2 * n:2]
     else:
-        a, b = y[..., :d // 2], y[..., d // 2:]
+        a, b = y[..., :n], y[..., n:2 * n]
     a2, b2 = a * cos - b * sin, b * cos + a * sin
-    out = np.empty_like(y)
+    out = y.copy()
     if pairing == "interleaved":
-        out[..., 0::2], out[..., 1::2] = a2, b2
+        out[..., 0:2 * n:2], out[..., 1:2 * n:2] = a2, b2
     else:
-        out[..., :d // 2], out[..., d // 2:] = a2, b2
+        out[..., :n], out[..., n:2 * n] = a2, b2
     return out
 
 

@@ -107,8 +107,13 @@ def _log_abs_sinc(x):
 # 2.1 - 2.3: feature maps and random Fourier features
 
 
-def feature_map(x, kernel, w=None, eps=0.0, is_query=False):
-    """phi(x) for x [B, H, L, d], optional w [H, m, d] (docs/Semantics.md 2.1)."""
+def feature_map(x, kernel, w=None, eps=0.0, is_query=False,
+                key_stabilizer="per_head"):
+    """phi(x) for x [B, H, L, d], optional w [H, m, d] (docs/Semantics.md 2.1;
+    key_stabilizer="global": the keys' favor_pos stabilizer is the max over
+    the whole tensor)."""
+    if key_stabilizer not in ("per_head", "global"):
+        raise ValueError(f"unknown key_stabilizer {key_stabilizer!r}")
     x, w = _t(x), _t(w)
     if kernel == "identity":
         if w is not None:
@@ -140,6 +145,8 @@ def feature_map(x, kernel, w=None, eps=0.0, is_query=False):
             c = torch.zeros((), dtype=_F64)
         elif is_query:
             c = _constant(torch.amax(u, dim=-1, keepdim=True))
+        elif key_stabilizer == "global":
+            c = _constant(torch.amax(u))
         else:
             c = _constant(torch.amax(u, dim=(2, 3), keepdim=True))
         return m ** -0.5 * (torch.exp(u - half_norm - c) + eps)
@@ -152,8 +159,11 @@ def _check_projection(x, w):
                          f"{tuple(x.shape)} (expected [H, m, d])")
 
 
-def spectral_density(theta, xi, spectrum):
-    """rho = g(xi) / P(xi) for theta [H, P], xi [H, m_f, p] (docs/Semantics.md 2.2)."""
+def spectral_density(theta, xi, spectrum, density="normal"):
+    """rho = g(xi) / P(xi) for theta [H, P], xi [H, m_f, p] (docs/Semantics.md 2.2;
+    density="normal_1d_constant": P's constant is (2 pi)^(-1/2) for every p)."""
+    if density not in ("normal", "normal_1d_constant"):
+        raise ValueError(f"unknown density {density!r}")
     theta, xi = _t(theta), _t(xi)
     H, P = theta.shape
     p = xi.shape[-1]
@@ -180,9 +190,10 @@ def spectral_density(theta, xi, spectrum):
         g = C * torch.prod(factors, dim=-1)
     else:
         raise ValueError(f"unknown spectrum {spectrum!r}")
-    density = (2 * math.pi) ** (-p / 2) * torch.exp(
+    exponent = p if density == "normal" else 1
+    P = (2 * math.pi) ** (-exponent / 2) * torch.exp(
         -0.5 * torch.sum(xi * xi, -1))
-    return g / density
+    return g / P
 
 
 def spectral_features(r, xi, rho, weighting="query_side"):
@@ -360,18 +371,29 @@ def linear_attention(fq, fk, v, phi=None, psi=None, causal=False,
 
 
 def attention(q, k, v, r, xi, theta, kernel, spectrum, w=None, eps=0.0,
-              weighting="query_side", causal=False, normalize="guarded", *,
-              state=None, cu_seqlens=None, lengths=None):
+              weighting="query_side", causal=False, normalize="guarded",
+              rpe_form="mask", density="normal", key_stabilizer="per_head",
+              *, state=None, cu_seqlens=None, lengths=None):
     """One FLT layer, docs/Semantics.md 2.8, exactly its composition. docs/Semantics.md 5's
     arguments go to linear_attention only (the feature maps see every
     token, as 2.8 says). With grouped heads, k (and so fk) is repeated to
     the query heads before the feature map, because w is per query head."""
     q, k = _t(q), _t(k)
     k = _expand_heads(k, q.shape[1], "k")
-    fq = feature_map(q, kernel, w, eps, is_query=True)
-    fk = feature_map(k, kernel, w, eps, is_query=False)
-    rho = spectral_density(theta, xi, spectrum)
+    rho = spectral_density(theta, xi, spectrum, density)
     phi, psi = spectral_features(r, xi, rho, weighting)
+    if rpe_form == "concat":
+        # The official FLT code's form: [q, d^1/4 Phi], [k, d^1/4 Psi].
+        c = q.shape[-1] ** 0.25
+        B = q.shape[0]
+        q = torch.cat([q, c * phi.expand(B, *phi.shape[1:])], dim=-1)
+        k = torch.cat([k, c * psi.expand(B, *psi.shape[1:])], dim=-1)
+        phi = psi = None
+    elif rpe_form != "mask":
+        raise ValueError(f"unknown rpe_form {rpe_form!r}")
+    fq = feature_map(q, kernel, w, eps, is_query=True)
+    fk = feature_map(k, kernel, w, eps, is_query=False,
+                     key_stabilizer=key_stabilizer)
     return linear_attention(fq, fk, v, phi, psi, causal, normalize,
                             state=state, cu_seqlens=cu_seqlens,
                             lengths=lengths)
@@ -383,9 +405,15 @@ def attention(q, k, v, r, xi, theta, kernel, spectrum, w=None, eps=0.0,
 
 def kernel_attention(q, k, v, kernel="softmax", scale=None, bias=None,
                      phi=None, psi=None, causal=False, temperature=None,
-                     power=4, normalize="divide", eps=1e-6, *,
+                     power=4, normalize="divide", eps=1e-6,
+                     fourier_form="normalized", *,
                      cu_seqlens=None, lengths=None):
-    """docs/Semantics.md 2.5 with docs/Semantics.md 5 (cu_seqlens, lengths, grouped k and v)."""
+    """docs/Semantics.md 2.5 with docs/Semantics.md 5 (cu_seqlens, lengths, grouped k and v);
+    fourier_form="amplitude_eps": the FourierFormer code's form."""
+    if fourier_form not in ("normalized", "amplitude_eps"):
+        raise ValueError(f"unknown fourier_form {fourier_form!r}")
+    amplitude_eps = (kernel == "fourier_integral" and
+                     fourier_form == "amplitude_eps")
     if kernel not in ("softmax", "dot", "fourier_integral"):
         raise ValueError(f"unknown kernel {kernel!r}")
     if (scale is not None) != (kernel == "fourier_integral"):
@@ -418,6 +446,9 @@ def kernel_attention(q, k, v, kernel="softmax", scale=None, bias=None,
         x = scale[None, :, None, None, :] * (q[:, :, :, None, :] -
                                              k[:, :, None, :, :])
         log_sinc, zero = _log_abs_sinc(x)
+        if amplitude_eps:
+            log_sinc = log_sinc + torch.log(torch.abs(scale))[
+                None, :, None, None, :]
         log_s = power * log_sinc.sum(-1)
         # A score with a factor exactly 0 is 0: it leaves the row like a
         # masked key (zero weight, zero gradient).
@@ -436,10 +467,14 @@ def kernel_attention(q, k, v, kernel="softmax", scale=None, bias=None,
     if mask is not None:
         weights = weights * mask
     total = weights.sum(-1, keepdim=True)
+    divisor = total
+    if amplitude_eps and eps > 0:
+        # sum s + eps in the shifted domain: eps exp(-top), a constant.
+        divisor = total + torch.exp(math.log(eps) - top)
     # A row whose every score is exactly 0 yields zeros (zero gradient).
     nonzero = total != 0
     out = torch.where(nonzero,
-                      (weights @ v) / torch.where(nonzero, total,
+                      (weights @ v) / torch.where(nonzero, divisor,
                                                   torch.ones_like(total)),
                       torch.zeros((), dtype=_F64))
     return layout.drop_rows(out)
@@ -450,35 +485,55 @@ def kernel_attention(q, k, v, kernel="softmax", scale=None, bias=None,
 
 
 def position_transform(x, theta, core, mix="identity", pairing="interleaved",
-                       offset=0, mix_vector=None, positions=None, *,
-                       cu_seqlens=None):
+                       offset=0, mix_vector=None, positions=None,
+                       mix_eps=0.0, rotary_dims=0, *, cu_seqlens=None):
     """docs/Semantics.md 2.6; with cu_seqlens (B = 1) the default positions count from
-    each packed sequence's start (explicit positions are used as given)."""
-    if core not in ("rotary", "complex"):
+    each packed sequence's start (explicit positions are used as given).
+    core "permutation" reads theta as the integer table [H, P, d];
+    rotary_dims n: the rotary core turns the first n features only."""
+    if core not in ("rotary", "complex", "permutation"):
         raise ValueError(f"unknown core {core!r}")
     if pairing not in ("interleaved", "halves"):
         raise ValueError(f"unknown pairing {pairing!r}")
-    x, theta = _t(x), _t(theta)
+    x = _t(x)
     B, H, L, d = x.shape
-    T = d // 2 if core == "rotary" else d
-    if core == "rotary" and d % 2:
-        raise ValueError(f"rotary needs an even feature size; got d = {d}")
-    if tuple(theta.shape) != (H, T):
-        raise ValueError(f"theta {tuple(theta.shape)}: expected {(H, T)} "
-                         f"for core {core}")
+    if core == "permutation":
+        table = torch.as_tensor(np.asarray(
+            theta.detach().cpu().numpy() if isinstance(theta, torch.Tensor)
+            else theta)).to(torch.long)
+    else:
+        theta = _t(theta)
+        T = (rotary_dims or d) // 2 if core == "rotary" else d
+        if core == "rotary" and (rotary_dims or d) % 2:
+            raise ValueError(f"rotary needs an even feature size (or "
+                             f"rotary_dims); got d = {d}")
+        if tuple(theta.shape) != (H, T):
+            raise ValueError(f"theta {tuple(theta.shape)}: expected "
+                             f"{(H, T)} for core {core}")
     if mix == "identity":
         y = x
     elif mix == "householder":
         if mix_vector is None:
             raise ValueError("mix householder requires mix_vector")
         u = _t(mix_vector)
-        u = u / torch.linalg.norm(u, dim=-1, keepdim=True)
+        u = u / (torch.linalg.norm(u, dim=-1, keepdim=True) + mix_eps)
         y = x - 2 * u[None, :, None, :] * torch.einsum(
             "bhld,hd->bhl", x, u)[..., None]
     elif mix == "odd_even":
         y = torch.cat([x[..., 0::2], x[..., 1::2]], dim=-1)
+    elif mix == "odd_even_inverse":
+        half = (d + 1) // 2
+        order = torch.empty(d, dtype=torch.long)
+        order[0::2] = torch.arange(half)
+        order[1::2] = half + torch.arange(d - half)
+        y = x[..., order]
     else:
         raise ValueError(f"unknown mix {mix!r}")
+    if core == "permutation":
+        if positions is not None:
+            raise ValueError("core permutation takes no explicit positions")
+        rows = table[:, offset + torch.arange(L), :]          # [H, L, d]
+        return torch.gather(y, -1, rows[None].expand(B, H, L, d))
     if positions is not None:
         s = _t(positions)
     else:
@@ -489,14 +544,18 @@ def position_transform(x, theta, core, mix="identity", pairing="interleaved",
     cos, sin = torch.cos(angle), torch.sin(angle)
     if core == "complex":
         return torch.cat([y * cos, y * sin], dim=-1)
+    # rotary_dims n: the first n features pair up, the rest pass through.
+    n = (rotary_dims or d) // 2
+    rest = y[..., 2 * n:]
     if pairing == "interleaved":
-        a, b = y[..., 0::2], y[..., 1::2]
+        a, b = y[..., 0:2 * n:2], y[..., 1:2 * n:2]
     else:
-        a, b = y[..., :d // 2], y[..., d // 2:]
+        a, b = y[..., :n], y[..., n:2 * n]
     a2, b2 = a * cos - b * sin, b * cos + a * sin
     if pairing == "interleaved":
-        return torch.stack([a2, b2], dim=-1).flatten(-2)
-    return torch.cat([a2, b2], dim=-1)
+        return torch.cat([torch.stack([a2, b2], dim=-1).flatten(-2), rest],
+                         dim=-1)
+    return torch.cat([a2, b2, rest], dim=-1)
 
 
 # --------------------------------------------------------------------------

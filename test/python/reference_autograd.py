@@ -505,6 +505,95 @@ def test_attention():
                            directions=1, full=True)
 
 
+# ---- the compatibility forms (docs/Compatibility.md) ----------------------
+
+def test_compat_forms():
+    """Forward equal to flt.reference and finite-difference gradients for
+    every compatibility form: rpe_form concat (with the official density
+    and the global key stabilizer), fourier_form amplitude_eps, and the
+    position_transform forms (rotary_dims, odd_even_inverse, mix_eps,
+    permutation)."""
+    seed = 0
+    for kernel in ("relu", "relu_w", "favor_pos"):
+        for causal in (False, True):
+            seed += 1
+            p = (1, 3)[seed % 2]
+            g = rng(1700 + seed)
+            q, k, v, r, xi, theta, _ = attention_inputs(
+                g, 2, 2, 5, p, kernel, "gaussian_mixture")
+            m_f = xi.shape[1]
+            w = (normal(g, 2, 4, q.shape[-1] + 2 * m_f)
+                 if kernel != "relu" else None)
+            name = "relu" if kernel == "relu_w" else kernel
+            kw = dict(weighting="both_sides", causal=causal,
+                      rpe_form="concat", density="normal_1d_constant",
+                      key_stabilizer="global" if name == "favor_pos"
+                      else "per_head")
+            label = f"attention concat {kernel} causal={causal} p={p}"
+            close(label + " forward",
+                  ra.attention(q, k, v, r, xi, theta, name,
+                               "gaussian_mixture", w, 0.01, **kw),
+                  ref.attention(q, k, v, r, xi, theta, name,
+                                "gaussian_mixture", w, 0.01, **kw))
+            names = ["q", "k", "v", "r", "xi", "theta"] + \
+                ["w"] * (w is not None)
+            inputs = [q, k, v, r, xi, theta] + [w] * (w is not None)
+
+            def fn(*xs, name=name, kw=kw):
+                w_ = xs[6] if len(xs) > 6 else None
+                return ra.attention(*xs[:6], name, "gaussian_mixture", w_,
+                                    0.01, **kw)
+            grad_check(label, fn, inputs, names, seed=seed, directions=1,
+                       full=False)
+
+    g = rng(1750)
+    for R, scale, causal in ((1.0, 1.0, False), (2.0, 0.05, True),
+                             (None, 0.5, False)):
+        B, H, L, d = 1, 2, 4, 6
+        q, k = scale * normal(g, B, H, L, d), scale * normal(g, B, H, L, d)
+        v = normal(g, B, H, L, 3)
+        Rv = (np.full((H, d), R) if R is not None else
+              0.5 + np.abs(normal(g, H, d)))
+        label = f"kernel_attention amplitude_eps R={R} causal={causal}"
+        kw = dict(scale=Rv, causal=causal, eps=1e-3,
+                  fourier_form="amplitude_eps")
+        close(label + " forward",
+              ra.kernel_attention(q, k, v, "fourier_integral", **kw),
+              ref.kernel_attention(q, k, v, "fourier_integral", **kw))
+
+        def fk(q, k, v, R_, kw=kw):
+            return ra.kernel_attention(q, k, v, "fourier_integral",
+                                       **dict(kw, scale=R_))
+        grad_check(label, fk, [q, k, v, Rv], ["q", "k", "v", "R"],
+                   seed=seed, directions=1, full=False)
+
+    B, H, L = 2, 2, 5
+    for d, kw in ((7, dict(rotary_dims=6)),
+                  (8, dict(rotary_dims=4, pairing="halves")),
+                  (7, dict(rotary_dims=6, mix="odd_even_inverse")),
+                  (6, dict(mix="householder", mix_eps=0.3))):
+        x = normal(g, B, H, L, d)
+        theta = normal(g, H, kw.get("rotary_dims", d) // 2)
+        if "mix_vector" not in kw and kw.get("mix") == "householder":
+            kw = dict(kw, mix_vector=normal(g, H, d))
+        label = f"position_transform d={d} {sorted(kw)}"
+        close(label + " forward",
+              ra.position_transform(x, theta, "rotary", **kw),
+              ref.position_transform(x, theta, "rotary", **kw))
+        grad_check(label, lambda x_, t_, kw=kw: ra.position_transform(
+            x_, t_, "rotary", **kw), [x, theta], ["x", "theta"],
+            directions=1, full=False)
+    table = np.stack([np.stack([np.roll(np.arange(5), s * (h + 1))
+                                for s in range(9)]) for h in range(H)])
+    x = normal(g, B, H, L, 5)
+    for offset in (0, 3):
+        close(f"position_transform permutation offset={offset} forward",
+              ra.position_transform(x, table, "permutation", offset=offset,
+                                    mix="odd_even_inverse"),
+              ref.position_transform(x, table, "permutation", offset=offset,
+                                     mix="odd_even_inverse"))
+
+
 # ---- docs/Semantics.md 4's conventions at the non-smooth points -----------------------
 
 def test_conventions():
@@ -1137,7 +1226,8 @@ def _raises(fn):
 def main():
     for test in (test_feature_map, test_spectra, test_linear_attention,
                  test_kernel_attention, test_position_transform,
-                 test_toeplitz_attention, test_attention, test_conventions,
+                 test_toeplitz_attention, test_attention,
+                 test_compat_forms, test_conventions,
                  test_state, test_packed, test_lengths, test_grouped_heads,
                  test_vjp_and_errors):
         before = time.time()

@@ -5,7 +5,13 @@
 // projection, u = W x is a contraction over d first. favor_pos also needs
 // ‖x‖² per token and its stabilizer c: the per-token max of u for queries,
 // the max over the whole (b, h) slice for keys — a reduction that must run
-// before any key feature can be formed, so it is its own generic.
+// before any key feature can be formed, so it is its own generic (with
+// key_stabilizer = global, a second one takes the max over every (b, h)).
+// The concatenation flt-decompose builds for flt.attention's rpe_form concat
+// ([q, d^1/4 phi] before the feature map) becomes one parallel generic that
+// reads each output feature from its input, so that it fuses into the tiles
+// like the feature map and needs no copies (which the GPU mapping would
+// leave on the host).
 //
 //===----------------------------------------------------------------------===//
 
@@ -75,6 +81,19 @@ Value stabilizer(StructuredBuilder &sb, Value u, Value scale, bool isQuery) {
         return SmallVector<Value>{
             arith::MaximumFOp::create(b, loc, args[1], scaled)};
       });
+}
+
+/// The max of a per-head stabilizer [B, H] over every (b, h): a rank-0
+/// tensor (key_stabilizer = global).
+Value globalStabilizer(StructuredBuilder &sb, Value perHead) {
+  Value init = sb.filled({}, sb.builder().getF32Type(),
+                         -std::numeric_limits<double>::infinity());
+  return sb.generic1(perHead, init, {sb.map(2, {0, 1}), sb.map(2, {})},
+                     StructuredBuilder::parallel(0, 2),
+                     [&](OpBuilder &b, Location loc, ValueRange args) {
+                       return SmallVector<Value>{
+                           arith::MaximumFOp::create(b, loc, args[1], args[0])};
+                     });
 }
 
 struct LowerFeatureMap : OpRewritePattern<FeatureMapOp> {
@@ -157,6 +176,10 @@ struct LowerFeatureMap : OpRewritePattern<FeatureMapOp> {
       Value norms = squaredNorms(sb, x);
       Value c = stabilizer(sb, u, inputScale, isQuery);
       AffineMap cMap = isQuery ? sb.map(4, {0, 1, 2}) : sb.map(4, {0, 1});
+      if (!isQuery && op.getKeyStabilizer() == KeyStabilizer::Global) {
+        c = globalStabilizer(sb, c);
+        cMap = sb.map(4, {});
+      }
       result = sb.generic1(
           ValueRange{u, norms, c}, init,
           {identity, sb.map(4, {0, 1, 2}), cMap, identity},
@@ -181,9 +204,76 @@ struct LowerFeatureMap : OpRewritePattern<FeatureMapOp> {
   }
 };
 
+/// tensor.concat -> a generic over the result: element i comes from the
+/// input whose range along the concatenated dimension holds i (every read
+/// clamped into its input, then selected).
+struct LowerConcat : OpRewritePattern<tensor::ConcatOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(tensor::ConcatOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    StructuredBuilder sb(rewriter, loc);
+    FailureOr<SmallVector<OpFoldResult>> sizes = resultSizes(rewriter, op, 0);
+    if (failed(sizes))
+      return rewriter.notifyMatchFailure(op, "cannot reify the result shape");
+    int64_t rank = op.getResultType().getRank();
+    int64_t dim = op.getDim();
+    SmallVector<Value> inputs(op.getInputs());
+    // ends[i]: where input i's range along `dim` ends; sizes of each input.
+    SmallVector<Value> ends, extents;
+    Value end = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    for (Value input : inputs) {
+      Value extent =
+          getValueOrCreateConstantIndexOp(rewriter, loc, sb.dim(input, dim));
+      end = arith::AddIOp::create(rewriter, loc, end, extent);
+      ends.push_back(end);
+      extents.push_back(extent);
+    }
+    Type element = op.getResultType().getElementType();
+    SmallVector<unsigned> all =
+        llvm::to_vector(llvm::seq<unsigned>(0, static_cast<unsigned>(rank)));
+    Value result = sb.generic1(
+        ValueRange{}, sb.empty(*sizes, element), {sb.map(rank, all)},
+        StructuredBuilder::parallel(rank),
+        [&](OpBuilder &b, Location nl, ValueRange) {
+          SmallVector<Value> at;
+          for (int64_t i = 0; i < rank; ++i)
+            at.push_back(linalg::IndexOp::create(b, nl, i));
+          Value zero = arith::ConstantIndexOp::create(b, nl, 0);
+          Value one = arith::ConstantIndexOp::create(b, nl, 1);
+          Value value;
+          Value start = zero;
+          for (auto [i, input] : llvm::enumerate(inputs)) {
+            // Index into input i, clamped into [0, extent - 1].
+            Value local = arith::SubIOp::create(b, nl, at[dim], start);
+            Value last = arith::SubIOp::create(b, nl, extents[i], one);
+            Value clamped = arith::MaxSIOp::create(
+                b, nl, arith::MinSIOp::create(b, nl, local, last), zero);
+            SmallVector<Value> index = at;
+            index[dim] = clamped;
+            Value read = tensor::ExtractOp::create(b, nl, input, index);
+            if (!value) {
+              value = read;
+            } else {
+              Value inside = arith::CmpIOp::create(
+                  b, nl, arith::CmpIPredicate::sge, at[dim], start);
+              value = arith::SelectOp::create(b, nl, inside, read, value);
+            }
+            start = ends[i];
+          }
+          return SmallVector<Value>{value};
+        });
+    if (result.getType() != op.getType())
+      result = tensor::CastOp::create(rewriter, loc, op.getType(), result);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::flt::populateFeatureMapLoweringPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<LowerFeatureMap>(patterns.getContext());
+  patterns.add<LowerFeatureMap, LowerConcat>(patterns.getContext());
 }

@@ -50,6 +50,7 @@ struct LowerKernelAttention : OpRewritePattern<KernelAttentionOp> {
     lowering.psi = op.getPsi();
     lowering.causal = op.getCausal();
     lowering.power = op.getPower();
+    lowering.amplitudeEps = op.getFourierForm() == FourierForm::AmplitudeEps;
     lowering.normalize = op.getNormalize();
     lowering.eps = op.getEps().convertToFloat();
     lowering.resultType = op.getType();

@@ -1,9 +1,11 @@
 //===- PositionTransform.cpp - flt.position_transform -> linalg -----------===//
 //
-// y = P x first (identity; Householder: y = x - 2 v (v·x) / ‖v‖², with the
-// dot products as a reduction; odd_even: a gather of even then odd
-// features), then one generic over the output features that reads the
-// feature and its rotation partner from y. The angle s θ is formed and
+// y = P x first (identity; Householder: y = x - 2 v (v·x) / ‖v‖² (with
+// mix_eps: / (‖v‖ + mix_eps)²), with the dot products as a reduction;
+// odd_even and odd_even_inverse: gathers), then one generic over the output
+// features that reads the feature and its rotation partner from y (features
+// past rotary_dims pass through), or, for the permutation core, the
+// feature the table names for that position. The angle s θ is formed and
 // rotated in f64: at positions in the thousands it is hundreds of radians,
 // where an f32 angle alone would cost 1e-4 of relative accuracy.
 //
@@ -66,16 +68,24 @@ struct LowerPositionTransform : OpRewritePattern<PositionTransformOp> {
             Value p = arith::MulFOp::create(b, nl, args[0], args[1]);
             return SmallVector<Value>{arith::AddFOp::create(b, nl, args[2], p)};
           });
+      float mixEps = op.getMixEps().convertToFloat();
       y = sb.generic1(
           ValueRange{y, v, dots, norms}, sb.empty(xSizes, f32),
           {identity, sb.map(4, {1, 3}), sb.map(4, {0, 1, 2}), sb.map(4, {1}),
            identity},
           StructuredBuilder::parallel(4),
-          [](OpBuilder &b, Location nl, ValueRange args) {
-            // y = x - 2 v (v·x) / ‖v‖².
+          [&](OpBuilder &b, Location nl, ValueRange args) {
+            // y = x - 2 v (v·x) / ‖v‖² (mix_eps: / (‖v‖ + mix_eps)²).
             Value two = arith::ConstantOp::create(b, nl, b.getF32FloatAttr(2));
+            Value divisor = args[3];
+            if (mixEps != 0.0f) {
+              Value norm = arith::AddFOp::create(
+                  b, nl, math::SqrtOp::create(b, nl, divisor),
+                  arith::ConstantOp::create(b, nl, b.getF32FloatAttr(mixEps)));
+              divisor = arith::MulFOp::create(b, nl, norm, norm);
+            }
             Value scaled = arith::DivFOp::create(
-                b, nl, arith::MulFOp::create(b, nl, args[1], args[2]), args[3]);
+                b, nl, arith::MulFOp::create(b, nl, args[1], args[2]), divisor);
             return SmallVector<Value>{arith::SubFOp::create(
                 b, nl, args[0], arith::MulFOp::create(b, nl, two, scaled))};
           });
@@ -107,6 +117,31 @@ struct LowerPositionTransform : OpRewritePattern<PositionTransformOp> {
             return SmallVector<Value>{
                 tensor::ExtractOp::create(b, nl, source, at)};
           });
+    } else if (op.getMix() == LrpeMix::OddEvenInverse) {
+      // y_{2t} = x_t, y_{2t+1} = x_{ceil(d/2) + t}.
+      Value source = y;
+      Value half = arith::DivUIOp::create(
+          rewriter, loc,
+          arith::AddIOp::create(rewriter, loc, d,
+                                indexConstant(rewriter, loc, 1)),
+          indexConstant(rewriter, loc, 2));
+      y = sb.generic1(ValueRange{}, sb.empty(xSizes, f32), {identity},
+                      StructuredBuilder::parallel(4),
+                      [&](OpBuilder &b, Location nl, ValueRange) {
+                        SmallVector<Value> at;
+                        for (int64_t i = 0; i < 4; ++i)
+                          at.push_back(linalg::IndexOp::create(b, nl, i));
+                        Value c = at[3], one = indexConstant(b, nl, 1);
+                        Value t = arith::ShRUIOp::create(b, nl, c, one);
+                        Value odd = arith::CmpIOp::create(
+                            b, nl, arith::CmpIPredicate::eq,
+                            arith::AndIOp::create(b, nl, c, one), one);
+                        at[3] = arith::SelectOp::create(
+                            b, nl, odd, arith::AddIOp::create(b, nl, half, t),
+                            t);
+                        return SmallVector<Value>{
+                            tensor::ExtractOp::create(b, nl, source, at)};
+                      });
     }
 
     bool rotary = op.getCore() == LrpeCore::Rotary;
@@ -114,6 +149,41 @@ struct LowerPositionTransform : OpRewritePattern<PositionTransformOp> {
     Value positions = op.getPositions();
     int64_t offset = op.getOffset();
     Type resultElement = op.getType().getElementType();
+    if (op.getCore() == LrpeCore::Permutation) {
+      // result_c = y_{table[h, l + offset, c]}; entries outside [0, d) are
+      // clamped so that no read leaves y.
+      Value source = y;
+      Value table = theta;
+      Value last = arith::SubIOp::create(rewriter, loc, d,
+                                         indexConstant(rewriter, loc, 1));
+      Value result = sb.generic1(
+          ValueRange{}, sb.empty(*sizes, resultElement), {identity},
+          StructuredBuilder::parallel(4),
+          [&](OpBuilder &b, Location nl, ValueRange) {
+            SmallVector<Value> at;
+            for (int64_t i = 0; i < 4; ++i)
+              at.push_back(linalg::IndexOp::create(b, nl, i));
+            Value row = arith::AddIOp::create(b, nl, at[2],
+                                              indexConstant(b, nl, offset));
+            Value entry = tensor::ExtractOp::create(
+                b, nl, table, ValueRange{at[1], row, at[3]});
+            Value feature =
+                arith::IndexCastOp::create(b, nl, b.getIndexType(), entry);
+            feature =
+                arith::MaxSIOp::create(b, nl, feature, indexConstant(b, nl, 0));
+            at[3] = arith::MinSIOp::create(b, nl, feature, last);
+            Value value = tensor::ExtractOp::create(b, nl, source, at);
+            return SmallVector<Value>{
+                StructuredBuilder(b, nl).convertScalar(value, resultElement)};
+          });
+      replaceOpWithCasts(rewriter, op, result);
+      return success();
+    }
+    // Rotary pairs the first `paired` features (d, or rotary_dims); the
+    // rest pass through.
+    Value paired = op.getRotaryDims() != 0
+                       ? indexConstant(rewriter, loc, op.getRotaryDims())
+                       : d;
     Value result = sb.generic1(
         ValueRange{}, sb.empty(*sizes, resultElement), {identity},
         StructuredBuilder::parallel(4),
@@ -157,8 +227,8 @@ struct LowerPositionTransform : OpRewritePattern<PositionTransformOp> {
             // Pair index t, whether c is the second of its pair, partner.
             Value t, second, partner;
             if (halves) {
-              Value half =
-                  arith::DivUIOp::create(b, nl, d, indexConstant(b, nl, 2));
+              Value half = arith::DivUIOp::create(b, nl, paired,
+                                                  indexConstant(b, nl, 2));
               second = arith::CmpIOp::create(b, nl, arith::CmpIPredicate::uge,
                                              c, half);
               t = arith::SelectOp::create(
@@ -172,6 +242,11 @@ struct LowerPositionTransform : OpRewritePattern<PositionTransformOp> {
                                              low, one);
               partner = arith::XOrIOp::create(b, nl, c, one);
             }
+            Value passes = arith::CmpIOp::create(
+                b, nl, arith::CmpIPredicate::uge, c, paired);
+            Value zeroIndex = indexConstant(b, nl, 0);
+            t = arith::SelectOp::create(b, nl, passes, zeroIndex, t);
+            partner = arith::SelectOp::create(b, nl, passes, c, partner);
             auto [cos, sin] = trigOf(t);
             Value self = arith::ExtFOp::create(b, nl, f64, yAt(c));
             Value other = arith::ExtFOp::create(b, nl, f64, yAt(partner));
@@ -181,6 +256,7 @@ struct LowerPositionTransform : OpRewritePattern<PositionTransformOp> {
             value = arith::SelectOp::create(
                 b, nl, second, arith::AddFOp::create(b, nl, kept, rotated),
                 arith::SubFOp::create(b, nl, kept, rotated));
+            value = arith::SelectOp::create(b, nl, passes, self, value);
           } else {
             // [y_t cos] ++ [y_t sin], t = c mod d.
             Value isCos =

@@ -10,7 +10,10 @@
 //   m'      = max(m, rowmax z);  p = exp(z - m') · M;  c = exp(m - m')
 //   sum     = c · sum + rowsum p; acc = c · acc + p v
 //
-// and out = acc / sum (0 for a row whose every score is exactly zero). Dot
+// and out = acc / sum (0 for a row whose every score is exactly zero);
+// FourierIntegral's amplitude_eps form adds power · log|R_c| per feature to
+// the logits and divides by sum + exp(log eps - m), the eps of the formula
+// in the shifted domain, so that it neither underflows nor overflows. Dot
 // has no normalization to track: acc += s v, den += rowsum s, then
 // docs/Semantics.md's normalization. Only [tile × tile] blocks are formed.
 // Causal: the loop covers the tiles below the diagonal, which have no
@@ -31,6 +34,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
+#include <cmath>
 #include <limits>
 
 using namespace mlir;
@@ -131,6 +135,7 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
 
   float temperatureValue = temperature;
   int64_t powerValue = power;
+  bool withAmplitude = amplitudeEps;
   Score scoreKind = score;
   bool isCausal = causal;
   Value biasValue = bias, toeplitz = toeplitzBias;
@@ -198,6 +203,11 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
             Value term = arith::SelectOp::create(
                 bb, nl, isZero, zeroF,
                 arith::SubFOp::create(bb, nl, logSin, logX));
+            if (withAmplitude) // log|R sinc(R Δ)| = log|sinc| + log|R|.
+              term = arith::AddFOp::create(
+                  bb, nl, term,
+                  math::LogOp::create(bb, nl,
+                                      math::AbsFOp::create(bb, nl, args[2])));
             return SmallVector<Value>{arith::AddFOp::create(
                 bb, nl, args[3], arith::MulFOp::create(bb, nl, powerF, term))};
           });
@@ -368,10 +378,15 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
   Type resultElement = resultType.getElementType();
   Normalize mode = normalize;
   float epsValue = eps;
+  bool shiftedEps = online && amplitudeEps && eps > 0.0f;
   SmallVector<Value> inputs = {acc};
   SmallVector<AffineMap> maps = {sb.map(2, {0, 1})};
   if (den) {
     inputs.push_back(den);
+    maps.push_back(sb.map(2, {0}));
+  }
+  if (shiftedEps) { // The running max.
+    inputs.push_back(results[1]);
     maps.push_back(sb.map(2, {0}));
   }
   maps.push_back(sb.map(2, {0, 1}));
@@ -384,8 +399,19 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
         if (online) {
           Value empty = arith::CmpFOp::create(bb, nl, arith::CmpFPredicate::OEQ,
                                               args[1], zeroF);
+          Value sum = args[1];
+          if (shiftedEps) // sum + eps · exp(-max), formed in the log domain.
+            sum = arith::AddFOp::create(
+                bb, nl, sum,
+                math::ExpOp::create(
+                    bb, nl,
+                    arith::SubFOp::create(
+                        bb, nl,
+                        f32Constant(bb, nl,
+                                    std::log(static_cast<double>(epsValue))),
+                        args[2])));
           Value divisor = arith::SelectOp::create(
-              bb, nl, empty, f32Constant(bb, nl, 1.0), args[1]);
+              bb, nl, empty, f32Constant(bb, nl, 1.0), sum);
           value = arith::SelectOp::create(
               bb, nl, empty, zeroF,
               arith::DivFOp::create(bb, nl, value, divisor));

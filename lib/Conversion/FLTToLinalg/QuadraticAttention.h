@@ -38,6 +38,10 @@ struct QuadraticAttention {
   bool causal = false;
   float temperature = 1.0f;
   int64_t power = 4;
+  /// FourierIntegral with fourier_form amplitude_eps: every factor keeps its
+  /// amplitude, (R_k sinc(R_k Δ_k))^power, and the row sum gets `eps`
+  /// (rescaled by the running max: exp(log eps - max)).
+  bool amplitudeEps = false;
   Normalize normalize = Normalize::Divide;
   float eps = 1e-6f;
   RankedTensorType resultType;

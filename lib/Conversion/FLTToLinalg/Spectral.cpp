@@ -58,13 +58,16 @@ struct LowerSpectralDensity : OpRewritePattern<SpectralDensityOp> {
           Value sq = arith::MulFOp::create(b, nl, args[0], args[0]);
           return SmallVector<Value>{arith::AddFOp::create(b, nl, args[1], sq)};
         });
+    // density normal_1d_constant: (2π)^(1/2) for every p.
     Value logTwoPi = cstF32(rewriter, loc, std::log(2.0 * M_PI));
+    Value exponentP = op.getDensity() == Density::Normal
+                          ? indexToF32(rewriter, loc, p)
+                          : sb.f32(1.0);
     Value normalizer = math::ExpOp::create(
         rewriter, loc,
         arith::MulFOp::create(
             rewriter, loc, logTwoPi,
-            arith::MulFOp::create(rewriter, loc, indexToF32(rewriter, loc, p),
-                                  sb.f32(0.5))));
+            arith::MulFOp::create(rewriter, loc, exponentP, sb.f32(0.5))));
 
     Value g;
     if (op.getSpectrum() == Spectrum::GaussianMixture) {

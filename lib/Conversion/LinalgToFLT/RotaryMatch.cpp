@@ -608,7 +608,8 @@ mlir::flt::raiseRotary(OpBuilder &b, linalg::GenericOp root, bool foldBatch) {
     Value folded = layout.fold(x);
     Value transformed = PositionTransformOp::create(
         b, loc, layout.foldedType(), folded, thetaValue, Value(), Value(),
-        LrpeCore::Rotary, LrpeMix::Identity, *pairing, 0);
+        LrpeCore::Rotary, LrpeMix::Identity, *pairing, /*offset=*/0,
+        /*mix_eps=*/llvm::APFloat(0.0f));
     return layout.unfold(transformed);
   }
   return std::nullopt;

@@ -790,3 +790,193 @@ func.func @zero_values(%q: tensor<1x2x7x4xf32>, %v: tensor<1x2x7x0xf32>) {
   %0 = flt.kernel_attention %q, %q, %v : tensor<1x2x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x0xf32> -> tensor<1x2x7x0xf32>
   return
 }
+
+// -----
+// The compatibility forms (docs/Compatibility.md): one case per rule.
+
+// The global key stabilizer is FAVOR+'s.
+func.func @compat0(%x: tensor<1x2x7x6xf32>) {
+  // expected-error @+1 {{'key_stabilizer' applies only to kernel favor_pos}}
+  %0 = flt.feature_map %x {kernel = #flt.kernel<relu>, key_stabilizer = #flt.key_stabilizer<global>} : tensor<1x2x7x6xf32> -> tensor<1x2x7x6xf32>
+  return
+}
+
+// -----
+
+// ... and the keys'.
+func.func @compat1(%x: tensor<1x2x7x6xf32>, %w: tensor<2x8x6xf32>) {
+  // expected-error @+1 {{'key_stabilizer' applies only to keys (is_query = false)}}
+  %0 = flt.feature_map %x, %w {kernel = #flt.kernel<favor_pos>, is_query = true, key_stabilizer = #flt.key_stabilizer<global>} : tensor<1x2x7x6xf32>, tensor<2x8x6xf32> -> tensor<1x2x7x8xf32>
+  return
+}
+
+// -----
+
+// fourier_form is FourierFormer's.
+func.func @compat2(%q: tensor<1x2x7x4xf32>, %v: tensor<1x2x7x6xf32>) {
+  // expected-error @+1 {{'fourier_form' applies only to kernel fourier_integral}}
+  %0 = flt.kernel_attention %q, %q, %v {fourier_form = #flt.fourier_form<amplitude_eps>} : tensor<1x2x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x6xf32> -> tensor<1x2x7x6xf32>
+  return
+}
+
+// -----
+
+// amplitude_eps reads eps, not normalize.
+func.func @compat3(%q: tensor<1x2x7x4xf32>, %v: tensor<1x2x7x6xf32>, %R: tensor<2x4xf32>) {
+  // expected-error @+1 {{'normalize' applies only to kernel dot (fourier_form amplitude_eps reads 'eps' only)}}
+  %0 = flt.kernel_attention %q, %q, %v scale(%R) {kernel = #flt.pair_kernel<fourier_integral>, fourier_form = #flt.fourier_form<amplitude_eps>, normalize = #flt.normalize<guarded>} : tensor<1x2x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x6xf32>, tensor<2x4xf32> -> tensor<1x2x7x6xf32>
+  return
+}
+
+// -----
+
+// A negative eps.
+func.func @compat4(%q: tensor<1x2x7x4xf32>, %v: tensor<1x2x7x6xf32>, %R: tensor<2x4xf32>) {
+  // expected-error @+1 {{fourier_form amplitude_eps needs eps >= 0, got -1}}
+  %0 = flt.kernel_attention %q, %q, %v scale(%R) {kernel = #flt.pair_kernel<fourier_integral>, fourier_form = #flt.fourier_form<amplitude_eps>, eps = -1.0 : f32} : tensor<1x2x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x6xf32>, tensor<2x4xf32> -> tensor<1x2x7x6xf32>
+  return
+}
+
+// -----
+
+// The permutation table holds integers.
+func.func @compat5(%x: tensor<1x2x7x6xf32>, %t: tensor<2x9x6xf32>) {
+  // expected-error @+1 {{core permutation needs 'theta' [H, P, d] of i32 or i64}}
+  %0 = flt.position_transform %x, %t {core = #flt.lrpe_core<permutation>} : tensor<1x2x7x6xf32>, tensor<2x9x6xf32> -> tensor<1x2x7x6xf32>
+  return
+}
+
+// -----
+
+// One table column per feature.
+func.func @compat6(%x: tensor<1x2x7x6xf32>, %t: tensor<2x9x5xi32>) {
+  // expected-error @+1 {{'theta' has d = 5 but 'x' has d = 6}}
+  %0 = flt.position_transform %x, %t {core = #flt.lrpe_core<permutation>} : tensor<1x2x7x6xf32>, tensor<2x9x5xi32> -> tensor<1x2x7x6xf32>
+  return
+}
+
+// -----
+
+// The table's rows are the positions.
+func.func @compat7(%x: tensor<1x2x7x6xf32>, %t: tensor<2x9x6xi32>, %s: tensor<1x7xf32>) {
+  // expected-error @+1 {{core permutation takes no explicit positions}}
+  %0 = flt.position_transform %x, %t positions(%s) {core = #flt.lrpe_core<permutation>} : tensor<1x2x7x6xf32>, tensor<2x9x6xi32>, tensor<1x7xf32> -> tensor<1x2x7x6xf32>
+  return
+}
+
+// -----
+
+// Rows start at 0.
+func.func @compat8(%x: tensor<1x2x7x6xf32>, %t: tensor<2x9x6xi32>) {
+  // expected-error @+1 {{core permutation needs offset >= 0, got -1}}
+  %0 = flt.position_transform %x, %t {core = #flt.lrpe_core<permutation>, offset = -1} : tensor<1x2x7x6xf32>, tensor<2x9x6xi32> -> tensor<1x2x7x6xf32>
+  return
+}
+
+// -----
+
+// No pairs to arrange.
+func.func @compat9(%x: tensor<1x2x7x6xf32>, %t: tensor<2x9x6xi32>) {
+  // expected-error @+1 {{'pairing' applies only to core rotary}}
+  %0 = flt.position_transform %x, %t {core = #flt.lrpe_core<permutation>, pairing = #flt.pairing<halves>} : tensor<1x2x7x6xf32>, tensor<2x9x6xi32> -> tensor<1x2x7x6xf32>
+  return
+}
+
+// -----
+
+// A row for every position.
+func.func @compat10(%x: tensor<1x2x7x6xf32>, %t: tensor<2x8x6xi32>) {
+  // expected-error @+1 {{'theta' has P = 8 but core permutation (one table row per position) needs at least 9 (L + offset)}}
+  %0 = flt.position_transform %x, %t {core = #flt.lrpe_core<permutation>, offset = 2} : tensor<1x2x7x6xf32>, tensor<2x8x6xi32> -> tensor<1x2x7x6xf32>
+  return
+}
+
+// -----
+
+// rotary_dims counts pairs of features.
+func.func @compat11(%x: tensor<1x2x7x7xf32>, %t: tensor<2x1xf32>) {
+  // expected-error @+1 {{'rotary_dims' must be a positive even number, got 3}}
+  %0 = flt.position_transform %x, %t {core = #flt.lrpe_core<rotary>, rotary_dims = 3} : tensor<1x2x7x7xf32>, tensor<2x1xf32> -> tensor<1x2x7x7xf32>
+  return
+}
+
+// -----
+
+// ... of x.
+func.func @compat12(%x: tensor<1x2x7x6xf32>, %t: tensor<2x4xf32>) {
+  // expected-error @+1 {{'x' has d = 6 but 'rotary_dims' = 8 needs at least 8 (rotary_dims)}}
+  %0 = flt.position_transform %x, %t {core = #flt.lrpe_core<rotary>, rotary_dims = 8} : tensor<1x2x7x6xf32>, tensor<2x4xf32> -> tensor<1x2x7x6xf32>
+  return
+}
+
+// -----
+
+// One angle per pair.
+func.func @compat13(%x: tensor<1x2x7x7xf32>, %t: tensor<2x3xf32>) {
+  // expected-error @+1 {{'theta' has angles = 3 but core rotary with rotary_dims = 4 (2 angles) needs 2}}
+  %0 = flt.position_transform %x, %t {core = #flt.lrpe_core<rotary>, rotary_dims = 4} : tensor<1x2x7x7xf32>, tensor<2x3xf32> -> tensor<1x2x7x7xf32>
+  return
+}
+
+// -----
+
+// Only the rotary core pairs features.
+func.func @compat14(%x: tensor<1x2x7x6xf32>, %t: tensor<2x6xf32>) {
+  // expected-error @+1 {{'rotary_dims' applies only to core rotary}}
+  %0 = flt.position_transform %x, %t {core = #flt.lrpe_core<complex>, rotary_dims = 4} : tensor<1x2x7x6xf32>, tensor<2x6xf32> -> tensor<1x2x7x12xf32>
+  return
+}
+
+// -----
+
+// mix_eps normalizes the Householder vector.
+func.func @compat15(%x: tensor<1x2x7x6xf32>, %t: tensor<2x3xf32>) {
+  // expected-error @+1 {{'mix_eps' applies only to mix householder}}
+  %0 = flt.position_transform %x, %t {core = #flt.lrpe_core<rotary>, mix_eps = 1.0e-6 : f32} : tensor<1x2x7x6xf32>, tensor<2x3xf32> -> tensor<1x2x7x6xf32>
+  return
+}
+
+// -----
+
+// ... and is not negative.
+func.func @compat16(%x: tensor<1x2x7x6xf32>, %t: tensor<2x3xf32>, %hv: tensor<2x6xf32>) {
+  // expected-error @+1 {{'mix_eps' must be >= 0}}
+  %0 = flt.position_transform %x, %t mix(%hv) {core = #flt.lrpe_core<rotary>, mix = #flt.lrpe_mix<householder>, mix_eps = -1.0 : f32} : tensor<1x2x7x6xf32>, tensor<2x3xf32>, tensor<2x6xf32> -> tensor<1x2x7x6xf32>
+  return
+}
+
+// -----
+
+// The concat form's projection reads q and the positional features.
+func.func @compat17(%q: tensor<1x2x7x4xf32>, %v: tensor<1x2x7x6xf32>, %r: tensor<1x7x1xf32>, %xi: tensor<2x3x1xf32>, %th: tensor<2x6xf32>, %w: tensor<2x8x4xf32>) {
+  // expected-error @+1 {{'w' has d = 4 but rpe_form concat (the projection reads q and the positional features) needs 10}}
+  %0 = flt.attention %q, %q, %v, %r, %xi, %th proj(%w) {kernel = #flt.kernel<favor_pos>, spectrum = #flt.spectrum<gaussian_mixture>, rpe_form = #flt.rpe_form<concat>} : tensor<1x2x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x6xf32>, tensor<1x7x1xf32>, tensor<2x3x1xf32>, tensor<2x6xf32>, tensor<2x8x4xf32> -> tensor<1x2x7x6xf32>
+  return
+}
+
+// -----
+
+// FAVOR+ needs its projection in the concat form too.
+func.func @compat18(%q: tensor<1x2x7x4xf32>, %v: tensor<1x2x7x6xf32>, %r: tensor<1x7x1xf32>, %xi: tensor<2x3x1xf32>, %th: tensor<2x6xf32>) {
+  // expected-error @+1 {{kernel favor_pos needs a projection 'w' [H, m, d + 2 m_f] (rpe_form concat)}}
+  %0 = flt.attention %q, %q, %v, %r, %xi, %th {kernel = #flt.kernel<favor_pos>, spectrum = #flt.spectrum<gaussian_mixture>, rpe_form = #flt.rpe_form<concat>} : tensor<1x2x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x6xf32>, tensor<1x7x1xf32>, tensor<2x3x1xf32>, tensor<2x6xf32> -> tensor<1x2x7x6xf32>
+  return
+}
+
+// -----
+
+// ... and elu_plus_one takes none.
+func.func @compat19(%q: tensor<1x2x7x4xf32>, %v: tensor<1x2x7x6xf32>, %r: tensor<1x7x1xf32>, %xi: tensor<2x3x1xf32>, %th: tensor<2x6xf32>, %w: tensor<2x8x10xf32>) {
+  // expected-error @+1 {{kernel elu_plus_one takes no projection 'w'}}
+  %0 = flt.attention %q, %q, %v, %r, %xi, %th proj(%w) {kernel = #flt.kernel<elu_plus_one>, spectrum = #flt.spectrum<gaussian_mixture>, rpe_form = #flt.rpe_form<concat>} : tensor<1x2x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x6xf32>, tensor<1x7x1xf32>, tensor<2x3x1xf32>, tensor<2x6xf32>, tensor<2x8x10xf32> -> tensor<1x2x7x6xf32>
+  return
+}
+
+// -----
+
+// The layer's key stabilizer is FAVOR+'s.
+func.func @compat20(%q: tensor<1x2x7x4xf32>, %v: tensor<1x2x7x6xf32>, %r: tensor<1x7x1xf32>, %xi: tensor<2x3x1xf32>, %th: tensor<2x6xf32>) {
+  // expected-error @+1 {{'key_stabilizer' applies only to kernel favor_pos}}
+  %0 = flt.attention %q, %q, %v, %r, %xi, %th {kernel = #flt.kernel<relu>, spectrum = #flt.spectrum<gaussian_mixture>, key_stabilizer = #flt.key_stabilizer<global>} : tensor<1x2x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x6xf32>, tensor<1x7x1xf32>, tensor<2x3x1xf32>, tensor<2x6xf32> -> tensor<1x2x7x6xf32>
+  return
+}

@@ -137,3 +137,31 @@ func.func @attention(%q: tensor<1x8x?x64xf32>, %v: tensor<1x8x?x64xf32>, %r: ten
   %2 = flt.attention %q3, %q3, %v3, %r3, %xi3, %box {kernel = #flt.kernel<elu_plus_one>, spectrum = #flt.spectrum<local_window>} : tensor<?x2x?x16xbf16>, tensor<?x2x?x16xbf16>, tensor<?x2x?x8xbf16>, tensor<?x?x3xf32>, tensor<2x4x3xf32>, tensor<2x2xf32> -> tensor<?x2x?x8xbf16>
   return %0, %1, %2 : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<?x2x?x8xbf16>
 }
+
+// -----
+
+// The compatibility forms (docs/Compatibility.md): every new attribute and
+// enum case round-trips; defaults are elided.
+// CHECK-LABEL: func.func @compat_forms
+func.func @compat_forms(%q: tensor<1x8x?x64xf32>, %v: tensor<1x8x?x64xf32>, %r: tensor<1x?x3xf32>, %xi: tensor<8x16x3xf32>, %theta: tensor<8x15xf32>, %w: tensor<8x128x96xf32>, %w64: tensor<8x128x64xf32>,
+                        %R: tensor<8x64xf32>, %x: tensor<2x8x?x65xf32>, %t16: tensor<8x16xf32>, %hv: tensor<8x65xf32>, %table: tensor<8x512x65xi32>, %table64: tensor<8x?x64xi64>)
+    -> (tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x128xf32>, tensor<8x16xf32>, tensor<1x8x?x64xf32>, tensor<2x8x?x65xf32>, tensor<2x8x?x65xf32>, tensor<1x8x?x64xf32>) {
+  // CHECK: flt.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} proj(%{{.*}}) {density = #flt.density<normal_1d_constant>, eps = 9.99999997E-7 : f32, kernel = #flt.kernel<favor_pos>, key_stabilizer = #flt.key_stabilizer<global>, rpe_form = #flt.rpe_form<concat>, spectrum = #flt.spectrum<gaussian_mixture>, weighting = #flt.weighting<both_sides>} : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x?x3xf32>, tensor<8x16x3xf32>, tensor<8x15xf32>, tensor<8x128x96xf32> -> tensor<1x8x?x64xf32>
+  %0 = flt.attention %q, %q, %v, %r, %xi, %theta proj(%w) {kernel = #flt.kernel<favor_pos>, spectrum = #flt.spectrum<gaussian_mixture>, rpe_form = #flt.rpe_form<concat>, weighting = #flt.weighting<both_sides>, density = #flt.density<normal_1d_constant>, key_stabilizer = #flt.key_stabilizer<global>, eps = 1.0e-06 : f32} : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x?x3xf32>, tensor<8x16x3xf32>, tensor<8x15xf32>, tensor<8x128x96xf32> -> tensor<1x8x?x64xf32>
+  // Relu in the concat form needs no projection; the default spellings are elided.
+  // CHECK: flt.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {causal = true, kernel = #flt.kernel<relu>, rpe_form = #flt.rpe_form<concat>, spectrum = #flt.spectrum<gaussian_mixture>} : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x?x3xf32>, tensor<8x16x3xf32>, tensor<8x15xf32> -> tensor<1x8x?x64xf32>
+  %1 = flt.attention %q, %q, %v, %r, %xi, %theta {kernel = #flt.kernel<relu>, spectrum = #flt.spectrum<gaussian_mixture>, rpe_form = #flt.rpe_form<concat>, density = #flt.density<normal>, key_stabilizer = #flt.key_stabilizer<per_head>, causal = true} : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x?x3xf32>, tensor<8x16x3xf32>, tensor<8x15xf32> -> tensor<1x8x?x64xf32>
+  // CHECK: flt.feature_map %{{.*}}, %{{.*}} {kernel = #flt.kernel<favor_pos>, key_stabilizer = #flt.key_stabilizer<global>} : tensor<1x8x?x64xf32>, tensor<8x128x64xf32> -> tensor<1x8x?x128xf32>
+  %2 = flt.feature_map %q, %w64 {kernel = #flt.kernel<favor_pos>, key_stabilizer = #flt.key_stabilizer<global>} : tensor<1x8x?x64xf32>, tensor<8x128x64xf32> -> tensor<1x8x?x128xf32>
+  // CHECK: flt.spectral_density %{{.*}}, %{{.*}} {density = #flt.density<normal_1d_constant>, spectrum = #flt.spectrum<gaussian_mixture>} : tensor<8x15xf32>, tensor<8x16x3xf32> -> tensor<8x16xf32>
+  %3 = flt.spectral_density %theta, %xi {spectrum = #flt.spectrum<gaussian_mixture>, density = #flt.density<normal_1d_constant>} : tensor<8x15xf32>, tensor<8x16x3xf32> -> tensor<8x16xf32>
+  // CHECK: flt.kernel_attention %{{.*}}, %{{.*}}, %{{.*}} scale(%{{.*}}) {causal = true, eps = 0.000000e+00 : f32, fourier_form = #flt.fourier_form<amplitude_eps>, kernel = #flt.pair_kernel<fourier_integral>} : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<8x64xf32> -> tensor<1x8x?x64xf32>
+  %4 = flt.kernel_attention %q, %q, %v scale(%R) {kernel = #flt.pair_kernel<fourier_integral>, fourier_form = #flt.fourier_form<amplitude_eps>, eps = 0.0 : f32, causal = true} : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<8x64xf32> -> tensor<1x8x?x64xf32>
+  // CHECK: flt.position_transform %{{.*}}, %{{.*}} mix(%{{.*}}) {core = #flt.lrpe_core<rotary>, mix = #flt.lrpe_mix<householder>, mix_eps = 9.99999997E-7 : f32, rotary_dims = 32 : i64} : tensor<2x8x?x65xf32>, tensor<8x16xf32>, tensor<8x65xf32> -> tensor<2x8x?x65xf32>
+  %5 = flt.position_transform %x, %t16 mix(%hv) {core = #flt.lrpe_core<rotary>, rotary_dims = 32, mix = #flt.lrpe_mix<householder>, mix_eps = 1.0e-06 : f32} : tensor<2x8x?x65xf32>, tensor<8x16xf32>, tensor<8x65xf32> -> tensor<2x8x?x65xf32>
+  // CHECK: flt.position_transform %{{.*}}, %{{.*}} {core = #flt.lrpe_core<permutation>, mix = #flt.lrpe_mix<odd_even_inverse>, offset = 3 : i64} : tensor<2x8x?x65xf32>, tensor<8x512x65xi32> -> tensor<2x8x?x65xf32>
+  %6 = flt.position_transform %x, %table {core = #flt.lrpe_core<permutation>, mix = #flt.lrpe_mix<odd_even_inverse>, offset = 3} : tensor<2x8x?x65xf32>, tensor<8x512x65xi32> -> tensor<2x8x?x65xf32>
+  // CHECK: flt.position_transform %{{.*}}, %{{.*}} {core = #flt.lrpe_core<permutation>} : tensor<1x8x?x64xf32>, tensor<8x?x64xi64> -> tensor<1x8x?x64xf32>
+  %7 = flt.position_transform %q, %table64 {core = #flt.lrpe_core<permutation>} : tensor<1x8x?x64xf32>, tensor<8x?x64xi64> -> tensor<1x8x?x64xf32>
+  return %0, %1, %2, %3, %4, %5, %6, %7 : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x128xf32>, tensor<8x16xf32>, tensor<1x8x?x64xf32>, tensor<2x8x?x65xf32>, tensor<2x8x?x65xf32>, tensor<1x8x?x64xf32>
+}

@@ -13,7 +13,8 @@
 //                  dW = d^-1/4 Σ_{b,l} dz xᵀ
 //
 // The stabilizer c is a constant (§4): it is recomputed exactly as the
-// forward computes it and not differentiated.
+// forward computes it (per head, or over the whole tensor with
+// key_stabilizer = global) and not differentiated.
 //
 //===----------------------------------------------------------------------===//
 
@@ -145,6 +146,18 @@ struct FeatureMapGradient
           });
       SmallVector<unsigned> cDims = isQuery ? SmallVector<unsigned>{0, 1, 2}
                                             : SmallVector<unsigned>{0, 1};
+      if (!isQuery && op.getKeyStabilizer() == KeyStabilizer::Global) {
+        c = gb.generic1(c,
+                        gb.filled({}, gb.builder().getF32Type(),
+                                  -std::numeric_limits<double>::infinity()),
+                        {gb.map(2, {0, 1}), gb.map(2, {})},
+                        StructuredBuilder::parallel(0, 2),
+                        [](OpBuilder &b, Location loc, ValueRange a) {
+                          return one(
+                              arith::MaximumFOp::create(b, loc, a[1], a[0]));
+                        });
+        cDims.clear();
+      }
       // dz = m^-1/2 g E.
       Value dz = gb.map(
           ValueRange{g, u, norms, c},

@@ -61,7 +61,8 @@ struct PositionTransformGradient
         angles, /*mix_vector=*/Value(), op.getPositions(),
         LrpeCoreAttr::get(context, LrpeCore::Rotary),
         LrpeMixAttr::get(context, LrpeMix::Identity),
-        PairingAttr::get(context, pairing), op.getOffsetAttr());
+        PairingAttr::get(context, pairing), op.getOffsetAttr(),
+        op.getMixEpsAttr(), op.getRotaryDimsAttr());
   }
 
   /// n[h] = ‖v_h‖².
@@ -148,6 +149,16 @@ struct PositionTransformGradient
                                            GradientBuilder &gb,
                                            ValueRange cotangents,
                                            ArrayRef<bool> needed) {
+    // The compatibility forms (docs/Compatibility.md) have no rule yet: a
+    // diagnostic, never a gradient of a different function.
+    if (op.getCore() == LrpeCore::Permutation ||
+        op.getMix() == LrpeMix::OddEvenInverse || !op.getMixEps().isZero() ||
+        op.getRotaryDims() != 0)
+      return op.emitError()
+             << "flt-generate-vjp: no gradient rule for "
+                "'flt.position_transform' "
+                "with the permutation core, mix odd_even_inverse, a nonzero "
+                "mix_eps or rotary_dims (the official-code forms)";
     OpBuilder &b = gb.builder();
     Location loc = gb.location();
     Value x = op.getX(), theta = op.getTheta(), v = op.getMixVector(),
@@ -231,7 +242,8 @@ struct PositionTransformGradient
         z = PositionTransformOp::create(
             b, loc, PositionTransformOp::inferResultType(x32, op.getCore()),
             x32, theta, v, positions, op.getCoreAttr(), op.getMixAttr(),
-            op.getPairingAttr(), op.getOffsetAttr());
+            op.getPairingAttr(), op.getOffsetAttr(), op.getMixEpsAttr(),
+            op.getRotaryDimsAttr());
       }
       bool interleaved = rotary && op.getPairing() == Pairing::Interleaved;
       auto [za, zb] = pairs(gb, z, T, interleaved);

@@ -1,7 +1,8 @@
 //===- Spectral.cpp - gradients of the spectral ops -----------------------===//
 //
 // flt.spectral_density, rho = g(ξ) / P(ξ) = g(ξ) · C(ξ) with
-// C(ξ) = (2π)^(p/2) exp(‖ξ‖²/2) (docs/Semantics.md 2.2), cotangent ḡ:
+// C(ξ) = (2π)^(p/2) exp(‖ξ‖²/2) (docs/Semantics.md 2.2; (2π)^(1/2) for
+// density normal_1d_constant), cotangent ḡ:
 //
 //   gaussian_mixture  g = Σ_i w_i E_i, E_i = exp(-D_i / σ_i²),
 //                     D_i = ‖ξ - μ_i‖², σ_i² = exp(s_i); with G = ḡ C:
@@ -122,7 +123,9 @@ struct SpectralDensityGradient
     if (ShapedType::isDynamic(p) || ShapedType::isDynamic(width))
       return op.emitOpError()
              << "gradient: needs a static p and a static theta width P";
-    Value inverse = inverseDensity(gb, xi, p);
+    // density normal_1d_constant: (2π)^(1/2) for every p.
+    Value inverse =
+        inverseDensity(gb, xi, op.getDensity() == Density::Normal ? p : 1);
     // ḡ rho ξ: the derivative of 1 / P(ξ), common to both spectra.
     Value densityTerm =
         gb.map(ValueRange{g, rho, xi}, {{0, 1}, {0, 1}, {0, 1, 2}}, xi,

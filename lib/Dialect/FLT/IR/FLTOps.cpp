@@ -97,10 +97,12 @@ RankedTensorType FeatureMapOp::inferResultType(Value x, Value w) {
 }
 
 void FeatureMapOp::build(OpBuilder &builder, OperationState &state, Value x,
-                         Value w, Kernel kernel, float eps, bool isQuery) {
+                         Value w, Kernel kernel, float eps, bool isQuery,
+                         KeyStabilizer keyStabilizer) {
   build(builder, state, inferResultType(x, w), x, w,
         KernelAttr::get(builder.getContext(), kernel),
-        builder.getF32FloatAttr(eps), builder.getBoolAttr(isQuery));
+        builder.getF32FloatAttr(eps), builder.getBoolAttr(isQuery),
+        KeyStabilizerAttr::get(builder.getContext(), keyStabilizer));
 }
 
 static void checkShapes(FeatureMapOp op, ShapeChecker &check) {
@@ -115,6 +117,13 @@ static void checkShapes(FeatureMapOp op, ShapeChecker &check) {
     check.sameDim("result", 3, "w", 1);
   else
     check.sameDim("result", 3, "x", 3);
+  // The global key stabilizer (docs/Compatibility.md) is FAVOR+'s, for keys.
+  if (op.getKeyStabilizer() != KeyStabilizer::PerHead)
+    check
+        .require(op.getKernel() == Kernel::FavorPos,
+                 "'key_stabilizer' applies only to kernel favor_pos")
+        .require(!op.getIsQuery(), "'key_stabilizer' applies only to keys "
+                                   "(is_query = false)");
 }
 
 LogicalResult FeatureMapOp::verify() {
@@ -146,9 +155,11 @@ RankedTensorType SpectralDensityOp::inferResultType(Value theta, Value xi) {
 }
 
 void SpectralDensityOp::build(OpBuilder &builder, OperationState &state,
-                              Value theta, Value xi, Spectrum spectrum) {
+                              Value theta, Value xi, Spectrum spectrum,
+                              Density density) {
   build(builder, state, inferResultType(theta, xi), theta, xi,
-        SpectrumAttr::get(builder.getContext(), spectrum));
+        SpectrumAttr::get(builder.getContext(), spectrum),
+        DensityAttr::get(builder.getContext(), density));
 }
 
 static void checkShapes(SpectralDensityOp op, ShapeChecker &check) {
@@ -398,10 +409,23 @@ static void checkShapes(KernelAttentionOp op, ShapeChecker &check) {
                 "'power' applies only to kernel fourier_integral");
   check.require(op.getPower() > 0,
                 "'power' must be positive, got " + Twine(op.getPower()));
-  check.require((op.getNormalize() == Normalize::Divide &&
-                 op.getEps().convertToFloat() == 1e-6f) ||
-                    kernel == PairKernel::Dot,
-                "'normalize' and 'eps' apply only to kernel dot");
+  bool amplitudeEps = op.getFourierForm() == FourierForm::AmplitudeEps;
+  check.require(!amplitudeEps || kernel == PairKernel::FourierIntegral,
+                "'fourier_form' applies only to kernel fourier_integral");
+  if (amplitudeEps) {
+    // The FourierFormer code's form reads 'eps' (its 1e-6), not 'normalize'.
+    check.require(op.getNormalize() == Normalize::Divide,
+                  "'normalize' applies only to kernel dot (fourier_form "
+                  "amplitude_eps reads 'eps' only)");
+    check.require(op.getEps().convertToFloat() >= 0.0f,
+                  "fourier_form amplitude_eps needs eps >= 0, got " +
+                      std::to_string(op.getEps().convertToDouble()));
+  } else {
+    check.require((op.getNormalize() == Normalize::Divide &&
+                   op.getEps().convertToFloat() == 1e-6f) ||
+                      kernel == PairKernel::Dot,
+                  "'normalize' and 'eps' apply only to kernel dot");
+  }
 
   checkAttentionResult(check, op.getResult(), "q", "v");
 }
@@ -426,20 +450,61 @@ KernelAttentionOp::reifyResultShapes(OpBuilder &builder,
 RankedTensorType PositionTransformOp::inferResultType(Value x, LrpeCore core) {
   int64_t d = sizeOf(x, 3);
   return RankedTensorType::get({sizeOf(x, 0), sizeOf(x, 1), sizeOf(x, 2),
-                                core == LrpeCore::Rotary ? d : twice(d)},
+                                core == LrpeCore::Complex ? twice(d) : d},
                                elementTypeOf(x));
 }
 
 static void checkShapes(PositionTransformOp op, ShapeChecker &check) {
   bool rotary = op.getCore() == LrpeCore::Rotary;
-  check.tensor("x", op.getX(), kQ, ElementKind::Activation)
-      .tensor("theta", op.getTheta(), kAngles, ElementKind::F32)
-      .sameDim("theta", 0, "x", 1);
+  bool permutation = op.getCore() == LrpeCore::Permutation;
+  check.tensor("x", op.getX(), kQ, ElementKind::Activation);
+  if (permutation) {
+    // The table of LRPE's permutation core: row s holds π^s (integers).
+    auto table = cast<RankedTensorType>(op.getTheta().getType());
+    check.require(table.getRank() == 3 &&
+                      (table.getElementType().isInteger(32) ||
+                       table.getElementType().isInteger(64)),
+                  "core permutation needs 'theta' [H, P, d] of i32 or i64 "
+                  "(row s of the table is the permutation at position s)");
+    if (!check.succeeded())
+      return;
+    // I64Attr's accessor is unsigned: read the offset as signed.
+    int64_t offset = op.getOffsetAttr().getInt();
+    check.tensor("theta", op.getTheta(), kPermutationTable, ElementKind::Index)
+        .sameDim("theta", 0, "x", 1)
+        .sameDim("theta", 2, "x", 3)
+        .require(!op.getPositions(),
+                 "core permutation takes no explicit positions (row l + "
+                 "offset of the table serves token l)")
+        .require(offset >= 0,
+                 "core permutation needs offset >= 0, got " + Twine(offset))
+        .require(op.getPairing() == Pairing::Interleaved,
+                 "'pairing' applies only to core rotary");
+    check.dimAtLeast("theta", 1, {{"x", 2, 1}}, offset, "L + offset",
+                     "core permutation (one table row per position)");
+  } else {
+    check.tensor("theta", op.getTheta(), kAngles, ElementKind::F32)
+        .sameDim("theta", 0, "x", 1);
+  }
   if (!check.succeeded())
     return;
 
   int64_t d = check.size("x", 3);
-  if (rotary) {
+  if (permutation) {
+    // Checked above.
+  } else if (rotary && op.getRotaryDims() != 0) {
+    // rotary_dims n: the first n features turn, the rest pass through (an
+    // odd d, LRPE's mixed core).
+    int64_t n = op.getRotaryDims();
+    check.require(n > 0 && n % 2 == 0,
+                  "'rotary_dims' must be a positive even number, got " +
+                      Twine(n));
+    check.dimAtLeast("x", 3, {}, n, "rotary_dims",
+                     "'rotary_dims' = " + Twine(n));
+    check.dimIsSum("theta", 1, {}, n / 2, "rotary_dims/2",
+                   "core rotary with rotary_dims = " + Twine(n) + " (" +
+                       Twine(n / 2) + " angles)");
+  } else if (rotary) {
     check.require(ShapedType::isDynamic(d) || d % 2 == 0,
                   "core rotary needs an even d, but 'x' has d = " + Twine(d));
     if (ShapedType::isStatic(d))
@@ -465,6 +530,13 @@ static void checkShapes(PositionTransformOp op, ShapeChecker &check) {
     check.tensor("mix", op.getMixVector(), kMixVector, ElementKind::F32)
         .sameDim("mix", 0, "x", 1)
         .sameDim("mix", 1, "x", 3);
+  check.require(op.getRotaryDims() == 0 || rotary,
+                "'rotary_dims' applies only to core rotary");
+  check.require(op.getMixEps().convertToFloat() == 0.0f ||
+                    op.getMix() == LrpeMix::Householder,
+                "'mix_eps' applies only to mix householder");
+  check.require(op.getMixEps().convertToFloat() >= 0.0f,
+                "'mix_eps' must be >= 0");
 
   // positions(s): explicit positions replace l + offset.
   if (op.getPositions()) {
@@ -482,10 +554,13 @@ static void checkShapes(PositionTransformOp op, ShapeChecker &check) {
       .sameDim("result", 0, "x", 0)
       .sameDim("result", 1, "x", 1)
       .sameDim("result", 2, "x", 2);
-  check.dimIsSum("result", 3, {{"x", 3, rotary ? 1 : 2}}, 0,
-                 rotary ? "d" : "2 d",
-                 rotary ? "core rotary (d of 'x')"
-                        : "core complex (2d, cos and sin of each y_t)");
+  bool complex = op.getCore() == LrpeCore::Complex;
+  std::string reason =
+      complex
+          ? std::string("core complex (2d, cos and sin of each y_t)")
+          : ("core " + stringifyLrpeCore(op.getCore()) + " (d of 'x')").str();
+  check.dimIsSum("result", 3, {{"x", 3, complex ? 2 : 1}}, 0,
+                 complex ? "2 d" : "d", reason);
 }
 
 LogicalResult PositionTransformOp::verify() {
@@ -563,7 +638,30 @@ static void checkShapes(AttentionOp op, ShapeChecker &check) {
       .tensor("theta", op.getTheta(), kTheta, ElementKind::F32)
       .sameDim("theta", 0, "q", 1);
   checkSpectrumWidth(check, op.getSpectrum(), "theta", "xi");
-  checkProjection(check, op.getKernel(), "q", op.getW());
+  if (op.getRpeForm() == RpeForm::Concat) {
+    // The projection reads [q, d^1/4 phi]: d + 2 m_f features.
+    if (!op.getW()) {
+      check.require(op.getKernel() != Kernel::FavorPos,
+                    "kernel favor_pos needs a projection 'w' [H, m, d + "
+                    "2 m_f] (rpe_form concat)");
+    } else {
+      check
+          .require(op.getKernel() == Kernel::Relu ||
+                       op.getKernel() == Kernel::FavorPos,
+                   "kernel " + stringifyKernel(op.getKernel()) +
+                       " takes no projection 'w'")
+          .tensor("w", op.getW(), kProj, ElementKind::F32)
+          .sameDim("w", 0, "q", 1)
+          .dimIsSum("w", 2, {{"q", 3, 1}, {"xi", 1, 2}}, 0, "d + 2 m_f",
+                    "rpe_form concat (the projection reads q and the "
+                    "positional features)");
+    }
+  } else {
+    checkProjection(check, op.getKernel(), "q", op.getW());
+  }
+  check.require(op.getKeyStabilizer() == KeyStabilizer::PerHead ||
+                    op.getKernel() == Kernel::FavorPos,
+                "'key_stabilizer' applies only to kernel favor_pos");
   checkAttentionResult(check, op.getResult(), "q", "v");
 }
 

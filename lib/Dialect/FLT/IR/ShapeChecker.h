@@ -46,6 +46,7 @@ constexpr StringLiteral kAngles[] = {"H", "angles"};
 constexpr StringLiteral kMixVector[] = {"H", "d"};
 constexpr StringLiteral kTokenPositions[] = {"B", "L"};
 constexpr StringLiteral kTransformed[] = {"B", "H", "L", "d'"};
+constexpr StringLiteral kPermutationTable[] = {"H", "P", "d"};
 
 /// Which element types an operand may have (docs/Semantics.md section 1).
 enum class ElementKind {
@@ -53,6 +54,8 @@ enum class ElementKind {
   Activation,
   /// Positions and spectral parameters.
   F32,
+  /// Integer tables (i32 or i64), checked by the op.
+  Index,
 };
 
 inline bool isActivationElementType(Type type) {
@@ -169,6 +172,39 @@ public:
     }
     addRule(ShapeRule::Kind::Equal, ea, dim, entries, constant,
             "'" + a.str() + "' " + ea.layout[dim].str() + " must be " +
+                expression.str() + " (" + reason.str() + ")");
+    return *this;
+  }
+
+  /// Dimension `dim` of `a` must be at least Σ coefficient · size(term) +
+  /// constant; `expression` spells the sum, `reason` where it comes from.
+  ShapeChecker &
+  dimAtLeast(StringRef a, int64_t dim,
+             ArrayRef<std::tuple<StringRef, int64_t, int64_t>> terms,
+             int64_t constant, StringRef expression, const Twine &reason) {
+    if (!ok)
+      return *this;
+    const Entry &ea = lookup(a);
+    SmallVector<std::tuple<const Entry *, int64_t, int64_t>> entries;
+    int64_t bound = constant;
+    bool dynamic = ShapedType::isDynamic(ea.type.getDimSize(dim));
+    for (auto [name, termDim, coefficient] : terms) {
+      const Entry &term = lookup(name);
+      int64_t size = term.type.getDimSize(termDim);
+      dynamic |= ShapedType::isDynamic(size);
+      bound += coefficient * (ShapedType::isDynamic(size) ? 0 : size);
+      entries.push_back({&term, termDim, coefficient});
+    }
+    if (!dynamic) {
+      int64_t size = ea.type.getDimSize(dim);
+      if (size < bound)
+        fail() << "'" << a << "' has " << ea.layout[dim] << " = " << size
+               << " but " << reason << " needs at least " << bound << " ("
+               << expression << ")";
+      return *this;
+    }
+    addRule(ShapeRule::Kind::AtLeast, ea, dim, entries, constant,
+            "'" + a.str() + "' " + ea.layout[dim].str() + " must be at least " +
                 expression.str() + " (" + reason.str() + ")");
     return *this;
   }

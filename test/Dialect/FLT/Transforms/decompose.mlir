@@ -59,3 +59,31 @@ func.func @primitives_untouched(%fq: tensor<1x1x3x2xf32>, %v: tensor<1x1x3x2xf32
   %o = flt.linear_attention %fq, %fq, %v : tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32> -> tensor<1x1x3x2xf32>
   return %o : tensor<1x1x3x2xf32>
 }
+
+// -----
+
+// rpe_form concat (the official FLT code's form): the positional features,
+// scaled by d^1/4 (a fill and a linalg.mul), are concatenated to q and k
+// before the feature maps; the layer's density goes to spectral_density,
+// its key stabilizer to the keys' feature map; linear_attention has no rpe.
+// CHECK-LABEL: func.func @concat_layer
+// CHECK-SAME: (%[[Q:[^:]+]]: tensor<?x2x?x8xf32>, %[[K:[^:]+]]: tensor<?x2x?x8xf32>, %[[V:[^:]+]]: tensor<?x2x?x4xf32>, %[[R:[^:]+]]: tensor<?x?x1xf32>, %[[XI:[^:]+]]: tensor<2x3x1xf32>, %[[TH:[^:]+]]: tensor<2x6xf32>, %[[W:[^:]+]]: tensor<2x5x14xf32>)
+// CHECK-NOT: flt.attention
+// d^1/4 = 8^1/4, folded for a static d:
+// CHECK: %[[SCALE:.+]] = arith.constant 1.68179286 : f32
+// CHECK: %[[RHO:.+]] = flt.spectral_density %[[TH]], %[[XI]] {density = #flt.density<normal_1d_constant>, spectrum = #flt.spectrum<gaussian_mixture>}
+// CHECK: %[[PHI:.+]], %[[PSI:.+]] = flt.spectral_features %[[R]], %[[XI]], %[[RHO]] {weighting = #flt.weighting<both_sides>}
+// CHECK: %[[FILL:.+]] = linalg.fill ins(%[[SCALE]] : f32)
+// CHECK: %[[SPHI:.+]] = linalg.mul ins(%[[PHI]], %[[FILL]] : tensor<?x2x?x6xf32>, tensor<?x2x?x6xf32>)
+// CHECK: %[[QC:.+]] = tensor.concat dim(3) %[[Q]], %[[SPHI]] : (tensor<?x2x?x8xf32>, tensor<?x2x?x6xf32>) -> tensor<?x2x?x14xf32>
+// CHECK: %[[SPSI:.+]] = linalg.mul ins(%[[PSI]], %{{.+}} : tensor<?x2x?x6xf32>, tensor<?x2x?x6xf32>)
+// CHECK: %[[KC:.+]] = tensor.concat dim(3) %[[K]], %[[SPSI]] : (tensor<?x2x?x8xf32>, tensor<?x2x?x6xf32>) -> tensor<?x2x?x14xf32>
+// CHECK: %[[FQ:.+]] = flt.feature_map %[[QC]], %[[W]] {eps = 9.99999997E-7 : f32, is_query = true, kernel = #flt.kernel<favor_pos>} : tensor<?x2x?x14xf32>, tensor<2x5x14xf32> -> tensor<?x2x?x5xf32>
+// CHECK: %[[FK:.+]] = flt.feature_map %[[KC]], %[[W]] {eps = 9.99999997E-7 : f32, kernel = #flt.kernel<favor_pos>, key_stabilizer = #flt.key_stabilizer<global>} : tensor<?x2x?x14xf32>, tensor<2x5x14xf32> -> tensor<?x2x?x5xf32>
+// CHECK: %[[O:.+]] = flt.linear_attention %[[FQ]], %[[FK]], %[[V]] {causal = true, normalize = #flt.normalize<guarded>} : tensor<?x2x?x5xf32>, tensor<?x2x?x5xf32>, tensor<?x2x?x4xf32> -> tensor<?x2x?x4xf32>
+// CHECK: return %[[O]]
+func.func @concat_layer(%q: tensor<?x2x?x8xf32>, %k: tensor<?x2x?x8xf32>, %v: tensor<?x2x?x4xf32>, %r: tensor<?x?x1xf32>, %xi: tensor<2x3x1xf32>, %theta: tensor<2x6xf32>, %w: tensor<2x5x14xf32>) -> tensor<?x2x?x4xf32> {
+  %o = flt.attention %q, %k, %v, %r, %xi, %theta proj(%w) {kernel = #flt.kernel<favor_pos>, spectrum = #flt.spectrum<gaussian_mixture>, rpe_form = #flt.rpe_form<concat>, weighting = #flt.weighting<both_sides>, density = #flt.density<normal_1d_constant>, key_stabilizer = #flt.key_stabilizer<global>, eps = 1.0e-6 : f32, causal = true}
+       : tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x4xf32>, tensor<?x?x1xf32>, tensor<2x3x1xf32>, tensor<2x6xf32>, tensor<2x5x14xf32> -> tensor<?x2x?x4xf32>
+  return %o : tensor<?x2x?x4xf32>
+}

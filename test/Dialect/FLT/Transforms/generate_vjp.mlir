@@ -189,3 +189,25 @@ func.func @taken(%x: tensor<4xf32>) -> tensor<4xf32> {
   return %x : tensor<4xf32>
 }
 func.func private @taken_vjp(%x: tensor<4xf32>, %d: tensor<4xf32>) -> tensor<4xf32>
+
+// -----
+
+// The compatibility forms without reverse rules (docs/Compatibility.md):
+// FourierFormer's amplitude_eps form is refused, not differentiated as the
+// normalized form.
+func.func @no_rule_fourier_amplitude_eps(%q: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x4xf32>, %R: tensor<2x8xf32>) -> tensor<1x2x?x4xf32> {
+  // expected-error @+1 {{flt-generate-vjp: no gradient rule for 'flt.kernel_attention'}}
+  %o = flt.kernel_attention %q, %q, %v scale(%R) {kernel = #flt.pair_kernel<fourier_integral>, fourier_form = #flt.fourier_form<amplitude_eps>, eps = 1.0e-06 : f32}
+       : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x4xf32>, tensor<2x8xf32> -> tensor<1x2x?x4xf32>
+  return %o : tensor<1x2x?x4xf32>
+}
+
+// -----
+
+// LRPE's permutation core and odd-even inverse: refused.
+func.func @no_rule_permutation_core(%x: tensor<1x2x?x8xf32>, %t: tensor<2x64x8xi32>) -> tensor<1x2x?x8xf32> {
+  // expected-error @+1 {{flt-generate-vjp: no gradient rule for 'flt.position_transform'}}
+  %y = flt.position_transform %x, %t {core = #flt.lrpe_core<permutation>, mix = #flt.lrpe_mix<odd_even_inverse>}
+       : tensor<1x2x?x8xf32>, tensor<2x64x8xi32> -> tensor<1x2x?x8xf32>
+  return %y : tensor<1x2x?x8xf32>
+}

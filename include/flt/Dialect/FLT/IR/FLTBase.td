@@ -96,13 +96,15 @@ def FLT_PairKernelAttr : FLT_EnumAttr<FLT_PairKernel, "pair_kernel">;
 
 def FLT_LrpeCore : FLT_Enum<"LrpeCore", "LRPE unitary core", [
   I32EnumAttrCase<"Rotary", 0, "rotary">,
-  I32EnumAttrCase<"Complex", 1, "complex">]>;
+  I32EnumAttrCase<"Complex", 1, "complex">,
+  I32EnumAttrCase<"Permutation", 2, "permutation">]>;
 def FLT_LrpeCoreAttr : FLT_EnumAttr<FLT_LrpeCore, "lrpe_core">;
 
 def FLT_LrpeMix : FLT_Enum<"LrpeMix", "LRPE mixing transform P", [
   I32EnumAttrCase<"Identity", 0, "identity">,
   I32EnumAttrCase<"Householder", 1, "householder">,
-  I32EnumAttrCase<"OddEven", 2, "odd_even">]>;
+  I32EnumAttrCase<"OddEven", 2, "odd_even">,
+  I32EnumAttrCase<"OddEvenInverse", 3, "odd_even_inverse">]>;
 def FLT_LrpeMixAttr : FLT_EnumAttr<FLT_LrpeMix, "lrpe_mix">;
 
 def FLT_Pairing : FLT_Enum<"Pairing", "how rotary pairs features", [
@@ -116,5 +118,32 @@ def FLT_ToeplitzMethod : FLT_Enum<"ToeplitzMethod",
   I32EnumAttrCase<"Fft", 1, "fft">,
   I32EnumAttrCase<"Direct", 2, "direct">]>;
 def FLT_ToeplitzMethodAttr : FLT_EnumAttr<FLT_ToeplitzMethod, "toeplitz_method">;
+
+// Compatibility forms (docs/Compatibility.md): how the papers' official code
+// computes what the default spellings compute as the papers write it.
+
+def FLT_Density : FLT_Enum<"Density",
+    "density the random frequencies are weighted against", [
+  I32EnumAttrCase<"Normal", 0, "normal">,
+  I32EnumAttrCase<"Normal1dConstant", 1, "normal_1d_constant">]>;
+def FLT_DensityAttr : FLT_EnumAttr<FLT_Density, "density">;
+
+def FLT_KeyStabilizer : FLT_Enum<"KeyStabilizer",
+    "what the favor_pos key stabilizer is a maximum over", [
+  I32EnumAttrCase<"PerHead", 0, "per_head">,
+  I32EnumAttrCase<"Global", 1, "global">]>;
+def FLT_KeyStabilizerAttr : FLT_EnumAttr<FLT_KeyStabilizer, "key_stabilizer">;
+
+def FLT_RpeForm : FLT_Enum<"RpeForm",
+    "how an FLT layer applies its relative positional encoding", [
+  I32EnumAttrCase<"Mask", 0, "mask">,
+  I32EnumAttrCase<"Concat", 1, "concat">]>;
+def FLT_RpeFormAttr : FLT_EnumAttr<FLT_RpeForm, "rpe_form">;
+
+def FLT_FourierForm : FLT_Enum<"FourierForm",
+    "how fourier_integral scores are normalized", [
+  I32EnumAttrCase<"Normalized", 0, "normalized">,
+  I32EnumAttrCase<"AmplitudeEps", 1, "amplitude_eps">]>;
+def FLT_FourierFormAttr : FLT_EnumAttr<FLT_FourierForm, "fourier_form">;
 
 #endif // FLT_DIALECT_FLT_IR_FLTBASE_TD

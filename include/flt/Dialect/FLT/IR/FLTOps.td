@@ -51,18 +51,25 @@ def FLT_FeatureMapOp : FLT_Op<"feature_map"> {
 
     For `favor_pos`, the stabilizer c is the per-token max of u for queries
     (`is_query = true`) and the max of u over the whole (b, h) slice for keys;
-    both cancel in normalized attention.
+    both cancel in normalized attention (up to eps). `key_stabilizer =
+    global` takes the keys' c over the whole tensor (every b, h, l, k), as
+    the official FAVOR+ code does (docs/Compatibility.md).
 
     ```mlir
     %f = flt.feature_map %x {kernel = #flt.kernel<relu>}
            : tensor<1x8x?x64xf32> -> tensor<1x8x?x64xf32>
     %g = flt.feature_map %x, %w {kernel = #flt.kernel<favor_pos>, is_query = true}
            : tensor<1x8x?x64xf32>, tensor<8x128x64xf32> -> tensor<1x8x?x128xf32>
+    %h = flt.feature_map %x, %w {kernel = #flt.kernel<favor_pos>,
+                                 key_stabilizer = #flt.key_stabilizer<global>}
+           : tensor<1x8x?x64xf32>, tensor<8x128x64xf32> -> tensor<1x8x?x128xf32>
     ```
   }];
   let arguments = (ins AnyRankedTensor:$x, Optional<AnyRankedTensor>:$w,
                    FLT_KernelAttr:$kernel, FLT_F32Default0:$eps,
-                   FLT_FalseDefault:$is_query);
+                   FLT_FalseDefault:$is_query,
+                   DefaultValuedAttr<FLT_KeyStabilizerAttr,
+                     "::mlir::flt::KeyStabilizer::PerHead">:$key_stabilizer);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $x (`,` $w^)? attr-dict `:` type(operands) `->` type($result)
@@ -71,7 +78,9 @@ def FLT_FeatureMapOp : FLT_Op<"feature_map"> {
     // Infers the result type from x and w.
     OpBuilder<(ins "::mlir::Value":$x, "::mlir::Value":$w,
                    "::mlir::flt::Kernel":$kernel, "float":$eps,
-                   "bool":$is_query)>
+                   "bool":$is_query,
+                   CArg<"::mlir::flt::KeyStabilizer",
+                        "::mlir::flt::KeyStabilizer::PerHead">:$key_stabilizer)>
   ];
   let extraClassDeclaration = [{
     /// The result type docs/Semantics.md determines: [B, H, L, m] with x's element type.
@@ -96,20 +105,30 @@ def FLT_SpectralDensityOp : FLT_Op<"spectral_density"> {
     * `local_window`: `theta [H, 2] = [C, v]`;
       g(ξ) = C Π_a sin(2π v ξ_a) / (π ξ_a) (each factor 2v at ξ_a = 0).
 
+    `density = normal_1d_constant` divides by (2π)^(-1/2) exp(-‖ξ‖²/2) for
+    every p instead, as the official FLT code does (the same for p = 1).
+
     ```mlir
     %rho = flt.spectral_density %theta, %xi {spectrum = #flt.spectrum<gaussian_mixture>}
              : tensor<8x75xf32>, tensor<8x16x1xf32> -> tensor<8x16xf32>
+    %code = flt.spectral_density %theta, %xi {spectrum = #flt.spectrum<gaussian_mixture>,
+                                              density = #flt.density<normal_1d_constant>}
+              : tensor<8x15xf32>, tensor<8x16x3xf32> -> tensor<8x16xf32>
     ```
   }];
   let arguments = (ins AnyRankedTensor:$theta, AnyRankedTensor:$xi,
-                   FLT_SpectrumAttr:$spectrum);
+                   FLT_SpectrumAttr:$spectrum,
+                   DefaultValuedAttr<FLT_DensityAttr,
+                     "::mlir::flt::Density::Normal">:$density);
   let results = (outs AnyRankedTensor:$rho);
   let assemblyFormat = [{
     $theta `,` $xi attr-dict `:` type(operands) `->` type($rho)
   }];
   let builders = [
     OpBuilder<(ins "::mlir::Value":$theta, "::mlir::Value":$xi,
-                   "::mlir::flt::Spectrum":$spectrum)>
+                   "::mlir::flt::Spectrum":$spectrum,
+                   CArg<"::mlir::flt::Density",
+                        "::mlir::flt::Density::Normal">:$density)>
   ];
   let extraClassDeclaration = [{
     /// [H, m_f] f32.
@@ -279,13 +298,21 @@ def FLT_KernelAttentionOp : FLT_Op<"kernel_attention", [AttrSizedOperandSegments
     softmax and fourier_integral divide by Σ_j s_ij; `temperature` defaults
     to 1/sqrt(d), `power` to 4. fourier_integral is evaluated in the log
     domain; a row whose scores are all exactly zero yields zeros. `causal`
-    keeps j ≤ i and needs S = L.
+    keeps j ≤ i and needs S = L. `fourier_form = amplitude_eps` is the
+    FourierFormer code's form: s_ij = Π_k (R_hk sinc(R_hk Δ_ijk))^power ·
+    exp(b_{j-i}) · M_ij and out_i = Σ_j s_ij v_j / (Σ_j s_ij + eps), still
+    evaluated in the log domain (the eps rescaled by the running max).
 
     ```mlir
     %o = flt.kernel_attention %q, %k, %v {causal = true}
            : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>
           -> tensor<1x8x?x64xf32>
     %f = flt.kernel_attention %q, %k, %v scale(%R) {kernel = #flt.pair_kernel<fourier_integral>}
+           : tensor<1x8x128x64xf32>, tensor<1x8x128x64xf32>, tensor<1x8x128x64xf32>,
+             tensor<8x64xf32> -> tensor<1x8x128x64xf32>
+    %c = flt.kernel_attention %q, %k, %v scale(%R)
+           {kernel = #flt.pair_kernel<fourier_integral>,
+            fourier_form = #flt.fourier_form<amplitude_eps>, eps = 1.0e-06 : f32}
            : tensor<1x8x128x64xf32>, tensor<1x8x128x64xf32>, tensor<1x8x128x64xf32>,
              tensor<8x64xf32> -> tensor<1x8x128x64xf32>
     ```
@@ -300,8 +327,27 @@ def FLT_KernelAttentionOp : FLT_Op<"kernel_attention", [AttrSizedOperandSegments
                    FLT_FalseDefault:$causal,
                    OptionalAttr<F32Attr>:$temperature,
                    DefaultValuedAttr<I64Attr, "4">:$power,
-                   FLT_NormalizeDivide:$normalize, FLT_F32Default1em6:$eps);
+                   FLT_NormalizeDivide:$normalize, FLT_F32Default1em6:$eps,
+                   DefaultValuedAttr<FLT_FourierFormAttr,
+                     "::mlir::flt::FourierForm::Normalized">:$fourier_form);
   let results = (outs AnyRankedTensor:$result);
+  let builders = [
+    // The attribute form without `fourier_form` (its default).
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$q,
+                   "::mlir::Value":$k, "::mlir::Value":$v,
+                   "::mlir::Value":$scale, "::mlir::Value":$bias,
+                   "::mlir::Value":$phi, "::mlir::Value":$psi,
+                   "::mlir::flt::PairKernelAttr":$kernel,
+                   "::mlir::BoolAttr":$causal,
+                   "::mlir::FloatAttr":$temperature,
+                   "::mlir::IntegerAttr":$power,
+                   "::mlir::flt::NormalizeAttr":$normalize,
+                   "::mlir::FloatAttr":$eps), [{
+      build($_builder, $_state, result, q, k, v, scale, bias, phi, psi,
+            kernel, causal, temperature, power, normalize, eps,
+            ::mlir::flt::FourierFormAttr());
+    }]>
+  ];
   let assemblyFormat = [{
     $q `,` $k `,` $v (`scale` `(` $scale^ `)`)? (`bias` `(` $bias^ `)`)?
     (`rpe` `(` $phi^ `,` $psi `)`)? attr-dict `:` type(operands) `->`
@@ -324,15 +370,23 @@ def FLT_PositionTransformOp : FLT_Op<"position_transform", [AttrSizedOperandSegm
   let summary = "LRPE unitary position transform of queries or keys";
   let description = [{
     First mixes every token, y = P x (`identity`; `householder`
-    y = x - 2u(u·x) with u = v/‖v‖ from `mix(v [H, d])`; `odd_even` puts even
-    features before odd ones), then rotates by the position s (explicit
-    `positions(s [B, L])`, else s_l = l + offset):
+    y = x - 2u(u·x) with u = v/(‖v‖ + mix_eps) from `mix(v [H, d])`;
+    `odd_even` puts even features before odd ones; `odd_even_inverse`
+    interleaves the halves, y_2t = x_t, y_2t+1 = x_{ceil(d/2)+t}), then
+    rotates by the position s (explicit `positions(s [B, L])`, else
+    s_l = l + offset):
 
     * `rotary` (d even, `theta [H, d/2]`): each pair (a, b), interleaved
       (y_2t, y_2t+1) or halves (y_t, y_t+d/2), becomes
-      (a cos sθ_t - b sin sθ_t, b cos sθ_t + a sin sθ_t); result `[B, H, L, d]`.
+      (a cos sθ_t - b sin sθ_t, b cos sθ_t + a sin sθ_t); result
+      `[B, H, L, d]`. With `rotary_dims = n` (even, ≤ d; `theta [H, n/2]`)
+      only the first n features pair up (halves: (y_t, y_t+n/2)) and the
+      rest pass through (an odd d; LRPE's mixed core).
     * `complex` (`theta [H, d]`): result `[B, H, L, 2d]` =
       [y_t cos sθ_t]_t ++ [y_t sin sθ_t]_t.
+    * `permutation` (`theta [H, P, d]` of i32 or i64, P ≥ L + offset):
+      result_c = y_{theta[h, s, c]} (row s of the table holds π^s, LRPE's
+      permutation core); no explicit positions.
 
     Applying the same transform to q and k makes their scores depend only on
     the position difference.
@@ -344,6 +398,11 @@ def FLT_PositionTransformOp : FLT_Op<"position_transform", [AttrSizedOperandSegm
             {core = #flt.lrpe_core<complex>, mix = #flt.lrpe_mix<householder>}
             : tensor<1x8x?x64xf32>, tensor<8x64xf32>, tensor<8x64xf32>
            -> tensor<1x8x?x128xf32>
+    %qm = flt.position_transform %x, %theta16 {core = #flt.lrpe_core<rotary>, rotary_dims = 32}
+            : tensor<1x8x?x65xf32>, tensor<8x16xf32> -> tensor<1x8x?x65xf32>
+    %qp = flt.position_transform %q, %table
+            {core = #flt.lrpe_core<permutation>, mix = #flt.lrpe_mix<odd_even_inverse>}
+            : tensor<1x8x?x64xf32>, tensor<8x512x64xi32> -> tensor<1x8x?x64xf32>
     ```
   }];
   let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$theta,
@@ -354,7 +413,9 @@ def FLT_PositionTransformOp : FLT_Op<"position_transform", [AttrSizedOperandSegm
                      "::mlir::flt::LrpeMix::Identity">:$mix,
                    DefaultValuedAttr<FLT_PairingAttr,
                      "::mlir::flt::Pairing::Interleaved">:$pairing,
-                   DefaultValuedAttr<I64Attr, "0">:$offset);
+                   DefaultValuedAttr<I64Attr, "0">:$offset,
+                   FLT_F32Default0:$mix_eps,
+                   DefaultValuedAttr<I64Attr, "0">:$rotary_dims);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $x `,` $theta (`mix` `(` $mix_vector^ `)`)?
@@ -362,7 +423,8 @@ def FLT_PositionTransformOp : FLT_Op<"position_transform", [AttrSizedOperandSegm
     type($result)
   }];
   let extraClassDeclaration = [{
-    /// [B, H, L, d] for core rotary, [B, H, L, 2d] for complex.
+    /// [B, H, L, d] for cores rotary and permutation, [B, H, L, 2d] for
+    /// complex.
     static ::mlir::RankedTensorType
     inferResultType(::mlir::Value x, ::mlir::flt::LrpeCore core);
   }];
@@ -421,9 +483,16 @@ def FLT_AttentionOp : FLT_Op<"attention"> {
     ```
 
     with the layer's `kernel` and `eps` for both feature maps, its
-    `spectrum`, `weighting`, `causal` and `normalize` (default `guarded`,
-    since an RPE can be negative). The positions `r [B, L, p]` serve queries
-    and keys, so keys have the queries' length. `flt-decompose` expands it.
+    `spectrum`, `density`, `weighting`, `causal` and `normalize` (default
+    `guarded`, since an RPE can be negative), and `key_stabilizer` for the
+    key feature map. The positions `r [B, L, p]` serve queries and keys, so
+    keys have the queries' length. `flt-decompose` expands it.
+
+    `rpe_form = concat` is the official FLT code's form instead: no mask;
+    the positional features are concatenated to q and k before the feature
+    map, q' = [q, d^1/4 phi], k' = [k, d^1/4 psi], fq = feature_map(q'),
+    fk = feature_map(k'), out = linear_attention(fq, fk, v) (a projection
+    `w` is then [H, m, d + 2 m_f]).
 
     ```mlir
     %o = flt.attention %q, %k, %v, %r, %xi, %theta
@@ -431,6 +500,14 @@ def FLT_AttentionOp : FLT_Op<"attention"> {
          : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>,
            tensor<1x?x1xf32>, tensor<8x16x1xf32>, tensor<8x75xf32>
         -> tensor<1x8x?x64xf32>
+    %c = flt.attention %q, %k, %v, %r, %xi, %theta proj(%w)
+           {kernel = #flt.kernel<favor_pos>, spectrum = #flt.spectrum<gaussian_mixture>,
+            rpe_form = #flt.rpe_form<concat>, weighting = #flt.weighting<both_sides>,
+            density = #flt.density<normal_1d_constant>,
+            key_stabilizer = #flt.key_stabilizer<global>, eps = 1.0e-06 : f32}
+         : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>,
+           tensor<1x?x1xf32>, tensor<8x16x1xf32>, tensor<8x75xf32>,
+           tensor<8x128x96xf32> -> tensor<1x8x?x64xf32>
     ```
   }];
   let arguments = (ins AnyRankedTensor:$q, AnyRankedTensor:$k,
@@ -442,7 +519,13 @@ def FLT_AttentionOp : FLT_Op<"attention"> {
                      "::mlir::flt::Weighting::QuerySide">:$weighting,
                    FLT_FalseDefault:$causal,
                    DefaultValuedAttr<FLT_NormalizeAttr,
-                     "::mlir::flt::Normalize::Guarded">:$normalize);
+                     "::mlir::flt::Normalize::Guarded">:$normalize,
+                   DefaultValuedAttr<FLT_RpeFormAttr,
+                     "::mlir::flt::RpeForm::Mask">:$rpe_form,
+                   DefaultValuedAttr<FLT_DensityAttr,
+                     "::mlir::flt::Density::Normal">:$density,
+                   DefaultValuedAttr<FLT_KeyStabilizerAttr,
+                     "::mlir::flt::KeyStabilizer::PerHead">:$key_stabilizer);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $q `,` $k `,` $v `,` $r `,` $xi `,` $theta (`proj` `(` $w^ `)`)?

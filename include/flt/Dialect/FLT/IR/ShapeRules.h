@@ -17,9 +17,10 @@
 namespace mlir::flt {
 
 /// dim(value, dim) == Σ coefficient · dim(term) + constant, or (MultipleOf)
-/// dim(value, dim) is a multiple of Σ coefficient · dim(term) + constant.
+/// dim(value, dim) is a multiple of Σ coefficient · dim(term) + constant, or
+/// (AtLeast) dim(value, dim) >= Σ coefficient · dim(term) + constant.
 struct ShapeRule {
-  enum class Kind { Equal, MultipleOf };
+  enum class Kind { Equal, MultipleOf, AtLeast };
   struct Term {
     Value value;
     int64_t dim;

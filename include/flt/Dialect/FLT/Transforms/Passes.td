@@ -37,8 +37,29 @@ def FLTDecompose : Pass<"flt-decompose"> {
     %o = flt.linear_attention %fq, %fk, %v rpe(%phi, %psi) {normalize = #flt.normalize<guarded>}
            : ... -> tensor<1x8x?x64xf32>
     ```
+
+    With `rpe_form = #flt.rpe_form<concat>` (the official FLT code's form,
+    docs/Compatibility.md) the positional features are scaled by d^1/4
+    (`linalg.fill` + `linalg.mul`) and concatenated to q and k
+    (`tensor.concat` along the feature dimension) before the feature maps,
+    and `flt.linear_attention` has no `rpe`:
+
+    ```mlir
+    %qc = tensor.concat dim(3) %q, %sphi
+            : (tensor<1x8x?x64xf32>, tensor<1x8x?x32xf32>) -> tensor<1x8x?x96xf32>
+    %fq = flt.feature_map %qc, %w {is_query = true, kernel = #flt.kernel<favor_pos>}
+            : tensor<1x8x?x96xf32>, tensor<8x128x96xf32> -> tensor<1x8x?x128xf32>
+    %o = flt.linear_attention %fq, %fk, %v {normalize = #flt.normalize<guarded>}
+           : ... -> tensor<1x8x?x64xf32>
+    ```
+
+    The layer's `density` goes to `flt.spectral_density` and its
+    `key_stabilizer` to the keys' `flt.feature_map`.
   }];
-  let dependentDialects = ["::mlir::flt::FLTDialect"];
+  let dependentDialects = ["::mlir::flt::FLTDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def FLTSelectAlgorithm : Pass<"flt-select-algorithm"> {
