@@ -513,8 +513,16 @@ void addModuleDescription(llvm::Module &module, const std::string &info,
                           ArrayRef<int64_t> checkArities) {
   llvm::LLVMContext &context = module.getContext();
   auto addConstant = [&](llvm::Constant *value, const Twine &name) {
-    new llvm::GlobalVariable(module, value->getType(), /*isConstant=*/true,
-                             llvm::GlobalValue::ExternalLinkage, value, name);
+    auto *global = new llvm::GlobalVariable(
+        module, value->getType(), /*isConstant=*/true,
+        llvm::GlobalValue::ExternalLinkage, value, name);
+    // Not instrumented by AddressSanitizer (--sanitize-address): the runtime
+    // only reads them through dlsym, and ASan's ODR indicator for each
+    // (__odr_asan_gen_<name>) would tie the library's loading to these
+    // exact names.
+    llvm::GlobalValue::SanitizerMetadata metadata;
+    metadata.NoAddress = true;
+    global->setSanitizerMetadata(metadata);
   };
   addConstant(llvm::ConstantDataArray::getString(context, info),
               ::flt::abi::kModuleInfoSymbol);

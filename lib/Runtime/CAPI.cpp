@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <type_traits>
 
 struct FltLibrary {
   std::unique_ptr<flt::Library> library;
@@ -60,9 +61,14 @@ FltStatus describe(const flt::TensorType &type, FltElementType *element,
 bool toView(const FltTensor &tensor, int64_t index, bool needData,
             flt::TensorView &view, std::string &error) {
   std::string which = "input #" + std::to_string(index);
-  if (tensor.element < FLT_F32 || tensor.element > FLT_I64) {
+  // The code is read as its underlying integer: a caller's out-of-range
+  // value loaded as the enum type would itself be undefined behaviour in
+  // C++ (UBSan -fsanitize=enum).
+  std::underlying_type_t<FltElementType> code;
+  std::memcpy(&code, &tensor.element, sizeof(code));
+  if (code < FLT_F32 || code > FLT_I64) {
     error = which + " has an unknown element type code " +
-            std::to_string(static_cast<int>(tensor.element));
+            std::to_string(static_cast<long long>(code));
     return false;
   }
   if (tensor.rank < 0 || tensor.rank > kMaxInputRank) {
