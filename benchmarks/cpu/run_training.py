@@ -31,28 +31,15 @@ import tempfile
 
 import numpy as np
 
+# The layer benchmark's child-process peak-RSS measurement.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run_benchmarks import child_peak_rss_mb  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 H, D, M_F, K = 2, 64, 16, 25
 QUADRATIC_MAX_L = 4096
 FUSED_MAX_L = 4096
-
-
-def child_peak_rss_mb(command, env=None):
-    """Runs command; returns (stdout, peak RSS of that child in MB)."""
-    script = ("import resource, subprocess, sys\n"
-              "p = subprocess.run(sys.argv[1:], capture_output=True, "
-              "text=True)\n"
-              "sys.stdout.write(p.stdout); sys.stderr.write(p.stderr)\n"
-              "print('RSS', resource.getrusage(resource.RUSAGE_CHILDREN)"
-              ".ru_maxrss)\n"
-              "sys.exit(p.returncode)\n")
-    done = subprocess.run([sys.executable, "-c", script, *command],
-                          capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        raise RuntimeError(f"{command[0]} failed: {done.stderr}")
-    lines = done.stdout.strip().splitlines()
-    return "\n".join(lines[:-1]), int(lines[-1].split()[1]) / 1024
 
 
 def make_inputs(work, L):
