@@ -97,9 +97,10 @@ bool toView(const FltTensor &tensor, int64_t index, bool needData,
 }
 
 /// The inputs of a call as views, after the common argument checks.
+/// `hostData`: the data pointers are host memory the size check may read.
 FltStatus prepare(const FltLibrary *library, int64_t function,
                   const FltTensor *inputs, int64_t numInputs, bool needData,
-                  const flt::FunctionInfo *&info,
+                  bool hostData, const flt::FunctionInfo *&info,
                   std::vector<flt::TensorView> &views, char **error) {
   if (!library)
     return setError(error, "no library", FLT_INVALID_INPUT);
@@ -118,9 +119,15 @@ FltStatus prepare(const FltLibrary *library, int64_t function,
     views.push_back(std::move(view));
   }
   std::vector<flt::TensorType> types;
-  for (const flt::TensorView &view : views)
+  std::vector<const void *> data;
+  for (const flt::TensorView &view : views) {
     types.push_back(view.type());
-  if (!library->library->validateTypes(*info, types, message))
+    data.push_back(view.data);
+  }
+  // Host data (a call) lets the check read offset and length tables; device
+  // pointers must not be read on the host.
+  if (!library->library->validateTypes(*info, types, message,
+                                       hostData ? &data : nullptr))
     return setError(error, message, FLT_INVALID_INPUT);
   return FLT_OK;
 }
@@ -246,8 +253,8 @@ FltStatus fltValidate(const FltLibrary *library, int64_t function,
                       char **error) {
   const flt::FunctionInfo *info = nullptr;
   std::vector<flt::TensorView> views;
-  return prepare(library, function, inputs, numInputs, /*needData=*/false, info,
-                 views, error);
+  return prepare(library, function, inputs, numInputs, /*needData=*/false,
+                 /*hostData=*/false, info, views, error);
 }
 
 FltStatus fltCall(const FltLibrary *library, int64_t function,
@@ -258,8 +265,9 @@ FltStatus fltCall(const FltLibrary *library, int64_t function,
   *outputs = nullptr;
   const flt::FunctionInfo *info = nullptr;
   std::vector<flt::TensorView> views;
-  if (FltStatus status = prepare(library, function, inputs, numInputs,
-                                 /*needData=*/true, info, views, error))
+  if (FltStatus status =
+          prepare(library, function, inputs, numInputs,
+                  /*needData=*/true, /*hostData=*/true, info, views, error))
     return status;
   std::vector<flt::HostTensor> results;
   std::string message;
@@ -382,8 +390,9 @@ FltStatus fltCallDevice(const FltLibrary *library, int64_t function,
   *outputs = nullptr;
   const flt::FunctionInfo *info = nullptr;
   std::vector<flt::TensorView> views;
-  if (FltStatus status = prepare(library, function, inputs, numInputs,
-                                 /*needData=*/true, info, views, error))
+  if (FltStatus status =
+          prepare(library, function, inputs, numInputs,
+                  /*needData=*/true, /*hostData=*/false, info, views, error))
     return status;
   std::vector<flt::DeviceTensor> results;
   std::string message;
@@ -423,8 +432,9 @@ FltStatus fltTimeDevice(const FltLibrary *library, int64_t function,
                     FLT_INVALID_INPUT);
   const flt::FunctionInfo *info = nullptr;
   std::vector<flt::TensorView> views;
-  if (FltStatus status = prepare(library, function, inputs, numInputs,
-                                 /*needData=*/true, info, views, error))
+  if (FltStatus status =
+          prepare(library, function, inputs, numInputs,
+                  /*needData=*/true, /*hostData=*/false, info, views, error))
     return status;
   std::vector<double> times;
   std::string message;

@@ -220,9 +220,12 @@ bool Library::callThroughDevice(const FunctionInfo &function,
                                 std::vector<HostTensor> &results,
                                 std::string &error) const {
   std::vector<TensorType> types;
-  for (const TensorView &input : inputs)
+  std::vector<const void *> data;
+  for (const TensorView &input : inputs) {
     types.push_back(input.type());
-  if (!validateTypes(function, types, error) || !cudaAvailable(error))
+    data.push_back(input.data);
+  }
+  if (!validateTypes(function, types, error, &data) || !cudaAvailable(error))
     return false;
   std::vector<DeviceTensor> deviceInputs, deviceResults;
   bool ok = true;

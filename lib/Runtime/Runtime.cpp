@@ -326,7 +326,8 @@ const FunctionInfo *Library::find(const std::string &name) const {
 
 bool Library::validateTypes(const FunctionInfo &function,
                             const std::vector<TensorType> &inputs,
-                            std::string &error) const {
+                            std::string &error,
+                            const std::vector<const void *> *hostData) const {
   size_t index = &function - functions_.data();
   if (index >= functions_.size()) {
     error = "function '" + function.name + "' is not one of '" + path_ + "'";
@@ -372,9 +373,12 @@ bool Library::validateTypes(const FunctionInfo &function,
   // The relations between dynamic sizes: the library's check function.
   std::vector<std::vector<int64_t>> descriptors;
   std::vector<void *> args;
-  // The check reads sizes only: no data pointer is needed.
-  for (const TensorType &input : inputs)
-    descriptors.push_back(describe(nullptr, input.shape));
+  // The check reads sizes, and the contents of offset and length tables
+  // when their host data is given (a null pointer skips those).
+  for (size_t i = 0; i < inputs.size(); ++i)
+    descriptors.push_back(
+        describe(hostData && i < hostData->size() ? (*hostData)[i] : nullptr,
+                 inputs[i].shape));
   for (auto &descriptor : descriptors)
     args.push_back(descriptor.data());
   auto check = reinterpret_cast<int64_t (*)(void **)>(checkEntries_[index]);
@@ -400,9 +404,12 @@ bool Library::call(const FunctionInfo &function,
   if (target_ == "cuda")
     return callThroughDevice(function, inputs, results, error);
   std::vector<TensorType> types;
-  for (const TensorView &input : inputs)
+  std::vector<const void *> data;
+  for (const TensorView &input : inputs) {
     types.push_back(input.type());
-  if (!validateTypes(function, types, error))
+    data.push_back(input.data);
+  }
+  if (!validateTypes(function, types, error, &data))
     return false;
 
   std::vector<std::vector<int64_t>> descriptors;

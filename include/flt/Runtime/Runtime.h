@@ -130,10 +130,13 @@ public:
 
   /// Whether inputs of these types fit `function`: count, element types,
   /// ranks, static sizes, and the relations between dynamic sizes (checked
-  /// by the library's own check function, before any kernel runs).
+  /// by the library's own check function, before any kernel runs). With
+  /// `hostData` (one host pointer per input), the check also reads the
+  /// tables whose contents the semantics constrain (packed sequences'
+  /// offsets, padded sequences' lengths).
   bool validateTypes(const FunctionInfo &function,
-                     const std::vector<TensorType> &inputs,
-                     std::string &error) const;
+                     const std::vector<TensorType> &inputs, std::string &error,
+                     const std::vector<const void *> *hostData = nullptr) const;
 
   /// Validates, then calls `function` on host buffers (read in place);
   /// fills `results`. For a --target=cuda library the inputs are copied to

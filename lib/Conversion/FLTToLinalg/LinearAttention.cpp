@@ -25,10 +25,30 @@ using namespace mlir;
 using namespace mlir::flt;
 using namespace mlir::flt::detail;
 
-FailureOr<Value> LinearAttentionLowering::lower() {
+FailureOr<SmallVector<Value>> LinearAttentionLowering::lower() {
   fq = op.getFq(), fk = op.getFk(), v = op.getV();
   phi = op.getPhi(), psi = op.getPsi();
-  if (!options.fuseKronecker && phi) {
+  initialState = op.getInitialState();
+  initialNorm = op.getInitialNormalizer();
+  cuSeqlens = op.getCuSeqlens();
+  lengths = op.getLengths();
+  // H / H_kv (1 unless heads are grouped).
+  headGroup = b.getIndexAttr(1);
+  if (op.mayGroupHeads()) {
+    int64_t heads = op.getFq().getType().getDimSize(1);
+    int64_t kvHeads = op.getFk().getType().getDimSize(1);
+    if (ShapedType::isStatic(heads) && ShapedType::isStatic(kvHeads))
+      headGroup = b.getIndexAttr(heads / kvHeads);
+    else
+      headGroup =
+          arith::DivUIOp::create(
+              b, loc, getValueOrCreateConstantIndexOp(b, loc, sb.dim(fq, 1)),
+              getValueOrCreateConstantIndexOp(b, loc, sb.dim(fk, 1)))
+              .getResult();
+  }
+  // The unfused form pairs fk's and psi's heads one to one and has no
+  // ranges: only for the plain op.
+  if (!options.fuseKronecker && phi && !op.usesServingOperands()) {
     // The unfused reference: Q' = fq ⊗ phi and K' = fk ⊗ psi in memory,
     // then the same loops as attention without rpe on m r features.
     fq = materializeKronecker(fq, phi);
@@ -75,16 +95,29 @@ FailureOr<Value> LinearAttentionLowering::lower() {
   FailureOr<SmallVector<OpFoldResult>> sizes = resultSizes(b, op, 0);
   if (failed(sizes))
     return failure();
-  Value out = sb.empty(*sizes, op.getType().getElementType());
-  return op.getCausal() ? lowerCausal(*sizes, out) : lowerTwoPhase(*sizes, out);
+  if (initialState || cuSeqlens || lengths)
+    return lowerServing(*sizes);
+  Value out = sb.empty(*sizes, op.getResult().getType().getElementType());
+  return SmallVector<Value>{op.getCausal() ? lowerCausal(*sizes, out)
+                                           : lowerTwoPhase(*sizes, out)};
+}
+
+Value LinearAttentionLowering::keyValueHead(OpBuilder &nb, Value head) {
+  if (isConstantIntValue(headGroup, 1))
+    return head;
+  return arith::DivUIOp::create(
+      nb, loc, head, getValueOrCreateConstantIndexOp(nb, loc, headGroup));
 }
 
 scf::ForOp LinearAttentionLowering::stateOfKeys(OpBuilder &nb,
                                                 const ValueSlice &slice,
-                                                Value start, OpFoldResult end) {
-  SmallVector<Value> inits = {sb.filled(stateShape(), f32, 0.0)};
+                                                Value start, OpFoldResult end,
+                                                Value initState,
+                                                Value initNorm) {
+  SmallVector<Value> inits = {initState ? initState
+                                        : sb.filled(stateShape(), f32, 0.0)};
   if (needsDenominator())
-    inits.push_back(sb.filled(normShape(), f32, 0.0));
+    inits.push_back(initNorm ? initNorm : sb.filled(normShape(), f32, 0.0));
   return scf::ForOp::create(
       nb, loc, start, getValueOrCreateConstantIndexOp(nb, loc, end),
       sb.index(options.tokenTile), inits,
@@ -104,7 +137,8 @@ scf::ForOp LinearAttentionLowering::stateOfKeys(OpBuilder &nb,
 Value LinearAttentionLowering::causalWalk(OpBuilder &nb,
                                           const ValueSlice &slice, Value start,
                                           OpFoldResult end, Value state,
-                                          Value norm, Value outRows) {
+                                          Value norm, Value outRows,
+                                          Value *finalState, Value *finalNorm) {
   SmallVector<Value> inits = {state, outRows};
   if (norm)
     inits.push_back(norm);
@@ -134,7 +168,34 @@ Value LinearAttentionLowering::causalWalk(OpBuilder &nb,
           yielded.push_back(newNorm);
         scf::YieldOp::create(lb, loc, yielded);
       });
+  if (finalState)
+    *finalState = chunks.getResult(0);
+  if (finalNorm)
+    *finalNorm = norm ? chunks.getResult(2) : Value();
   return chunks.getResult(1);
+}
+
+Value LinearAttentionLowering::readOutRows(OpBuilder &nb,
+                                           const ValueSlice &slice, Value start,
+                                           Value end, Value state, Value norm,
+                                           Value outRows) {
+  AffineExpr d0, d1;
+  bindDims(nb.getContext(), d0, d1);
+  auto tiles = scf::ForOp::create(
+      nb, loc, start, end, sb.index(options.tokenTile), ValueRange{outRows},
+      [&](OpBuilder &lb, Location, Value i0, ValueRange iter) {
+        OpFoldResult tokens = tileSize(lb, options.tokenTile, i0, end);
+        auto [fqTile, phiTile] = queryTiles(lb, slice, i0, tokens);
+        auto [num, den] = readOut(lb, fqTile, phiTile, state, norm);
+        Value valid =
+            validCorner(lb, normalize(lb, num, den), tokens, slice.width);
+        OpFoldResult row = affine::makeComposedFoldedAffineApply(
+            lb, loc, d0 - d1, {i0, start});
+        Value written = StructuredBuilder(lb, loc).insert(
+            valid, iter[0], {row, lb.getIndexAttr(0)}, {tokens, slice.width});
+        scf::YieldOp::create(lb, loc, written);
+      });
+  return tiles.getResult(0);
 }
 
 Value LinearAttentionLowering::lowerCausal(ArrayRef<OpFoldResult> sizes,
@@ -527,7 +588,279 @@ Value LinearAttentionLowering::lowerTwoPhase(ArrayRef<OpFoldResult> sizes,
   return read.getResult(0);
 }
 
-FailureOr<Value> mlir::flt::lowerLinearAttentionLinearForm(
+//===----------------------------------------------------------------------===//
+// Serving forms: state, packed sequences, padding
+//===----------------------------------------------------------------------===//
+
+/// `value` clamped to [low, high] (index values).
+static Value clamp(OpBuilder &b, Location loc, Value value, Value low,
+                   Value high) {
+  return arith::MinSIOp::create(
+      b, loc, arith::MaxSIOp::create(b, loc, value, low), high);
+}
+
+/// Element `index` of a rank-1 integer table as an index value.
+static Value tableEntry(OpBuilder &b, Location loc, Value table, Value index) {
+  Value entry = tensor::ExtractOp::create(b, loc, table, ValueRange{index});
+  return arith::IndexCastOp::create(b, loc, b.getIndexType(), entry);
+}
+
+std::tuple<Value, Value, Value>
+LinearAttentionLowering::tokenRange(OpBuilder &nb, Value seq, OpFoldResult L,
+                                    OpFoldResult S) {
+  Value zero = sb.index(0);
+  Value queries = getValueOrCreateConstantIndexOp(nb, loc, L);
+  Value keys = getValueOrCreateConstantIndexOp(nb, loc, S);
+  // Clamped whatever the run-time checks said, so that no tile ever
+  // reaches outside the tensors (a table computed in the function is not
+  // checked before the kernel).
+  if (cuSeqlens) {
+    Value next = arith::AddIOp::create(nb, loc, seq, sb.index(1));
+    Value start =
+        clamp(nb, loc, tableEntry(nb, loc, cuSeqlens, seq), zero, queries);
+    Value end =
+        clamp(nb, loc, tableEntry(nb, loc, cuSeqlens, next), start, queries);
+    return {start, end, end};
+  }
+  if (lengths) {
+    Value end = clamp(nb, loc, tableEntry(nb, loc, lengths, seq), zero, keys);
+    return {zero, end, arith::MinSIOp::create(nb, loc, end, queries)};
+  }
+  return {zero, keys, queries};
+}
+
+/// The type of `shape` (static where it is an attribute).
+static RankedTensorType typeOf(ArrayRef<OpFoldResult> shape, Type element) {
+  SmallVector<int64_t> sizes;
+  for (OpFoldResult size : shape)
+    sizes.push_back(getConstantIntValue(size).value_or(ShapedType::kDynamic));
+  return RankedTensorType::get(sizes, element);
+}
+
+/// `source` expanded to `shape` by `reassociation`.
+static Value expandTo(OpBuilder &b, Location loc, Value source,
+                      ArrayRef<ReassociationIndices> reassociation,
+                      ArrayRef<OpFoldResult> shape) {
+  Type element = cast<RankedTensorType>(source.getType()).getElementType();
+  return tensor::ExpandShapeOp::create(b, loc, typeOf(shape, element), source,
+                                       reassociation, shape);
+}
+
+Value LinearAttentionLowering::canonicalToState(OpBuilder &nb,
+                                                Value canonical) {
+  if (!hasRpe())
+    return canonical;
+  OpFoldResult columns = nb.getIndexAttr(valueWidth);
+  OpFoldResult rows = padded(r, rpeWidth);
+  if (usesValueBlocks()) {
+    // [m, r, n] -> [m, r / G, G, n] -> [m, r / G, G n].
+    Value split = expandTo(
+        nb, loc, canonical, {{0}, {1, 2}, {3}},
+        {m, positionalGroups(), nb.getIndexAttr(positionalGroup), columns});
+    return tensor::CollapseShapeOp::create(
+        nb, loc, split, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+  }
+  if (featureGroup > 1) {
+    // [m, r, n] -> [m / g, g, r, n] -> [m / g, g r, n].
+    Value split = expandTo(
+        nb, loc, canonical, {{0, 1}, {2}, {3}},
+        {featureGroups(), nb.getIndexAttr(featureGroup), rows, columns});
+    return tensor::CollapseShapeOp::create(
+        nb, loc, split, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}});
+  }
+  return canonical;
+}
+
+Value LinearAttentionLowering::stateToCanonical(OpBuilder &nb, Value state) {
+  if (!hasRpe())
+    return state;
+  OpFoldResult columns = nb.getIndexAttr(valueWidth);
+  OpFoldResult rows = padded(r, rpeWidth);
+  if (usesValueBlocks()) {
+    Value split = expandTo(
+        nb, loc, state, {{0}, {1}, {2, 3}},
+        {m, positionalGroups(), nb.getIndexAttr(positionalGroup), columns});
+    return tensor::CollapseShapeOp::create(
+        nb, loc, split, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}});
+  }
+  if (featureGroup > 1) {
+    Value split = expandTo(
+        nb, loc, state, {{0}, {1, 2}, {3}},
+        {featureGroups(), nb.getIndexAttr(featureGroup), rows, columns});
+    return tensor::CollapseShapeOp::create(
+        nb, loc, split, ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
+  }
+  return state;
+}
+
+Value LinearAttentionLowering::importState(OpBuilder &nb, Value seq, Value head,
+                                           const ValueSlice &slice) {
+  StructuredBuilder nsb(nb, loc);
+  OpFoldResult rows = nsb.dim(initialState, 2);
+  Value mine =
+      nsb.slice(initialState, {seq, head, nb.getIndexAttr(0), slice.column},
+                {nb.getIndexAttr(1), nb.getIndexAttr(1), rows, slice.width}, 2);
+  OpFoldResult columns = nb.getIndexAttr(valueWidth);
+  if (!hasRpe()) {
+    Value zeros = nsb.filled({padded(m, stateRows), columns}, f32, 0.0);
+    return nsb.insert(mine, zeros, {nb.getIndexAttr(0), nb.getIndexAttr(0)},
+                      {m, slice.width});
+  }
+  Value split = expandTo(nb, loc, mine, {{0, 1}, {2}}, {m, r, slice.width});
+  Value zeros = nsb.filled({m, padded(r, rpeWidth), columns}, f32, 0.0);
+  Value canonical =
+      nsb.insert(split, zeros,
+                 {nb.getIndexAttr(0), nb.getIndexAttr(0), nb.getIndexAttr(0)},
+                 {m, r, slice.width});
+  return canonicalToState(nb, canonical);
+}
+
+Value LinearAttentionLowering::importNorm(OpBuilder &nb, Value seq,
+                                          Value head) {
+  StructuredBuilder nsb(nb, loc);
+  OpFoldResult rows = nsb.dim(initialNorm, 2);
+  Value mine = nsb.slice(initialNorm, {seq, head, nb.getIndexAttr(0)},
+                         {nb.getIndexAttr(1), nb.getIndexAttr(1), rows}, 1);
+  if (!hasRpe()) {
+    Value zeros = nsb.filled({padded(m, stateRows)}, f32, 0.0);
+    return nsb.insert(mine, zeros, {nb.getIndexAttr(0)}, {m});
+  }
+  Value split = expandTo(nb, loc, mine, {{0, 1}}, {m, r});
+  Value zeros = nsb.filled({m, padded(r, rpeWidth)}, f32, 0.0);
+  return nsb.insert(split, zeros, {nb.getIndexAttr(0), nb.getIndexAttr(0)},
+                    {m, r});
+}
+
+Value LinearAttentionLowering::exportState(OpBuilder &nb, Value state,
+                                           OpFoldResult width) {
+  StructuredBuilder nsb(nb, loc);
+  Value canonical = stateToCanonical(nb, state);
+  if (!hasRpe())
+    return nsb.slice(canonical, {nb.getIndexAttr(0), nb.getIndexAttr(0)},
+                     {m, width}, 2);
+  Value valid = nsb.slice(
+      canonical, {nb.getIndexAttr(0), nb.getIndexAttr(0), nb.getIndexAttr(0)},
+      {m, r, width}, 3);
+  return tensor::CollapseShapeOp::create(
+      nb, loc, valid, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+}
+
+Value LinearAttentionLowering::exportNorm(OpBuilder &nb, Value norm) {
+  StructuredBuilder nsb(nb, loc);
+  if (!hasRpe())
+    return nsb.slice(norm, {nb.getIndexAttr(0)}, {m}, 1);
+  Value valid =
+      nsb.slice(norm, {nb.getIndexAttr(0), nb.getIndexAttr(0)}, {m, r}, 2);
+  return tensor::CollapseShapeOp::create(
+      nb, loc, valid, ArrayRef<ReassociationIndices>{{0, 1}});
+}
+
+SmallVector<Value>
+LinearAttentionLowering::lowerServing(ArrayRef<OpFoldResult> sizes) {
+  // One parallel iteration per (sequence, head, value slice): a sequence is
+  // a batch entry, or with packed(...) a range of tokens of batch 0. Each
+  // walks its own token range (causal) or folds its keys into the state and
+  // reads the state out for its queries (non-causal), starting from T0 and
+  // z0 with state(...). Rows no range covers (i >= n_b) stay zero.
+  OpFoldResult H = sizes[1], L = sizes[2], E = sizes[3];
+  OpFoldResult S = sb.dim(fk, 2);
+  AffineExpr d0, d1;
+  bindDims(b.getContext(), d0, d1);
+  OpFoldResult sequences =
+      cuSeqlens ? affine::makeComposedFoldedAffineApply(b, loc, d0 - 1,
+                                                        {sb.dim(cuSeqlens, 0)})
+                : sizes[0];
+  OpFoldResult slices = affine::makeComposedFoldedAffineApply(
+      b, loc, d0.ceilDiv(options.valueSlice), {E});
+  Type element = op.getResult().getType().getElementType();
+  SmallVector<Value> outs = {sb.filled(sizes, element, 0.0)};
+  OpFoldResult stateRowsTotal;
+  if (initialState) {
+    stateRowsTotal = sb.dim(initialState, 2);
+    outs.push_back(sb.empty({sequences, H, stateRowsTotal, E}, f32));
+    // Every slice folds the same keys into z: each writes its own copy and
+    // the first is the result (parallel writes must not overlap).
+    outs.push_back(sb.empty({sequences, H, slices, stateRowsTotal}, f32));
+  }
+  SmallVector<OpFoldResult> zeros(3, b.getIndexAttr(0)),
+      ones(3, b.getIndexAttr(1));
+  auto forall = scf::ForallOp::create(b, loc, zeros, {sequences, H, slices},
+                                      ones, outs, std::nullopt);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forall.getBody());
+    Value seq = forall.getInductionVar(0), head = forall.getInductionVar(1),
+          sliceIndex = forall.getInductionVar(2);
+    Value column = affine::makeComposedAffineApply(
+        b, loc, d0 * options.valueSlice, {sliceIndex});
+    ValueSlice slice{cuSeqlens ? sb.index(0) : seq, head, column,
+                     tileSize(b, options.valueSlice, column, E)};
+    auto [start, keyEnd, queryEnd] = tokenRange(b, seq, L, S);
+    Value state = initialState ? importState(b, seq, head, slice)
+                               : sb.filled(stateShape(), f32, 0.0);
+    Value norm = needsDenominator()
+                     ? (initialNorm ? importNorm(b, seq, head)
+                                    : sb.filled(normShape(), f32, 0.0))
+                     : Value();
+    Value shared = forall.getRegionIterArgs()[0];
+    OpFoldResult rowCount = affine::makeComposedFoldedAffineApply(
+        b, loc, d0 - d1, {queryEnd, start});
+    SmallVector<OpFoldResult> rowOffsets = {slice.batch, slice.head, start,
+                                            slice.column};
+    SmallVector<OpFoldResult> rowSizes = {b.getIndexAttr(1), b.getIndexAttr(1),
+                                          rowCount, slice.width};
+    Value outRows = sb.slice(shared, rowOffsets, rowSizes, 2);
+    Value written, finalState, finalNorm;
+    if (op.getCausal()) {
+      written = causalWalk(b, slice, start, keyEnd, state, norm, outRows,
+                           &finalState, &finalNorm);
+    } else {
+      scf::ForOp keys = stateOfKeys(b, slice, start, keyEnd, state, norm);
+      finalState = keys.getResult(0);
+      finalNorm = norm ? keys.getResult(1) : Value();
+      written = readOutRows(b, slice, start, queryEnd, finalState, finalNorm,
+                            outRows);
+    }
+    Value stateRows, normRow;
+    if (initialState) {
+      stateRows = exportState(b, finalState, slice.width);
+      normRow = exportNorm(b, finalNorm);
+    }
+    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    SmallVector<OpFoldResult> strides4(4, b.getIndexAttr(1));
+    tensor::ParallelInsertSliceOp::create(b, loc, written, shared, rowOffsets,
+                                          rowSizes, strides4);
+    if (initialState) {
+      tensor::ParallelInsertSliceOp::create(
+          b, loc, stateRows, forall.getRegionIterArgs()[1],
+          {seq, head, b.getIndexAttr(0), slice.column},
+          {b.getIndexAttr(1), b.getIndexAttr(1), stateRowsTotal, slice.width},
+          strides4);
+      tensor::ParallelInsertSliceOp::create(
+          b, loc, normRow, forall.getRegionIterArgs()[2],
+          {seq, head, sliceIndex, b.getIndexAttr(0)},
+          {b.getIndexAttr(1), b.getIndexAttr(1), b.getIndexAttr(1),
+           stateRowsTotal},
+          strides4);
+    }
+  }
+  SmallVector<Value> results = {forall.getResult(0)};
+  if (initialState) {
+    results.push_back(forall.getResult(1));
+    // Slice 0's z; the slice axis is dropped by name (sequences or H may
+    // be a static 1 too).
+    results.push_back(tensor::ExtractSliceOp::create(
+        b, loc, typeOf({sequences, H, stateRowsTotal}, f32),
+        forall.getResult(2),
+        {b.getIndexAttr(0), b.getIndexAttr(0), b.getIndexAttr(0),
+         b.getIndexAttr(0)},
+        {sequences, H, b.getIndexAttr(1), stateRowsTotal},
+        SmallVector<OpFoldResult>(4, b.getIndexAttr(1))));
+  }
+  return results;
+}
+
+FailureOr<SmallVector<Value>> mlir::flt::lowerLinearAttentionLinearForm(
     LinearAttentionOp op, RewriterBase &rewriter,
     const LinearAttentionLoweringOptions &options) {
   return LinearAttentionLowering(op, rewriter, options).lower();
@@ -542,8 +875,12 @@ struct LowerLinearAttention : OpRewritePattern<LinearAttentionOp> {
 
   LogicalResult matchAndRewrite(LinearAttentionOp op,
                                 PatternRewriter &rewriter) const override {
-    return replaceOpWithLowered(
-        rewriter, op, lowerLinearAttentionLinearForm(op, rewriter, options));
+    FailureOr<SmallVector<Value>> results =
+        lowerLinearAttentionLinearForm(op, rewriter, options);
+    if (failed(results))
+      return rewriter.notifyMatchFailure(op, "cannot reify the result shape");
+    replaceOpWithCasts(rewriter, op, *results);
+    return success();
   }
 
   LinearAttentionLoweringOptions options;

@@ -69,12 +69,20 @@ public:
       : op(op), b(rewriter), loc(op.getLoc()), sb(rewriter, loc),
         options(options), f32(rewriter.getF32Type()) {}
 
-  FailureOr<Value> lower();
+  /// The result, then with state(...) the final state T and normalizer z.
+  FailureOr<SmallVector<Value>> lower();
 
 private:
   // Whether the loops form Kronecker blocks from rpe features.
   bool hasRpe() { return static_cast<bool>(phi); }
-  bool needsDenominator() { return op.getNormalize() != Normalize::None; }
+  // The normalizer state z is kept for the denominator, and for the final
+  // normalizer a state(...) op returns even when it does not divide.
+  bool needsDenominator() {
+    return op.getNormalize() != Normalize::None || initialState;
+  }
+  /// The key/value head that query head `head` reads (grouped heads: head /
+  /// (H / H_kv)).
+  Value keyValueHead(OpBuilder &nb, Value head);
 
   /// min(tile, extent - offset) as an OpFoldResult.
   OpFoldResult tileSize(OpBuilder &nb, int64_t tile, Value offset,
@@ -148,15 +156,43 @@ private:
   /// `paddedSize` as an attribute, or `size` when that is dynamic.
   OpFoldResult padded(OpFoldResult size, int64_t paddedSize);
 
-  /// The state (T, z) of keys [start, end) of one value slice, from zero:
-  /// a loop over key tiles whose results are T (and z).
+  /// The state (T, z) of keys [start, end) of one value slice, from
+  /// (initState, initNorm) or zero: a loop over key tiles whose results are
+  /// T (and z).
   scf::ForOp stateOfKeys(OpBuilder &nb, const ValueSlice &slice, Value start,
-                         OpFoldResult end);
+                         OpFoldResult end, Value initState = Value(),
+                         Value initNorm = Value());
   /// The causal chunk walk over tokens [start, end) of one value slice,
   /// from the state (state, norm) of the tokens before `start`; writes the
-  /// rows into `outRows` (one row per token from `start`) and returns it.
+  /// rows into `outRows` (one row per token from `start`) and returns it,
+  /// and the state after `end` in `finalState` / `finalNorm` when given.
   Value causalWalk(OpBuilder &nb, const ValueSlice &slice, Value start,
-                   OpFoldResult end, Value state, Value norm, Value outRows);
+                   OpFoldResult end, Value state, Value norm, Value outRows,
+                   Value *finalState = nullptr, Value *finalNorm = nullptr);
+  /// The non-causal read-out of queries [start, end) from one state, tile
+  /// by tile, into `outRows` (one row per query from `start`).
+  Value readOutRows(OpBuilder &nb, const ValueSlice &slice, Value start,
+                    Value end, Value state, Value norm, Value outRows);
+
+  // The serving forms (state, packed sequences, padding; LinearAttention.cpp).
+  /// One parallel iteration per (sequence, head, value slice), each walking
+  /// its own token range from its own initial state.
+  SmallVector<Value> lowerServing(ArrayRef<OpFoldResult> sizes);
+  /// Sequence `seq`'s token range [start, end) (keys and, for packed or
+  /// causal, queries) and the end of its query rows.
+  std::tuple<Value, Value, Value> tokenRange(OpBuilder &nb, Value seq,
+                                             OpFoldResult L, OpFoldResult S);
+  /// One slice of T0 [.., m r, e] / z0 [.., m r] at (seq, head) in the
+  /// loops' padded layouts (stateShape / normShape), and back.
+  Value importState(OpBuilder &nb, Value seq, Value head,
+                    const ValueSlice &slice);
+  Value importNorm(OpBuilder &nb, Value seq, Value head);
+  Value exportState(OpBuilder &nb, Value state, OpFoldResult width);
+  Value exportNorm(OpBuilder &nb, Value norm);
+  /// stateShape() <-> [m, r padded, columns] ([m padded, columns] without
+  /// rpe): the same memory order, so these are reshapes.
+  Value stateToCanonical(OpBuilder &nb, Value state);
+  Value canonicalToState(OpBuilder &nb, Value canonical);
   /// Keys [0, extent) split into at most options.keyBlocks blocks of whole
   /// tiles, for every (batch, head, value slice).
   struct KeyBlocks {
@@ -193,6 +229,10 @@ private:
   LinearAttentionOp op;
   // The operands the loops read (the unfused form replaces them).
   Value fq, fk, v, phi, psi;
+  // docs/Semantics.md section 5's operands (each may be null).
+  Value initialState, initialNorm, cuSeqlens, lengths;
+  // H / H_kv: query heads per key/value head.
+  OpFoldResult headGroup;
   OpBuilder &b;
   Location loc;
   StructuredBuilder sb;

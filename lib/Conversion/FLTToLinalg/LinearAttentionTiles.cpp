@@ -315,7 +315,7 @@ std::pair<Value, Value> LinearAttentionLowering::addIntraChunk(
 
 Value LinearAttentionLowering::normalize(OpBuilder &nb, Value num, Value den) {
   StructuredBuilder tb(nb, loc);
-  Type resultElement = op.getType().getElementType();
+  Type resultElement = op.getResult().getType().getElementType();
   Normalize mode = op.getNormalize();
   float eps = op.getEps().convertToFloat();
   SmallVector<Value> inputs = {num};
@@ -391,12 +391,15 @@ std::tuple<Value, Value, Value>
 LinearAttentionLowering::keyTiles(OpBuilder &nb, const ValueSlice &slice,
                                   Value start, OpFoldResult tokens) {
   int64_t featureWidth = hasRpe() ? staticM : stateRows;
-  Value fkTile = tokenTile(nb, fk, slice.batch, slice.head, start, tokens,
+  // Grouped heads: fk and v of the key/value head this query head reads;
+  // psi is per query head.
+  Value kvHead = keyValueHead(nb, slice.head);
+  Value fkTile = tokenTile(nb, fk, slice.batch, kvHead, start, tokens,
                            nb.getIndexAttr(0), m, featureWidth);
   Value psiTile = hasRpe() ? tokenTile(nb, psi, slice.batch, slice.head, start,
                                        tokens, nb.getIndexAttr(0), r, rpeWidth)
                            : Value();
-  Value vTile = tokenTile(nb, v, slice.batch, slice.head, start, tokens,
+  Value vTile = tokenTile(nb, v, slice.batch, kvHead, start, tokens,
                           slice.column, slice.width, valueWidth);
   return {fkTile, psiTile, vTile};
 }

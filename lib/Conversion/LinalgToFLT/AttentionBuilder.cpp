@@ -336,7 +336,8 @@ Value mlir::flt::buildAttention(OpBuilder &b, Operation *root,
       psi = layout.toLayout({psiTable, {match.s, y}}, match.s, y);
     }
     result = LinearAttentionOp::create(b, loc, q, k, v, phi, psi, match.causal,
-                                       Normalize::Divide, match.eps);
+                                       Normalize::Divide, match.eps)
+                 .getResult();
   }
   result = layout.fromLayout(result, match.l, match.e, match.rootOut,
                              cast<RankedTensorType>(root->getResultTypes()[0]));

@@ -71,8 +71,9 @@ void populateLinearAttentionLoweringPatterns(
 void populateLinearAttentionGradLoweringPatterns(
     RewritePatternSet &patterns, const LinearAttentionLoweringOptions &options);
 /// The linear form of one flt.linear_attention, built at the rewriter's
-/// insertion point (failure: a result size could not be reified).
-FailureOr<Value>
+/// insertion point: its results (failure: a result size could not be
+/// reified).
+FailureOr<SmallVector<Value>>
 lowerLinearAttentionLinearForm(LinearAttentionOp op, RewriterBase &rewriter,
                                const LinearAttentionLoweringOptions &options);
 

@@ -253,18 +253,98 @@ RankedTensorType LinearAttentionOp::inferResultType(Value fq, Value v) {
 void LinearAttentionOp::build(OpBuilder &builder, OperationState &state,
                               Value fq, Value fk, Value v, Value phi, Value psi,
                               bool causal, Normalize normalize, float eps) {
-  build(builder, state, inferResultType(fq, v), fq, fk, v, phi, psi,
+  build(builder, state, fq, fk, v, phi, psi, /*initialState=*/Value(),
+        /*initialNormalizer=*/Value(), /*cuSeqlens=*/Value(),
+        /*lengths=*/Value(), causal, normalize, eps);
+}
+
+void LinearAttentionOp::build(OpBuilder &builder, OperationState &state,
+                              Value fq, Value fk, Value v, Value phi, Value psi,
+                              Value initialState, Value initialNormalizer,
+                              Value cuSeqlens, Value lengths, bool causal,
+                              Normalize normalize, float eps) {
+  Type stateType = initialState ? initialState.getType() : Type();
+  Type normalizerType =
+      initialNormalizer ? initialNormalizer.getType() : Type();
+  build(builder, state, inferResultType(fq, v), stateType, normalizerType, fq,
+        fk, v, phi, psi, initialState, initialNormalizer, cuSeqlens, lengths,
         builder.getBoolAttr(causal),
         NormalizeAttr::get(builder.getContext(), normalize),
         builder.getF32FloatAttr(eps));
 }
 
+bool LinearAttentionOp::mayGroupHeads() {
+  int64_t heads = getFq().getType().getDimSize(1);
+  int64_t kvHeads = getFk().getType().getDimSize(1);
+  return ShapedType::isDynamic(heads) || ShapedType::isDynamic(kvHeads) ||
+         heads != kvHeads;
+}
+
+bool LinearAttentionOp::usesServingOperands() {
+  return getInitialState() || getCuSeqlens() || getLengths() || mayGroupHeads();
+}
+
+/// An i32 or i64 rank-1 table (cu_seqlens, lengths).
+static void checkIntegerTable(ShapeChecker &check, StringRef name, Value value,
+                              Layout layout) {
+  check.tensor(name, value, layout, ElementKind::Index);
+  if (!check.succeeded())
+    return;
+  Type element = cast<RankedTensorType>(value.getType()).getElementType();
+  check.require(element.isSignlessInteger(32) || element.isSignlessInteger(64),
+                "'" + name + "' must have element type i32 or i64");
+}
+
 static void checkShapes(LinearAttentionOp op, ShapeChecker &check) {
-  checkQueriesKeysValues(check, "fq", op.getFq(), kFq, "fk", op.getFk(), kFk,
-                         op.getV());
+  checkQueriesKeysValues(check, "fq", op.getFq(), kFq, "fk", op.getFk(),
+                         kFkGrouped, op.getV(), /*groupedHeads=*/true);
   checkRpe(check, op.getPhi(), op.getPsi(), "fq", "fk");
   checkCausal(check, op.getCausal(), "fq", "fk");
   checkAttentionResult(check, op.getResult(), "fq", "v");
+
+  // State: [B (N packed), H, m r, e] and [.., m r], f32, in and out alike.
+  check.require(static_cast<bool>(op.getInitialState()) ==
+                    static_cast<bool>(op.getFinalState()),
+                "state(...) and the two state results go together");
+  if (Value state = op.getInitialState()) {
+    check.tensor("T0", state, kState, ElementKind::F32)
+        .tensor("z0", op.getInitialNormalizer(), kNormalizerState,
+                ElementKind::F32)
+        .tensor("T", op.getFinalState(), kState, ElementKind::F32)
+        .tensor("z", op.getFinalNormalizer(), kNormalizerState,
+                ElementKind::F32);
+    if (!op.getCuSeqlens())
+      check.sameDim("T0", 0, "fq", 0);
+    check.sameDim("T0", 1, "fq", 1).sameDim("T0", 3, "v", 3);
+    if (op.getPhi())
+      check.dimIsProduct("T0", 2, {{"fk", 3}, {"psi", 3}}, "m r",
+                         "fk ⊗ psi features");
+    else
+      check.sameDim("T0", 2, "fk", 3, "the state has m rows without rpe");
+    check.sameDim("z0", 0, "T0", 0)
+        .sameDim("z0", 1, "T0", 1)
+        .sameDim("z0", 2, "T0", 2);
+    for (StringRef result : {"T", "z"})
+      for (int64_t dim = 0; dim < (result == "T" ? 4 : 3); ++dim)
+        check.sameDim(result, dim, result == "T" ? "T0" : "z0", dim);
+  }
+  if (Value offsets = op.getCuSeqlens()) {
+    checkIntegerTable(check, "cu_seqlens", offsets, kCuSeqlens);
+    check.dimIsSum("fq", 0, {}, 1, "1", "packed sequences")
+        .sameDim("fk", 2, "fq", 2, "packed sequences need S = L")
+        .dimAtLeast("cu_seqlens", 0, {}, 1, "1", "packed sequences");
+    if (op.getInitialState())
+      check.dimIsSum("T0", 0, {{"cu_seqlens", 0, 1}}, -1, "N",
+                     "one state per packed sequence");
+    check.contents(ShapeRule::Kind::Offsets, "cu_seqlens", "fq", 2,
+                   "'cu_seqlens' must rise strictly from 0 to L");
+  }
+  if (Value lengths = op.getLengths()) {
+    checkIntegerTable(check, "lengths", lengths, kLengths);
+    check.sameDim("lengths", 0, "fq", 0)
+        .contents(ShapeRule::Kind::Lengths, "lengths", "fk", 2,
+                  "every 'lengths' entry must lie in [0, S]");
+  }
 }
 
 LogicalResult LinearAttentionOp::verify() {
@@ -277,6 +357,16 @@ LogicalResult
 LinearAttentionOp::reifyResultShapes(OpBuilder &builder,
                                      ReifiedRankedShapedTypeDims &shapes) {
   shapes.push_back(attentionResultShape(builder, getLoc(), getFq(), getV()));
+  for (Value state : {getInitialState(), getInitialNormalizer()}) {
+    if (!state)
+      continue;
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t dim = 0,
+                 rank = cast<RankedTensorType>(state.getType()).getRank();
+         dim < rank; ++dim)
+      sizes.push_back(dimOf(builder, getLoc(), state, dim));
+    shapes.push_back(sizes);
+  }
   return success();
 }
 
@@ -707,6 +797,9 @@ mlir::flt::inferResultTypes(StringRef name,
   } else if (name == LinearAttentionOp::getOperationName() &&
              have({"fq", "fk", "v"})) {
     types.push_back(LinearAttentionOp::inferResultType(get("fq"), get("v")));
+    if (have({"initial_state", "initial_normalizer"}))
+      types.append({get("initial_state").getType(),
+                    get("initial_normalizer").getType()});
   } else if (name == KernelAttentionOp::getOperationName() &&
              have({"q", "k", "v"})) {
     types.push_back(KernelAttentionOp::inferResultType(get("q"), get("v")));

@@ -73,7 +73,7 @@ void checkRpe(ShapeChecker &check, Value phi, Value psi, StringRef queries,
       .sameDim("phi", 1, queries, 1)
       .sameDim("phi", 2, queries, 2)
       .sameDim("psi", 0, keys, 0)
-      .sameDim("psi", 1, keys, 1)
+      .sameDim("psi", 1, queries, 1) // per query head, also with GQA
       .sameDim("psi", 2, keys, 2)
       .sameDim("psi", 3, "phi", 3);
 }
@@ -94,17 +94,28 @@ void checkAttentionResult(ShapeChecker &check, Value result, StringRef queries,
 /// queries and keys, S between keys and values, one element type.
 void checkQueriesKeysValues(ShapeChecker &check, StringRef q, Value qv,
                             Layout qLayout, StringRef k, Value kv,
-                            Layout kLayout, Value v) {
+                            Layout kLayout, Value v, bool groupedHeads) {
   check.tensor(q, qv, qLayout, ElementKind::Activation)
       .tensor(k, kv, kLayout, ElementKind::Activation)
-      .tensor("v", v, kV, ElementKind::Activation)
+      .tensor("v", v, groupedHeads ? kVGrouped : kV, ElementKind::Activation)
       .sameElementType(k, q)
       .sameElementType("v", q)
-      .sameDim(k, 0, q, 0)
-      .sameDim(k, 1, q, 1)
-      .sameDim(k, 3, q, 3)
+      .sameDim(k, 0, q, 0);
+  if (groupedHeads)
+    check.multipleOf(
+        q, 1, k, 1, 0,
+        [&](InFlightDiagnostic &diag, int64_t heads, int64_t kvHeads) {
+          diag << "'" << q << "' has H = " << heads << " but '" << k
+               << "' has H_kv = " << kvHeads
+               << "; grouped heads need H to be a positive multiple of H_kv";
+        },
+        "'" + q.str() + "' H must be a positive multiple of '" + k.str() +
+            "' H_kv (grouped heads)");
+  else
+    check.sameDim(k, 1, q, 1);
+  check.sameDim(k, 3, q, 3)
       .sameDim("v", 0, q, 0)
-      .sameDim("v", 1, q, 1)
+      .sameDim("v", 1, k, 1)
       .sameDim("v", 2, k, 2);
 }
 

@@ -47,6 +47,14 @@ constexpr StringLiteral kMixVector[] = {"H", "d"};
 constexpr StringLiteral kTokenPositions[] = {"B", "L"};
 constexpr StringLiteral kTransformed[] = {"B", "H", "L", "d'"};
 constexpr StringLiteral kPermutationTable[] = {"H", "P", "d"};
+// docs/Semantics.md section 5: grouped key/value heads, recurrent state,
+// packed sequences and padding.
+constexpr StringLiteral kFkGrouped[] = {"B", "H_kv", "S", "m"};
+constexpr StringLiteral kVGrouped[] = {"B", "H_kv", "S", "e"};
+constexpr StringLiteral kState[] = {"B", "H", "m r", "e"};
+constexpr StringLiteral kNormalizerState[] = {"B", "H", "m r"};
+constexpr StringLiteral kCuSeqlens[] = {"N+1"};
+constexpr StringLiteral kLengths[] = {"B"};
 
 /// Which element types an operand may have (docs/Semantics.md section 1).
 enum class ElementKind {
@@ -231,6 +239,50 @@ public:
     return *this;
   }
 
+  /// Dimension `dim` of `a` must equal the product of the `factors`'
+  /// sizes; `expression` spells it, `reason` where it comes from.
+  ShapeChecker &dimIsProduct(StringRef a, int64_t dim,
+                             ArrayRef<std::pair<StringRef, int64_t>> factors,
+                             StringRef expression, const Twine &reason) {
+    if (!ok)
+      return *this;
+    const Entry &ea = lookup(a);
+    SmallVector<std::tuple<const Entry *, int64_t, int64_t>> entries;
+    int64_t expected = 1;
+    bool dynamic = ShapedType::isDynamic(ea.type.getDimSize(dim));
+    for (auto [name, factorDim] : factors) {
+      const Entry &factor = lookup(name);
+      int64_t size = factor.type.getDimSize(factorDim);
+      dynamic |= ShapedType::isDynamic(size);
+      if (ShapedType::isStatic(size))
+        expected *= size;
+      entries.push_back({&factor, factorDim, 1});
+    }
+    if (!dynamic) {
+      int64_t size = ea.type.getDimSize(dim);
+      if (size != expected)
+        fail() << "'" << a << "' has " << ea.layout[dim] << " = " << size
+               << " but " << reason << " needs " << expression << " = "
+               << expected;
+      return *this;
+    }
+    addRule(ShapeRule::Kind::Product, ea, dim, entries, 0,
+            "'" + a.str() + "' " + ea.layout[dim].str() + " must be " +
+                expression.str() + " (" + reason.str() + ")");
+    return *this;
+  }
+
+  /// The contents of `a` (rank 1, integer), checked at run time against
+  /// size(b, bDim): strictly rising offsets from 0 to it (Offsets) or values
+  /// in [0, it] (Lengths). `message` says what must hold.
+  ShapeChecker &contents(ShapeRule::Kind kind, StringRef a, StringRef b,
+                         int64_t bDim, StringRef message) {
+    if (!ok || !rules)
+      return *this;
+    addRule(kind, lookup(a), 0, {{&lookup(b), bDim, 1}}, 0, message.str());
+    return *this;
+  }
+
   /// `a` and `b` must have the same element type.
   ShapeChecker &sameElementType(StringRef a, StringRef b) {
     if (!ok)
@@ -333,7 +385,7 @@ void checkAttentionResult(ShapeChecker &check, Value result, StringRef queries,
 /// queries and keys, S between keys and values, one element type.
 void checkQueriesKeysValues(ShapeChecker &check, StringRef q, Value qv,
                             Layout qLayout, StringRef k, Value kv,
-                            Layout kLayout, Value v);
+                            Layout kLayout, Value v, bool groupedHeads = false);
 
 /// `causal` needs S = L.
 void checkCausal(ShapeChecker &check, bool causal, StringRef q, StringRef k);

@@ -206,7 +206,7 @@ struct FLTSelectAlgorithmPass
   /// The quadratic form: flt.kernel_attention with kernel = dot.
   static Value quadraticForm(OpBuilder &b, LinearAttentionOp op) {
     return KernelAttentionOp::create(
-        b, op.getLoc(), op.getType(), op.getFq(), op.getFk(), op.getV(),
+        b, op.getLoc(), op.getResult().getType(), op.getFq(), op.getFk(), op.getV(),
         /*scale=*/Value(), /*bias=*/Value(), op.getPhi(), op.getPsi(),
         PairKernelAttr::get(b.getContext(), PairKernel::Dot),
         b.getBoolAttr(op.getCausal()), /*temperature=*/FloatAttr(),
@@ -214,7 +214,9 @@ struct FLTSelectAlgorithmPass
   }
 
   void selectLinearAttentionForm(RewriterBase &rewriter, LinearAttentionOp op) {
-    if (linearAttentionForm == "linear")
+    // State, packed sequences, padding and grouped heads exist in the
+    // linear form only.
+    if (linearAttentionForm == "linear" || op.usesServingOperands())
       return;
     if (linearAttentionForm == "quadratic") {
       rewriter.replaceOp(op, quadraticForm(rewriter, op));

@@ -182,7 +182,9 @@ def FLT_SpectralFeaturesOp : FLT_Op<"spectral_features"> {
 // linear_attention
 //===----------------------------------------------------------------------===//
 
-def FLT_LinearAttentionOp : FLT_Op<"linear_attention", [AttrSizedOperandSegments]> {
+def FLT_LinearAttentionOp
+    : FLT_Op<"linear_attention",
+             [AttrSizedOperandSegments, AttrSizedResultSegments]> {
   let summary = "linear attention, optionally masked by a low-rank RPE";
   let description = [{
     With score_ij = (fq_i · fk_j) (phi_i · psi_j) (second factor 1 without
@@ -193,11 +195,32 @@ def FLT_LinearAttentionOp : FLT_Op<"linear_attention", [AttrSizedOperandSegments
     * `guarded`: out_i = num_i / (den_i > 0 ? den_i : 1)
     * `none`: out_i = num_i
 
-    Operands: `fq [B, H, L, m]`, `fk [B, H, S, m]`, `v [B, H, S, e]`, and
-    optionally `rpe(phi [B, H, L, r], psi [B, H, S, r])`; result
+    Operands: `fq [B, H, L, m]`, `fk [B, H_kv, S, m]`, `v [B, H_kv, S, e]`,
+    and optionally `rpe(phi [B, H, L, r], psi [B, H, S, r])`; result
     `[B, H, L, e]`. The score factors through the row-wise Kronecker products
     fq_i ⊗ phi_i and fk_j ⊗ psi_j, so the op costs O(L m r e) and a lowering
     never materializes those products or any L × S matrix.
+
+    Serving (docs/Semantics.md §5):
+
+    * Grouped heads: H_kv divides H; query head h reads key/value head
+      h / (H / H_kv) (PyTorch's `repeat_interleave` order). No copy of fk or
+      v per query head is made.
+    * `state(T0 [B, H, m r, e], z0 [B, H, m r])`, both f32: the sums over
+      keys start from (T0, z0) instead of zero (feature index a r + c for fk
+      feature a and psi feature c; r = 1 without rpe), and two more results
+      (T, z) are T0, z0 plus every key's term, so a sequence run in pieces
+      (chunked prefill, one-token decoding steps) gives the rows of one run.
+    * `packed(cu_seqlens [N + 1])` (i32 or i64; B = 1, S = L): tokens
+      c_n ≤ i < c_{n+1} form sequence n and attend only inside it; states
+      are then per sequence ([N, H, ...]).
+    * `lengths(n [B])` (i32 or i64): in batch b only keys j < n_b exist and
+      rows i ≥ n_b of the result are zero.
+
+    cu_seqlens must rise strictly from 0 to L and lengths lie in [0, S]:
+    flt-compile checks both before the kernel runs when they are function
+    arguments; the lowering clamps them in any case, so no access leaves the
+    tensors.
 
     ```mlir
     %o = flt.linear_attention %fq, %fk, %v
@@ -206,27 +229,57 @@ def FLT_LinearAttentionOp : FLT_Op<"linear_attention", [AttrSizedOperandSegments
     %m = flt.linear_attention %fq, %fk, %v rpe(%phi, %psi) {causal = true}
            : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>,
              tensor<1x8x?x32xf32>, tensor<1x8x?x32xf32> -> tensor<1x8x?x64xf32>
+    // One decoding step of a causal layer with 2 key/value heads for 8
+    // query heads, from the state of the prefix.
+    %s, %t, %z = flt.linear_attention %fq1, %fk1, %v1 state(%t0, %z0)
+           {causal = true}
+           : tensor<1x8x1x16xf32>, tensor<1x2x1x16xf32>, tensor<1x2x1x64xf32>,
+             tensor<1x8x16x64xf32>, tensor<1x8x16xf32>
+          -> tensor<1x8x1x64xf32>, tensor<1x8x16x64xf32>, tensor<1x8x16xf32>
     ```
   }];
   let arguments = (ins AnyRankedTensor:$fq, AnyRankedTensor:$fk,
                    AnyRankedTensor:$v, Optional<AnyRankedTensor>:$phi,
-                   Optional<AnyRankedTensor>:$psi, FLT_FalseDefault:$causal,
+                   Optional<AnyRankedTensor>:$psi,
+                   Optional<AnyRankedTensor>:$initial_state,
+                   Optional<AnyRankedTensor>:$initial_normalizer,
+                   Optional<AnyRankedTensor>:$cu_seqlens,
+                   Optional<AnyRankedTensor>:$lengths,
+                   FLT_FalseDefault:$causal,
                    FLT_NormalizeDivide:$normalize, FLT_F32Default1em6:$eps);
-  let results = (outs AnyRankedTensor:$result);
+  let results = (outs AnyRankedTensor:$result,
+                 Optional<AnyRankedTensor>:$final_state,
+                 Optional<AnyRankedTensor>:$final_normalizer);
   let assemblyFormat = [{
-    $fq `,` $fk `,` $v (`rpe` `(` $phi^ `,` $psi `)`)? attr-dict `:`
-    type(operands) `->` type($result)
+    $fq `,` $fk `,` $v (`rpe` `(` $phi^ `,` $psi `)`)?
+    (`state` `(` $initial_state^ `,` $initial_normalizer `)`)?
+    (`packed` `(` $cu_seqlens^ `)`)? (`lengths` `(` $lengths^ `)`)?
+    attr-dict `:` type(operands) `->` type($result)
+    (`,` type($final_state)^ `,` type($final_normalizer))?
   }];
   let builders = [
     OpBuilder<(ins "::mlir::Value":$fq, "::mlir::Value":$fk,
                    "::mlir::Value":$v, "::mlir::Value":$phi,
                    "::mlir::Value":$psi, "bool":$causal,
-                   "::mlir::flt::Normalize":$normalize, "float":$eps)>
+                   "::mlir::flt::Normalize":$normalize, "float":$eps)>,
+    // With the serving operands (any may be null).
+    OpBuilder<(ins "::mlir::Value":$fq, "::mlir::Value":$fk,
+                   "::mlir::Value":$v, "::mlir::Value":$phi,
+                   "::mlir::Value":$psi, "::mlir::Value":$initialState,
+                   "::mlir::Value":$initialNormalizer,
+                   "::mlir::Value":$cuSeqlens, "::mlir::Value":$lengths,
+                   "bool":$causal, "::mlir::flt::Normalize":$normalize,
+                   "float":$eps)>
   ];
   let extraClassDeclaration = [{
     /// [B, H, L, e] with fq's element type.
     static ::mlir::RankedTensorType inferResultType(::mlir::Value fq,
                                                     ::mlir::Value v);
+    /// Whether any §5 operand is there or fk has fewer heads than fq: the
+    /// forms only the linear lowering computes.
+    bool usesServingOperands();
+    /// Whether fk and v have fewer heads than fq (possibly dynamic).
+    bool mayGroupHeads();
   }];
 }
 

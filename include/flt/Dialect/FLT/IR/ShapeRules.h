@@ -18,9 +18,16 @@ namespace mlir::flt {
 
 /// dim(value, dim) == Σ coefficient · dim(term) + constant, or (MultipleOf)
 /// dim(value, dim) is a multiple of Σ coefficient · dim(term) + constant, or
-/// (AtLeast) dim(value, dim) >= Σ coefficient · dim(term) + constant.
+/// (AtLeast) dim(value, dim) >= Σ coefficient · dim(term) + constant, or
+/// (Product) dim(value, dim) == Π dim(term).
+///
+/// Two kinds read the contents of `value`, a rank-1 integer tensor, against
+/// the size of the one term: (Offsets) value[0] = 0 < value[1] < ... <
+/// value[N] = dim(term), the cu_seqlens of packed sequences; (Lengths)
+/// 0 <= value[b] <= dim(term) for every b. They are checked only when
+/// `value` is an argument of the function and its data is at hand.
 struct ShapeRule {
-  enum class Kind { Equal, MultipleOf, AtLeast };
+  enum class Kind { Equal, MultipleOf, AtLeast, Product, Offsets, Lengths };
   struct Term {
     Value value;
     int64_t dim;
