@@ -17,6 +17,7 @@
 
 #include "flt/Compiler/ShapeChecks.h"
 
+#include "flt/Codegen/GPU/Passes.h"
 #include "flt/Dialect/FLT/IR/FLTDialect.h"
 #include "flt/Dialect/FLT/IR/ShapeRules.h"
 
@@ -218,6 +219,9 @@ FailureOr<ShapeCheckTable> mlir::flt::addShapeCheckFunctions(ModuleOp module) {
     check.setFunctionType(
         FunctionType::get(context, func.getArgumentTypes(), {b.getI64Type()}));
     check->removeAttr("res_attrs");
+    // The runtime calls it on the host with host arrays (CUDA libraries
+    // too): its table reads are host reads.
+    check->setAttr(kHostFunctionAttrName, b.getUnitAttr());
     std::vector<std::string> &messages = table[func.getSymName()];
 
     Location loc = check.getLoc();

@@ -230,10 +230,25 @@ def spectral_features(r: Value, xi: Value, rho: Value, *, weighting=None):
 
 def linear_attention(fq: Value, fk: Value, v: Value,
                      rpe: Optional[Tuple[Value, Value]] = None, *,
-                     causal=None, normalize=None, eps=None):
-    """docs/Semantics.md 2.4: [B,H,L,e]."""
+                     causal=None, normalize=None, eps=None,
+                     state: Optional[Tuple[Value, Value]] = None,
+                     cu_seqlens: Optional[Value] = None,
+                     lengths: Optional[Value] = None):
+    """docs/Semantics.md 2.4: [B,H,L,e]; fk and v may have fewer (grouped)
+    heads. Section 5: with state=(T0, z0) the result is (out, T, z);
+    cu_seqlens packs sequences, lengths pads them."""
+    groups = []
+    if rpe:
+        groups.append(("rpe", list(zip(("phi", "psi"), rpe))))
+    if state:
+        groups.append(("state", list(zip(("initial_state",
+                                           "initial_normalizer"), state))))
+    if cu_seqlens is not None:
+        groups.append(("packed", [("cu_seqlens", cu_seqlens)]))
+    if lengths is not None:
+        groups.append(("lengths", [("lengths", lengths)]))
     return _emit("linear_attention", [("fq", fq), ("fk", fk), ("v", v)],
-                 [("rpe", list(zip(("phi", "psi"), rpe)))] if rpe else [],
+                 groups,
                  _attrs(causal=causal,
                         normalize=_enum("normalize", normalize, _NORMALIZE),
                         eps=eps))

@@ -101,6 +101,8 @@ struct FLTMapToGPUPass : mlir::flt::impl::FLTMapToGPUBase<FLTMapToGPUPass> {
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    if (func->hasAttr(mlir::flt::kHostFunctionAttrName))
+      return;
     IRRewriter rewriter(&getContext());
 
     SmallVector<scf::ForallOp> blockLoops;

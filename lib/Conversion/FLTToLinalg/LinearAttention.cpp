@@ -95,8 +95,17 @@ FailureOr<SmallVector<Value>> LinearAttentionLowering::lower() {
   FailureOr<SmallVector<OpFoldResult>> sizes = resultSizes(b, op, 0);
   if (failed(sizes))
     return failure();
-  if (initialState || cuSeqlens || lengths)
+  if (initialState || cuSeqlens || lengths) {
+    // A decoding step has a handful of tokens: with static sizes, tiles
+    // of just those (a 1-token step reads the state out once instead of
+    // for a zero-padded tile of tokenTile rows).
+    int64_t queries = op.getFq().getType().getDimSize(2);
+    int64_t keys = op.getFk().getType().getDimSize(2);
+    if (ShapedType::isStatic(queries) && ShapedType::isStatic(keys))
+      options.tokenTile = std::clamp<int64_t>(std::max(queries, keys), 1,
+                                              options.tokenTile);
     return lowerServing(*sizes);
+  }
   Value out = sb.empty(*sizes, op.getResult().getType().getElementType());
   return SmallVector<Value>{op.getCausal() ? lowerCausal(*sizes, out)
                                            : lowerTwoPhase(*sizes, out)};

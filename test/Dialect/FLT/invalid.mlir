@@ -271,9 +271,9 @@ func.func @f29(%fq: tensor<1x2x7x4xf32>, %fk: tensor<1x2x7x3xf32>, %v: tensor<1x
 
 // -----
 
-// Heads of fq and fk.
+// Heads of fq and fk: H_kv must divide H (grouped heads).
 func.func @f30(%fq: tensor<1x2x7x4xf32>, %fk: tensor<1x3x7x4xf32>, %v: tensor<1x2x7x6xf32>) {
-  // expected-error @+1 {{'fk' has H = 3 but 'fq' has H = 2}}
+  // expected-error @+1 {{'fq' has H = 2 but 'fk' has H_kv = 3; grouped heads need H to be a positive multiple of H_kv}}
   %0 = flt.linear_attention %fq, %fk, %v  : tensor<1x2x7x4xf32>, tensor<1x3x7x4xf32>, tensor<1x2x7x6xf32> -> tensor<1x2x7x6xf32>
   return
 }
@@ -355,7 +355,7 @@ func.func @f38(%fq: tensor<1x2x7x4xf32>, %fk: tensor<1x2x5x4xf32>, %v: tensor<1x
 // Rpe needs both operands (generic form).
 func.func @f39(%fq: tensor<1x2x7x4xf32>, %fk: tensor<1x2x5x4xf32>, %v: tensor<1x2x5x6xf32>, %phi: tensor<1x2x7x8xf32>) {
   // expected-error @+1 {{rpe needs both 'phi' and 'psi'}}
-  %0 = "flt.linear_attention"(%fq, %fk, %v, %phi) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0>}> : (tensor<1x2x7x4xf32>, tensor<1x2x5x4xf32>, tensor<1x2x5x6xf32>, tensor<1x2x7x8xf32>) -> tensor<1x2x7x6xf32>
+  %0 = "flt.linear_attention"(%fq, %fk, %v, %phi) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 0, 0, 0>, resultSegmentSizes = array<i32: 1, 0, 0>}> : (tensor<1x2x7x4xf32>, tensor<1x2x5x4xf32>, tensor<1x2x5x6xf32>, tensor<1x2x7x8xf32>) -> tensor<1x2x7x6xf32>
   return
 }
 
@@ -978,5 +978,76 @@ func.func @compat19(%q: tensor<1x2x7x4xf32>, %v: tensor<1x2x7x6xf32>, %r: tensor
 func.func @compat20(%q: tensor<1x2x7x4xf32>, %v: tensor<1x2x7x6xf32>, %r: tensor<1x7x1xf32>, %xi: tensor<2x3x1xf32>, %th: tensor<2x6xf32>) {
   // expected-error @+1 {{'key_stabilizer' applies only to kernel favor_pos}}
   %0 = flt.attention %q, %q, %v, %r, %xi, %th {kernel = #flt.kernel<relu>, spectrum = #flt.spectrum<gaussian_mixture>, key_stabilizer = #flt.key_stabilizer<global>} : tensor<1x2x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x6xf32>, tensor<1x7x1xf32>, tensor<2x3x1xf32>, tensor<2x6xf32> -> tensor<1x2x7x6xf32>
+  return
+}
+
+// -----
+
+// docs/Semantics.md section 5. Grouped heads: psi is per query head.
+func.func @serving0(%fq: tensor<1x4x7x4xf32>, %fk: tensor<1x2x7x4xf32>, %v: tensor<1x2x7x6xf32>, %phi: tensor<1x4x7x3xf32>, %psi: tensor<1x2x7x3xf32>) {
+  // expected-error @+1 {{'psi' has H = 2 but 'fq' has H = 4}}
+  %0 = flt.linear_attention %fq, %fk, %v rpe(%phi, %psi) : tensor<1x4x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x6xf32>, tensor<1x4x7x3xf32>, tensor<1x2x7x3xf32> -> tensor<1x4x7x6xf32>
+  return
+}
+
+// -----
+
+// Grouped heads: v has fk's heads.
+func.func @serving1(%fq: tensor<1x4x7x4xf32>, %fk: tensor<1x2x7x4xf32>, %v: tensor<1x4x7x6xf32>) {
+  // expected-error @+1 {{'v' has H_kv = 4 but 'fk' has H_kv = 2}}
+  %0 = flt.linear_attention %fq, %fk, %v : tensor<1x4x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x4x7x6xf32> -> tensor<1x4x7x6xf32>
+  return
+}
+
+// -----
+
+// The state has m r rows.
+func.func @serving2(%fq: tensor<1x2x7x4xf32>, %v: tensor<1x2x7x6xf32>, %phi: tensor<1x2x7x3xf32>, %t0: tensor<1x2x4x6xf32>, %z0: tensor<1x2x4xf32>) {
+  // expected-error @+1 {{'T0' has m r = 4 but fk ⊗ psi features needs m r = 12}}
+  %0:3 = flt.linear_attention %fq, %fq, %v rpe(%phi, %phi) state(%t0, %z0) : tensor<1x2x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x6xf32>, tensor<1x2x7x3xf32>, tensor<1x2x7x3xf32>, tensor<1x2x4x6xf32>, tensor<1x2x4xf32> -> tensor<1x2x7x6xf32>, tensor<1x2x4x6xf32>, tensor<1x2x4xf32>
+  return
+}
+
+// -----
+
+// The state is f32.
+func.func @serving3(%fq: tensor<1x2x7x4xf32>, %v: tensor<1x2x7x6xf32>, %t0: tensor<1x2x4x6xf16>, %z0: tensor<1x2x4xf32>) {
+  // expected-error @+1 {{'T0' must have element type f32, got 'f16'}}
+  %0:3 = flt.linear_attention %fq, %fq, %v state(%t0, %z0) : tensor<1x2x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x6xf32>, tensor<1x2x4x6xf16>, tensor<1x2x4xf32> -> tensor<1x2x7x6xf32>, tensor<1x2x4x6xf16>, tensor<1x2x4xf32>
+  return
+}
+
+// -----
+
+// Packed sequences need B = 1.
+func.func @serving4(%fq: tensor<2x2x7x4xf32>, %v: tensor<2x2x7x6xf32>, %cu: tensor<3xi32>) {
+  // expected-error @+1 {{'fq' has B = 2 but packed sequences needs 1}}
+  %0 = flt.linear_attention %fq, %fq, %v packed(%cu) : tensor<2x2x7x4xf32>, tensor<2x2x7x4xf32>, tensor<2x2x7x6xf32>, tensor<3xi32> -> tensor<2x2x7x6xf32>
+  return
+}
+
+// -----
+
+// One state per packed sequence: N = 2 for cu_seqlens of 3 entries.
+func.func @serving5(%fq: tensor<1x2x7x4xf32>, %v: tensor<1x2x7x6xf32>, %cu: tensor<3xi32>, %t0: tensor<3x2x4x6xf32>, %z0: tensor<3x2x4xf32>) {
+  // expected-error @+1 {{'T0' has B = 3 but one state per packed sequence needs 2}}
+  %0:3 = flt.linear_attention %fq, %fq, %v state(%t0, %z0) packed(%cu) : tensor<1x2x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x6xf32>, tensor<3x2x4x6xf32>, tensor<3x2x4xf32>, tensor<3xi32> -> tensor<1x2x7x6xf32>, tensor<3x2x4x6xf32>, tensor<3x2x4xf32>
+  return
+}
+
+// -----
+
+// Lengths: one per batch, i32 or i64.
+func.func @serving6(%fq: tensor<2x2x7x4xf32>, %v: tensor<2x2x7x6xf32>, %n: tensor<2xf32>) {
+  // expected-error @+1 {{'lengths' must have element type i32 or i64}}
+  %0 = flt.linear_attention %fq, %fq, %v lengths(%n) : tensor<2x2x7x4xf32>, tensor<2x2x7x4xf32>, tensor<2x2x7x6xf32>, tensor<2xf32> -> tensor<2x2x7x6xf32>
+  return
+}
+
+// -----
+
+func.func @serving7(%fq: tensor<2x2x7x4xf32>, %v: tensor<2x2x7x6xf32>, %n: tensor<3xi32>) {
+  // expected-error @+1 {{'lengths' has B = 3 but 'fq' has B = 2}}
+  %0 = flt.linear_attention %fq, %fq, %v lengths(%n) : tensor<2x2x7x4xf32>, tensor<2x2x7x4xf32>, tensor<2x2x7x6xf32>, tensor<3xi32> -> tensor<2x2x7x6xf32>
   return
 }

@@ -12,13 +12,14 @@
 # RUN: %python %s
 
 import itertools
+import os
 import subprocess
 
 import numpy as np
 
 from flt import reference_autograd as ref
-from flt_harness import (Library, check, expect, finish, func, normal,
-                         positive, rng, tool, ttype)
+from flt_harness import (TARGET, Library, check, expect, expect_on_results,
+                         finish, func, normal, positive, rng, tool, ttype)
 
 H, HKV, m, r, e = 4, 2, 6, 3, 5
 g = rng(23)
@@ -99,9 +100,14 @@ for causal, index in itertools.product((False, True), ("i32", "i64")):
     functions[name] = op(name, rpe=True, causal=causal, lengths=True,
                          index=index)
 lib = Library(list(functions.values()))
-# The GPU's forms (value blocks, keys in parallel blocks), emulated here.
-blocked = Library([functions[n] for n in functions if n.startswith("gqa")],
-                  ["--emulate-gpu-mapping", "--token-tile=16"])
+forms = [("default", lib)]
+if TARGET == "cpu":
+    # The GPU's forms (value blocks, keys in parallel blocks) emulated, with
+    # a smaller tile so that sequences span several (../gpu runs the whole
+    # test on the GPU pipeline).
+    forms.append(("GPU mapping", Library(
+        list(functions.values()), ["--emulate-gpu-mapping",
+                                   "--token-tile=16"])))
 
 # Grouped heads.
 for name in (n for n in functions if n.startswith("gqa")):
@@ -112,9 +118,32 @@ for name in (n for n in functions if n.startswith("gqa")):
             continue
         xs = inputs(B, L, S, rpe, kv)
         expected = f64(reference(xs, rpe, causal))
-        for form, library in (("default", lib), ("GPU mapping", blocked)):
+        for form, library in forms:
             check(f"{name} ({form}) B={B} L={L} S={S}",
                   library.run(name, xs)[0], expected)
+
+
+def check_chunks(label, library, name, xs, t0, z0, full, rpe, causal,
+                 normalize):
+    pieces, t, z = [], t0, z0
+    for lo, hi in [(0, 64), (64, 130), (130, 147), (147, 148), (148, 149),
+                   (149, 150)]:
+        chunk = [x[:, :, lo:hi] for x in xs]
+        out, t, z = library.run(name, chunk + [t, z], results=3)
+        if not causal:
+            # Non-causal chunks see their own keys and the state only.
+            want = [f64(x) for x in reference(
+                [x[:, :, lo:hi] for x in xs], rpe, causal, normalize,
+                state=(pieces[-1][1] if pieces else t0,
+                       pieces[-1][2] if pieces else z0))]
+            check(f"{label} chunk [{lo}, {hi})", out, want[0])
+        pieces.append((out, t, z))
+    if causal:
+        check(f"{label} chunks = one run (rows)",
+              np.concatenate([p[0] for p in pieces], axis=2), full[0])
+    check(f"{label} chunks = one run (T)", t, full[1])
+    check(f"{label} chunks = one run (z)", z, full[2])
+
 
 # State: prefill in chunks, then one-token steps, against one run.
 for name in (n for n in functions if n.startswith("state")):
@@ -128,24 +157,10 @@ for name in (n for n in functions if n.startswith("state")):
     z0 = positive(g, (B, H, f))
     full = [f64(x) for x in reference(xs, rpe, causal, normalize,
                                       state=(t0, z0))]
-    pieces, t, z = [], t0, z0
-    for lo, hi in [(0, 64), (64, 130), (130, 147), (147, 148), (148, 149),
-                   (149, 150)]:
-        chunk = [x[:, :, lo:hi] for x in xs]
-        out, t, z = lib.run(name, chunk + [t, z], results=3)
-        if not causal:
-            # Non-causal chunks see their own keys and the state only.
-            want = [f64(x) for x in reference(
-                [x[:, :, lo:hi] for x in xs], rpe, causal, normalize,
-                state=(pieces[-1][1] if pieces else t0,
-                       pieces[-1][2] if pieces else z0))]
-            check(f"{name} chunk [{lo}, {hi})", out, want[0])
-        pieces.append((out, t, z))
-    if causal:
-        check(f"{name} chunks = one run (rows)",
-              np.concatenate([p[0] for p in pieces], axis=2), full[0])
-    check(f"{name} chunks = one run (T)", t, full[1])
-    check(f"{name} chunks = one run (z)", z, full[2])
+    for form, library in forms:
+        check_chunks(f"{name} ({form})", library, name, xs, t0, z0, full, rpe,
+                     causal, normalize)
+
 
 # Packed sequences with per-sequence states.
 cu = [0, 1, 17, 90, 93, 160]
@@ -157,10 +172,11 @@ for causal, index in itertools.product((False, True), ("i32", "i64")):
     z0 = positive(g, (N, H, m * r))
     want = [f64(x) for x in reference(xs, True, causal, state=(t0, z0),
                                       cu_seqlens=cu)]
-    got = lib.run(name, xs + [t0, z0, np.array(cu, dtype=index.replace(
-        "i", "int"))], results=3)
-    for label, out, expected in zip("oTz", got, want):
-        check(f"{name} {label} cu_seqlens={cu}", out, expected)
+    for form, library in forms:
+        got = library.run(name, xs + [t0, z0, np.array(cu, dtype=index.replace(
+            "i", "int"))], results=3)
+        for label, out, expected in zip("oTz", got, want):
+            check(f"{name} ({form}) {label} cu_seqlens={cu}", out, expected)
 
 # Padding.
 for causal, index in itertools.product((False, True), ("i32", "i64")):
@@ -170,11 +186,12 @@ for causal, index in itertools.product((False, True), ("i32", "i64")):
             continue
         xs = inputs(len(n), L, S, True)
         want = f64(reference(xs, True, causal, lengths=n))
-        got = lib.run(name, xs + [np.array(n, dtype=index.replace(
-            "i", "int"))])[0]
-        check(f"{name} L={L} S={S} lengths={n}", got, want)
-        expect(f"{name} padded rows are zero", not np.any(
-            got[1, :, n[1]:]) and not np.any(got[2, :, n[2]:]))
+        for form, library in forms:
+            got = library.run(name, xs + [np.array(n, dtype=index.replace(
+                "i", "int"))])[0]
+            check(f"{name} ({form}) L={L} S={S} lengths={n}", got, want)
+            expect_on_results(f"{name} ({form}) padded rows are zero", not np.any(
+                got[1, :, n[1]:]) and not np.any(got[2, :, n[2]:]))
 
 
 def run_error(name, args):
@@ -184,9 +201,14 @@ def run_error(name, args):
         path = f"{lib.dir}/bad{i}.npy"
         np.save(path, a)
         paths.append(f"--input={path}")
+    env = None
+    if TARGET == "cuda-host":
+        env = dict(os.environ,
+                   LD_LIBRARY_PATH=os.environ["FLT_RECORDING_CUDA_DRIVER_DIR"])
     done = subprocess.run([tool("flt-run"), lib.path, f"--function={name}",
-                           *paths, f"--output={lib.dir}/bad_out.npy"],
-                          capture_output=True, text=True)
+                           *paths, f"--output={lib.dir}/bad_out.npy",
+                           *lib.run_flags],
+                          capture_output=True, text=True, env=env)
     return done.returncode, done.stderr
 
 

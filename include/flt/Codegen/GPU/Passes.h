@@ -19,6 +19,13 @@
 
 namespace mlir::flt {
 
+/// A unit attribute on a function that runs on the host with host buffers
+/// (flt-compile's run-time checks of argument sizes and contents, which the
+/// runtime calls with the caller's host arrays): flt-map-to-gpu leaves it
+/// as it is.
+constexpr llvm::StringLiteral kHostFunctionAttrName = "flt.host_function";
+
+
 #define GEN_PASS_DECL
 #include "flt/Codegen/GPU/Passes.h.inc"
 

@@ -156,6 +156,13 @@ struct LinearAttentionGradient
                                            GradientBuilder &gb,
                                            ValueRange cotangents,
                                            ArrayRef<bool> needed) {
+    // docs/Semantics.md section 5's forms have no rule yet: a diagnostic,
+    // never the gradient of a different function.
+    if (op.usesServingOperands())
+      return op.emitError()
+             << "flt-generate-vjp: no gradient rule yet for "
+                "'flt.linear_attention' with state, packed, lengths or "
+                "grouped key/value heads";
     // One internal op for all gradients (flt-select-algorithm lowers it
     // fused or as more linear attention); in f32, cast back at the end.
     Value phi = op.getPhi() ? gb.toF32(op.getPhi()) : Value();
