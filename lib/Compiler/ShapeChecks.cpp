@@ -148,7 +148,7 @@ Value violated(OpBuilder &b, Location loc, const ShapeRule &rule) {
     return contentsViolated(b, loc, rule);
   if (rule.kind == ShapeRule::Kind::Product) {
     Value lhs = sizeOf(b, loc, rule.value, rule.dim);
-    Value product = i64(b, loc, 1);
+    Value product = i64(b, loc, rule.constant);
     for (const ShapeRule::Term &term : rule.terms)
       product = arith::MulIOp::create(b, loc, product,
                                       sizeOf(b, loc, term.value, term.dim));

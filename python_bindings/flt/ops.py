@@ -228,6 +228,19 @@ def spectral_features(r: Value, xi: Value, rho: Value, *, weighting=None):
                  _attrs(weighting=_enum("weighting", weighting, _WEIGHTINGS)))
 
 
+def _serving_groups(state, cu_seqlens, lengths):
+    """docs/Semantics.md section 5's operand groups, in their textual order."""
+    groups = []
+    if state:
+        groups.append(("state", list(zip(("initial_state",
+                                           "initial_normalizer"), state))))
+    if cu_seqlens is not None:
+        groups.append(("packed", [("cu_seqlens", cu_seqlens)]))
+    if lengths is not None:
+        groups.append(("lengths", [("lengths", lengths)]))
+    return groups
+
+
 def linear_attention(fq: Value, fk: Value, v: Value,
                      rpe: Optional[Tuple[Value, Value]] = None, *,
                      causal=None, normalize=None, eps=None,
@@ -237,16 +250,8 @@ def linear_attention(fq: Value, fk: Value, v: Value,
     """docs/Semantics.md 2.4: [B,H,L,e]; fk and v may have fewer (grouped)
     heads. Section 5: with state=(T0, z0) the result is (out, T, z);
     cu_seqlens packs sequences, lengths pads them."""
-    groups = []
-    if rpe:
-        groups.append(("rpe", list(zip(("phi", "psi"), rpe))))
-    if state:
-        groups.append(("state", list(zip(("initial_state",
-                                           "initial_normalizer"), state))))
-    if cu_seqlens is not None:
-        groups.append(("packed", [("cu_seqlens", cu_seqlens)]))
-    if lengths is not None:
-        groups.append(("lengths", [("lengths", lengths)]))
+    groups = [("rpe", list(zip(("phi", "psi"), rpe)))] if rpe else []
+    groups += _serving_groups(state, cu_seqlens, lengths)
     return _emit("linear_attention", [("fq", fq), ("fk", fk), ("v", v)],
                  groups,
                  _attrs(causal=causal,
@@ -310,12 +315,18 @@ def attention(q: Value, k: Value, v: Value, r: Value, xi: Value,
               theta: Value, *, proj: Optional[Value] = None, kernel="relu",
               eps=None, spectrum="gaussian_mixture", weighting=None,
               causal=None, normalize=None, rpe_form=None, density=None,
-              key_stabilizer=None):
+              key_stabilizer=None,
+              state: Optional[Tuple[Value, Value]] = None,
+              cu_seqlens: Optional[Value] = None,
+              lengths: Optional[Value] = None):
     """docs/Semantics.md 2.8: one FLT layer, [B,H,L,e] (rpe_form="concat":
-    the official FLT code's form, w then [H,m,d+2 m_f])."""
+    the official FLT code's form, w then [H,m,d+2 m_f]); section 5's
+    state (the result is then (out, T, z)), cu_seqlens and lengths as for
+    linear_attention."""
+    groups = [("proj", [("w", proj)])] if proj is not None else []
+    groups += _serving_groups(state, cu_seqlens, lengths)
     return _emit("attention", [("q", q), ("k", k), ("v", v), ("r", r),
-                               ("xi", xi), ("theta", theta)],
-                 [("proj", [("w", proj)])] if proj is not None else [],
+                               ("xi", xi), ("theta", theta)], groups,
                  _attrs(kernel=_enum("kernel", kernel, _KERNELS), eps=eps,
                         spectrum=_enum("spectrum", spectrum, _SPECTRA),
                         weighting=_enum("weighting", weighting, _WEIGHTINGS),

@@ -295,6 +295,55 @@ static void checkIntegerTable(ShapeChecker &check, StringRef name, Value value,
                 "'" + name + "' must have element type i32 or i64");
 }
 
+/// docs/Semantics.md section 5's operands of an attention op with queries
+/// `queries` and keys `keys` (registered; values are "v"): the state T0, z0
+/// and its results T, z ([B (N packed), H, rows, e] and [.., rows], f32;
+/// `checkRows` checks T0's rows), packed sequences' offsets, lengths.
+static void checkServingOperands(ShapeChecker &check, Value state,
+                                 Value normalizer, Value finalState,
+                                 Value finalNormalizer, Value offsets,
+                                 Value lengths, StringRef queries,
+                                 StringRef keys,
+                                 llvm::function_ref<void()> checkRows) {
+  check.require(static_cast<bool>(state) == static_cast<bool>(finalState),
+                "state(...) and the two state results go together");
+  if (state) {
+    check.tensor("T0", state, kState, ElementKind::F32)
+        .tensor("z0", normalizer, kNormalizerState, ElementKind::F32)
+        .tensor("T", finalState, kState, ElementKind::F32)
+        .tensor("z", finalNormalizer, kNormalizerState, ElementKind::F32);
+    if (!offsets)
+      check.sameDim("T0", 0, queries, 0);
+    check.sameDim("T0", 1, queries, 1).sameDim("T0", 3, "v", 3);
+    if (check.succeeded())
+      checkRows();
+    check.sameDim("z0", 0, "T0", 0)
+        .sameDim("z0", 1, "T0", 1)
+        .sameDim("z0", 2, "T0", 2);
+    for (int64_t dim = 0; dim < 4; ++dim)
+      check.sameDim("T", dim, "T0", dim);
+    for (int64_t dim = 0; dim < 3; ++dim)
+      check.sameDim("z", dim, "z0", dim);
+  }
+  if (offsets) {
+    checkIntegerTable(check, "cu_seqlens", offsets, kCuSeqlens);
+    check.dimIsSum(queries, 0, {}, 1, "1", "packed sequences")
+        .sameDim(keys, 2, queries, 2, "packed sequences need S = L")
+        .dimAtLeast("cu_seqlens", 0, {}, 1, "1", "packed sequences");
+    if (state)
+      check.dimIsSum("T0", 0, {{"cu_seqlens", 0, 1}}, -1, "N",
+                     "one state per packed sequence");
+    check.contents(ShapeRule::Kind::Offsets, "cu_seqlens", queries, 2,
+                   "'cu_seqlens' must rise strictly from 0 to L");
+  }
+  if (lengths) {
+    checkIntegerTable(check, "lengths", lengths, kLengths);
+    check.sameDim("lengths", 0, queries, 0)
+        .contents(ShapeRule::Kind::Lengths, "lengths", keys, 2,
+                  "every 'lengths' entry must lie in [0, S]");
+  }
+}
+
 static void checkShapes(LinearAttentionOp op, ShapeChecker &check) {
   checkQueriesKeysValues(check, "fq", op.getFq(), kFq, "fk", op.getFk(),
                          kFkGrouped, op.getV(), /*groupedHeads=*/true);
@@ -302,49 +351,16 @@ static void checkShapes(LinearAttentionOp op, ShapeChecker &check) {
   checkCausal(check, op.getCausal(), "fq", "fk");
   checkAttentionResult(check, op.getResult(), "fq", "v");
 
-  // State: [B (N packed), H, m r, e] and [.., m r], f32, in and out alike.
-  check.require(static_cast<bool>(op.getInitialState()) ==
-                    static_cast<bool>(op.getFinalState()),
-                "state(...) and the two state results go together");
-  if (Value state = op.getInitialState()) {
-    check.tensor("T0", state, kState, ElementKind::F32)
-        .tensor("z0", op.getInitialNormalizer(), kNormalizerState,
-                ElementKind::F32)
-        .tensor("T", op.getFinalState(), kState, ElementKind::F32)
-        .tensor("z", op.getFinalNormalizer(), kNormalizerState,
-                ElementKind::F32);
-    if (!op.getCuSeqlens())
-      check.sameDim("T0", 0, "fq", 0);
-    check.sameDim("T0", 1, "fq", 1).sameDim("T0", 3, "v", 3);
-    if (op.getPhi())
-      check.dimIsProduct("T0", 2, {{"fk", 3}, {"psi", 3}}, "m r",
-                         "fk ⊗ psi features");
-    else
-      check.sameDim("T0", 2, "fk", 3, "the state has m rows without rpe");
-    check.sameDim("z0", 0, "T0", 0)
-        .sameDim("z0", 1, "T0", 1)
-        .sameDim("z0", 2, "T0", 2);
-    for (StringRef result : {"T", "z"})
-      for (int64_t dim = 0; dim < (result == "T" ? 4 : 3); ++dim)
-        check.sameDim(result, dim, result == "T" ? "T0" : "z0", dim);
-  }
-  if (Value offsets = op.getCuSeqlens()) {
-    checkIntegerTable(check, "cu_seqlens", offsets, kCuSeqlens);
-    check.dimIsSum("fq", 0, {}, 1, "1", "packed sequences")
-        .sameDim("fk", 2, "fq", 2, "packed sequences need S = L")
-        .dimAtLeast("cu_seqlens", 0, {}, 1, "1", "packed sequences");
-    if (op.getInitialState())
-      check.dimIsSum("T0", 0, {{"cu_seqlens", 0, 1}}, -1, "N",
-                     "one state per packed sequence");
-    check.contents(ShapeRule::Kind::Offsets, "cu_seqlens", "fq", 2,
-                   "'cu_seqlens' must rise strictly from 0 to L");
-  }
-  if (Value lengths = op.getLengths()) {
-    checkIntegerTable(check, "lengths", lengths, kLengths);
-    check.sameDim("lengths", 0, "fq", 0)
-        .contents(ShapeRule::Kind::Lengths, "lengths", "fk", 2,
-                  "every 'lengths' entry must lie in [0, S]");
-  }
+  checkServingOperands(
+      check, op.getInitialState(), op.getInitialNormalizer(),
+      op.getFinalState(), op.getFinalNormalizer(), op.getCuSeqlens(),
+      op.getLengths(), "fq", "fk", [&] {
+        if (op.getPhi())
+          check.dimIsProduct("T0", 2, {{"fk", 3}, {"psi", 3}}, "m r",
+                             "fk ⊗ psi features");
+        else
+          check.sameDim("T0", 2, "fk", 3, "the state has m rows without rpe");
+      });
 }
 
 LogicalResult LinearAttentionOp::verify() {
@@ -714,8 +730,9 @@ RankedTensorType AttentionOp::inferResultType(Value q, Value v) {
 }
 
 static void checkShapes(AttentionOp op, ShapeChecker &check) {
-  checkQueriesKeysValues(check, "q", op.getQ(), kQ, "k", op.getK(), kK,
-                         op.getV());
+  checkQueriesKeysValues(check, "q", op.getQ(), kQ, "k", op.getK(), kFkGrouped,
+                         op.getV(), /*groupedHeads=*/true);
+
   check.sameDim("k", 2, "q", 2,
                 "flt.attention is self-attention (one position tensor 'r' "
                 "serves queries and keys)");
@@ -753,6 +770,25 @@ static void checkShapes(AttentionOp op, ShapeChecker &check) {
                     op.getKernel() == Kernel::FavorPos,
                 "'key_stabilizer' applies only to kernel favor_pos");
   checkAttentionResult(check, op.getResult(), "q", "v");
+  check.require(!op.getInitialState() || op.getKernel() != Kernel::FavorPos,
+                "state(...) with kernel favor_pos: its key stabilizer is a "
+                "maximum over the keys of one call, so two calls' features "
+                "would not share a scale");
+  checkServingOperands(
+      check, op.getInitialState(), op.getInitialNormalizer(),
+      op.getFinalState(), op.getFinalNormalizer(), op.getCuSeqlens(),
+      op.getLengths(), "q", "k", [&] {
+        // m features per token (w's rows, else d), times 2 m_f positional
+        // ones in the mask form.
+        StringRef features = op.getW() ? "w" : "q";
+        int64_t featureDim = op.getW() ? 1 : 3;
+        if (op.getRpeForm() == RpeForm::Concat)
+          check.sameDim("T0", 2, features, featureDim,
+                        "the state has m rows with rpe_form concat");
+        else
+          check.dimIsProduct("T0", 2, {{features, featureDim}, {"xi", 1}},
+                             "m 2 m_f", "the features fk ⊗ psi", 2);
+      });
 }
 
 LogicalResult AttentionOp::verify() {
@@ -765,6 +801,16 @@ LogicalResult
 AttentionOp::reifyResultShapes(OpBuilder &builder,
                                ReifiedRankedShapedTypeDims &shapes) {
   shapes.push_back(attentionResultShape(builder, getLoc(), getQ(), getV()));
+  for (Value state : {getInitialState(), getInitialNormalizer()}) {
+    if (!state)
+      continue;
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t dim = 0, rank = cast<RankedTensorType>(state.getType())
+                                     .getRank();
+         dim < rank; ++dim)
+      sizes.push_back(dimOf(builder, getLoc(), state, dim));
+    shapes.push_back(sizes);
+  }
   return success();
 }
 
@@ -816,6 +862,9 @@ mlir::flt::inferResultTypes(StringRef name,
   } else if (name == AttentionOp::getOperationName() &&
              have({"q", "k", "v", "r", "xi", "theta"})) {
     types.push_back(AttentionOp::inferResultType(get("q"), get("v")));
+    if (have({"initial_state", "initial_normalizer"}))
+      types.append({get("initial_state").getType(),
+                    get("initial_normalizer").getType()});
   } else {
     return failure();
   }

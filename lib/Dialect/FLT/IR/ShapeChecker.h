@@ -243,12 +243,13 @@ public:
   /// sizes; `expression` spells it, `reason` where it comes from.
   ShapeChecker &dimIsProduct(StringRef a, int64_t dim,
                              ArrayRef<std::pair<StringRef, int64_t>> factors,
-                             StringRef expression, const Twine &reason) {
+                             StringRef expression, const Twine &reason,
+                             int64_t scale = 1) {
     if (!ok)
       return *this;
     const Entry &ea = lookup(a);
     SmallVector<std::tuple<const Entry *, int64_t, int64_t>> entries;
-    int64_t expected = 1;
+    int64_t expected = scale;
     bool dynamic = ShapedType::isDynamic(ea.type.getDimSize(dim));
     for (auto [name, factorDim] : factors) {
       const Entry &factor = lookup(name);
@@ -266,7 +267,7 @@ public:
                << expected;
       return *this;
     }
-    addRule(ShapeRule::Kind::Product, ea, dim, entries, 0,
+    addRule(ShapeRule::Kind::Product, ea, dim, entries, scale,
             "'" + a.str() + "' " + ea.layout[dim].str() + " must be " +
                 expression.str() + " (" + reason.str() + ")");
     return *this;

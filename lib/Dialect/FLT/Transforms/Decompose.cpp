@@ -54,6 +54,31 @@ Value concatScaled(PatternRewriter &rewriter, Location loc, Value x,
                                   ValueRange{x, scaled});
 }
 
+/// `keys` [B, H_kv, S, d] repeated to `heads` [B, H, S, d] query heads
+/// (head h reads h / (H / H_kv), docs/Semantics.md section 5): for key
+/// features that are per query head (a projection per head, or positional
+/// features concatenated per head). `heads` is a query tensor.
+static Value repeatHeads(OpBuilder &b, Location loc, Value keys,
+                         Value heads) {
+  StructuredBuilder sb(b, loc);
+  SmallVector<OpFoldResult> sizes = sb.dims(keys);
+  sizes[1] = sb.dim(heads, 1);
+  Value group = arith::DivUIOp::create(
+      b, loc, getValueOrCreateConstantIndexOp(b, loc, sizes[1]),
+      getValueOrCreateConstantIndexOp(b, loc, sb.dim(keys, 1)));
+  Type element = cast<RankedTensorType>(keys.getType()).getElementType();
+  return sb.generic1(
+      ValueRange{}, sb.empty(sizes, element), {sb.map(4, {0, 1, 2, 3})},
+      StructuredBuilder::parallel(4),
+      [&](OpBuilder &bb, Location nl, ValueRange) -> SmallVector<Value> {
+        SmallVector<Value> index;
+        for (int64_t dim = 0; dim < 4; ++dim)
+          index.push_back(linalg::IndexOp::create(bb, nl, dim));
+        index[1] = arith::DivUIOp::create(bb, nl, index[1], group);
+        return {tensor::ExtractOp::create(bb, nl, keys, index)};
+      });
+}
+
 /// flt.attention -> feature_map x2, spectral_density, spectral_features,
 /// linear_attention with rpe (rpe_form mask), or, for rpe_form concat,
 /// the features concatenated to q and k before the feature maps and a
@@ -82,31 +107,50 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
                                         rho, op.getWeighting());
     };
     Value fq, fk, phi, psi;
+    // Grouped heads whose key features are per query head (fk is [B, H,
+    // S, m] anyway): k repeated to the query heads, and v with it, since
+    // linear_attention pairs fk's heads with v's.
+    Value keys = op.getK(), values = op.getV();
+    bool perQueryHeadKeys =
+        op.getW() || op.getRpeForm() == RpeForm::Concat;
+    if (perQueryHeadKeys &&
+        cast<RankedTensorType>(keys.getType()).getDimSize(1) !=
+            op.getQ().getType().getDimSize(1)) {
+      keys = repeatHeads(rewriter, loc, keys, op.getQ());
+      values = repeatHeads(rewriter, loc, values, op.getQ());
+    }
     if (op.getRpeForm() == RpeForm::Concat) {
       // The positional features enter the feature maps beside q and k.
       auto features = positionalFeatures();
       OpFoldResult d = StructuredBuilder(rewriter, loc).dim(op.getQ(), 3);
       std::tie(fq, fk) = featureMaps(
           concatScaled(rewriter, loc, op.getQ(), features.getPhi(), d),
-          concatScaled(rewriter, loc, op.getK(), features.getPsi(), d));
+          concatScaled(rewriter, loc, keys, features.getPsi(), d));
     } else {
-      std::tie(fq, fk) = featureMaps(op.getQ(), op.getK());
+      std::tie(fq, fk) = featureMaps(op.getQ(), keys);
       auto features = positionalFeatures();
       phi = features.getPhi();
       psi = features.getPsi();
     }
     // linear_attention's eps keeps its default: the layer's eps is the
     // feature maps' (docs/Semantics.md 2.8).
-    auto attention =
-        LinearAttentionOp::create(rewriter, loc, fq, fk, op.getV(), phi, psi,
-                                  op.getCausal(), op.getNormalize(),
-                                  /*eps=*/1e-6f);
-    // The op's declared result type may be more static than the inferred
-    // one (e.g. a static L from a dynamic input); keep the declared type.
-    Value result = attention.getResult();
-    if (result.getType() != op.getType())
-      result = tensor::CastOp::create(rewriter, loc, op.getType(), result);
-    rewriter.replaceOp(op, result);
+    // docs/Semantics.md section 5's operands go to the linear attention.
+    auto attention = LinearAttentionOp::create(
+        rewriter, loc, fq, fk, values, phi, psi, op.getInitialState(),
+        op.getInitialNormalizer(), op.getCuSeqlens(), op.getLengths(),
+        op.getCausal(), op.getNormalize(),
+        /*eps=*/1e-6f);
+    // The op's declared result types may be more static than the inferred
+    // ones (e.g. a static L from a dynamic input); keep the declared types.
+    SmallVector<Value> results;
+    for (auto [result, declared] :
+         llvm::zip(attention->getResults(), op->getResultTypes()))
+      results.push_back(result.getType() == declared
+                            ? Value(result)
+                            : tensor::CastOp::create(rewriter, loc, declared,
+                                                     result)
+                                  .getResult());
+    rewriter.replaceOp(op, results);
     return success();
   }
 };

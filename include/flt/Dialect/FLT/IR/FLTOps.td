@@ -524,7 +524,8 @@ def FLT_ToeplitzAttentionOp : FLT_Op<"toeplitz_attention"> {
 // attention
 //===----------------------------------------------------------------------===//
 
-def FLT_AttentionOp : FLT_Op<"attention"> {
+def FLT_AttentionOp
+    : FLT_Op<"attention", [AttrSizedOperandSegments, AttrSizedResultSegments]> {
   let summary = "one FLT attention layer (composite)";
   let description = [{
     A whole FourierLearner-Transformer attention layer, exactly:
@@ -547,6 +548,16 @@ def FLT_AttentionOp : FLT_Op<"attention"> {
     fk = feature_map(k'), out = linear_attention(fq, fk, v) (a projection
     `w` is then [H, m, d + 2 m_f]).
 
+    docs/Semantics.md section 5 applies through the linear_attention: k and
+    v may have H_kv heads (H_kv divides H; with `proj` or rpe_form concat
+    the key features are per query head, so k and v are repeated to the
+    query heads first; otherwise neither is), and `state(T0, z0)`
+    ([B, H, m 2 m_f, e], [B, H, m 2 m_f]; m without the mask form's 2 m_f
+    for rpe_form concat), `packed(cu_seqlens)` and `lengths(n)` are passed
+    to it (the state then also is a result). With state, the kernel is not
+    favor_pos: its key stabilizer is a maximum over the keys of one call,
+    so the features of two calls would not share a scale.
+
     ```mlir
     %o = flt.attention %q, %k, %v, %r, %xi, %theta
            {kernel = #flt.kernel<relu>, spectrum = #flt.spectrum<gaussian_mixture>}
@@ -566,7 +577,11 @@ def FLT_AttentionOp : FLT_Op<"attention"> {
   let arguments = (ins AnyRankedTensor:$q, AnyRankedTensor:$k,
                    AnyRankedTensor:$v, AnyRankedTensor:$r,
                    AnyRankedTensor:$xi, AnyRankedTensor:$theta,
-                   Optional<AnyRankedTensor>:$w, FLT_KernelAttr:$kernel,
+                   Optional<AnyRankedTensor>:$w,
+                   Optional<AnyRankedTensor>:$initial_state,
+                   Optional<AnyRankedTensor>:$initial_normalizer,
+                   Optional<AnyRankedTensor>:$cu_seqlens,
+                   Optional<AnyRankedTensor>:$lengths, FLT_KernelAttr:$kernel,
                    FLT_F32Default0:$eps, FLT_SpectrumAttr:$spectrum,
                    DefaultValuedAttr<FLT_WeightingAttr,
                      "::mlir::flt::Weighting::QuerySide">:$weighting,
@@ -579,10 +594,15 @@ def FLT_AttentionOp : FLT_Op<"attention"> {
                      "::mlir::flt::Density::Normal">:$density,
                    DefaultValuedAttr<FLT_KeyStabilizerAttr,
                      "::mlir::flt::KeyStabilizer::PerHead">:$key_stabilizer);
-  let results = (outs AnyRankedTensor:$result);
+  let results = (outs AnyRankedTensor:$result,
+                 Optional<AnyRankedTensor>:$final_state,
+                 Optional<AnyRankedTensor>:$final_normalizer);
   let assemblyFormat = [{
     $q `,` $k `,` $v `,` $r `,` $xi `,` $theta (`proj` `(` $w^ `)`)?
+    (`state` `(` $initial_state^ `,` $initial_normalizer `)`)?
+    (`packed` `(` $cu_seqlens^ `)`)? (`lengths` `(` $lengths^ `)`)?
     attr-dict `:` type(operands) `->` type($result)
+    (`,` type($final_state)^ `,` type($final_normalizer))?
   }];
   let extraClassDeclaration = [{
     /// [B, H, L, e] with q's element type.

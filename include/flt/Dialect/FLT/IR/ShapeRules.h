@@ -19,7 +19,7 @@ namespace mlir::flt {
 /// dim(value, dim) == Σ coefficient · dim(term) + constant, or (MultipleOf)
 /// dim(value, dim) is a multiple of Σ coefficient · dim(term) + constant, or
 /// (AtLeast) dim(value, dim) >= Σ coefficient · dim(term) + constant, or
-/// (Product) dim(value, dim) == Π dim(term).
+/// (Product) dim(value, dim) == constant · Π dim(term).
 ///
 /// Two kinds read the contents of `value`, a rank-1 integer tensor, against
 /// the size of the one term: (Offsets) value[0] = 0 < value[1] < ... <
