@@ -532,7 +532,10 @@ def position_transform(x, theta, core, mix="identity", pairing="interleaved",
     if core == "permutation":
         if positions is not None:
             raise ValueError("core permutation takes no explicit positions")
-        rows = table[:, offset + torch.arange(L), :]          # [H, L, d]
+        # Rows count from each packed sequence's start, as the default
+        # positions do (docs/Semantics.md 5).
+        starts = _Layout(B, L, L, False, cu_seqlens, None).sequence_starts(L)
+        rows = table[:, offset + torch.arange(L) - starts, :]  # [H, L, d]
         return torch.gather(y, -1, rows[None].expand(B, H, L, d))
     if positions is not None:
         s = _t(positions)

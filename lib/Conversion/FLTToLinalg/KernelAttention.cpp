@@ -48,6 +48,8 @@ struct LowerKernelAttention : OpRewritePattern<KernelAttentionOp> {
     lowering.bias = op.getBias();
     lowering.phi = op.getPhi();
     lowering.psi = op.getPsi();
+    lowering.cuSeqlens = op.getCuSeqlens();
+    lowering.lengths = op.getLengths();
     lowering.causal = op.getCausal();
     lowering.power = op.getPower();
     lowering.amplitudeEps = op.getFourierForm() == FourierForm::AmplitudeEps;
@@ -80,6 +82,8 @@ struct LowerToeplitzAttentionDirect : OpRewritePattern<ToeplitzAttentionOp> {
     lowering.k = op.getFk();
     lowering.v = op.getV();
     lowering.toeplitzBias = op.getB();
+    lowering.cuSeqlens = op.getCuSeqlens();
+    lowering.lengths = op.getLengths();
     lowering.causal = op.getCausal();
     lowering.normalize = op.getNormalize();
     lowering.eps = op.getEps().convertToFloat();

@@ -601,19 +601,6 @@ Value LinearAttentionLowering::lowerTwoPhase(ArrayRef<OpFoldResult> sizes,
 // Serving forms: state, packed sequences, padding
 //===----------------------------------------------------------------------===//
 
-/// `value` clamped to [low, high] (index values).
-static Value clamp(OpBuilder &b, Location loc, Value value, Value low,
-                   Value high) {
-  return arith::MinSIOp::create(
-      b, loc, arith::MaxSIOp::create(b, loc, value, low), high);
-}
-
-/// Element `index` of a rank-1 integer table as an index value.
-static Value tableEntry(OpBuilder &b, Location loc, Value table, Value index) {
-  Value entry = tensor::ExtractOp::create(b, loc, table, ValueRange{index});
-  return arith::IndexCastOp::create(b, loc, b.getIndexType(), entry);
-}
-
 std::tuple<Value, Value, Value>
 LinearAttentionLowering::tokenRange(OpBuilder &nb, Value seq, OpFoldResult L,
                                     OpFoldResult S) {
@@ -626,13 +613,13 @@ LinearAttentionLowering::tokenRange(OpBuilder &nb, Value seq, OpFoldResult L,
   if (cuSeqlens) {
     Value next = arith::AddIOp::create(nb, loc, seq, sb.index(1));
     Value start =
-        clamp(nb, loc, tableEntry(nb, loc, cuSeqlens, seq), zero, queries);
+        clampIndex(nb, loc, tableEntry(nb, loc, cuSeqlens, seq), zero, queries);
     Value end =
-        clamp(nb, loc, tableEntry(nb, loc, cuSeqlens, next), start, queries);
+        clampIndex(nb, loc, tableEntry(nb, loc, cuSeqlens, next), start, queries);
     return {start, end, end};
   }
   if (lengths) {
-    Value end = clamp(nb, loc, tableEntry(nb, loc, lengths, seq), zero, keys);
+    Value end = clampIndex(nb, loc, tableEntry(nb, loc, lengths, seq), zero, keys);
     return {zero, end, arith::MinSIOp::create(nb, loc, end, queries)};
   }
   return {zero, keys, queries};

@@ -6,7 +6,9 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -170,3 +172,101 @@ Value mlir::flt::toeplitzBiasShift(OpBuilder &b, Location loc, Value maxima,
       b, loc, none, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0)),
       maximum);
 }
+
+/// `value` clamped to [low, high] (index values).
+Value mlir::flt::clampIndex(OpBuilder &b, Location loc, Value value, Value low,
+                 Value high) {
+  return arith::MinSIOp::create(
+      b, loc, arith::MaxSIOp::create(b, loc, value, low), high);
+}
+
+/// Entry `index` of a rank-1 integer table as an index.
+Value mlir::flt::tableEntry(OpBuilder &b, Location loc, Value table, Value index) {
+  Value entry = tensor::ExtractOp::create(b, loc, table, ValueRange{index});
+  return arith::IndexCastOp::create(b, loc, b.getIndexType(), entry);
+}
+
+/// Per token of a packed batch, its sequence's first token and the token
+/// after its last: two [L] index tensors (a token no valid sequence covers
+/// gets [0, 0), no keys). The offsets are clamped to [0, L].
+std::pair<Value, Value> mlir::flt::tabulateSequences(OpBuilder &b,
+                                                     Location loc,
+                                                     Value cuSeqlens,
+                                                     Value length) {
+  // One parallel op over the tokens (so that on a GPU it runs on the device,
+  // where the table lives): each token finds its sequence by a binary search
+  // over the offsets, ⌈log2(N + 1)⌉ steps.
+  StructuredBuilder sb(b, loc);
+  Type index = b.getIndexType();
+  Value zero = sb.index(0), one = sb.index(1);
+  Value entries = tensor::DimOp::create(b, loc, cuSeqlens, 0);
+  Value count = arith::MaxSIOp::create(
+      b, loc, arith::SubIOp::create(b, loc, entries, one), zero);
+  Value steps = arith::SubIOp::create(
+      b, loc, sb.index(64),
+      arith::IndexCastOp::create(
+          b, loc, index,
+          math::CountLeadingZerosOp::create(
+              b, loc,
+              arith::IndexCastOp::create(b, loc, b.getI64Type(), count))));
+  SmallVector<Value> tables = sb.generic(
+      ValueRange{},
+      ValueRange{sb.empty({length}, index), sb.empty({length}, index)},
+      {sb.map(1, {0}), sb.map(1, {0})}, StructuredBuilder::parallel(1),
+      [&](OpBuilder &nb, Location nl, ValueRange) -> SmallVector<Value> {
+        Value token = linalg::IndexOp::create(nb, nl, 0);
+        Value nzero = arith::ConstantIndexOp::create(nb, nl, 0);
+        Value none = arith::ConstantIndexOp::create(nb, nl, 1);
+        // An empty table has no entry to read: no sequences.
+        auto bounds = scf::IfOp::create(
+            nb, nl, arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sgt,
+                                          count, nzero),
+            [&](OpBuilder &tb, Location tl) {
+              // The last n with cu[n] <= token, searched in [0, N).
+              auto search = scf::ForOp::create(
+                  tb, tl, nzero, steps, none, ValueRange{nzero, count},
+                  [&](OpBuilder &lb, Location ll, Value, ValueRange range) {
+                    Value mid = arith::DivUIOp::create(
+                        lb, ll, arith::AddIOp::create(lb, ll, range[0], range[1]),
+                        arith::ConstantIndexOp::create(lb, ll, 2));
+                    Value atOrBefore = arith::CmpIOp::create(
+                        lb, ll, arith::CmpIPredicate::sle,
+                        tableEntry(lb, ll, cuSeqlens, mid), token);
+                    scf::YieldOp::create(
+                        lb, ll,
+                        ValueRange{arith::SelectOp::create(lb, ll, atOrBefore,
+                                                           mid, range[0]),
+                                   arith::SelectOp::create(lb, ll, atOrBefore,
+                                                           range[1], mid)});
+                  });
+              Value n = search.getResult(0);
+              Value start =
+                  clampIndex(tb, tl, tableEntry(tb, tl, cuSeqlens, n), nzero,
+                             length);
+              Value end = clampIndex(
+                  tb, tl,
+                  tableEntry(tb, tl, cuSeqlens,
+                             arith::AddIOp::create(tb, tl, n, none)),
+                  start, length);
+              // A token outside its found range (offsets that do not rise)
+              // gets no keys.
+              Value inside = arith::AndIOp::create(
+                  tb, tl,
+                  arith::CmpIOp::create(tb, tl, arith::CmpIPredicate::sle,
+                                        start, token),
+                  arith::CmpIOp::create(tb, tl, arith::CmpIPredicate::slt,
+                                        token, end));
+              scf::YieldOp::create(
+                  tb, tl,
+                  ValueRange{
+                      arith::SelectOp::create(tb, tl, inside, start, nzero),
+                      arith::SelectOp::create(tb, tl, inside, end, nzero)});
+            },
+            [&](OpBuilder &eb, Location el) {
+              scf::YieldOp::create(eb, el, ValueRange{nzero, nzero});
+            });
+        return {bounds.getResult(0), bounds.getResult(1)};
+      });
+  return {tables[0], tables[1]};
+}
+

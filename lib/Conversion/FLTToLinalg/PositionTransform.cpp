@@ -149,6 +149,22 @@ struct LowerPositionTransform : OpRewritePattern<PositionTransformOp> {
     Value positions = op.getPositions();
     int64_t offset = op.getOffset();
     Type resultElement = op.getType().getElementType();
+    // Packed sequences: token l's default position counts from its
+    // sequence's start.
+    Value sequenceStarts;
+    if (op.getCuSeqlens() && !positions)
+      sequenceStarts =
+          tabulateSequences(rewriter, loc, op.getCuSeqlens(),
+                            getValueOrCreateConstantIndexOp(
+                                rewriter, loc, (*sizes)[2]))
+              .first;
+    // l, or l - (its sequence's start) when packed.
+    auto tokenIndex = [&](OpBuilder &b, Location nl, Value l) -> Value {
+      if (!sequenceStarts)
+        return l;
+      return arith::SubIOp::create(
+          b, nl, l, tensor::ExtractOp::create(b, nl, sequenceStarts, l));
+    };
     if (op.getCore() == LrpeCore::Permutation) {
       // result_c = y_{table[h, l + offset, c]}; entries outside [0, d) are
       // clamped so that no read leaves y.
@@ -163,7 +179,7 @@ struct LowerPositionTransform : OpRewritePattern<PositionTransformOp> {
             SmallVector<Value> at;
             for (int64_t i = 0; i < 4; ++i)
               at.push_back(linalg::IndexOp::create(b, nl, i));
-            Value row = arith::AddIOp::create(b, nl, at[2],
+            Value row = arith::AddIOp::create(b, nl, tokenIndex(b, nl, at[2]),
                                               indexConstant(b, nl, offset));
             Value entry = tensor::ExtractOp::create(
                 b, nl, table, ValueRange{at[1], row, at[3]});
@@ -202,7 +218,9 @@ struct LowerPositionTransform : OpRewritePattern<PositionTransformOp> {
                     .getResult());
           } else {
             Value shifted = arith::AddIOp::create(
-                b, nl, arith::IndexCastOp::create(b, nl, b.getI64Type(), li),
+                b, nl,
+                arith::IndexCastOp::create(b, nl, b.getI64Type(),
+                                           tokenIndex(b, nl, li)),
                 arith::ConstantIntOp::create(b, nl, b.getI64Type(), offset));
             s = arith::SIToFPOp::create(b, nl, f64, shifted);
           }

@@ -73,6 +73,7 @@ Value reduceRows(
 
 } // namespace
 
+
 FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
                                            Operation *op) {
   StructuredBuilder sb(b, loc);
@@ -101,6 +102,20 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
   if (toeplitzBias)
     biasMax = toeplitzBiasMaxima(sb, toeplitzBias, H);
 
+  // Packed sequences: each token's sequence [start, end), tabulated once.
+  Value sequenceStarts, sequenceEnds;
+  if (cuSeqlens)
+    std::tie(sequenceStarts, sequenceEnds) =
+        tabulateSequences(b, loc, cuSeqlens, lengthValue);
+  // Grouped heads: query heads per key/value head.
+  Value headGroup;
+  if (cast<RankedTensorType>(q.getType()).getDimSize(1) !=
+          cast<RankedTensorType>(k.getType()).getDimSize(1) ||
+      ShapedType::isDynamic(cast<RankedTensorType>(q.getType()).getDimSize(1)))
+    headGroup = arith::DivUIOp::create(
+        b, loc, getValueOrCreateConstantIndexOp(b, loc, H),
+        getValueOrCreateConstantIndexOp(b, loc, sb.dim(k, 1)));
+
   Value out = sb.empty(*sizes, resultType.getElementType());
   SmallVector<OpFoldResult> zeros(3, b.getIndexAttr(0));
   auto forall = scf::ForallOp::create(
@@ -112,6 +127,32 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
   Value bi = forall.getInductionVar(0), hi = forall.getInductionVar(1);
   Value i0 = forall.getInductionVar(2);
   OpFoldResult tokens = tileSize(b, loc, tokenTile, i0, L);
+  Value kvHi =
+      headGroup ? arith::DivUIOp::create(b, loc, hi, headGroup).getResult()
+                : hi;
+  // Where this tile's keys end (all tokens' sequences / the batch's length)
+  // and, packed, where its first sequence starts.
+  Value keyEnd = keyCount, rowEnd = lengthValue, keyStart;
+  if (lengths) {
+    keyEnd = clampIndex(b, loc, tableEntry(b, loc, lengths, bi),
+                        sb.index(0), keyCount);
+    rowEnd = arith::MinSIOp::create(b, loc, keyEnd, lengthValue);
+  }
+  if (cuSeqlens) {
+    Value lastRow = arith::SubIOp::create(
+        b, loc,
+        arith::AddIOp::create(b, loc, i0,
+                              getValueOrCreateConstantIndexOp(b, loc, tokens)),
+        sb.index(1));
+    keyStart = tensor::ExtractOp::create(b, loc, sequenceStarts, i0);
+    keyEnd = tensor::ExtractOp::create(b, loc, sequenceEnds, lastRow);
+    // The key tiles keep the grid of the query tiles (the causal diagonal
+    // tile is j0 = i0).
+    keyStart = arith::MulIOp::create(
+        b, loc,
+        arith::DivUIOp::create(b, loc, keyStart, sb.index(tokenTile)),
+        sb.index(tokenTile));
+  }
   OpFoldResult T = b.getIndexAttr(tokenTile);
   OpFoldResult zero = b.getIndexAttr(0);
 
@@ -151,11 +192,25 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
       return arith::CmpIOp::create(bb, nl, p, x, y).getResult();
     };
     Value valid = arith::AndIOp::create(
-        bb, nl, cmp(arith::CmpIPredicate::ult, gj, keyCount),
-        cmp(arith::CmpIPredicate::ult, gi, lengthValue));
+        bb, nl, cmp(arith::CmpIPredicate::ult, gj, keyEnd),
+        cmp(arith::CmpIPredicate::ult, gi, rowEnd));
     if (isCausal)
       valid = arith::AndIOp::create(bb, nl, valid,
                                     cmp(arith::CmpIPredicate::ule, gj, gi));
+    if (sequenceStarts) {
+      // The key lies in the query's sequence (rows past L read row L - 1,
+      // already masked).
+      Value row = arith::MinUIOp::create(
+          bb, nl, gi,
+          arith::SubIOp::create(bb, nl, lengthValue,
+                                arith::ConstantIndexOp::create(bb, nl, 1)));
+      Value start = tensor::ExtractOp::create(bb, nl, sequenceStarts, row);
+      Value end = tensor::ExtractOp::create(bb, nl, sequenceEnds, row);
+      valid = arith::AndIOp::create(
+          bb, nl, valid,
+          arith::AndIOp::create(bb, nl, cmp(arith::CmpIPredicate::uge, gj, start),
+                                cmp(arith::CmpIPredicate::ult, gj, end)));
+    }
     return std::make_tuple(valid, gi, gj);
   };
 
@@ -172,9 +227,9 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
                       : tb.matmulAccumulate(weights, vTile, acc, false, false);
     };
     OpFoldResult keys = tileSize(lb, ll, tokenTile, j0, S);
-    Value kTile = paddedTokenTile(lb, ll, k, bi, hi, j0, keys,
+    Value kTile = paddedTokenTile(lb, ll, k, bi, kvHi, j0, keys,
                                   lb.getIndexAttr(0), d, tokenTile, staticD);
-    Value vTile = paddedTokenTile(lb, ll, v, bi, hi, j0, keys,
+    Value vTile = paddedTokenTile(lb, ll, v, bi, kvHi, j0, keys,
                                   lb.getIndexAttr(0), E, tokenTile, paddedE);
     Value tileZeros = tb.filled({T, T}, f32, 0.0);
 
@@ -363,7 +418,8 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
   // Keys below the diagonal tile (causal) or all keys, then (causal) the
   // diagonal tile.
   auto loop = scf::ForOp::create(
-      b, loc, sb.index(0), causal ? i0 : keyCount, sb.index(tokenTile), inits,
+      b, loc, keyStart ? keyStart : sb.index(0), causal ? i0 : keyEnd,
+      sb.index(tokenTile), inits,
       [&](OpBuilder &lb, Location ll, Value j0, ValueRange iter) {
         scf::YieldOp::create(lb, ll, keyTile(lb, ll, j0, iter, false));
       });

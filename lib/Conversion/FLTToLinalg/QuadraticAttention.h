@@ -5,6 +5,13 @@
 // queries) walks the tiles of keys with a running row max and row sum
 // (online normalization), so no [L, S] tensor ever exists.
 //
+// docs/Semantics.md section 5: k and v may have fewer (grouped) heads, read
+// at head h / (H / H_kv); with `lengths` a batch's keys end at n_b and its
+// rows from n_b on are zero; with `cuSeqlens` (B = 1) each tile of queries
+// walks only the key tiles of its tokens' sequences, and pairs across a
+// sequence boundary are masked (per-token sequence bounds are tabulated
+// once, before the loops).
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef FLT_CONVERSION_FLTTOLINALG_QUADRATICATTENTION_H
@@ -35,6 +42,9 @@ struct QuadraticAttention {
   Value toeplitzBias;
   /// Positive RPE mask M = phi psiᵀ.
   Value phi, psi;
+  /// docs/Semantics.md section 5 (each may be null): offsets of packed
+  /// sequences [N + 1] and lengths [B], i32 or i64.
+  Value cuSeqlens, lengths;
   bool causal = false;
   float temperature = 1.0f;
   int64_t power = 4;

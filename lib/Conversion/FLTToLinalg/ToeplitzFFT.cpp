@@ -343,6 +343,15 @@ FailureOr<Value> ToeplitzFFT::build() {
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(forall.getBody());
   Value bi = forall.getInductionVar(0), hi = forall.getInductionVar(1);
+  // Grouped heads: fk and v of key/value head hi / (H / H_kv).
+  Value kvHi = hi;
+  if (fq.getType() != fk.getType() ||
+      ShapedType::isDynamic(cast<RankedTensorType>(fq.getType()).getDimSize(1)))
+    kvHi = arith::DivUIOp::create(
+        b, loc, hi,
+        arith::DivUIOp::create(
+            b, loc, getValueOrCreateConstantIndexOp(b, loc, sb.dim(fq, 1)),
+            getValueOrCreateConstantIndexOp(b, loc, sb.dim(fk, 1))));
   Value c0 = arith::MulIOp::create(b, loc, forall.getInductionVar(2),
                                    idx(b, valueColumns));
   OpFoldResult width = tileSize(b, loc, valueColumns, c0, E);
@@ -414,14 +423,14 @@ FailureOr<Value> ToeplitzFFT::build() {
             [&](OpBuilder &rb, Location, Value j, ValueRange planes) {
               Value fkj = StructuredBuilder(rb, ll).convertScalar(
                   tensor::ExtractOp::create(rb, ll, fk,
-                                            ValueRange{bi, hi, j, p}),
+                                            ValueRange{bi, kvHi, j, p}),
                   real);
               Value scale = vector::BroadcastOp::create(rb, ll, vec, fkj);
               auto readV = [&](Value column) {
                 Value raw = vector::TransferReadOp::create(
                     rb, ll,
                     VectorType::get({lanes}, getElementTypeOrSelf(v.getType())),
-                    v, ValueRange{bi, hi, j, column},
+                    v, ValueRange{bi, kvHi, j, column},
                     arith::ConstantOp::create(
                         rb, ll,
                         rb.getZeroAttr(getElementTypeOrSelf(v.getType()))),

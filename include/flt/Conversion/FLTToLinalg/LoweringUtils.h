@@ -68,6 +68,19 @@ LogicalResult replaceOpWithLowered(PatternRewriter &rewriter, Operation *op,
 /// `value` rounded up to a multiple of `multiple`.
 int64_t roundUp(int64_t value, int64_t multiple);
 
+// docs/Semantics.md section 5's tables (cu_seqlens, lengths: i32 or i64).
+/// `value` clamped to [low, high] (index values).
+Value clampIndex(OpBuilder &b, Location loc, Value value, Value low,
+                 Value high);
+/// Entry `index` of a rank-1 integer table as an index.
+Value tableEntry(OpBuilder &b, Location loc, Value table, Value index);
+/// Per token of a packed batch of `length` tokens, its sequence's first
+/// token and the token after its last: two [L] index tensors (a token no
+/// sequence covers gets [0, 0)). Offsets are clamped to [0, length], so
+/// unchecked contents never index outside a tensor.
+std::pair<Value, Value> tabulateSequences(OpBuilder &b, Location loc,
+                                          Value cuSeqlens, Value length);
+
 } // namespace mlir::flt
 
 #endif // FLT_CONVERSION_FLTTOLINALG_LOWERINGUTILS_H

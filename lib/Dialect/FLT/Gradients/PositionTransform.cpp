@@ -58,7 +58,7 @@ struct PositionTransformGradient
     return PositionTransformOp::create(
         gb.builder(), gb.location(),
         PositionTransformOp::inferResultType(input, LrpeCore::Rotary), input,
-        angles, /*mix_vector=*/Value(), op.getPositions(),
+        angles, /*mix_vector=*/Value(), op.getPositions(), op.getCuSeqlens(),
         LrpeCoreAttr::get(context, LrpeCore::Rotary),
         LrpeMixAttr::get(context, LrpeMix::Identity),
         PairingAttr::get(context, pairing), op.getOffsetAttr(),
@@ -170,6 +170,12 @@ struct PositionTransformGradient
     bool needV = v && needed[mixIndex];
     bool needPositions = positions && needed[positionsIndex];
 
+    // Packed sequences: dx rotates back with the same per-sequence
+    // positions; dtheta (Σ over tokens of s_l terms) has no rule yet.
+    if (op.getCuSeqlens() && needTheta && !positions)
+      return op.emitError()
+             << "flt-generate-vjp: no gradient rule yet for 'theta' of a "
+                "packed 'flt.position_transform' (its gradient for x is)";
     Value g = cotangents[0];
     if (!g)
       g = gb.zerosLike(op.getResult(), op.getType());
@@ -241,7 +247,8 @@ struct PositionTransformGradient
         Value x32 = gb.toF32(x);
         z = PositionTransformOp::create(
             b, loc, PositionTransformOp::inferResultType(x32, op.getCore()),
-            x32, theta, v, positions, op.getCoreAttr(), op.getMixAttr(),
+            x32, theta, v, positions, op.getCuSeqlens(), op.getCoreAttr(),
+            op.getMixAttr(),
             op.getPairingAttr(), op.getOffsetAttr(), op.getMixEpsAttr(),
             op.getRotaryDimsAttr());
       }

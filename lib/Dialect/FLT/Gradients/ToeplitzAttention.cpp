@@ -48,7 +48,8 @@ struct ToeplitzAttentionGradient
     Value out = ToeplitzAttentionOp::create(
         gb.builder(), gb.location(),
         ToeplitzAttentionOp::inferResultType(q, vals), q, k, vals, op.getB(),
-        op.getCausal(), Normalize::None, op.getEps(), op.getMethod());
+        /*cu_seqlens=*/Value(), /*lengths=*/Value(), op.getCausal(),
+        Normalize::None, op.getEps(), op.getMethod());
     return transposed ? gb.reverseTokens(out) : out;
   }
 
@@ -174,6 +175,13 @@ struct ToeplitzAttentionGradient
                                            GradientBuilder &gb,
                                            ValueRange cotangents,
                                            ArrayRef<bool> needed) {
+    // docs/Semantics.md section 5's forms have no rule yet: a diagnostic.
+    if (op.packsOrPads() || op.getFq().getType().getDimSize(1) !=
+                                op.getFk().getType().getDimSize(1))
+      return op.emitError()
+             << "flt-generate-vjp: no gradient rule yet for "
+                "'flt.toeplitz_attention' with packed, lengths or grouped "
+                "key/value heads";
     OpBuilder &b = gb.builder();
     Location loc = gb.location();
     Value fq = gb.toF32(op.getFq()), fk = gb.toF32(op.getFk());

@@ -273,11 +273,16 @@ void LinearAttentionOp::build(OpBuilder &builder, OperationState &state,
         builder.getF32FloatAttr(eps));
 }
 
-bool LinearAttentionOp::mayGroupHeads() {
-  int64_t heads = getFq().getType().getDimSize(1);
-  int64_t kvHeads = getFk().getType().getDimSize(1);
+/// Whether the keys may have fewer (grouped) heads than the queries.
+static bool headsMayDiffer(Type queries, Type keys) {
+  int64_t heads = cast<RankedTensorType>(queries).getDimSize(1);
+  int64_t kvHeads = cast<RankedTensorType>(keys).getDimSize(1);
   return ShapedType::isDynamic(heads) || ShapedType::isDynamic(kvHeads) ||
          heads != kvHeads;
+}
+
+bool LinearAttentionOp::mayGroupHeads() {
+  return headsMayDiffer(getFq().getType(), getFk().getType());
 }
 
 bool LinearAttentionOp::usesServingOperands() {
@@ -476,8 +481,8 @@ float KernelAttentionOp::getEffectiveTemperature() {
 static void checkShapes(KernelAttentionOp op, ShapeChecker &check) {
   PairKernel kernel = op.getKernel();
   StringRef kernelName = stringifyPairKernel(kernel);
-  checkQueriesKeysValues(check, "q", op.getQ(), kQ, "k", op.getK(), kK,
-                         op.getV());
+  checkQueriesKeysValues(check, "q", op.getQ(), kQ, "k", op.getK(), kKGrouped,
+                         op.getV(), /*groupedHeads=*/true);
 
   // scale(R): FourierFormer's per-feature bandwidths, fourier_integral only.
   if (kernel == PairKernel::FourierIntegral)
@@ -534,6 +539,8 @@ static void checkShapes(KernelAttentionOp op, ShapeChecker &check) {
   }
 
   checkAttentionResult(check, op.getResult(), "q", "v");
+  checkServingOperands(check, Value(), Value(), Value(), Value(),
+                       op.getCuSeqlens(), op.getLengths(), "q", "k", [] {});
 }
 
 LogicalResult KernelAttentionOp::verify() {
@@ -667,6 +674,13 @@ static void checkShapes(PositionTransformOp op, ShapeChecker &check) {
           : ("core " + stringifyLrpeCore(op.getCore()) + " (d of 'x')").str();
   check.dimIsSum("result", 3, {{"x", 3, complex ? 2 : 1}}, 0,
                  complex ? "2 d" : "d", reason);
+  if (Value offsets = op.getCuSeqlens()) {
+    checkIntegerTable(check, "cu_seqlens", offsets, kCuSeqlens);
+    check.dimIsSum("x", 0, {}, 1, "1", "packed sequences")
+        .dimAtLeast("cu_seqlens", 0, {}, 1, "1", "packed sequences")
+        .contents(ShapeRule::Kind::Offsets, "cu_seqlens", "x", 2,
+                  "'cu_seqlens' must rise strictly from 0 to L");
+  }
 }
 
 LogicalResult PositionTransformOp::verify() {
@@ -697,8 +711,8 @@ RankedTensorType ToeplitzAttentionOp::inferResultType(Value fq, Value v) {
 }
 
 static void checkShapes(ToeplitzAttentionOp op, ShapeChecker &check) {
-  checkQueriesKeysValues(check, "fq", op.getFq(), kFq, "fk", op.getFk(), kFk,
-                         op.getV());
+  checkQueriesKeysValues(check, "fq", op.getFq(), kFq, "fk", op.getFk(),
+                         kFkGrouped, op.getV(), /*groupedHeads=*/true);
   // The Toeplitz mask is square: keys are the queries' positions.
   check.sameDim("fk", 2, "fq", 2)
       .tensor("b", op.getB(), kToeplitzBias, ElementKind::F32)
@@ -706,6 +720,16 @@ static void checkShapes(ToeplitzAttentionOp op, ShapeChecker &check) {
   check.dimIsSum("b", 1, {{"fq", 2, 2}}, -1, "2L - 1",
                  "2L - 1 (b_{j-i} at column j - i + L - 1)");
   checkAttentionResult(check, op.getResult(), "fq", "v");
+  checkServingOperands(check, Value(), Value(), Value(), Value(),
+                       op.getCuSeqlens(), op.getLengths(), "fq", "fk", [] {});
+  check.require(op.getMethod() != ToeplitzMethod::Fft ||
+                    !op.packsOrPads(),
+                "method fft takes no packed(...) or lengths(...) (use direct "
+                "or auto)");
+}
+
+bool ToeplitzAttentionOp::packsOrPads() {
+  return getCuSeqlens() || getLengths();
 }
 
 LogicalResult ToeplitzAttentionOp::verify() {

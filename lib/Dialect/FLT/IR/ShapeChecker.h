@@ -50,6 +50,7 @@ constexpr StringLiteral kPermutationTable[] = {"H", "P", "d"};
 // docs/Semantics.md section 5: grouped key/value heads, recurrent state,
 // packed sequences and padding.
 constexpr StringLiteral kFkGrouped[] = {"B", "H_kv", "S", "m"};
+constexpr StringLiteral kKGrouped[] = {"B", "H_kv", "S", "d"};
 constexpr StringLiteral kVGrouped[] = {"B", "H_kv", "S", "e"};
 constexpr StringLiteral kState[] = {"B", "H", "m r", "e"};
 constexpr StringLiteral kNormalizerState[] = {"B", "H", "m r"};

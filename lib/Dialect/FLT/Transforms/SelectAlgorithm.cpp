@@ -281,6 +281,12 @@ struct FLTSelectAlgorithmPass
   }
 
   void selectToeplitzMethod(RewriterBase &rewriter, ToeplitzAttentionOp op) {
+    // Packed and padded sequences exist in the direct method only.
+    if (op.packsOrPads()) {
+      rewriter.modifyOpInPlace(op,
+                               [&] { op.setMethod(ToeplitzMethod::Direct); });
+      return;
+    }
     Location loc = op.getLoc();
     CostBuilder c{rewriter, loc};
     Type i64 = rewriter.getI64Type();

@@ -356,7 +356,18 @@ def FLT_KernelAttentionOp : FLT_Op<"kernel_attention", [AttrSizedOperandSegments
     exp(b_{j-i}) · M_ij and out_i = Σ_j s_ij v_j / (Σ_j s_ij + eps), still
     evaluated in the log domain (the eps rescaled by the running max).
 
+    Serving (docs/Semantics.md §5): k and v may have H_kv heads (H_kv
+    divides H; query head h reads head h / (H / H_kv), never copied);
+    `packed(cu_seqlens)` (B = 1, S = L) keeps each token's keys in its own
+    sequence (bias indices are relative, so they count from the sequence's
+    start); `lengths(n)` keeps keys j < n_b and zeroes rows i ≥ n_b. Both
+    tables are i32 or i64, checked before the kernel runs when they are
+    function arguments and clamped by the lowering in any case.
+
     ```mlir
+    %p = flt.kernel_attention %q, %k, %v packed(%cu) {causal = true}
+           : tensor<1x8x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>,
+             tensor<?xi32> -> tensor<1x8x?x64xf32>
     %o = flt.kernel_attention %q, %k, %v {causal = true}
            : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>
           -> tensor<1x8x?x64xf32>
@@ -375,6 +386,8 @@ def FLT_KernelAttentionOp : FLT_Op<"kernel_attention", [AttrSizedOperandSegments
                    Optional<AnyRankedTensor>:$bias,
                    Optional<AnyRankedTensor>:$phi,
                    Optional<AnyRankedTensor>:$psi,
+                   Optional<AnyRankedTensor>:$cu_seqlens,
+                   Optional<AnyRankedTensor>:$lengths,
                    DefaultValuedAttr<FLT_PairKernelAttr,
                      "::mlir::flt::PairKernel::Softmax">:$kernel,
                    FLT_FalseDefault:$causal,
@@ -397,13 +410,15 @@ def FLT_KernelAttentionOp : FLT_Op<"kernel_attention", [AttrSizedOperandSegments
                    "::mlir::flt::NormalizeAttr":$normalize,
                    "::mlir::FloatAttr":$eps), [{
       build($_builder, $_state, result, q, k, v, scale, bias, phi, psi,
+            /*cu_seqlens=*/::mlir::Value(), /*lengths=*/::mlir::Value(),
             kernel, causal, temperature, power, normalize, eps,
             ::mlir::flt::FourierFormAttr());
     }]>
   ];
   let assemblyFormat = [{
     $q `,` $k `,` $v (`scale` `(` $scale^ `)`)? (`bias` `(` $bias^ `)`)?
-    (`rpe` `(` $phi^ `,` $psi `)`)? attr-dict `:` type(operands) `->`
+    (`rpe` `(` $phi^ `,` $psi `)`)? (`packed` `(` $cu_seqlens^ `)`)?
+    (`lengths` `(` $lengths^ `)`)? attr-dict `:` type(operands) `->`
     type($result)
   }];
   let extraClassDeclaration = [{
@@ -444,6 +459,11 @@ def FLT_PositionTransformOp : FLT_Op<"position_transform", [AttrSizedOperandSegm
     Applying the same transform to q and k makes their scores depend only on
     the position difference.
 
+    `packed(cu_seqlens)` (docs/Semantics.md §5; B = 1): the default
+    positions (and the permutation core's rows) count from the start of each
+    token's packed sequence, s = l - c_n + offset; explicit positions are
+    used as given.
+
     ```mlir
     %qr = flt.position_transform %q, %theta {core = #flt.lrpe_core<rotary>}
             : tensor<1x8x?x64xf32>, tensor<8x32xf32> -> tensor<1x8x?x64xf32>
@@ -461,6 +481,7 @@ def FLT_PositionTransformOp : FLT_Op<"position_transform", [AttrSizedOperandSegm
   let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$theta,
                    Optional<AnyRankedTensor>:$mix_vector,
                    Optional<AnyRankedTensor>:$positions,
+                   Optional<AnyRankedTensor>:$cu_seqlens,
                    FLT_LrpeCoreAttr:$core,
                    DefaultValuedAttr<FLT_LrpeMixAttr,
                      "::mlir::flt::LrpeMix::Identity">:$mix,
@@ -472,8 +493,8 @@ def FLT_PositionTransformOp : FLT_Op<"position_transform", [AttrSizedOperandSegm
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $x `,` $theta (`mix` `(` $mix_vector^ `)`)?
-    (`positions` `(` $positions^ `)`)? attr-dict `:` type(operands) `->`
-    type($result)
+    (`positions` `(` $positions^ `)`)? (`packed` `(` $cu_seqlens^ `)`)?
+    attr-dict `:` type(operands) `->` type($result)
   }];
   let extraClassDeclaration = [{
     /// [B, H, L, d] for cores rotary and permutation, [B, H, L, 2d] for
@@ -487,7 +508,8 @@ def FLT_PositionTransformOp : FLT_Op<"position_transform", [AttrSizedOperandSegm
 // toeplitz_attention
 //===----------------------------------------------------------------------===//
 
-def FLT_ToeplitzAttentionOp : FLT_Op<"toeplitz_attention"> {
+def FLT_ToeplitzAttentionOp
+    : FLT_Op<"toeplitz_attention", [AttrSizedOperandSegments]> {
   let summary = "kernelized attention with a Toeplitz RPE mask (Luo et al.)";
   let description = [{
     score_ij = exp(b_{j-i}) (fq_i · fk_j) with b_{j-i} stored at column
@@ -497,7 +519,16 @@ def FLT_ToeplitzAttentionOp : FLT_Op<"toeplitz_attention"> {
     length ≥ 2L in O(L log L m e), `direct` as a tiled quadratic product,
     `auto` (default) lets the compiler choose by cost.
 
+    Serving (docs/Semantics.md §5): fk and v may have H_kv heads (H_kv
+    divides H); `packed(cu_seqlens)` (B = 1) keeps each token's keys in its
+    own sequence; `lengths(n)` keeps keys j < n_b and zeroes rows i ≥ n_b.
+    Grouped heads run in either method; packed and lengths in the direct
+    one (`auto` picks it; `fft` is refused).
+
     ```mlir
+    %l = flt.toeplitz_attention %fq, %fk, %v, %b lengths(%n)
+           : tensor<4x8x?x64xf32>, tensor<4x8x?x64xf32>, tensor<4x8x?x64xf32>,
+             tensor<8x?xf32>, tensor<4xi32> -> tensor<4x8x?x64xf32>
     %o = flt.toeplitz_attention %fq, %fk, %v, %b {method = #flt.toeplitz_method<fft>}
            : tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>,
              tensor<8x?xf32> -> tensor<1x8x?x64xf32>
@@ -505,18 +536,25 @@ def FLT_ToeplitzAttentionOp : FLT_Op<"toeplitz_attention"> {
   }];
   let arguments = (ins AnyRankedTensor:$fq, AnyRankedTensor:$fk,
                    AnyRankedTensor:$v, AnyRankedTensor:$b,
+                   Optional<AnyRankedTensor>:$cu_seqlens,
+                   Optional<AnyRankedTensor>:$lengths,
                    FLT_FalseDefault:$causal, FLT_NormalizeDivide:$normalize,
                    FLT_F32Default1em6:$eps,
                    DefaultValuedAttr<FLT_ToeplitzMethodAttr,
                      "::mlir::flt::ToeplitzMethod::Auto">:$method);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
-    $fq `,` $fk `,` $v `,` $b attr-dict `:` type(operands) `->` type($result)
+    $fq `,` $fk `,` $v `,` $b (`packed` `(` $cu_seqlens^ `)`)?
+    (`lengths` `(` $lengths^ `)`)? attr-dict `:` type(operands) `->`
+    type($result)
   }];
   let extraClassDeclaration = [{
     /// [B, H, L, e] with fq's element type.
     static ::mlir::RankedTensorType inferResultType(::mlir::Value fq,
                                                     ::mlir::Value v);
+    /// Whether packed(...) or lengths(...) is there (the direct method's
+    /// forms).
+    bool packsOrPads();
   }];
 }
 
