@@ -643,6 +643,9 @@ LogicalResult mlir::flt::compileModule(ModuleOp module,
     buildCPUPipeline(pm, *config);
   if (failed(pm.run(module)))
     return failure();
+  // The check functions' host marker has served (flt-map-to-gpu): lowered
+  // code carries no flt attribute.
+  module.walk([](Operation *op) { op->removeAttr(kHostFunctionAttrName); });
 
   if (options.emit == "ptx")
     return writePTX(module, outputPath);

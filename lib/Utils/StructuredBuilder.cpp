@@ -3,6 +3,7 @@
 #include "flt/Utils/StructuredBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -182,5 +183,82 @@ Value StructuredBuilder::causalMatmulAccumulate(Value a, Value bMat, Value c) {
         Value sum = arith::AddFOp::create(nb, nl, args[2], product);
         return SmallVector<Value>{
             arith::SelectOp::create(nb, nl, visible, sum, args[2])};
+      });
+}
+
+Value StructuredBuilder::repeatHeads(Value keys, OpFoldResult heads) {
+  SmallVector<OpFoldResult> sizes = dims(keys);
+  Value group = arith::DivUIOp::create(
+      b, loc, getValueOrCreateConstantIndexOp(b, loc, heads),
+      getValueOrCreateConstantIndexOp(b, loc, sizes[1]));
+  sizes[1] = heads;
+  Type element = cast<RankedTensorType>(keys.getType()).getElementType();
+  return generic1(
+      ValueRange{}, empty(sizes, element), {map(4, {0, 1, 2, 3})},
+      parallel(4), [&](OpBuilder &bb, Location nl, ValueRange) {
+        SmallVector<Value> index;
+        for (int64_t dim = 0; dim < 4; ++dim)
+          index.push_back(linalg::IndexOp::create(bb, nl, dim));
+        index[1] = arith::DivUIOp::create(bb, nl, index[1], group);
+        return SmallVector<Value>{
+            tensor::ExtractOp::create(bb, nl, keys, index)};
+      });
+}
+
+Value StructuredBuilder::sumHeadGroups(Value x, OpFoldResult kvHeads) {
+  SmallVector<OpFoldResult> sizes = dims(x);
+  OpFoldResult group;
+  std::optional<int64_t> h = getConstantIntValue(sizes[1]);
+  std::optional<int64_t> kv = getConstantIntValue(kvHeads);
+  if (h && kv)
+    group = b.getIndexAttr(*h / *kv);
+  else
+    group = arith::DivUIOp::create(
+                b, loc, getValueOrCreateConstantIndexOp(b, loc, sizes[1]),
+                getValueOrCreateConstantIndexOp(b, loc, kvHeads))
+                .getResult();
+  // [B, H, N, F] -> [B, H_kv, H / H_kv, N, F] (the same memory), then the
+  // sum over the group axis.
+  SmallVector<OpFoldResult> split = {sizes[0], kvHeads, group, sizes[2],
+                                     sizes[3]};
+  SmallVector<int64_t> splitShape;
+  for (OpFoldResult size : split)
+    splitShape.push_back(
+        getConstantIntValue(size).value_or(ShapedType::kDynamic));
+  auto type = cast<RankedTensorType>(x.getType());
+  Value grouped = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(splitShape, type.getElementType()), x,
+      SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}}, split);
+  SmallVector<OpFoldResult> outSizes = sizes;
+  outSizes[1] = kvHeads;
+  // Loops (b, g, n, f, i): the group axis i last, reduced.
+  return generic1(
+      ValueRange{grouped}, filled(outSizes, b.getF32Type(), 0.0),
+      {map(5, {0, 1, 4, 2, 3}), map(5, {0, 1, 2, 3})}, parallel(4, 1),
+      [&](OpBuilder &bb, Location nl, ValueRange args) {
+        Value value =
+            StructuredBuilder(bb, nl).convertScalar(args[0], bb.getF32Type());
+        return SmallVector<Value>{
+            arith::AddFOp::create(bb, nl, args[1], value)};
+      });
+}
+
+Value StructuredBuilder::zeroRowsFrom(Value x, Value lengths) {
+  Type element = cast<RankedTensorType>(x.getType()).getElementType();
+  return generic1(
+      ValueRange{x}, empty(dims(x), element),
+      {map(4, {0, 1, 2, 3}), map(4, {0, 1, 2, 3})}, parallel(4),
+      [&](OpBuilder &bb, Location nl, ValueRange args) {
+        Value batch = linalg::IndexOp::create(bb, nl, 0);
+        Value row = linalg::IndexOp::create(bb, nl, 2);
+        Value length = arith::IndexCastOp::create(
+            bb, nl, bb.getIndexType(),
+            tensor::ExtractOp::create(bb, nl, lengths, ValueRange{batch}));
+        Value inside = arith::CmpIOp::create(
+            bb, nl, arith::CmpIPredicate::slt, row, length);
+        Value zero = arith::ConstantOp::create(bb, nl,
+                                               bb.getZeroAttr(element));
+        return SmallVector<Value>{
+            arith::SelectOp::create(bb, nl, inside, args[0], zero)};
       });
 }

@@ -83,6 +83,18 @@ public:
   /// earlier row of C (0 · NaN would be NaN).
   Value causalMatmulAccumulate(Value a, Value bMat, Value c);
 
+  // Grouped key/value heads (docs/Semantics.md section 5).
+  /// `keys` [B, H_kv, N, F] repeated to `heads` H: head h reads head
+  /// h / (H / H_kv), PyTorch's repeat_interleave order. A copy: for the
+  /// places that need per-query-head keys (per-head projections, gradients).
+  Value repeatHeads(Value keys, OpFoldResult heads);
+  /// `x` [B, H, N, F] summed over each group of H / H_kv consecutive heads:
+  /// [B, H_kv, N, F] in f32 (the transpose of repeatHeads).
+  Value sumHeadGroups(Value x, OpFoldResult kvHeads);
+  /// `x` [B, H, N, F] with rows n >= lengths[b] set to zero (lengths a
+  /// rank-1 i32 or i64 tensor).
+  Value zeroRowsFrom(Value x, Value lengths);
+
 private:
   OpBuilder &b;
   Location loc;

@@ -156,23 +156,46 @@ struct LinearAttentionGradient
                                            GradientBuilder &gb,
                                            ValueRange cotangents,
                                            ArrayRef<bool> needed) {
-    // docs/Semantics.md section 5's forms have no rule yet: a diagnostic,
-    // never the gradient of a different function.
-    if (op.usesServingOperands())
+    // State and packed sequences have no rule yet: a diagnostic, never the
+    // gradient of a different function.
+    if (op.getInitialState() || op.getCuSeqlens())
       return op.emitError()
              << "flt-generate-vjp: no gradient rule yet for "
-                "'flt.linear_attention' with state, packed, lengths or "
-                "grouped key/value heads";
+                "'flt.linear_attention' with state(...) or packed(...)";
     // One internal op for all gradients (flt-select-algorithm lowers it
     // fused or as more linear attention); in f32, cast back at the end.
+    Value fq = gb.toF32(op.getFq()), fk = gb.toF32(op.getFk());
+    Value v = gb.toF32(op.getV()), g = gb.toF32(cotangents[0]);
     Value phi = op.getPhi() ? gb.toF32(op.getPhi()) : Value();
     Value psi = op.getPsi() ? gb.toF32(op.getPsi()) : Value();
+    // Grouped heads: the rule of the repeated keys and values, whose
+    // gradients then sum over each group (repetition's transpose).
+    OpFoldResult kvHeads = gb.dim(fk, 1);
+    bool grouped = op.mayGroupHeads();
+    if (grouped) {
+      fk = gb.repeatHeads(fk, gb.dim(fq, 1));
+      v = gb.repeatHeads(v, gb.dim(fq, 1));
+    }
+    // Padding: keys j >= n_b do not exist (fk_j = 0 gives them no score,
+    // so dv_j and dpsi_j vanish too) and rows i >= n_b are constant zeros
+    // (their cotangent is dropped); dfk_j of a missing key is zero.
+    Value lengths = op.getLengths();
+    if (lengths) {
+      fk = gb.zeroRowsFrom(fk, lengths);
+      g = gb.zeroRowsFrom(g, lengths);
+    }
     auto grad = LinearAttentionGradOp::create(
-        gb.builder(), op.getLoc(), gb.toF32(op.getFq()), gb.toF32(op.getFk()),
-        gb.toF32(op.getV()), phi, psi, gb.toF32(cotangents[0]), op.getCausal(),
+        gb.builder(), op.getLoc(), fq, fk, v, phi, psi, g, op.getCausal(),
         op.getNormalize(), op.getEps().convertToFloat());
+    SmallVector<Value> results(grad.getGrads());
+    if (lengths)
+      results[1] = gb.zeroRowsFrom(results[1], lengths);
+    if (grouped) {
+      results[1] = gb.sumHeadGroups(results[1], kvHeads);
+      results[2] = gb.sumHeadGroups(results[2], kvHeads);
+    }
     SmallVector<Value> grads(op->getNumOperands());
-    for (auto [i, result] : llvm::enumerate(grad.getGrads()))
+    for (auto [i, result] : llvm::enumerate(results))
       if (needed[i])
         grads[i] = gb.castTo(result, op->getOperand(i).getType());
     return grads;

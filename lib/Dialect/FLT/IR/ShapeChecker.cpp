@@ -101,6 +101,11 @@ void checkQueriesKeysValues(ShapeChecker &check, StringRef q, Value qv,
       .sameElementType(k, q)
       .sameElementType("v", q)
       .sameDim(k, 0, q, 0);
+  // Equal heads (also none: an empty tensor) need no grouping.
+  if (groupedHeads && check.succeeded() &&
+      check.size(q, 1) == check.size(k, 1) &&
+      ShapedType::isStatic(check.size(q, 1)))
+    groupedHeads = false;
   if (groupedHeads)
     check.multipleOf(
         q, 1, k, 1, 0,

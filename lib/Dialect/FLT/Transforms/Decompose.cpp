@@ -54,31 +54,6 @@ Value concatScaled(PatternRewriter &rewriter, Location loc, Value x,
                                   ValueRange{x, scaled});
 }
 
-/// `keys` [B, H_kv, S, d] repeated to `heads` [B, H, S, d] query heads
-/// (head h reads h / (H / H_kv), docs/Semantics.md section 5): for key
-/// features that are per query head (a projection per head, or positional
-/// features concatenated per head). `heads` is a query tensor.
-static Value repeatHeads(OpBuilder &b, Location loc, Value keys,
-                         Value heads) {
-  StructuredBuilder sb(b, loc);
-  SmallVector<OpFoldResult> sizes = sb.dims(keys);
-  sizes[1] = sb.dim(heads, 1);
-  Value group = arith::DivUIOp::create(
-      b, loc, getValueOrCreateConstantIndexOp(b, loc, sizes[1]),
-      getValueOrCreateConstantIndexOp(b, loc, sb.dim(keys, 1)));
-  Type element = cast<RankedTensorType>(keys.getType()).getElementType();
-  return sb.generic1(
-      ValueRange{}, sb.empty(sizes, element), {sb.map(4, {0, 1, 2, 3})},
-      StructuredBuilder::parallel(4),
-      [&](OpBuilder &bb, Location nl, ValueRange) -> SmallVector<Value> {
-        SmallVector<Value> index;
-        for (int64_t dim = 0; dim < 4; ++dim)
-          index.push_back(linalg::IndexOp::create(bb, nl, dim));
-        index[1] = arith::DivUIOp::create(bb, nl, index[1], group);
-        return {tensor::ExtractOp::create(bb, nl, keys, index)};
-      });
-}
-
 /// flt.attention -> feature_map x2, spectral_density, spectral_features,
 /// linear_attention with rpe (rpe_form mask), or, for rpe_form concat,
 /// the features concatenated to q and k before the feature maps and a
@@ -116,8 +91,9 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
     if (perQueryHeadKeys &&
         cast<RankedTensorType>(keys.getType()).getDimSize(1) !=
             op.getQ().getType().getDimSize(1)) {
-      keys = repeatHeads(rewriter, loc, keys, op.getQ());
-      values = repeatHeads(rewriter, loc, values, op.getQ());
+      StructuredBuilder sb(rewriter, loc);
+      keys = sb.repeatHeads(keys, sb.dim(op.getQ(), 1));
+      values = sb.repeatHeads(values, sb.dim(op.getQ(), 1));
     }
     if (op.getRpeForm() == RpeForm::Concat) {
       // The positional features enter the feature maps beside q and k.
