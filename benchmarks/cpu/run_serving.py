@@ -114,7 +114,11 @@ def main():
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks",
                                                       "cpu", "results"))
     parser.add_argument("--prefixes", default="1024,16384,65536")
+    parser.add_argument("--parts", default="decode,packed",
+                        help="which parts to run (the others' results in "
+                             "serving.json are kept)")
     ARGS = parser.parse_args()
+    parts = ARGS.parts.split(",")
     os.makedirs(ARGS.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="flt-serving-bench-")
     source = os.path.join(work, "serving.mlir")
@@ -130,9 +134,25 @@ def main():
     subprocess.run([os.path.join(ARGS.build, "bin", "flt-compile"), source,
                     "-o", library], check=True)
     g = np.random.default_rng(0)
+    path = os.path.join(ARGS.out, "serving.json")
     results = {"decode": [], "packed": []}
+    if os.path.exists(path):
+        with open(path) as f:
+            results.update(json.load(f))
+    for part in parts:
+        results[part] = []
 
     # Decoding: one token from the state vs the whole prefix again.
+    if "decode" in parts:
+        decode(library, work, g, results)
+    if "packed" in parts:
+        packed_vs_padded(library, work, g, results)
+    with open(path, "w") as f:
+        json.dump(results, f, indent=1)
+    print(f"wrote {path}")
+
+
+def decode(library, work, g, results):
     step = save(work, "step", layer_inputs(g, 1, 1) + [
         (0.01 * g.standard_normal((1, H, FEATURES, D))).astype(np.float32),
         np.abs(g.standard_normal((1, H, FEATURES))).astype(np.float32)])
@@ -148,7 +168,10 @@ def main():
               f"recomputing the prefix {prefix_ms:.1f} ms: the step costs "
               f"{100 * step_ms / prefix_ms:.3f} % (1 thread)", flush=True)
 
-    # Packed vs padded: 1 × 4096 + 64 × 32 tokens.
+
+
+def packed_vs_padded(library, work, g, results):
+    """1 × 4096 + 64 × 32 tokens, packed against padded."""
     lengths = [LONG] + [SHORT] * SHORT_COUNT
     cu = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
     total = int(cu[-1])
@@ -181,9 +204,6 @@ def main():
                   f"({t_padded / t_packed:.1f}x), padded with lengths "
                   f"{t_lengths:.1f} ms ({t_lengths / t_packed:.1f}x)",
                   flush=True)
-    with open(os.path.join(ARGS.out, "serving.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    print(f"wrote {os.path.join(ARGS.out, 'serving.json')}")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,23 @@ inline std::vector<int64_t> describe(const void *data,
 inline void gather(const uint8_t *base, const int64_t *sizes,
                    const int64_t *strides, size_t rank, size_t elementBytes,
                    uint8_t *&out, size_t dim = 0) {
+  // The trailing dims from `dim` on that are dense row-major (each stride
+  // the product of the sizes after it) are one memcpy: results are usually
+  // dense, and an element-by-element copy of a large state costs more than
+  // a decoding step's kernel.
+  int64_t run = 1;
+  size_t dense = rank;
+  while (dense > dim && strides[dense - 1] == run) {
+    run *= sizes[dense - 1];
+    --dense;
+  }
+  if (dense == dim) {
+    size_t bytes = static_cast<size_t>(run) * elementBytes;
+    if (bytes)
+      std::memcpy(out, base, bytes);
+    out += bytes;
+    return;
+  }
   if (dim == rank) {
     std::memcpy(out, base, elementBytes);
     out += elementBytes;

@@ -417,8 +417,12 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
   };
   // Keys below the diagonal tile (causal) or all keys, then (causal) the
   // diagonal tile.
+  // Causal: the tiles before the diagonal, and none past the batch's keys
+  // (padding) or past this tile's last sequence (packed).
+  Value keyLimit =
+      causal ? arith::MinUIOp::create(b, loc, i0, keyEnd).getResult() : keyEnd;
   auto loop = scf::ForOp::create(
-      b, loc, keyStart ? keyStart : sb.index(0), causal ? i0 : keyEnd,
+      b, loc, keyStart ? keyStart : sb.index(0), keyLimit,
       sb.index(tokenTile), inits,
       [&](OpBuilder &lb, Location ll, Value j0, ValueRange iter) {
         scf::YieldOp::create(lb, ll, keyTile(lb, ll, j0, iter, false));
