@@ -264,7 +264,10 @@ FailureOr<ShapeCheckTable> mlir::flt::addShapeCheckFunctions(ModuleOp module) {
                                 i64(b, loc, 0)));
       code =
           arith::SelectOp::create(b, loc, first, i64(b, loc, index + 1), code);
-      messages.push_back(rule.message);
+      // The runtime words a broken content rule as such (ShapeChecks.h).
+      bool contents = rule.kind == ShapeRule::Kind::Offsets ||
+                      rule.kind == ShapeRule::Kind::Lengths;
+      messages.push_back((contents ? kContentRulePrefix : "") + rule.message);
     }
     func::ReturnOp::create(b, loc, code);
     terminator->erase();

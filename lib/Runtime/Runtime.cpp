@@ -384,12 +384,19 @@ bool Library::validateTypes(const FunctionInfo &function,
   auto check = reinterpret_cast<int64_t (*)(void **)>(checkEntries_[index]);
   int64_t violated = check(args.data());
   if (violated != 0) {
-    error = "input sizes of '" + function.name + "' disagree: ";
-    if (violated > 0 &&
-        static_cast<size_t>(violated) <= function.constraints.size())
-      error += function.constraints[violated - 1];
+    // Content rules (the compiler's ShapeChecks.h marks them) are about
+    // the values of a table, not sizes.
+    static const std::string contentPrefix = "contents: ";
+    std::string constraint =
+        violated > 0 &&
+                static_cast<size_t>(violated) <= function.constraints.size()
+            ? function.constraints[violated - 1]
+            : "constraint #" + std::to_string(violated);
+    if (constraint.compare(0, contentPrefix.size(), contentPrefix) == 0)
+      error = "input contents of '" + function.name + "' are invalid: " +
+              constraint.substr(contentPrefix.size());
     else
-      error += "constraint #" + std::to_string(violated);
+      error = "input sizes of '" + function.name + "' disagree: " + constraint;
     error += "; inputs were";
     for (size_t i = 0; i < inputs.size(); ++i)
       error += (i ? ", " : " ") + inputs[i].str();

@@ -15,7 +15,10 @@ namespace mlir::flt {
 constexpr const char *kShapeCheckPrefix = "__flt_shape_check_";
 
 /// Per exported function, the messages of its run-time size constraints, in
-/// the order its check function numbers them (1-based).
+/// the order its check function numbers them (1-based). A constraint on the
+/// contents of a table (packed sequences' offsets, lengths) starts with
+/// kContentRulePrefix, which the runtime replaces by its own wording.
+constexpr const char *kContentRulePrefix = "contents: ";
 using ShapeCheckTable = llvm::StringMap<std::vector<std::string>>;
 
 /// For every public function @f with a body, adds a public

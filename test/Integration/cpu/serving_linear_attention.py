@@ -220,7 +220,8 @@ for bad in ([0, 4, 4], [1, 4, 10], [0, 7, 4], [0, 4, 11],
     status, err = run_error("packed_1_i32",
                             xs + [t0, z0, np.array(bad, np.int32)])
     expect(f"cu_seqlens={bad} is one clean error",
-           status == 1 and "cu_seqlens" in err and err.count("\n") == 1,
+           status == 1 and "input contents of 'packed_1_i32' are invalid" in err
+           and "cu_seqlens" in err and err.count("\n") == 1,
            repr(err))
 xs = inputs(2, 10, 10, True)
 for bad in ([3, 11], [-1, 2]):

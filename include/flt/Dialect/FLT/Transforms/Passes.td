@@ -77,7 +77,9 @@ def FLTSelectAlgorithm : Pass<"flt-select-algorithm"> {
       `walk` and `quadratic` are the target's cost per FLOP relative to the
       non-causal linear form. `linear-attention-form=linear|quadratic`
       forces a form; an op left as `flt.linear_attention` is lowered in the
-      linear form.
+      linear form. Ops with docs/Semantics.md section 5's operands (state,
+      packed, lengths, grouped heads) exist in the linear form only and
+      are left as they are.
     * `flt.linear_attention_grad` (reverse mode): four to six
       `flt.linear_attention` ops (`decomposeLinearAttentionGrad`), which
       this pass then chooses forms for in turn; with
@@ -87,7 +89,8 @@ def FLTSelectAlgorithm : Pass<"flt-select-algorithm"> {
       kernels and is measured faster on the CPU.
     * `flt.toeplitz_attention` with `method = auto`: direct ≈ c_d · L² (m + e)
       or fft ≈ c_f · m ⌈e/31⌉ N log2 N (N = 2^⌈log2(2L - 1)⌉), with the
-      target's seconds per unit c_d and c_f.
+      target's seconds per unit c_d and c_f; with `packed` or `lengths`,
+      direct (the only method that has them).
 
     The choice is made now when every size involved is static, else by an
     `scf.if` on the run-time sizes whose branches hold both algorithms:
