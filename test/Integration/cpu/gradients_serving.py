@@ -6,6 +6,9 @@
 # gradients included. The forms without a rule yet (state, packed) are one
 # clean diagnostic.
 # RUN: %python %s
+# The gradient rules reuse the kernels the serving tests run under the
+# sanitizers; instrumented, this test alone would take ten minutes.
+# UNSUPPORTED: sanitizer
 
 import itertools
 import subprocess
