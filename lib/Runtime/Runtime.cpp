@@ -387,14 +387,13 @@ bool Library::validateTypes(const FunctionInfo &function,
     // Content rules (the compiler's ShapeChecks.h marks them) are about
     // the values of a table, not sizes.
     static const std::string contentPrefix = "contents: ";
-    std::string constraint =
-        violated > 0 &&
-                static_cast<size_t>(violated) <= function.constraints.size()
-            ? function.constraints[violated - 1]
-            : "constraint #" + std::to_string(violated);
+    std::string constraint = violated > 0 && static_cast<size_t>(violated) <=
+                                                 function.constraints.size()
+                                 ? function.constraints[violated - 1]
+                                 : "constraint #" + std::to_string(violated);
     if (constraint.compare(0, contentPrefix.size(), contentPrefix) == 0)
-      error = "input contents of '" + function.name + "' are invalid: " +
-              constraint.substr(contentPrefix.size());
+      error = "input contents of '" + function.name +
+              "' are invalid: " + constraint.substr(contentPrefix.size());
     else
       error = "input sizes of '" + function.name + "' disagree: " + constraint;
     error += "; inputs were";

@@ -193,16 +193,15 @@ Value StructuredBuilder::repeatHeads(Value keys, OpFoldResult heads) {
       getValueOrCreateConstantIndexOp(b, loc, sizes[1]));
   sizes[1] = heads;
   Type element = cast<RankedTensorType>(keys.getType()).getElementType();
-  return generic1(
-      ValueRange{}, empty(sizes, element), {map(4, {0, 1, 2, 3})},
-      parallel(4), [&](OpBuilder &bb, Location nl, ValueRange) {
-        SmallVector<Value> index;
-        for (int64_t dim = 0; dim < 4; ++dim)
-          index.push_back(linalg::IndexOp::create(bb, nl, dim));
-        index[1] = arith::DivUIOp::create(bb, nl, index[1], group);
-        return SmallVector<Value>{
-            tensor::ExtractOp::create(bb, nl, keys, index)};
-      });
+  return generic1(ValueRange{}, empty(sizes, element), {map(4, {0, 1, 2, 3})},
+                  parallel(4), [&](OpBuilder &bb, Location nl, ValueRange) {
+                    SmallVector<Value> index;
+                    for (int64_t dim = 0; dim < 4; ++dim)
+                      index.push_back(linalg::IndexOp::create(bb, nl, dim));
+                    index[1] = arith::DivUIOp::create(bb, nl, index[1], group);
+                    return SmallVector<Value>{
+                        tensor::ExtractOp::create(bb, nl, keys, index)};
+                  });
 }
 
 Value StructuredBuilder::sumHeadGroups(Value x, OpFoldResult kvHeads) {
@@ -254,10 +253,9 @@ Value StructuredBuilder::zeroRowsFrom(Value x, Value lengths) {
         Value length = arith::IndexCastOp::create(
             bb, nl, bb.getIndexType(),
             tensor::ExtractOp::create(bb, nl, lengths, ValueRange{batch}));
-        Value inside = arith::CmpIOp::create(
-            bb, nl, arith::CmpIPredicate::slt, row, length);
-        Value zero = arith::ConstantOp::create(bb, nl,
-                                               bb.getZeroAttr(element));
+        Value inside = arith::CmpIOp::create(bb, nl, arith::CmpIPredicate::slt,
+                                             row, length);
+        Value zero = arith::ConstantOp::create(bb, nl, bb.getZeroAttr(element));
         return SmallVector<Value>{
             arith::SelectOp::create(bb, nl, inside, args[0], zero)};
       });

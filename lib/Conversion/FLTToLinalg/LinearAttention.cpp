@@ -102,8 +102,8 @@ FailureOr<SmallVector<Value>> LinearAttentionLowering::lower() {
     int64_t queries = op.getFq().getType().getDimSize(2);
     int64_t keys = op.getFk().getType().getDimSize(2);
     if (ShapedType::isStatic(queries) && ShapedType::isStatic(keys))
-      options.tokenTile = std::clamp<int64_t>(std::max(queries, keys), 1,
-                                              options.tokenTile);
+      options.tokenTile =
+          std::clamp<int64_t>(std::max(queries, keys), 1, options.tokenTile);
     return lowerServing(*sizes);
   }
   Value out = sb.empty(*sizes, op.getResult().getType().getElementType());
@@ -614,12 +614,13 @@ LinearAttentionLowering::tokenRange(OpBuilder &nb, Value seq, OpFoldResult L,
     Value next = arith::AddIOp::create(nb, loc, seq, sb.index(1));
     Value start =
         clampIndex(nb, loc, tableEntry(nb, loc, cuSeqlens, seq), zero, queries);
-    Value end =
-        clampIndex(nb, loc, tableEntry(nb, loc, cuSeqlens, next), start, queries);
+    Value end = clampIndex(nb, loc, tableEntry(nb, loc, cuSeqlens, next), start,
+                           queries);
     return {start, end, end};
   }
   if (lengths) {
-    Value end = clampIndex(nb, loc, tableEntry(nb, loc, lengths, seq), zero, keys);
+    Value end =
+        clampIndex(nb, loc, tableEntry(nb, loc, lengths, seq), zero, keys);
     return {zero, end, arith::MinSIOp::create(nb, loc, end, queries)};
   }
   return {zero, keys, queries};

@@ -175,13 +175,14 @@ Value mlir::flt::toeplitzBiasShift(OpBuilder &b, Location loc, Value maxima,
 
 /// `value` clamped to [low, high] (index values).
 Value mlir::flt::clampIndex(OpBuilder &b, Location loc, Value value, Value low,
-                 Value high) {
+                            Value high) {
   return arith::MinSIOp::create(
       b, loc, arith::MaxSIOp::create(b, loc, value, low), high);
 }
 
 /// Entry `index` of a rank-1 integer table as an index.
-Value mlir::flt::tableEntry(OpBuilder &b, Location loc, Value table, Value index) {
+Value mlir::flt::tableEntry(OpBuilder &b, Location loc, Value table,
+                            Value index) {
   Value entry = tensor::ExtractOp::create(b, loc, table, ValueRange{index});
   return arith::IndexCastOp::create(b, loc, b.getIndexType(), entry);
 }
@@ -189,8 +190,7 @@ Value mlir::flt::tableEntry(OpBuilder &b, Location loc, Value table, Value index
 /// Per token of a packed batch, its sequence's first token and the token
 /// after its last: two [L] index tensors (a token no valid sequence covers
 /// gets [0, 0), no keys). The offsets are clamped to [0, L].
-std::pair<Value, Value> mlir::flt::tabulateSequences(OpBuilder &b,
-                                                     Location loc,
+std::pair<Value, Value> mlir::flt::tabulateSequences(OpBuilder &b, Location loc,
                                                      Value cuSeqlens,
                                                      Value length) {
   // One parallel op over the tokens (so that on a GPU it runs on the device,
@@ -219,15 +219,17 @@ std::pair<Value, Value> mlir::flt::tabulateSequences(OpBuilder &b,
         Value none = arith::ConstantIndexOp::create(nb, nl, 1);
         // An empty table has no entry to read: no sequences.
         auto bounds = scf::IfOp::create(
-            nb, nl, arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sgt,
-                                          count, nzero),
+            nb, nl,
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sgt, count,
+                                  nzero),
             [&](OpBuilder &tb, Location tl) {
               // The last n with cu[n] <= token, searched in [0, N).
               auto search = scf::ForOp::create(
                   tb, tl, nzero, steps, none, ValueRange{nzero, count},
                   [&](OpBuilder &lb, Location ll, Value, ValueRange range) {
                     Value mid = arith::DivUIOp::create(
-                        lb, ll, arith::AddIOp::create(lb, ll, range[0], range[1]),
+                        lb, ll,
+                        arith::AddIOp::create(lb, ll, range[0], range[1]),
                         arith::ConstantIndexOp::create(lb, ll, 2));
                     Value atOrBefore = arith::CmpIOp::create(
                         lb, ll, arith::CmpIPredicate::sle,
@@ -240,14 +242,13 @@ std::pair<Value, Value> mlir::flt::tabulateSequences(OpBuilder &b,
                                                            range[1], mid)});
                   });
               Value n = search.getResult(0);
-              Value start =
-                  clampIndex(tb, tl, tableEntry(tb, tl, cuSeqlens, n), nzero,
-                             length);
-              Value end = clampIndex(
-                  tb, tl,
-                  tableEntry(tb, tl, cuSeqlens,
-                             arith::AddIOp::create(tb, tl, n, none)),
-                  start, length);
+              Value start = clampIndex(tb, tl, tableEntry(tb, tl, cuSeqlens, n),
+                                       nzero, length);
+              Value end =
+                  clampIndex(tb, tl,
+                             tableEntry(tb, tl, cuSeqlens,
+                                        arith::AddIOp::create(tb, tl, n, none)),
+                             start, length);
               // A token outside its found range (offsets that do not rise)
               // gets no keys.
               Value inside = arith::AndIOp::create(
@@ -269,4 +270,3 @@ std::pair<Value, Value> mlir::flt::tabulateSequences(OpBuilder &b,
       });
   return {tables[0], tables[1]};
 }
-

@@ -153,11 +153,10 @@ struct LowerPositionTransform : OpRewritePattern<PositionTransformOp> {
     // sequence's start.
     Value sequenceStarts;
     if (op.getCuSeqlens() && !positions)
-      sequenceStarts =
-          tabulateSequences(rewriter, loc, op.getCuSeqlens(),
-                            getValueOrCreateConstantIndexOp(
-                                rewriter, loc, (*sizes)[2]))
-              .first;
+      sequenceStarts = tabulateSequences(rewriter, loc, op.getCuSeqlens(),
+                                         getValueOrCreateConstantIndexOp(
+                                             rewriter, loc, (*sizes)[2]))
+                           .first;
     // l, or l - (its sequence's start) when packed.
     auto tokenIndex = [&](OpBuilder &b, Location nl, Value l) -> Value {
       if (!sequenceStarts)

@@ -73,7 +73,6 @@ Value reduceRows(
 
 } // namespace
 
-
 FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
                                            Operation *op) {
   StructuredBuilder sb(b, loc);
@@ -127,15 +126,15 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
   Value bi = forall.getInductionVar(0), hi = forall.getInductionVar(1);
   Value i0 = forall.getInductionVar(2);
   OpFoldResult tokens = tileSize(b, loc, tokenTile, i0, L);
-  Value kvHi =
-      headGroup ? arith::DivUIOp::create(b, loc, hi, headGroup).getResult()
-                : hi;
+  Value kvHi = headGroup
+                   ? arith::DivUIOp::create(b, loc, hi, headGroup).getResult()
+                   : hi;
   // Where this tile's keys end (all tokens' sequences / the batch's length)
   // and, packed, where its first sequence starts.
   Value keyEnd = keyCount, rowEnd = lengthValue, keyStart;
   if (lengths) {
-    keyEnd = clampIndex(b, loc, tableEntry(b, loc, lengths, bi),
-                        sb.index(0), keyCount);
+    keyEnd = clampIndex(b, loc, tableEntry(b, loc, lengths, bi), sb.index(0),
+                        keyCount);
     rowEnd = arith::MinSIOp::create(b, loc, keyEnd, lengthValue);
   }
   if (cuSeqlens) {
@@ -149,8 +148,7 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
     // The key tiles keep the grid of the query tiles (the causal diagonal
     // tile is j0 = i0).
     keyStart = arith::MulIOp::create(
-        b, loc,
-        arith::DivUIOp::create(b, loc, keyStart, sb.index(tokenTile)),
+        b, loc, arith::DivUIOp::create(b, loc, keyStart, sb.index(tokenTile)),
         sb.index(tokenTile));
   }
   OpFoldResult T = b.getIndexAttr(tokenTile);
@@ -208,7 +206,8 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
       Value end = tensor::ExtractOp::create(bb, nl, sequenceEnds, row);
       valid = arith::AndIOp::create(
           bb, nl, valid,
-          arith::AndIOp::create(bb, nl, cmp(arith::CmpIPredicate::uge, gj, start),
+          arith::AndIOp::create(bb, nl,
+                                cmp(arith::CmpIPredicate::uge, gj, start),
                                 cmp(arith::CmpIPredicate::ult, gj, end)));
     }
     return std::make_tuple(valid, gi, gj);
@@ -422,9 +421,8 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
   Value keyLimit =
       causal ? arith::MinUIOp::create(b, loc, i0, keyEnd).getResult() : keyEnd;
   auto loop = scf::ForOp::create(
-      b, loc, keyStart ? keyStart : sb.index(0), keyLimit,
-      sb.index(tokenTile), inits,
-      [&](OpBuilder &lb, Location ll, Value j0, ValueRange iter) {
+      b, loc, keyStart ? keyStart : sb.index(0), keyLimit, sb.index(tokenTile),
+      inits, [&](OpBuilder &lb, Location ll, Value j0, ValueRange iter) {
         scf::YieldOp::create(lb, ll, keyTile(lb, ll, j0, iter, false));
       });
   SmallVector<Value> results(loop.getResults());

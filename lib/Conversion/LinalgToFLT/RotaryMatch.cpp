@@ -608,7 +608,8 @@ mlir::flt::raiseRotary(OpBuilder &b, linalg::GenericOp root, bool foldBatch) {
     Value folded = layout.fold(x);
     Value transformed = PositionTransformOp::create(
         b, loc, layout.foldedType(), folded, thetaValue, /*mix_vector=*/Value(),
-        /*positions=*/Value(), /*cu_seqlens=*/Value(), LrpeCore::Rotary, LrpeMix::Identity, *pairing, /*offset=*/0,
+        /*positions=*/Value(), /*cu_seqlens=*/Value(), LrpeCore::Rotary,
+        LrpeMix::Identity, *pairing, /*offset=*/0,
         /*mix_eps=*/llvm::APFloat(0.0f));
     return layout.unfold(transformed);
   }

@@ -25,7 +25,6 @@ namespace mlir::flt {
 /// as it is.
 constexpr llvm::StringLiteral kHostFunctionAttrName = "flt.host_function";
 
-
 #define GEN_PASS_DECL
 #include "flt/Codegen/GPU/Passes.h.inc"
 

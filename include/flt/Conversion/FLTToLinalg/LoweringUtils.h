@@ -3,8 +3,8 @@
 #ifndef FLT_CONVERSION_FLTTOLINALG_LOWERINGUTILS_H
 #define FLT_CONVERSION_FLTTOLINALG_LOWERINGUTILS_H
 
-#include "flt/Utils/StructuredBuilder.h"
 #include "flt/Dialect/FLT/IR/FLTDialect.h"
+#include "flt/Utils/StructuredBuilder.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mlir::flt {

@@ -248,9 +248,8 @@ struct PositionTransformGradient
         z = PositionTransformOp::create(
             b, loc, PositionTransformOp::inferResultType(x32, op.getCore()),
             x32, theta, v, positions, op.getCuSeqlens(), op.getCoreAttr(),
-            op.getMixAttr(),
-            op.getPairingAttr(), op.getOffsetAttr(), op.getMixEpsAttr(),
-            op.getRotaryDimsAttr());
+            op.getMixAttr(), op.getPairingAttr(), op.getOffsetAttr(),
+            op.getMixEpsAttr(), op.getRotaryDimsAttr());
       }
       bool interleaved = rotary && op.getPairing() == Pairing::Interleaved;
       auto [za, zb] = pairs(gb, z, T, interleaved);

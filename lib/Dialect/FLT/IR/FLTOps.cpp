@@ -356,16 +356,16 @@ static void checkShapes(LinearAttentionOp op, ShapeChecker &check) {
   checkCausal(check, op.getCausal(), "fq", "fk");
   checkAttentionResult(check, op.getResult(), "fq", "v");
 
-  checkServingOperands(
-      check, op.getInitialState(), op.getInitialNormalizer(),
-      op.getFinalState(), op.getFinalNormalizer(), op.getCuSeqlens(),
-      op.getLengths(), "fq", "fk", [&] {
-        if (op.getPhi())
-          check.dimIsProduct("T0", 2, {{"fk", 3}, {"psi", 3}}, "m r",
-                             "fk ⊗ psi features");
-        else
-          check.sameDim("T0", 2, "fk", 3, "the state has m rows without rpe");
-      });
+  checkServingOperands(check, op.getInitialState(), op.getInitialNormalizer(),
+                       op.getFinalState(), op.getFinalNormalizer(),
+                       op.getCuSeqlens(), op.getLengths(), "fq", "fk", [&] {
+                         if (op.getPhi())
+                           check.dimIsProduct("T0", 2, {{"fk", 3}, {"psi", 3}},
+                                              "m r", "fk ⊗ psi features");
+                         else
+                           check.sameDim("T0", 2, "fk", 3,
+                                         "the state has m rows without rpe");
+                       });
 }
 
 LogicalResult LinearAttentionOp::verify() {
@@ -722,8 +722,7 @@ static void checkShapes(ToeplitzAttentionOp op, ShapeChecker &check) {
   checkAttentionResult(check, op.getResult(), "fq", "v");
   checkServingOperands(check, Value(), Value(), Value(), Value(),
                        op.getCuSeqlens(), op.getLengths(), "fq", "fk", [] {});
-  check.require(op.getMethod() != ToeplitzMethod::Fft ||
-                    !op.packsOrPads(),
+  check.require(op.getMethod() != ToeplitzMethod::Fft || !op.packsOrPads(),
                 "method fft takes no packed(...) or lengths(...) (use direct "
                 "or auto)");
 }
@@ -829,8 +828,8 @@ AttentionOp::reifyResultShapes(OpBuilder &builder,
     if (!state)
       continue;
     SmallVector<OpFoldResult> sizes;
-    for (int64_t dim = 0, rank = cast<RankedTensorType>(state.getType())
-                                     .getRank();
+    for (int64_t dim = 0,
+                 rank = cast<RankedTensorType>(state.getType()).getRank();
          dim < rank; ++dim)
       sizes.push_back(dimOf(builder, getLoc(), state, dim));
     shapes.push_back(sizes);

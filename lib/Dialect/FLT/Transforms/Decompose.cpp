@@ -86,8 +86,7 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
     // S, m] anyway): k repeated to the query heads, and v with it, since
     // linear_attention pairs fk's heads with v's.
     Value keys = op.getK(), values = op.getV();
-    bool perQueryHeadKeys =
-        op.getW() || op.getRpeForm() == RpeForm::Concat;
+    bool perQueryHeadKeys = op.getW() || op.getRpeForm() == RpeForm::Concat;
     if (perQueryHeadKeys &&
         cast<RankedTensorType>(keys.getType()).getDimSize(1) !=
             op.getQ().getType().getDimSize(1)) {
@@ -121,11 +120,11 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
     SmallVector<Value> results;
     for (auto [result, declared] :
          llvm::zip(attention->getResults(), op->getResultTypes()))
-      results.push_back(result.getType() == declared
-                            ? Value(result)
-                            : tensor::CastOp::create(rewriter, loc, declared,
-                                                     result)
-                                  .getResult());
+      results.push_back(
+          result.getType() == declared
+              ? Value(result)
+              : tensor::CastOp::create(rewriter, loc, declared, result)
+                    .getResult());
     rewriter.replaceOp(op, results);
     return success();
   }

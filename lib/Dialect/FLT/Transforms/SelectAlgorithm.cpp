@@ -206,7 +206,8 @@ struct FLTSelectAlgorithmPass
   /// The quadratic form: flt.kernel_attention with kernel = dot.
   static Value quadraticForm(OpBuilder &b, LinearAttentionOp op) {
     return KernelAttentionOp::create(
-        b, op.getLoc(), op.getResult().getType(), op.getFq(), op.getFk(), op.getV(),
+        b, op.getLoc(), op.getResult().getType(), op.getFq(), op.getFk(),
+        op.getV(),
         /*scale=*/Value(), /*bias=*/Value(), op.getPhi(), op.getPsi(),
         PairKernelAttr::get(b.getContext(), PairKernel::Dot),
         b.getBoolAttr(op.getCausal()), /*temperature=*/FloatAttr(),
