@@ -215,9 +215,11 @@ struct FLTSelectAlgorithmPass
   }
 
   void selectLinearAttentionForm(RewriterBase &rewriter, LinearAttentionOp op) {
-    // State, packed sequences, padding and grouped heads exist in the
-    // linear form only.
-    if (linearAttentionForm == "linear" || op.usesServingOperands())
+    // State, packed sequences and padding are lowered in the linear form
+    // only; grouped heads exist in both (kernel_attention reads k and v at
+    // head h / (H / H_kv) too).
+    if (linearAttentionForm == "linear" || op.getInitialState() ||
+        op.getCuSeqlens() || op.getLengths())
       return;
     if (linearAttentionForm == "quadratic") {
       rewriter.replaceOp(op, quadraticForm(rewriter, op));

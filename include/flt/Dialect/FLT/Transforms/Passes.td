@@ -77,9 +77,9 @@ def FLTSelectAlgorithm : Pass<"flt-select-algorithm"> {
       `walk` and `quadratic` are the target's cost per FLOP relative to the
       non-causal linear form. `linear-attention-form=linear|quadratic`
       forces a form; an op left as `flt.linear_attention` is lowered in the
-      linear form. Ops with docs/Semantics.md section 5's operands (state,
-      packed, lengths, grouped heads) exist in the linear form only and
-      are left as they are.
+      linear form. Ops with state, packed or lengths (docs/Semantics.md
+      section 5) are lowered in the linear form only and are left as they
+      are; grouped heads exist in both forms.
     * `flt.linear_attention_grad` (reverse mode): four to six
       `flt.linear_attention` ops (`decomposeLinearAttentionGrad`), which
       this pass then chooses forms for in turn; with
