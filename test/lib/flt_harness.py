@@ -135,6 +135,24 @@ class Library:
         return [np.load(p) for p in outs]
 
 
+    def run_failing(self, function, inputs):
+        """flt-run on inputs it must refuse: (exit status, stderr). On the
+        CUDA host side the driver double is loaded (refusals come first)."""
+        args = [tool("flt-run"), self.path, f"--function={function}"]
+        for i, array in enumerate(inputs):
+            path = os.path.join(self.dir, f"bad{i}.npy")
+            np.save(path, np.ascontiguousarray(array))
+            args.append(f"--input={path}")
+        args.append(f"--output={os.path.join(self.dir, 'bad_out.npy')}")
+        env = None
+        if TARGET == "cuda-host":
+            env = dict(os.environ, LD_LIBRARY_PATH=os.environ[
+                "FLT_RECORDING_CUDA_DRIVER_DIR"])
+        done = subprocess.run([*args, *self.run_flags], capture_output=True,
+                              text=True, env=env)
+        return done.returncode, done.stderr
+
+
 # The driver double's last trace line when nothing was misused or left on
 # the device.
 CLEAN_DRIVER_EXIT = ("exit: 0 allocations live (0 bytes), 0 streams, "

@@ -13,13 +13,12 @@
 
 import itertools
 import os
-import subprocess
 
 import numpy as np
 
 from flt import reference_autograd as ref
 from flt_harness import (TARGET, Library, check, expect, expect_on_results,
-                         finish, func, normal, positive, rng, tool, ttype)
+                         finish, func, normal, positive, rng, ttype)
 
 H, HKV, m, r, e = 4, 2, 6, 3, 5
 g = rng(23)
@@ -196,30 +195,12 @@ for causal, index in itertools.product((False, True), ("i32", "i64")):
                 got[1, :, n[1]:]) and not np.any(got[2, :, n[2]:]))
 
 
-def run_error(name, args):
-    """flt-run on bad contents: its exit status and stderr."""
-    paths = []
-    for i, a in enumerate(args):
-        path = f"{lib.dir}/bad{i}.npy"
-        np.save(path, a)
-        paths.append(f"--input={path}")
-    env = None
-    if TARGET == "cuda-host":
-        env = dict(os.environ,
-                   LD_LIBRARY_PATH=os.environ["FLT_RECORDING_CUDA_DRIVER_DIR"])
-    done = subprocess.run([tool("flt-run"), lib.path, f"--function={name}",
-                           *paths, f"--output={lib.dir}/bad_out.npy",
-                           *lib.run_flags],
-                          capture_output=True, text=True, env=env)
-    return done.returncode, done.stderr
-
-
 xs = inputs(1, 10, 10, True)
 t0, z0 = np.zeros((2, H, m * r, e), np.float32), np.zeros((2, H, m * r),
                                                            np.float32)
 for bad in ([0, 4, 4], [1, 4, 10], [0, 7, 4], [0, 4, 11],
             [0, -1, 10]):
-    status, err = run_error("packed_1_i32",
+    status, err = lib.run_failing("packed_1_i32",
                             xs + [t0, z0, np.array(bad, np.int32)])
     expect(f"cu_seqlens={bad} is one clean error",
            status == 1 and "input contents of 'packed_1_i32' are invalid" in err
@@ -227,7 +208,8 @@ for bad in ([0, 4, 4], [1, 4, 10], [0, 7, 4], [0, 4, 11],
            repr(err))
 xs = inputs(2, 10, 10, True)
 for bad in ([3, 11], [-1, 2]):
-    status, err = run_error("lengths_0_i32", xs + [np.array(bad, np.int32)])
+    status, err = lib.run_failing("lengths_0_i32",
+                                  xs + [np.array(bad, np.int32)])
     expect(f"lengths={bad} is one clean error",
            status == 1 and "lengths" in err and err.count("\n") == 1,
            repr(err))

@@ -11,13 +11,12 @@
 
 import itertools
 import os
-import subprocess
 
 import numpy as np
 
 from flt import reference_autograd as ref
 from flt_harness import (TARGET, Library, check, expect, finish, func, normal,
-                         positive, rng, tool, ttype)
+                         positive, rng, ttype)
 
 H, HKV, d, e, r = 4, 2, 8, 6, 3
 g = rng(31)
@@ -212,38 +211,22 @@ for core in ("rotary", "complex", "permutation"):
               library.run(f"pt_{core}", [x, theta, ints(cu)])[0], want)
 
 
-def run_error(name, args):
-    paths = []
-    for i, a in enumerate(args):
-        path = f"{lib.dir}/bad{i}.npy"
-        np.save(path, a)
-        paths.append(f"--input={path}")
-    env = None
-    if TARGET == "cuda-host":
-        env = dict(os.environ,
-                   LD_LIBRARY_PATH=os.environ["FLT_RECORDING_CUDA_DRIVER_DIR"])
-    done = subprocess.run([tool("flt-run"), lib.path, f"--function={name}",
-                           *paths, f"--output={lib.dir}/bad_out.npy",
-                           *lib.run_flags], capture_output=True, text=True,
-                          env=env)
-    return done.returncode, done.stderr
-
-
 xs, _ = kernel_inputs("softmax", 1, 10, 10, ("bias", "rpe"))
 for bad in ([0, 4, 4, 10], [0, 12], [2, 10]):
-    status, err = run_error("ka_softmax_0_packed", xs + [ints(bad)])
+    status, err = lib.run_failing("ka_softmax_0_packed", xs + [ints(bad)])
     expect(f"kernel_attention cu_seqlens={bad} is one clean error",
            status == 1 and "cu_seqlens" in err and err.count("\n") == 1,
            repr(err))
 xs, _ = kernel_inputs("softmax", 2, 10, 10, ("bias", "rpe"))
-status, err = run_error("ka_softmax_0_lengths", xs + [ints([3, 11])])
+status, err = lib.run_failing("ka_softmax_0_lengths",
+                              xs + [ints([3, 11])])
 expect("kernel_attention lengths=[3, 11] is one clean error",
        status == 1 and "lengths" in err and err.count("\n") == 1, repr(err))
 xs = toeplitz_inputs(2, 10)
-status, err = run_error("tp_1_lengths", xs + [ints([-1, 4])])
+status, err = lib.run_failing("tp_1_lengths", xs + [ints([-1, 4])])
 expect("toeplitz_attention lengths=[-1, 4] is one clean error",
        status == 1 and "lengths" in err and err.count("\n") == 1, repr(err))
-status, err = run_error("pt_rotary", [normal(g, (1, H, 10, d)),
+status, err = lib.run_failing("pt_rotary", [normal(g, (1, H, 10, d)),
                                       normal(g, (H, d // 2)), ints([0, 10, 9])])
 expect("position_transform cu_seqlens=[0, 10, 9] is one clean error",
        status == 1 and "cu_seqlens" in err and err.count("\n") == 1, repr(err))

@@ -374,20 +374,29 @@ LogicalResult LinearAttentionOp::verify() {
   return check.result();
 }
 
+/// The final state's and normalizer's shapes: those of state(T0, z0), when
+/// the op has them (docs/Semantics.md section 5).
+static void appendStateShapes(OpBuilder &builder, Location loc, Value state,
+                              Value normalizer,
+                              ReifiedRankedShapedTypeDims &shapes) {
+  for (Value initial : {state, normalizer}) {
+    if (!initial)
+      continue;
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t dim = 0,
+                 rank = cast<RankedTensorType>(initial.getType()).getRank();
+         dim < rank; ++dim)
+      sizes.push_back(dimOf(builder, loc, initial, dim));
+    shapes.push_back(sizes);
+  }
+}
+
 LogicalResult
 LinearAttentionOp::reifyResultShapes(OpBuilder &builder,
                                      ReifiedRankedShapedTypeDims &shapes) {
   shapes.push_back(attentionResultShape(builder, getLoc(), getFq(), getV()));
-  for (Value state : {getInitialState(), getInitialNormalizer()}) {
-    if (!state)
-      continue;
-    SmallVector<OpFoldResult> sizes;
-    for (int64_t dim = 0,
-                 rank = cast<RankedTensorType>(state.getType()).getRank();
-         dim < rank; ++dim)
-      sizes.push_back(dimOf(builder, getLoc(), state, dim));
-    shapes.push_back(sizes);
-  }
+  appendStateShapes(builder, getLoc(), getInitialState(),
+                    getInitialNormalizer(), shapes);
   return success();
 }
 
@@ -824,16 +833,8 @@ LogicalResult
 AttentionOp::reifyResultShapes(OpBuilder &builder,
                                ReifiedRankedShapedTypeDims &shapes) {
   shapes.push_back(attentionResultShape(builder, getLoc(), getQ(), getV()));
-  for (Value state : {getInitialState(), getInitialNormalizer()}) {
-    if (!state)
-      continue;
-    SmallVector<OpFoldResult> sizes;
-    for (int64_t dim = 0,
-                 rank = cast<RankedTensorType>(state.getType()).getRank();
-         dim < rank; ++dim)
-      sizes.push_back(dimOf(builder, getLoc(), state, dim));
-    shapes.push_back(sizes);
-  }
+  appendStateShapes(builder, getLoc(), getInitialState(),
+                    getInitialNormalizer(), shapes);
   return success();
 }
 
