@@ -1051,3 +1051,48 @@ func.func @serving7(%fq: tensor<2x2x7x4xf32>, %v: tensor<2x2x7x6xf32>, %n: tenso
   %0 = flt.linear_attention %fq, %fq, %v lengths(%n) : tensor<2x2x7x4xf32>, tensor<2x2x7x4xf32>, tensor<2x2x7x6xf32>, tensor<3xi32> -> tensor<2x2x7x6xf32>
   return
 }
+
+// -----
+
+// kernel_attention: one length per batch entry.
+func.func @serving8(%q: tensor<2x2x7x4xf32>, %n: tensor<3xi32>) {
+  // expected-error @+1 {{'lengths' has B = 3 but 'q' has B = 2}}
+  %0 = flt.kernel_attention %q, %q, %q lengths(%n) {temperature = 0.5 : f32} : tensor<2x2x7x4xf32>, tensor<2x2x7x4xf32>, tensor<2x2x7x4xf32>, tensor<3xi32> -> tensor<2x2x7x4xf32>
+  return
+}
+
+// -----
+
+// kernel_attention: grouped heads must divide the query heads.
+func.func @serving9(%q: tensor<1x4x7x4xf32>, %k: tensor<1x3x7x4xf32>) {
+  // expected-error @+1 {{'q' has H = 4 but 'k' has H_kv = 3; grouped heads need H to be a positive multiple of H_kv}}
+  %0 = flt.kernel_attention %q, %k, %k {temperature = 0.5 : f32} : tensor<1x4x7x4xf32>, tensor<1x3x7x4xf32>, tensor<1x3x7x4xf32> -> tensor<1x4x7x4xf32>
+  return
+}
+
+// -----
+
+// toeplitz_attention: the FFT method has no packed or padded forms.
+func.func @serving10(%f: tensor<2x2x7x4xf32>, %b: tensor<2x13xf32>, %n: tensor<2xi32>) {
+  // expected-error @+1 {{method fft takes no packed(...) or lengths(...) (use direct or auto)}}
+  %0 = flt.toeplitz_attention %f, %f, %f, %b lengths(%n) {method = #flt.toeplitz_method<fft>} : tensor<2x2x7x4xf32>, tensor<2x2x7x4xf32>, tensor<2x2x7x4xf32>, tensor<2x13xf32>, tensor<2xi32> -> tensor<2x2x7x4xf32>
+  return
+}
+
+// -----
+
+// position_transform: packed sequences need B = 1.
+func.func @serving11(%x: tensor<2x2x7x4xf32>, %theta: tensor<2x2xf32>, %cu: tensor<3xi32>) {
+  // expected-error @+1 {{'x' has B = 2 but packed sequences needs 1}}
+  %0 = flt.position_transform %x, %theta packed(%cu) {core = #flt.lrpe_core<rotary>} : tensor<2x2x7x4xf32>, tensor<2x2xf32>, tensor<3xi32> -> tensor<2x2x7x4xf32>
+  return
+}
+
+// -----
+
+// flt.attention: favor_pos features of two calls would not share a scale.
+func.func @serving12(%q: tensor<1x2x7x4xf32>, %r: tensor<1x7x1xf32>, %xi: tensor<2x3x1xf32>, %theta: tensor<2x3xf32>, %w: tensor<2x5x4xf32>, %t0: tensor<1x2x30x4xf32>, %z0: tensor<1x2x30xf32>) {
+  // expected-error @+1 {{state(...) with kernel favor_pos}}
+  %0:3 = flt.attention %q, %q, %q, %r, %xi, %theta proj(%w) state(%t0, %z0) {kernel = #flt.kernel<favor_pos>, spectrum = #flt.spectrum<gaussian_mixture>} : tensor<1x2x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x7x1xf32>, tensor<2x3x1xf32>, tensor<2x3xf32>, tensor<2x5x4xf32>, tensor<1x2x30x4xf32>, tensor<1x2x30xf32> -> tensor<1x2x7x4xf32>, tensor<1x2x30x4xf32>, tensor<1x2x30xf32>
+  return
+}
