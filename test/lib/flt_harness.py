@@ -50,6 +50,20 @@ if BUNDLE and TARGET != "cuda" and (TARGET != "cuda-host" or RECORD):
                      "cuda-host, to check a bundle on the driver double)")
 _failures = []
 
+# Under the sanitizers (scripts/run-sanitized-tests.sh) flt-compile and the
+# kernels it builds are instrumented, and the longest tests take about 20
+# times their normal time. There `sampled` keeps every second case: each
+# lowering still runs under ASan and UBSan, while the normal run checks every
+# case's numerics.
+SANITIZED = bool(os.environ.get("FLT_SANITIZED"))
+
+
+def sampled(cases):
+    """`cases` (any iterable) in a normal run; every second one, starting
+    with the first, under the sanitizers."""
+    cases = list(cases)
+    return cases[::2] if SANITIZED else cases
+
 
 def tool(name):
     return os.path.join(TOOLS, name) if TOOLS else name

@@ -16,7 +16,7 @@ import numpy as np
 from flt import reference
 from flt_harness import (RESULTS_CHECKED, Library, check, expect, finish,
                          func, mixture_theta, normal, positions, rng,
-                         sensitivity, ttype)
+                         sampled, sensitivity, ttype)
 
 g = rng(25)
 H = 2
@@ -43,6 +43,7 @@ layer_cases = [
     ("concat_relu_proj_p3", "relu", 3, False, True, 1e-3),
     ("concat_relu_proj_p1_causal", "relu", 1, True, True, 1e-3),
 ]
+layer_cases = sampled(layer_cases)
 functions = []
 for name, kernel, p, causal, proj, eps in layer_cases:
     Q = ttype((1, H, 1, d), dynamic=(0, 2))
@@ -139,6 +140,7 @@ fourier_cases = [
     ("fourier_code_bias", False, 1e-6, True),
     ("fourier_code_eps0", True, 0.0, False),
 ]
+fourier_cases = sampled(fourier_cases)
 functions = []
 for name, causal, eps, bias in fourier_cases:
     Q = ttype((1, H, 1, dq), dynamic=(0, 2))
@@ -213,6 +215,7 @@ pt_cases = [
     ("permutation_offset", 9, "core = #flt.lrpe_core<permutation>, offset = "
      "3, mix = #flt.lrpe_mix<odd_even_inverse>", "i64"),
 ]
+pt_cases = sampled(pt_cases)
 functions = []
 for name, dd, attrs, kind in pt_cases:
     X = ttype((1, H, 1, dd), dynamic=(0, 2))

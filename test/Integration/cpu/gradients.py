@@ -16,7 +16,8 @@ import numpy as np
 
 from flt import reference_autograd as ra
 from flt_harness import (Library, finish, func, mixture_theta, normal,
-                         positions, positive, rng, ttype, window_theta)
+                         positions, positive, rng, sampled, ttype,
+                         window_theta)
 from gradient_checks import compare
 
 g = rng(7)
@@ -27,10 +28,10 @@ B, L, d, m = 2, 7, 8, 6
 X = ttype((B, H, L, d), dynamic=(0, 2))
 W = ttype((H, m, d))
 fm_functions, fm_cases = [], []
-for kernel, projected, is_query in [
+for kernel, projected, is_query in sampled([
         ("identity", False, False), ("relu", False, False),
         ("elu_plus_one", False, False), ("relu", True, False),
-        ("favor_pos", True, True), ("favor_pos", True, False)]:
+        ("favor_pos", True, True), ("favor_pos", True, False)]):
     name = f"fm_{kernel}_{'w' if projected else 'x'}_{int(is_query)}"
     out = ttype((B, H, L, m if projected else d), dynamic=(0, 2))
     args = [("x", X)] + ([("w", W)] if projected else [])
@@ -58,8 +59,8 @@ for name, kernel, projected, is_query, eps in fm_cases:
 # -- spectral_density and spectral_features --------------------------------
 mf = 5
 sp_functions, sp_cases = [], []
-for spectrum, p in itertools.product(("gaussian_mixture", "local_window"),
-                                     (1, 3)):
+for spectrum, p in sampled(itertools.product(
+        ("gaussian_mixture", "local_window"), (1, 3))):
     P = (p + 2) * 2 if spectrum == "gaussian_mixture" else 2
     T, XI, RHO = ttype((H, P)), ttype((H, mf, p)), ttype((H, mf))
     name = f"density_{spectrum}_{p}"
@@ -69,7 +70,8 @@ for spectrum, p in itertools.product(("gaussian_mixture", "local_window"),
          f"#flt.spectrum<{spectrum}>}} : {T}, {XI} -> {RHO}"],
         [("%rho", RHO)]))
     sp_cases.append(("density", name, spectrum, p, P))
-for weighting, p in itertools.product(("query_side", "both_sides"), (1, 3)):
+for weighting, p in sampled(itertools.product(("query_side", "both_sides"),
+                                             (1, 3))):
     R, XI, RHO = ttype((B, L, p), dynamic=(0, 1)), ttype((H, mf, p)), \
         ttype((H, mf))
     PHI = ttype((B, H, L, 2 * mf), dynamic=(0, 2))
@@ -101,9 +103,10 @@ for kind, name, variant, p, P in sp_cases:
 
 # -- flt.attention: the whole layer, through its parts -----------------------
 layer_functions, layer_cases = [], []
-for kernel, spectrum, p, causal in [("relu", "gaussian_mixture", 1, False),
-                                    ("favor_pos", "gaussian_mixture", 3, True),
-                                    ("elu_plus_one", "local_window", 1, True)]:
+for kernel, spectrum, p, causal in sampled([
+        ("relu", "gaussian_mixture", 1, False),
+        ("favor_pos", "gaussian_mixture", 3, True),
+        ("elu_plus_one", "local_window", 1, True)]):
     d, mfl = 8, 4
     P = (p + 2) if spectrum == "gaussian_mixture" else 2
     Q = ttype((1, H, 1, d), dynamic=(0, 2))

@@ -13,7 +13,8 @@ import itertools
 import numpy as np
 
 from flt import reference_autograd as ra
-from flt_harness import Library, finish, func, normal, rng, rounded, ttype
+from flt_harness import (Library, finish, func, normal, rng, rounded,
+                         sampled, ttype)
 from gradient_checks import compare
 
 H = 2
@@ -54,7 +55,7 @@ combos = [(core, mix, pairing) for core, mix in itertools.product(
     ("rotary", "complex"), ("identity", "householder", "odd_even"))
     for pairing in (("interleaved", "halves") if core == "rotary"
                     else ("interleaved",))]
-for i, (core, mix, pairing) in enumerate(combos):
+for i, (core, mix, pairing) in enumerate(sampled(combos)):
     # d/2 = 3 (rotary) and d = 5 (complex): odd sizes.
     d = 6 if core == "rotary" else 5
     cases.append(dict(name=f"{core}_{mix}_{pairing}_offset", core=core,

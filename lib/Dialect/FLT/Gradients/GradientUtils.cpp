@@ -181,6 +181,41 @@ Value GradientBuilder::reverseTokens(Value tensor) {
       });
 }
 
+Value GradientBuilder::regroupState(Value state, OpFoldResult m,
+                                    OpFoldResult r, ArrayRef<unsigned> order) {
+  assert(order.size() == 3 && "a permutation of (a, f, c)");
+  SmallVector<OpFoldResult> sizes = dims(state);
+  Type f32 = builder().getF32Type();
+  auto staticSizes = [](ArrayRef<OpFoldResult> values) {
+    SmallVector<int64_t> shape;
+    for (OpFoldResult value : values)
+      shape.push_back(getConstantIntValue(value).value_or(ShapedType::kDynamic));
+    return shape;
+  };
+  // [B, H, m·r, c] -> [B, H, m, r, c]: the same memory.
+  SmallVector<OpFoldResult> split = {sizes[0], sizes[1], m, r, sizes[3]};
+  Value expanded = tensor::ExpandShapeOp::create(
+      builder(), location(), RankedTensorType::get(staticSizes(split), f32),
+      state, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}, {4}}, split);
+  // Loops over the result [B, H, X, Y, Z]; the input's index k (of a, f, c)
+  // is the loop at the position `order` puts it.
+  SmallVector<OpFoldResult> permuted = {sizes[0], sizes[1]};
+  SmallVector<unsigned> inputDims = {0, 1, 0, 0, 0};
+  for (auto [position, index] : llvm::enumerate(order)) {
+    permuted.push_back(split[2 + index]);
+    inputDims[2 + index] = 2 + position;
+  }
+  Value transposed = generic1(
+      ValueRange{expanded}, empty(permuted, f32),
+      {map(5, inputDims), map(5, {0, 1, 2, 3, 4})}, parallel(5),
+      [](OpBuilder &, Location, ValueRange args) {
+        return SmallVector<Value>{args[0]};
+      });
+  return tensor::CollapseShapeOp::create(
+      builder(), location(), transposed,
+      SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}, {4}});
+}
+
 OpFoldResult GradientBuilder::addSize(OpFoldResult a, int64_t constant) {
   AffineExpr s0;
   bindSymbols(builder().getContext(), s0);

@@ -63,6 +63,16 @@ public:
   /// `tensor` [B, H, N, F] with its token order (dim 2) reversed.
   Value reverseTokens(Value tensor);
 
+  /// A linear-attention state `state` [B, H, m·r, c] (row a·r + f for
+  /// feature a of fk and f of Psi, docs/Semantics.md §5) with its indices
+  /// (a, f, c) = (0, 1, 2) reordered: the result is [B, H, X·Y, Z] for
+  /// (X, Y, Z) = `order`, e.g. {2, 1, 0} gives [B, H, c·r, m]. The state of
+  /// a linear attention whose query features are another operand of the
+  /// first one (the gradient rules' adjoint attentions) is the same numbers
+  /// in such an order.
+  Value regroupState(Value state, OpFoldResult m, OpFoldResult r,
+                     ArrayRef<unsigned> order);
+
   /// OpFoldResult arithmetic on sizes.
   OpFoldResult addSize(OpFoldResult a, int64_t constant);
   /// size^exponent as an f32 scalar (a constant when `size` is static).

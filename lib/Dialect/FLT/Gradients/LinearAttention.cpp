@@ -63,6 +63,61 @@ Value unnormalized(GradientBuilder &gb, Value q, Value k, Value v, Value phi,
   return causal && reversed ? gb.reverseTokens(out) : out;
 }
 
+/// The cotangents of n [B, H, L, e] and D [B, H, L, 1] (see above) from the
+/// output's cotangent g: {dn, dD [B, H, L, 1]}.
+std::pair<Value, Value> normalizerCotangents(GradientBuilder &gb, Value g,
+                                             Value n, Value D,
+                                             Normalize normalize, float eps) {
+  OpBuilder &b = gb.builder();
+  if (normalize == Normalize::None)
+    return {g, gb.filled(gb.dims(D), b.getF32Type(), 0.0)};
+  Value rowD = tensor::CollapseShapeOp::create(
+      b, gb.location(), D,
+      SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}}); // [B, H, L]
+  // g · n per row: [B, H, L, 1].
+  SmallVector<OpFoldResult> loops = gb.dims(g);
+  Value gn = gb.sum(ValueRange{g, n}, {{0, 1, 2, 3}, {0, 1, 2, 3}}, loops, {3},
+                    [](OpBuilder &nb, Location nl, ValueRange x) {
+                      return one(arith::MulFOp::create(nb, nl, x[0], x[1]));
+                    });
+  Value epsValue = gb.f32(eps);
+  bool guarded = normalize == Normalize::Guarded;
+  auto denominator = [&](OpBuilder &nb, Location nl, Value d) {
+    if (!guarded)
+      return arith::AddFOp::create(nb, nl, d, epsValue).getResult();
+    Value positive = arith::CmpFOp::create(
+        nb, nl, arith::CmpFPredicate::OGT, d,
+        arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)));
+    return arith::SelectOp::create(
+               nb, nl, positive, d,
+               arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(1)))
+        .getResult();
+  };
+  Value dn = gb.map(ValueRange{g, rowD}, {{0, 1, 2, 3}, {0, 1, 2}}, g,
+                    [&](OpBuilder &nb, Location nl, ValueRange x) {
+                      return one(arith::DivFOp::create(
+                          nb, nl, x[0], denominator(nb, nl, x[1])));
+                    });
+  Value dD = gb.map(
+      ValueRange{gn, D}, {{0, 1, 2}, {0, 1, 2, 3}}, D,
+      [&](OpBuilder &nb, Location nl, ValueRange x) {
+        Value den = denominator(nb, nl, x[1]);
+        Value value = arith::NegFOp::create(
+            nb, nl,
+            arith::DivFOp::create(nb, nl, x[0],
+                                  arith::MulFOp::create(nb, nl, den, den)));
+        if (!guarded)
+          return one(value);
+        Value positive = arith::CmpFOp::create(
+            nb, nl, arith::CmpFPredicate::OGT, x[1],
+            arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)));
+        return one(arith::SelectOp::create(
+            nb, nl, positive, value,
+            arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0))));
+      });
+  return {dn, dD};
+}
+
 SmallVector<Value> decompose(OpBuilder &builder, LinearAttentionGradOp op) {
   GradientBuilder gb(builder, op.getLoc());
   OpBuilder &b = gb.builder();
@@ -73,7 +128,6 @@ SmallVector<Value> decompose(OpBuilder &builder, LinearAttentionGradOp op) {
   Value g = gb.toF32(op.getCotangent());
   bool causal = op.getCausal();
   Normalize normalize = op.getNormalize();
-  float eps = op.getEps().convertToFloat();
 
   // a_i, b_j (see above); without normalization a = g, b = v.
   Value a = g, bKeys = v, dn = g;
@@ -83,50 +137,9 @@ SmallVector<Value> decompose(OpBuilder &builder, LinearAttentionGradOp op) {
     OpFoldResult e = gb.dim(v, 3);
     Value n = gb.lastDimSlice(nd, b.getIndexAttr(0), e);
     Value D = gb.lastDimSlice(nd, e, b.getIndexAttr(1)); // [B, H, L, 1]
-    Value rowD = tensor::CollapseShapeOp::create(
-        b, gb.location(), D,
-        SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}}); // [B, H, L]
-    // g · n per row: [B, H, L, 1].
-    SmallVector<OpFoldResult> loops = gb.dims(g);
-    Value gn = gb.sum(ValueRange{g, n}, {{0, 1, 2, 3}, {0, 1, 2, 3}}, loops,
-                      {3}, [](OpBuilder &nb, Location nl, ValueRange x) {
-                        return one(arith::MulFOp::create(nb, nl, x[0], x[1]));
-                      });
-    Value epsValue = gb.f32(eps);
-    bool guarded = normalize == Normalize::Guarded;
-    auto denominator = [&](OpBuilder &nb, Location nl, Value d) {
-      if (!guarded)
-        return arith::AddFOp::create(nb, nl, d, epsValue).getResult();
-      Value positive = arith::CmpFOp::create(
-          nb, nl, arith::CmpFPredicate::OGT, d,
-          arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)));
-      return arith::SelectOp::create(
-                 nb, nl, positive, d,
-                 arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(1)))
-          .getResult();
-    };
-    dn = gb.map(ValueRange{g, rowD}, {{0, 1, 2, 3}, {0, 1, 2}}, g,
-                [&](OpBuilder &nb, Location nl, ValueRange x) {
-                  return one(arith::DivFOp::create(nb, nl, x[0],
-                                                   denominator(nb, nl, x[1])));
-                });
-    Value dD = gb.map(
-        ValueRange{gn, D}, {{0, 1, 2}, {0, 1, 2, 3}}, D,
-        [&](OpBuilder &nb, Location nl, ValueRange x) {
-          Value den = denominator(nb, nl, x[1]);
-          Value value = arith::NegFOp::create(
-              nb, nl,
-              arith::DivFOp::create(nb, nl, x[0],
-                                    arith::MulFOp::create(nb, nl, den, den)));
-          if (!guarded)
-            return one(value);
-          Value positive = arith::CmpFOp::create(
-              nb, nl, arith::CmpFPredicate::OGT, x[1],
-              arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)));
-          return one(arith::SelectOp::create(
-              nb, nl, positive, value,
-              arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0))));
-        });
+    Value dD;
+    std::tie(dn, dD) = normalizerCotangents(gb, g, n, D, normalize,
+                                            op.getEps().convertToFloat());
     a = gb.concat(dn, dD, 3);
     bKeys = vOne;
   }
@@ -150,18 +163,165 @@ SmallVector<Value> decompose(OpBuilder &builder, LinearAttentionGradOp op) {
   return grads;
 }
 
+/// z [B, H, D] as the column [B, H, D, 1].
+Value asColumn(GradientBuilder &gb, Value z) {
+  SmallVector<OpFoldResult> sizes = gb.dims(z);
+  sizes.push_back(gb.builder().getIndexAttr(1));
+  SmallVector<int64_t> shape;
+  for (OpFoldResult size : sizes)
+    shape.push_back(getConstantIntValue(size).value_or(ShapedType::kDynamic));
+  return tensor::ExpandShapeOp::create(
+      gb.builder(), gb.location(),
+      RankedTensorType::get(shape, gb.builder().getF32Type()), z,
+      SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}}, sizes);
+}
+
+/// Linear attention with normalize = none from the state `state` (its
+/// normalizer zero: unused without normalization); `reversed` as in
+/// `unnormalized`. Returns {result, final state}.
+std::pair<Value, Value> fromState(GradientBuilder &gb, Value q, Value k,
+                                  Value v, Value phi, Value psi, Value state,
+                                  bool causal, bool reversed) {
+  OpBuilder &b = gb.builder();
+  bool reverse = causal && reversed;
+  if (reverse) {
+    q = gb.reverseTokens(q);
+    k = gb.reverseTokens(k);
+    v = gb.reverseTokens(v);
+    if (phi) {
+      phi = gb.reverseTokens(phi);
+      psi = gb.reverseTokens(psi);
+    }
+  }
+  SmallVector<OpFoldResult> rows = gb.dims(state);
+  rows.pop_back();
+  Value normalizer = gb.filled(rows, b.getF32Type(), 0.0);
+  auto op = LinearAttentionOp::create(b, gb.location(), q, k, v, phi, psi,
+                                      state, normalizer, Value(), Value(),
+                                      causal, Normalize::None, 1e-6f);
+  Value out = op.getResult();
+  return {reverse ? gb.reverseTokens(out) : out, op.getFinalState()};
+}
+
+/// The rule with `state(T0, z0)`: results (out, T, z), cotangents (g, G_T,
+/// G_z). With Ŝ0 = [T0 | z0] and Ĝ = [G_T | G_z] ([B, H, m r, e + 1]) the
+/// sums over keys start from Ŝ0, and every key also reaches the final
+/// state, so the adjoint attentions above start from states too:
+///
+///   dfq  = LA(a, b, fk, rpe(Phi, Psi))  from Ŝ0 as [(e+1) r, m]
+///   dPhi = LA(a, b, Psi, rpe(fq, fk))   from Ŝ0 as [(e+1) m, r]
+///   dfk  = LA~(b, a, fq, rpe(Psi, Phi)) from Ĝ as [(e+1) r, m]
+///   dPsi = LA~(b, a, Phi, rpe(fk, fq))  from Ĝ as [(e+1) m, r]
+///   dv   = LA~(fk, fq, dn, rpe(Psi, Phi)) from G_T
+///   [dT0 | dz0] = Ĝ + Σ_i (fq_i ⊗ Phi_i) a_iᵀ, the final state of
+///                 LA(fq, fq, a, rpe(Phi, Phi)) from Ĝ
+///
+/// with a = [dn, dD] for every normalization (dD = 0 for none: z0 still
+/// reaches the result z) and b = [v, 1], where [n, D] = LA(fq, fk, b) from
+/// Ŝ0. No fused form: these are the linear attentions the serving lowering
+/// runs, one state pass each.
+FailureOr<SmallVector<Value>> stateVJP(LinearAttentionOp op,
+                                       GradientBuilder &gb,
+                                       ValueRange cotangents,
+                                       ArrayRef<bool> needed) {
+  OpBuilder &b = gb.builder();
+  Value fq = gb.toF32(op.getFq()), fk = gb.toF32(op.getFk());
+  Value v = gb.toF32(op.getV()), g = gb.toF32(cotangents[0]);
+  Value gT = gb.toF32(cotangents[1]), gz = gb.toF32(cotangents[2]);
+  Value phi = op.getPhi() ? gb.toF32(op.getPhi()) : Value();
+  Value psi = op.getPsi() ? gb.toF32(op.getPsi()) : Value();
+  bool causal = op.getCausal();
+  OpFoldResult kvHeads = gb.dim(fk, 1);
+  bool grouped = op.mayGroupHeads();
+  if (grouped) {
+    fk = gb.repeatHeads(fk, gb.dim(fq, 1));
+    v = gb.repeatHeads(v, gb.dim(fq, 1));
+  }
+  Value lengths = op.getLengths();
+  if (lengths) {
+    fk = gb.zeroRowsFrom(fk, lengths);
+    g = gb.zeroRowsFrom(g, lengths);
+  }
+  OpFoldResult m = gb.dim(fk, 3), e = gb.dim(v, 3);
+  OpFoldResult r = phi ? gb.dim(phi, 3) : OpFoldResult(b.getIndexAttr(1));
+  Value s0 = gb.concat(gb.toF32(op.getInitialState()),
+                       asColumn(gb, gb.toF32(op.getInitialNormalizer())), 3);
+  Value gHat = gb.concat(gT, asColumn(gb, gz), 3);
+  Value vOne = gb.concat(v, gb.onesColumn(v, 3), 3);
+  Value nd = fromState(gb, fq, fk, vOne, phi, psi, s0, causal, false).first;
+  Value n = gb.lastDimSlice(nd, b.getIndexAttr(0), e);
+  Value D = gb.lastDimSlice(nd, e, b.getIndexAttr(1));
+  auto [dn, dD] = normalizerCotangents(gb, g, n, D, op.getNormalize(),
+                                       op.getEps().convertToFloat());
+  Value a = gb.concat(dn, dD, 3);
+
+  SmallVector<Value> grads(op->getNumOperands());
+  // The operand index of ODS operand `ods` (fq, fk, v, phi, psi, T0, z0).
+  auto want = [&](unsigned ods) {
+    auto [index, size] = op.getODSOperandIndexAndLength(ods);
+    return size && needed[index] ? std::optional<unsigned>(index)
+                                 : std::nullopt;
+  };
+  auto finish = [&](unsigned index, Value grad) {
+    grads[index] = gb.castTo(grad, op->getOperand(index).getType());
+  };
+  if (auto index = want(0))
+    finish(*index, fromState(gb, a, vOne, fk, phi, psi,
+                             gb.regroupState(s0, m, r, {2, 1, 0}), causal,
+                             false)
+                       .first);
+  if (auto index = want(1)) {
+    Value dfk = fromState(gb, vOne, a, fq, psi, phi,
+                          gb.regroupState(gHat, m, r, {2, 1, 0}), causal,
+                          true)
+                    .first;
+    if (lengths)
+      dfk = gb.zeroRowsFrom(dfk, lengths);
+    finish(*index, grouped ? gb.sumHeadGroups(dfk, kvHeads) : dfk);
+  }
+  if (auto index = want(2)) {
+    Value dv = fromState(gb, fk, fq, dn, psi, phi, gT, causal, true).first;
+    finish(*index, grouped ? gb.sumHeadGroups(dv, kvHeads) : dv);
+  }
+  if (phi) {
+    if (auto index = want(3))
+      finish(*index, fromState(gb, a, vOne, psi, fq, fk,
+                               gb.regroupState(s0, m, r, {2, 0, 1}), causal,
+                               false)
+                         .first);
+    if (auto index = want(4))
+      finish(*index, fromState(gb, vOne, a, phi, fk, fq,
+                               gb.regroupState(gHat, m, r, {2, 0, 1}), causal,
+                               true)
+                         .first);
+  }
+  std::optional<unsigned> t0Index = want(5), z0Index = want(6);
+  if (t0Index || z0Index) {
+    Value total = fromState(gb, fq, fq, a, phi, phi, gHat, false, false).second;
+    if (t0Index)
+      finish(*t0Index, gb.lastDimSlice(total, b.getIndexAttr(0), e));
+    if (z0Index)
+      finish(*z0Index,
+             tensor::CollapseShapeOp::create(
+                 b, gb.location(), gb.lastDimSlice(total, e, b.getIndexAttr(1)),
+                 SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}}));
+  }
+  return grads;
+}
+
 struct LinearAttentionGradient
     : DifferentiableOpModel<LinearAttentionGradient, LinearAttentionOp> {
   static FailureOr<SmallVector<Value>> vjp(LinearAttentionOp op,
                                            GradientBuilder &gb,
                                            ValueRange cotangents,
                                            ArrayRef<bool> needed) {
-    // State and packed sequences have no rule yet: a diagnostic, never the
-    // gradient of a different function.
-    if (op.getInitialState() || op.getCuSeqlens())
-      return op.emitError()
-             << "flt-generate-vjp: no gradient rule yet for "
-                "'flt.linear_attention' with state(...) or packed(...)";
+    // Packed sequences have no rule yet: a diagnostic, never the gradient
+    // of a different function.
+    if (op.getCuSeqlens())
+      return op.emitError() << "flt-generate-vjp: no gradient rule yet for "
+                               "'flt.linear_attention' with packed(...)";
+    if (op.getInitialState())
+      return stateVJP(op, gb, cotangents, needed);
     // One internal op for all gradients (flt-select-algorithm lowers it
     // fused or as more linear attention); in f32, cast back at the end.
     Value fq = gb.toF32(op.getFq()), fk = gb.toF32(op.getFk());

@@ -41,6 +41,33 @@ func.func @la(%fq: tensor<1x2x?x4xf32>, %fk: tensor<1x2x?x4xf32>, %v: tensor<1x2
 
 // -----
 
+// With state(T0, z0) the rule is the adjoint linear attentions themselves,
+// each from a state: [n, D] from [T0 | z0]; dfq from it regrouped; dfk from
+// the results' cotangents [G_T | G_z] on the reversed sequence; dv from G_T;
+// then dT0 and dz0 as the final state of one more, from [G_T | G_z].
+// CHECK-LABEL: func.func @la_state_vjp(
+// CHECK-SAME:      %[[FQ:[^:]+]]: tensor<1x2x?x4xf32>, %[[FK:[^:]+]]: tensor<1x2x?x4xf32>, %[[V:[^:]+]]: tensor<1x2x?x3xf32>, %[[T0:[^:]+]]: tensor<1x2x4x3xf32>, %[[Z0:[^:]+]]: tensor<1x2x4xf32>, %[[G:[^:]+]]: tensor<1x2x?x3xf32>, %[[GT:[^:]+]]: tensor<1x2x4x3xf32>, %[[GZ:[^:]+]]: tensor<1x2x4xf32>)
+// CHECK-NOT:     flt.linear_attention_grad
+// CHECK:         %[[Z0COL:.+]] = tensor.expand_shape %[[Z0]]
+// CHECK:         %[[S0:.+]] = tensor.insert_slice %[[Z0COL]]
+// CHECK:         %[[GZCOL:.+]] = tensor.expand_shape %[[GZ]]
+// CHECK:         %[[GHAT:.+]] = tensor.insert_slice %[[GZCOL]]
+// CHECK:         flt.linear_attention %[[FQ]], %[[FK]], %{{.+}} state(%[[S0]], %{{.+}}) {causal = true, normalize = #flt.normalize<none>}
+// CHECK-SAME:      -> tensor<1x2x?x4xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4xf32>
+// CHECK:         flt.linear_attention {{.*}} state(%{{.+}}, %{{.+}}) {causal = true, normalize = #flt.normalize<none>}
+// CHECK-SAME:      -> tensor<1x2x?x4xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4xf32>
+// CHECK:         flt.linear_attention {{.*}} state(%{{.+}}, %{{.+}}) {causal = true, normalize = #flt.normalize<none>}
+// CHECK:         flt.linear_attention {{.*}} state(%[[GT]], %{{.+}}) {causal = true, normalize = #flt.normalize<none>}
+// CHECK:         %{{.+}}, %[[TOTAL:.+]], %{{.+}} = flt.linear_attention %[[FQ]], %[[FQ]], %{{.+}} state(%[[GHAT]], %{{.+}}) {normalize = #flt.normalize<none>}
+// CHECK:         %[[DT0:.+]] = tensor.extract_slice %[[TOTAL]][0, 0, 0, 0] [1, 2, 4, 3]
+// CHECK:         return {{.*}}, %[[DT0]], %{{.+}} : {{.*}}tensor<1x2x4x3xf32>, tensor<1x2x4xf32>
+func.func @la_state(%fq: tensor<1x2x?x4xf32>, %fk: tensor<1x2x?x4xf32>, %v: tensor<1x2x?x3xf32>, %t0: tensor<1x2x4x3xf32>, %z0: tensor<1x2x4xf32>) -> (tensor<1x2x?x3xf32>, tensor<1x2x4x3xf32>, tensor<1x2x4xf32>) {
+  %o, %t, %z = flt.linear_attention %fq, %fk, %v state(%t0, %z0) {causal = true} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x3xf32>, tensor<1x2x4x3xf32>, tensor<1x2x4xf32> -> tensor<1x2x?x3xf32>, tensor<1x2x4x3xf32>, tensor<1x2x4xf32>
+  return %o, %t, %z : tensor<1x2x?x3xf32>, tensor<1x2x4x3xf32>, tensor<1x2x4xf32>
+}
+
+// -----
+
 // A value used twice sums both cotangents; flt.attention is decomposed
 // into the primitives first.
 // CHECK-LABEL: func.func @layer_vjp(
