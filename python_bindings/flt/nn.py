@@ -9,6 +9,12 @@ layer) as a PyTorch module.
 The learned parameter is the spectrum `theta` [H, P] (docs/Semantics.md
 2.2); the frequencies `xi` [H, m_f, p] are a fixed random draw (a buffer).
 
+With process_group= (a torch.distributed group; backend="flt") each rank
+passes its contiguous shard of the sequence (q, k, v and positions r) and
+gets its rows: flt.distributed.attention, sequence-parallel with one state
+exchange per layer. theta's gradient is then each rank's part: all-reduce
+it as for any data-parallel parameter.
+
 backend="flt" runs forward and backward through flt's compiled kernels in
 linear time (the layer's @main and @main_vjp, flt.autograd): compiled once
 per configuration (heads, widths, kernel, spectrum, causal, ...) and
@@ -34,11 +40,15 @@ class FLTAttention(torch.nn.Module):
                  position_dim: int = 1, kernel: str = "relu",
                  spectrum: str = "gaussian_mixture", blobs: int = 1,
                  causal: bool = False, normalize: str = "guarded",
-                 eps: float = 0.0, seed: int = 0, backend: str = "torch"):
+                 eps: float = 0.0, seed: int = 0, backend: str = "torch",
+                 process_group=None):
         super().__init__()
         if backend not in ("torch", "flt"):
             raise ValueError("backend must be 'torch' or 'flt'")
+        if process_group is not None and backend != "flt":
+            raise ValueError("process_group needs backend='flt'")
         self.backend = backend
+        self.process_group = process_group
         if kernel not in _KERNELS:
             raise ValueError(f"kernel must be one of {_KERNELS}")
         if spectrum not in _SPECTRA:
@@ -126,6 +136,14 @@ class FLTAttention(torch.nn.Module):
         return compiled
 
     def forward(self, q, k, v, r):
+        if self.process_group is not None:
+            from . import distributed
+            return distributed.attention(
+                q, k, v, r.to(torch.float32), self.xi.to(torch.float32),
+                self.theta.to(torch.float32), kernel=self.kernel,
+                spectrum=self.spectrum, causal=self.causal,
+                normalize=self.normalize, eps=self.eps,
+                group=self.process_group)
         if self.backend == "flt":
             f = self._flt_function(q, v)
             return f(q, k, v, r.to(torch.float32),

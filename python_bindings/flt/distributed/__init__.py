@@ -254,11 +254,14 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
               r: torch.Tensor, xi: torch.Tensor, theta: torch.Tensor, *,
               kernel: str = "relu", spectrum: str = "gaussian_mixture",
               causal: bool = False, normalize: str = "guarded",
-              eps: float = 0.0, blobs: int = 1, group=None) -> torch.Tensor:
+              eps: float = 0.0, group=None) -> torch.Tensor:
     """docs/Semantics.md 2.8 (one FLT layer) over the sequence sharded
     across `group`: q, k, v [B, H, L_r, d] and the positions r [B, L_r, p]
     of this rank's contiguous shard; xi [H, m_f, p] and theta [H, P] the
-    same on every rank. Differentiable in q, k, v, r and theta (xi too)."""
+    same on every rank (theta's width says how many mixture blobs).
+    Differentiable in q, k, v, r and theta (xi too); theta's gradient on a
+    rank is its shard's part (all-reduce it, as any data-parallel
+    parameter's)."""
     if kernel not in ("relu", "elu_plus_one"):
         raise ValueError("flt.distributed.attention: kernel must be relu or "
                          "elu_plus_one (favor_pos's key stabilizer is a "

@@ -181,15 +181,16 @@ Value GradientBuilder::reverseTokens(Value tensor) {
       });
 }
 
-Value GradientBuilder::regroupState(Value state, OpFoldResult m,
-                                    OpFoldResult r, ArrayRef<unsigned> order) {
+Value GradientBuilder::regroupState(Value state, OpFoldResult m, OpFoldResult r,
+                                    ArrayRef<unsigned> order) {
   assert(order.size() == 3 && "a permutation of (a, f, c)");
   SmallVector<OpFoldResult> sizes = dims(state);
   Type f32 = builder().getF32Type();
   auto staticSizes = [](ArrayRef<OpFoldResult> values) {
     SmallVector<int64_t> shape;
     for (OpFoldResult value : values)
-      shape.push_back(getConstantIntValue(value).value_or(ShapedType::kDynamic));
+      shape.push_back(
+          getConstantIntValue(value).value_or(ShapedType::kDynamic));
     return shape;
   };
   // [B, H, m·r, c] -> [B, H, m, r, c]: the same memory.
@@ -205,12 +206,12 @@ Value GradientBuilder::regroupState(Value state, OpFoldResult m,
     permuted.push_back(split[2 + index]);
     inputDims[2 + index] = 2 + position;
   }
-  Value transposed = generic1(
-      ValueRange{expanded}, empty(permuted, f32),
-      {map(5, inputDims), map(5, {0, 1, 2, 3, 4})}, parallel(5),
-      [](OpBuilder &, Location, ValueRange args) {
-        return SmallVector<Value>{args[0]};
-      });
+  Value transposed =
+      generic1(ValueRange{expanded}, empty(permuted, f32),
+               {map(5, inputDims), map(5, {0, 1, 2, 3, 4})}, parallel(5),
+               [](OpBuilder &, Location, ValueRange args) {
+                 return SmallVector<Value>{args[0]};
+               });
   return tensor::CollapseShapeOp::create(
       builder(), location(), transposed,
       SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}, {4}});

@@ -98,23 +98,23 @@ std::pair<Value, Value> normalizerCotangents(GradientBuilder &gb, Value g,
                       return one(arith::DivFOp::create(
                           nb, nl, x[0], denominator(nb, nl, x[1])));
                     });
-  Value dD = gb.map(
-      ValueRange{gn, D}, {{0, 1, 2}, {0, 1, 2, 3}}, D,
-      [&](OpBuilder &nb, Location nl, ValueRange x) {
-        Value den = denominator(nb, nl, x[1]);
-        Value value = arith::NegFOp::create(
-            nb, nl,
-            arith::DivFOp::create(nb, nl, x[0],
-                                  arith::MulFOp::create(nb, nl, den, den)));
-        if (!guarded)
-          return one(value);
-        Value positive = arith::CmpFOp::create(
-            nb, nl, arith::CmpFPredicate::OGT, x[1],
-            arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)));
-        return one(arith::SelectOp::create(
-            nb, nl, positive, value,
-            arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0))));
-      });
+  Value dD =
+      gb.map(ValueRange{gn, D}, {{0, 1, 2}, {0, 1, 2, 3}}, D,
+             [&](OpBuilder &nb, Location nl, ValueRange x) {
+               Value den = denominator(nb, nl, x[1]);
+               Value value = arith::NegFOp::create(
+                   nb, nl,
+                   arith::DivFOp::create(
+                       nb, nl, x[0], arith::MulFOp::create(nb, nl, den, den)));
+               if (!guarded)
+                 return one(value);
+               Value positive = arith::CmpFOp::create(
+                   nb, nl, arith::CmpFPredicate::OGT, x[1],
+                   arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)));
+               return one(arith::SelectOp::create(
+                   nb, nl, positive, value,
+                   arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0))));
+             });
   return {dn, dD};
 }
 
@@ -266,14 +266,13 @@ FailureOr<SmallVector<Value>> stateVJP(LinearAttentionOp op,
     grads[index] = gb.castTo(grad, op->getOperand(index).getType());
   };
   if (auto index = want(0))
-    finish(*index, fromState(gb, a, vOne, fk, phi, psi,
-                             gb.regroupState(s0, m, r, {2, 1, 0}), causal,
-                             false)
-                       .first);
+    finish(*index,
+           fromState(gb, a, vOne, fk, phi, psi,
+                     gb.regroupState(s0, m, r, {2, 1, 0}), causal, false)
+               .first);
   if (auto index = want(1)) {
     Value dfk = fromState(gb, vOne, a, fq, psi, phi,
-                          gb.regroupState(gHat, m, r, {2, 1, 0}), causal,
-                          true)
+                          gb.regroupState(gHat, m, r, {2, 1, 0}), causal, true)
                     .first;
     if (lengths)
       dfk = gb.zeroRowsFrom(dfk, lengths);
@@ -285,15 +284,15 @@ FailureOr<SmallVector<Value>> stateVJP(LinearAttentionOp op,
   }
   if (phi) {
     if (auto index = want(3))
-      finish(*index, fromState(gb, a, vOne, psi, fq, fk,
-                               gb.regroupState(s0, m, r, {2, 0, 1}), causal,
-                               false)
-                         .first);
+      finish(*index,
+             fromState(gb, a, vOne, psi, fq, fk,
+                       gb.regroupState(s0, m, r, {2, 0, 1}), causal, false)
+                 .first);
     if (auto index = want(4))
-      finish(*index, fromState(gb, vOne, a, phi, fk, fq,
-                               gb.regroupState(gHat, m, r, {2, 0, 1}), causal,
-                               true)
-                         .first);
+      finish(*index,
+             fromState(gb, vOne, a, phi, fk, fq,
+                       gb.regroupState(gHat, m, r, {2, 0, 1}), causal, true)
+                 .first);
   }
   std::optional<unsigned> t0Index = want(5), z0Index = want(6);
   if (t0Index || z0Index) {
