@@ -91,9 +91,10 @@ class _AllGather(torch.autograd.Function):
         return g[ctx.rank], None
 
 
-def _agree(what: str, description, group):
+def _agree(what: str, description, group, device):
     """Raises ValueError on every rank unless all ranks pass the same
-    `description` (a tuple of ints)."""
+    `description` (a tuple of ints). On `device`: NCCL moves CUDA tensors
+    only."""
     rank, size = _group_rank(group)
     width = 24
     values = list(description)
@@ -102,6 +103,7 @@ def _agree(what: str, description, group):
     mine = torch.full((width,), -1, dtype=torch.int64)
     mine[0] = len(values)
     mine[1:1 + len(values)] = torch.tensor(values, dtype=torch.int64)
+    mine = mine.to(device)
     parts = [torch.empty_like(mine) for _ in range(size)]
     dist.all_gather(parts, mine, group=group)
     if any(not torch.equal(p, parts[0]) for p in parts):
@@ -123,6 +125,12 @@ def _element(x: torch.Tensor) -> str:
         raise ValueError(f"flt.distributed: activations must be float32, "
                          f"float16 or bfloat16, got {x.dtype}")
     return elements[x.dtype]
+
+
+def _target(x: torch.Tensor) -> str:
+    """The kernels run where the activations are: CUDA tensors (NCCL
+    groups) get a library compiled with target="cuda"."""
+    return "cuda" if x.is_cuda else "cpu"
 
 
 def _functions(key, build):
@@ -157,8 +165,9 @@ def _sequence_parallel(main, keys, local_inputs, key_inputs, t_shape,
     z0)` gives this rank's own state (its results 1 and 2), `main(
     *local_inputs, T0, z0)` its output from a state."""
     rank, size = _group_rank(group)
-    zeros_t = torch.zeros(t_shape, dtype=torch.float32)
-    zeros_z = torch.zeros(z_shape, dtype=torch.float32)
+    device = local_inputs[0].device
+    zeros_t = torch.zeros(t_shape, dtype=torch.float32, device=device)
+    zeros_z = torch.zeros(z_shape, dtype=torch.float32, device=device)
     if key_inputs is None:
         # An empty shard: no keys, no rows. Its zero state still requires a
         # gradient, so that this rank's backward takes part in the
@@ -208,7 +217,7 @@ def linear_attention(fq: torch.Tensor, fk: torch.Tensor, v: torch.Tensor,
     _agree("linear_attention",
            (B, H, Hkv, m, e, r, int(causal), _NORMALIZE.index(normalize),
             int(round(eps * 1e12)), ["f32", "f16", "bf16"].index(element)),
-           group)
+           group, fq.device)
     if fk.shape[2] != L or v.shape[2] != L or (
             phi is not None and (phi.shape[2] != L or psi.shape[2] != L)):
         raise ValueError("flt.distributed.linear_attention: a rank's shard "
@@ -234,10 +243,11 @@ def linear_attention(fq: torch.Tensor, fk: torch.Tensor, v: torch.Tensor,
         builders = [function("main", causal)]
         if causal:
             builders.append(function("keys", False))
-        return ops.module_of(*builders), [b.name for b in builders], "cpu"
+        return (ops.module_of(*builders), [b.name for b in builders],
+                _target(fq))
 
     functions = _functions(("linear_attention", H, Hkv, m, e, r, causal,
-                            normalize, eps, element), build)
+                            normalize, eps, element, _target(fq)), build)
     main = functions["main"]
     keys = functions.get("keys", main)
     rpe = (phi, psi) if r else ()
@@ -283,7 +293,7 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
             _NORMALIZE.index(normalize), int(round(eps * 1e12)),
             ("relu", "elu_plus_one").index(kernel),
             ("gaussian_mixture", "local_window").index(spectrum),
-            ["f32", "f16", "bf16"].index(element)), group)
+            ["f32", "f16", "bf16"].index(element)), group, q.device)
     if k.shape[2] != L or v.shape[2] != L or r.shape[1] != L:
         raise ValueError("flt.distributed.attention: q, k, v and r of a "
                          "rank hold the same tokens")
@@ -308,10 +318,12 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
         builders = [function("main", causal)]
         if causal:
             builders.append(function("keys", False))
-        return ops.module_of(*builders), [b.name for b in builders], "cpu"
+        return (ops.module_of(*builders), [b.name for b in builders],
+                _target(q))
 
     functions = _functions(("attention", H, Hkv, d, e, mf, p, P, kernel,
-                            spectrum, causal, normalize, eps, element), build)
+                            spectrum, causal, normalize, eps, element,
+                            _target(q)), build)
     main = functions["main"]
     keys = functions.get("keys", main)
     inputs = (q, k, v, r.to(torch.float32), xi.to(torch.float32),
