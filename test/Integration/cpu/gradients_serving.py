@@ -4,21 +4,18 @@
 # not, with and without rpe; every gradient against float64 torch autograd
 # of the formulas (flt.reference_autograd), padded rows' and missing keys'
 # gradients included; state(T0, z0) with the cotangents of T and z, and
-# the gradients of T0 and z0. Packed sequences (no rule yet) are one clean
-# diagnostic.
+# the gradients of T0 and z0; packed sequences, with and without state.
 # RUN: %python %s
 # The gradient rules reuse the kernels the serving tests run under the
 # sanitizers; instrumented, this test alone would take ten minutes.
 # UNSUPPORTED: sanitizer
 
 import itertools
-import subprocess
 
 import numpy as np
 
 from flt import reference_autograd as ra
-from flt_harness import (Library, expect, finish, func, normal, positive, rng,
-                         tool, ttype)
+from flt_harness import Library, finish, func, normal, positive, rng, ttype
 from gradient_checks import compare
 
 H, m, e, r = 4, 6, 5, 3
@@ -86,8 +83,10 @@ for name, rpe, causal, normalize, kv, lengths in cases:
 
 # state(T0, z0): cotangents of all three results (out, T, z) in, gradients
 # of T0 and z0 out too; grouped heads and lengths with it, S != L, and the
-# one-token decoding step.
-def stateful(name, rpe, causal, normalize, kv, lengths):
+# one-token decoding step. packed(cu_seqlens), with per-sequence states or
+# without: sequences of 4, 1 and 6 tokens (and a single one).
+def serving(name, rpe, causal, normalize, kv, lengths, state=True,
+            packed=False):
     D = m * (r if rpe else 1)
     FQ = ttype((1, H, 1, m), dynamic=(0, 2))
     FK = ttype((1, kv, 1, m), dynamic=(0, 2))
@@ -100,75 +99,84 @@ def stateful(name, rpe, causal, normalize, kv, lengths):
     if rpe:
         args += [("phi", P), ("psi", P)]
         operands += " rpe(%phi, %psi)"
-    args += [("t0", T), ("z0", Z)]
-    operands += " state(%t0, %z0)"
+    if state:
+        args += [("t0", T), ("z0", Z)]
+        operands += " state(%t0, %z0)"
+    if packed:
+        args.append(("cu", ttype((1,), "i32", dynamic=(0,))))
+        operands += " packed(%cu)"
     if lengths:
         args.append(("n", ttype((1,), "i32", dynamic=(0,))))
         operands += " lengths(%n)"
-    body = [f"%o, %t, %z = flt.linear_attention {operands} {{causal = "
-            f"{str(causal).lower()}, normalize = #flt.normalize<{normalize}>, "
-            f"eps = 1.0e-3 : f32}} : {', '.join(t for _, t in args)} -> {O}, "
-            f"{T}, {Z}"]
-    return func(name, args, body, [("%o", O), ("%t", T), ("%z", Z)])
+    results = [("%o", O)] + ([("%t", T), ("%z", Z)] if state else [])
+    body = [f"{', '.join(v for v, _ in results)} = flt.linear_attention "
+            f"{operands} {{causal = {str(causal).lower()}, normalize = "
+            f"#flt.normalize<{normalize}>, eps = 1.0e-3 : f32}} : "
+            f"{', '.join(t for _, t in args)} -> "
+            f"{', '.join(t for _, t in results)}"]
+    return func(name, args, body, results)
 
 
-state_cases = [(False, True, "divide", 2, False),
-               (True, False, "guarded", 4, False),
-               (True, True, "none", 2, True),
-               (False, False, "divide", 1, True),
-               (True, True, "divide", 4, False)]
-state_cases = [(f"state_{'rpe' if rpe else 'plain'}_{int(causal)}_"
-                f"{normalize}_kv{kv}_{'n' if lengths else 'full'}", rpe,
-                causal, normalize, kv, lengths)
-               for rpe, causal, normalize, kv, lengths in state_cases]
-lib = Library([stateful(*c) for c in state_cases], ["--gradients"])
-for name, rpe, causal, normalize, kv, lengths in state_cases:
+# (rpe, causal, normalize, H_kv, lengths, state, packed)
+serving_cases = [(False, True, "divide", 2, False, True, False),
+                 (True, False, "guarded", 4, False, True, False),
+                 (True, True, "none", 2, True, True, False),
+                 (False, False, "divide", 1, True, True, False),
+                 (True, True, "divide", 4, False, True, False),
+                 (False, True, "divide", 2, False, False, True),
+                 (True, True, "guarded", 4, False, True, True),
+                 (True, False, "none", 2, False, False, True),
+                 (False, False, "divide", 1, False, True, True)]
+serving_cases = [(f"{'packed' if packed else 'state'}_"
+                  f"{'rpe' if rpe else 'plain'}_{int(causal)}_{normalize}_"
+                  f"kv{kv}_{'n' if lengths else 'full'}"
+                  f"{'_state' if packed and state else ''}", rpe, causal,
+                  normalize, kv, lengths, state, packed)
+                 for rpe, causal, normalize, kv, lengths, state, packed
+                 in serving_cases]
+lib = Library([serving(*c) for c in serving_cases], ["--gradients"])
+for name, rpe, causal, normalize, kv, lengths, state, packed in serving_cases:
     D = m * (r if rpe else 1)
-    for L, S, n in [(9, 9, [9, 4]), (1, 1, [1, 0]), (7, 12, [12, 5])]:
+    shapes = ([(11, 11, [0, 4, 5, 11]), (3, 3, [0, 3])] if packed else
+              [(9, 9, [9, 4]), (1, 1, [1, 0]), (7, 12, [12, 5])])
+    for L, S, n in shapes:
         if causal and L != S:
             continue
-        B = len(n)
+        B = 1 if packed else len(n)
+        states = len(n) - 1 if packed else B
         inputs = [positive(g, (B, H, L, m)), positive(g, (B, kv, S, m)),
                   normal(g, (B, kv, S, e))]
         names = ["fq", "fk", "v"]
         if rpe:
             inputs += [positive(g, (B, H, L, r)), positive(g, (B, H, S, r))]
             names += ["phi", "psi"]
-        # A prefix's state: positive normalizer, as the keys' features are.
-        inputs += [normal(g, (B, H, D, e)), positive(g, (B, H, D))]
-        names += ["T0", "z0"]
+        if state:
+            # A prefix's state: positive normalizer, as the keys' features.
+            inputs += [normal(g, (states, H, D, e)),
+                       positive(g, (states, H, D))]
+            names += ["T0", "z0"]
+        if packed:
+            inputs.append(np.array(n, np.int32))
+            names.append(None)
         if lengths:
             inputs.append(np.array(n, np.int32))
             names.append(None)
 
         def la(fq, fk, v, *rest, causal=causal, normalize=normalize,
-               rpe=rpe, lengths=lengths):
-            phi, psi = (rest[0], rest[1]) if rpe else (None, None)
-            t0, z0 = rest[2:4] if rpe else rest[0:2]
-            n = rest[-1] if lengths else None
+               rpe=rpe, lengths=lengths, state=state, packed=packed):
+            rest = list(rest)
+            phi, psi = (rest.pop(0), rest.pop(0)) if rpe else (None, None)
+            initial = (rest.pop(0), rest.pop(0)) if state else None
+            cu = rest.pop(0) if packed else None
+            n = rest.pop(0) if lengths else None
             return ra.linear_attention(fq, fk, v, phi, psi, causal,
-                                       normalize, 1e-3, state=(t0, z0),
-                                       lengths=n)
-        label = f"{name} L={L} S={S}" + (f" lengths={n}" if lengths else "")
-        cots = [normal(g, (B, H, L, e)), normal(g, (B, H, D, e)),
-                normal(g, (B, H, D))]
+                                       normalize, 1e-3, state=initial,
+                                       cu_seqlens=cu, lengths=n)
+        label = f"{name} L={L} S={S}" + (
+            f" cu_seqlens={n}" if packed else
+            f" lengths={n}" if lengths else "")
+        cots = [normal(g, (B, H, L, e))]
+        if state:
+            cots += [normal(g, (states, H, D, e)), normal(g, (states, H, D))]
         compare(label, lib, name, inputs, cots, la, names)
-
-# No rule yet: packed sequences.
-for operands, types in [
-        ("%x, %x, %x packed(%cu)",
-         "tensor<1x2x4x3xf32>, tensor<1x2x4x3xf32>, tensor<1x2x4x3xf32>, "
-         "tensor<2xi32>")]:
-    results, lhs, extra = "tensor<1x2x4x3xf32>", "%o", ", %cu: tensor<2xi32>"
-    source = f"{lib.dir}/no_rule.mlir"
-    with open(source, "w") as f:
-        f.write(f"func.func @f(%x: tensor<1x2x4x3xf32>{extra}) -> "
-                f"tensor<1x2x4x3xf32> {{\n  {lhs} = flt.linear_attention "
-                f"{operands} : {types} -> {results}\n"
-                f"  return %o : tensor<1x2x4x3xf32>\n}}\n")
-    done = subprocess.run([tool("flt-opt"), source, "--flt-generate-vjp"],
-                          capture_output=True, text=True)
-    expect("reverse mode of packed sequences is refused",
-           done.returncode != 0 and "no gradient rule yet" in done.stderr,
-           done.stderr.strip()[:200])
 finish()

@@ -159,14 +159,14 @@ Value GradientBuilder::lastDimSlice(Value tensor, OpFoldResult offset,
   return slice(tensor, offsets, sizes, rank);
 }
 
-Value GradientBuilder::reverseTokens(Value tensor) {
+Value GradientBuilder::reverseAlong(Value tensor, unsigned dim) {
   auto type = cast<RankedTensorType>(tensor.getType());
   Value init = empty(dims(tensor), type.getElementType());
   Value length = getValueOrCreateConstantIndexOp(builder(), location(),
-                                                 this->dim(tensor, 2));
+                                                 this->dim(tensor, dim));
   unsigned rank = type.getRank();
-  // out[b, h, l, f] = in[b, h, L - 1 - l, f]: a gather (the map is not
-  // affine in a way linalg can state for a dynamic L).
+  // out[.., l, ..] = in[.., N - 1 - l, ..]: a gather (the map is not affine
+  // in a way linalg can state for a dynamic N).
   return generic1(
       ValueRange{}, init, {map(rank, allDims(rank))}, parallel(rank),
       [&](OpBuilder &nb, Location nl, ValueRange) {
@@ -175,10 +175,25 @@ Value GradientBuilder::reverseTokens(Value tensor) {
           indices.push_back(linalg::IndexOp::create(nb, nl, d));
         Value last = arith::SubIOp::create(
             nb, nl, length, arith::ConstantIndexOp::create(nb, nl, 1));
-        indices[2] = arith::SubIOp::create(nb, nl, last, indices[2]);
+        indices[dim] = arith::SubIOp::create(nb, nl, last, indices[dim]);
         return SmallVector<Value>{
             tensor::ExtractOp::create(nb, nl, tensor, indices)};
       });
+}
+
+Value GradientBuilder::reverseOffsets(Value cuSeqlens, OpFoldResult tokens) {
+  auto type = cast<RankedTensorType>(cuSeqlens.getType());
+  Type element = type.getElementType();
+  Value reversed = reverseAlong(cuSeqlens, 0);
+  Value total = arith::IndexCastOp::create(
+      builder(), location(), element,
+      getValueOrCreateConstantIndexOp(builder(), location(), tokens));
+  return generic1(ValueRange{reversed}, empty(dims(cuSeqlens), element),
+                  {map(1, {0}), map(1, {0})}, parallel(1),
+                  [&](OpBuilder &nb, Location nl, ValueRange args) {
+                    return SmallVector<Value>{
+                        arith::SubIOp::create(nb, nl, total, args[0])};
+                  });
 }
 
 Value GradientBuilder::regroupState(Value state, OpFoldResult m, OpFoldResult r,

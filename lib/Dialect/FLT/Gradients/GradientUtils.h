@@ -61,7 +61,12 @@ public:
   Value lastDimSlice(Value tensor, OpFoldResult offset, OpFoldResult size);
 
   /// `tensor` [B, H, N, F] with its token order (dim 2) reversed.
-  Value reverseTokens(Value tensor);
+  Value reverseTokens(Value tensor) { return reverseAlong(tensor, 2); }
+  /// `tensor` with its order along `dim` reversed.
+  Value reverseAlong(Value tensor, unsigned dim);
+  /// The offsets of the token-reversed sequences of `cuSeqlens` [N + 1]
+  /// (c_0 = 0 < ... < c_N = `tokens`): L - c_{N-k}, same element type.
+  Value reverseOffsets(Value cuSeqlens, OpFoldResult tokens);
 
   /// A linear-attention state `state` [B, H, m·r, c] (row a·r + f for
   /// feature a of fk and f of Psi, docs/Semantics.md §5) with its indices

@@ -176,14 +176,25 @@ Value asColumn(GradientBuilder &gb, Value z) {
       SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}}, sizes);
 }
 
-/// Linear attention with normalize = none from the state `state` (its
-/// normalizer zero: unused without normalization); `reversed` as in
-/// `unnormalized`. Returns {result, final state}.
-std::pair<Value, Value> fromState(GradientBuilder &gb, Value q, Value k,
-                                  Value v, Value phi, Value psi, Value state,
-                                  bool causal, bool reversed) {
+/// Where the adjoint attentions of the serving rule run: the sequences of
+/// `cuSeqlens` (null: none) and, for the token-reversed ones, of
+/// `reversedCuSeqlens` (sequence n of the reversed tokens is sequence
+/// N - 1 - n of the original).
+struct Sequences {
+  Value cuSeqlens, reversedCuSeqlens;
+};
+
+/// Linear attention with normalize = none, from the state `state` when it
+/// is non-null (its normalizer zero: unused without normalization), over
+/// `sequences`; `reversed` as in `unnormalized` (a per-sequence state is
+/// then reversed along the sequences too). Returns {result, final state}.
+std::pair<Value, Value> adjoint(GradientBuilder &gb, Value q, Value k, Value v,
+                                Value phi, Value psi, Value state,
+                                const Sequences &sequences, bool causal,
+                                bool reversed) {
   OpBuilder &b = gb.builder();
   bool reverse = causal && reversed;
+  Value cuSeqlens = sequences.cuSeqlens;
   if (reverse) {
     q = gb.reverseTokens(q);
     k = gb.reverseTokens(k);
@@ -192,21 +203,30 @@ std::pair<Value, Value> fromState(GradientBuilder &gb, Value q, Value k,
       phi = gb.reverseTokens(phi);
       psi = gb.reverseTokens(psi);
     }
+    if (cuSeqlens) {
+      cuSeqlens = sequences.reversedCuSeqlens;
+      if (state)
+        state = gb.reverseAlong(state, 0);
+    }
   }
-  SmallVector<OpFoldResult> rows = gb.dims(state);
-  rows.pop_back();
-  Value normalizer = gb.filled(rows, b.getF32Type(), 0.0);
+  Value normalizer;
+  if (state) {
+    SmallVector<OpFoldResult> rows = gb.dims(state);
+    rows.pop_back();
+    normalizer = gb.filled(rows, b.getF32Type(), 0.0);
+  }
   auto op = LinearAttentionOp::create(b, gb.location(), q, k, v, phi, psi,
-                                      state, normalizer, Value(), Value(),
+                                      state, normalizer, cuSeqlens, Value(),
                                       causal, Normalize::None, 1e-6f);
   Value out = op.getResult();
   return {reverse ? gb.reverseTokens(out) : out, op.getFinalState()};
 }
 
-/// The rule with `state(T0, z0)`: results (out, T, z), cotangents (g, G_T,
-/// G_z). With Ŝ0 = [T0 | z0] and Ĝ = [G_T | G_z] ([B, H, m r, e + 1]) the
-/// sums over keys start from Ŝ0, and every key also reaches the final
-/// state, so the adjoint attentions above start from states too:
+/// The rule of the serving forms, `state(T0, z0)` and `packed(cu_seqlens)`
+/// (either or both; results (out[, T, z]), cotangents (g[, G_T, G_z])). With
+/// Ŝ0 = [T0 | z0] and Ĝ = [G_T | G_z] ([N, H, m r, e + 1]) the sums over
+/// keys start from Ŝ0, and every key also reaches the final state, so the
+/// adjoint attentions above start from states too:
 ///
 ///   dfq  = LA(a, b, fk, rpe(Phi, Psi))  from Ŝ0 as [(e+1) r, m]
 ///   dPhi = LA(a, b, Psi, rpe(fq, fk))   from Ŝ0 as [(e+1) m, r]
@@ -218,19 +238,27 @@ std::pair<Value, Value> fromState(GradientBuilder &gb, Value q, Value k,
 ///
 /// with a = [dn, dD] for every normalization (dD = 0 for none: z0 still
 /// reaches the result z) and b = [v, 1], where [n, D] = LA(fq, fk, b) from
-/// Ŝ0. No fused form: these are the linear attentions the serving lowering
-/// runs, one state pass each.
-FailureOr<SmallVector<Value>> stateVJP(LinearAttentionOp op,
-                                       GradientBuilder &gb,
-                                       ValueRange cotangents,
-                                       ArrayRef<bool> needed) {
+/// Ŝ0. Packed sequences pair tokens of one sequence only, in every one of
+/// these as in the op; the reversed ones (LA~ when causal) run on the
+/// reversed offsets L - c_{N-k}. No fused form: these are the linear
+/// attentions the serving lowering runs, one state pass each.
+FailureOr<SmallVector<Value>> servingVJP(LinearAttentionOp op,
+                                         GradientBuilder &gb,
+                                         ValueRange cotangents,
+                                         ArrayRef<bool> needed) {
   OpBuilder &b = gb.builder();
   Value fq = gb.toF32(op.getFq()), fk = gb.toF32(op.getFk());
   Value v = gb.toF32(op.getV()), g = gb.toF32(cotangents[0]);
-  Value gT = gb.toF32(cotangents[1]), gz = gb.toF32(cotangents[2]);
   Value phi = op.getPhi() ? gb.toF32(op.getPhi()) : Value();
   Value psi = op.getPsi() ? gb.toF32(op.getPsi()) : Value();
   bool causal = op.getCausal();
+  bool stateful = static_cast<bool>(op.getInitialState());
+  Sequences sequences;
+  if (Value cuSeqlens = op.getCuSeqlens()) {
+    sequences.cuSeqlens = cuSeqlens;
+    if (causal)
+      sequences.reversedCuSeqlens = gb.reverseOffsets(cuSeqlens, gb.dim(fq, 2));
+  }
   OpFoldResult kvHeads = gb.dim(fk, 1);
   bool grouped = op.mayGroupHeads();
   if (grouped) {
@@ -244,11 +272,20 @@ FailureOr<SmallVector<Value>> stateVJP(LinearAttentionOp op,
   }
   OpFoldResult m = gb.dim(fk, 3), e = gb.dim(v, 3);
   OpFoldResult r = phi ? gb.dim(phi, 3) : OpFoldResult(b.getIndexAttr(1));
-  Value s0 = gb.concat(gb.toF32(op.getInitialState()),
-                       asColumn(gb, gb.toF32(op.getInitialNormalizer())), 3);
-  Value gHat = gb.concat(gT, asColumn(gb, gz), 3);
+  Value s0, gT, gHat;
+  if (stateful) {
+    s0 = gb.concat(gb.toF32(op.getInitialState()),
+                   asColumn(gb, gb.toF32(op.getInitialNormalizer())), 3);
+    gT = gb.toF32(cotangents[1]);
+    gHat = gb.concat(gT, asColumn(gb, gb.toF32(cotangents[2])), 3);
+  }
+  // The state regrouped for an adjoint attention (none without state).
+  auto regrouped = [&](Value state, ArrayRef<unsigned> order) {
+    return state ? gb.regroupState(state, m, r, order) : Value();
+  };
   Value vOne = gb.concat(v, gb.onesColumn(v, 3), 3);
-  Value nd = fromState(gb, fq, fk, vOne, phi, psi, s0, causal, false).first;
+  Value nd =
+      adjoint(gb, fq, fk, vOne, phi, psi, s0, sequences, causal, false).first;
   Value n = gb.lastDimSlice(nd, b.getIndexAttr(0), e);
   Value D = gb.lastDimSlice(nd, e, b.getIndexAttr(1));
   auto [dn, dD] = normalizerCotangents(gb, g, n, D, op.getNormalize(),
@@ -266,37 +303,37 @@ FailureOr<SmallVector<Value>> stateVJP(LinearAttentionOp op,
     grads[index] = gb.castTo(grad, op->getOperand(index).getType());
   };
   if (auto index = want(0))
-    finish(*index,
-           fromState(gb, a, vOne, fk, phi, psi,
-                     gb.regroupState(s0, m, r, {2, 1, 0}), causal, false)
-               .first);
+    finish(*index, adjoint(gb, a, vOne, fk, phi, psi, regrouped(s0, {2, 1, 0}),
+                           sequences, causal, false)
+                       .first);
   if (auto index = want(1)) {
-    Value dfk = fromState(gb, vOne, a, fq, psi, phi,
-                          gb.regroupState(gHat, m, r, {2, 1, 0}), causal, true)
+    Value dfk = adjoint(gb, vOne, a, fq, psi, phi, regrouped(gHat, {2, 1, 0}),
+                        sequences, causal, true)
                     .first;
     if (lengths)
       dfk = gb.zeroRowsFrom(dfk, lengths);
     finish(*index, grouped ? gb.sumHeadGroups(dfk, kvHeads) : dfk);
   }
   if (auto index = want(2)) {
-    Value dv = fromState(gb, fk, fq, dn, psi, phi, gT, causal, true).first;
+    Value dv =
+        adjoint(gb, fk, fq, dn, psi, phi, gT, sequences, causal, true).first;
     finish(*index, grouped ? gb.sumHeadGroups(dv, kvHeads) : dv);
   }
   if (phi) {
     if (auto index = want(3))
-      finish(*index,
-             fromState(gb, a, vOne, psi, fq, fk,
-                       gb.regroupState(s0, m, r, {2, 0, 1}), causal, false)
-                 .first);
+      finish(*index, adjoint(gb, a, vOne, psi, fq, fk, regrouped(s0, {2, 0, 1}),
+                             sequences, causal, false)
+                         .first);
     if (auto index = want(4))
       finish(*index,
-             fromState(gb, vOne, a, phi, fk, fq,
-                       gb.regroupState(gHat, m, r, {2, 0, 1}), causal, true)
+             adjoint(gb, vOne, a, phi, fk, fq, regrouped(gHat, {2, 0, 1}),
+                     sequences, causal, true)
                  .first);
   }
   std::optional<unsigned> t0Index = want(5), z0Index = want(6);
-  if (t0Index || z0Index) {
-    Value total = fromState(gb, fq, fq, a, phi, phi, gHat, false, false).second;
+  if (stateful && (t0Index || z0Index)) {
+    Value total =
+        adjoint(gb, fq, fq, a, phi, phi, gHat, sequences, false, false).second;
     if (t0Index)
       finish(*t0Index, gb.lastDimSlice(total, b.getIndexAttr(0), e));
     if (z0Index)
@@ -314,13 +351,8 @@ struct LinearAttentionGradient
                                            GradientBuilder &gb,
                                            ValueRange cotangents,
                                            ArrayRef<bool> needed) {
-    // Packed sequences have no rule yet: a diagnostic, never the gradient
-    // of a different function.
-    if (op.getCuSeqlens())
-      return op.emitError() << "flt-generate-vjp: no gradient rule yet for "
-                               "'flt.linear_attention' with packed(...)";
-    if (op.getInitialState())
-      return stateVJP(op, gb, cotangents, needed);
+    if (op.getInitialState() || op.getCuSeqlens())
+      return servingVJP(op, gb, cotangents, needed);
     // One internal op for all gradients (flt-select-algorithm lowers it
     // fused or as more linear attention); in f32, cast back at the end.
     Value fq = gb.toF32(op.getFq()), fk = gb.toF32(op.getFk());

@@ -68,6 +68,25 @@ func.func @la_state(%fq: tensor<1x2x?x4xf32>, %fk: tensor<1x2x?x4xf32>, %v: tens
 
 // -----
 
+// packed(cu_seqlens), causal: the adjoint attentions over later tokens run
+// on the reversed tokens with the reversed offsets L - c_{N-k}.
+// CHECK-LABEL: func.func @la_packed_vjp(
+// CHECK-SAME:      %[[FQ:[^:]+]]: tensor<1x2x?x4xf32>, %[[FK:[^:]+]]: tensor<1x2x?x4xf32>, %[[V:[^:]+]]: tensor<1x2x?x3xf32>, %[[CU:[^:]+]]: tensor<?xi32>, %[[G:[^:]+]]: tensor<1x2x?x3xf32>)
+// CHECK-NOT:     flt.linear_attention_grad
+// CHECK:         %[[REV:.+]] = linalg.generic {{.*}} ins(%{{.+}} : tensor<?xi32>) outs(%{{.+}} : tensor<?xi32>)
+// CHECK:           arith.subi
+// CHECK:         flt.linear_attention %[[FQ]], %[[FK]], %{{.+}} packed(%[[CU]]) {causal = true, normalize = #flt.normalize<none>}
+// CHECK:         flt.linear_attention {{.*}} packed(%[[CU]]) {causal = true, normalize = #flt.normalize<none>}
+// CHECK:         flt.linear_attention {{.*}} packed(%[[REV]]) {causal = true, normalize = #flt.normalize<none>}
+// CHECK:         flt.linear_attention {{.*}} packed(%[[REV]]) {causal = true, normalize = #flt.normalize<none>}
+// CHECK:         return
+func.func @la_packed(%fq: tensor<1x2x?x4xf32>, %fk: tensor<1x2x?x4xf32>, %v: tensor<1x2x?x3xf32>, %cu: tensor<?xi32>) -> tensor<1x2x?x3xf32> {
+  %o = flt.linear_attention %fq, %fk, %v packed(%cu) {causal = true} : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x3xf32>, tensor<?xi32> -> tensor<1x2x?x3xf32>
+  return %o : tensor<1x2x?x3xf32>
+}
+
+// -----
+
 // A value used twice sums both cotangents; flt.attention is decomposed
 // into the primitives first.
 // CHECK-LABEL: func.func @layer_vjp(
