@@ -315,23 +315,44 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                                  normalize=normalize, eps=eps,
                                  state=(t0, z0)))
             return b
-        builders = [function("main", causal)]
-        if causal:
-            builders.append(function("keys", False))
+
+        def keys():
+            # The layer's own state, as flt.attention's decomposition
+            # (docs/Semantics.md 2.8) computes it, with one query row: its
+            # key side costs one pass over the shard, not two.
+            b = ops.Builder("keys")
+            q1 = b.arg("q1", [None, H, 1, d], element)
+            k_ = b.arg("k", [None, Hkv, None, d], element)
+            v_ = b.arg("v", [None, Hkv, None, e], element)
+            r1 = b.arg("r1", [None, 1, p])
+            r_ = b.arg("r", [None, None, p])
+            xi_ = b.arg("xi", [H, mf, p])
+            theta_ = b.arg("theta", [H, P])
+            t0 = b.arg("t0", [None, H, D, e])
+            z0 = b.arg("z0", [None, H, D])
+            fq = ops.feature_map(q1, kernel=kernel, eps=eps, is_query=True)
+            fk = ops.feature_map(k_, kernel=kernel, eps=eps)
+            rho = ops.spectral_density(theta_, xi_, spectrum=spectrum)
+            phi, _ = ops.spectral_features(r1, xi_, rho)
+            _, psi = ops.spectral_features(r_, xi_, rho)
+            b.ret(*ops.linear_attention(fq, fk, v_, (phi, psi),
+                                        normalize="none", state=(t0, z0)))
+            return b
+        builders = [function("main", causal), keys()]
         return (ops.module_of(*builders), [b.name for b in builders],
                 _target(q))
 
     functions = _functions(("attention", H, Hkv, d, e, mf, p, P, kernel,
                             spectrum, causal, normalize, eps, element,
                             _target(q)), build)
-    main = functions["main"]
-    keys = functions.get("keys", main)
-    inputs = (q, k, v, r.to(torch.float32), xi.to(torch.float32),
-              theta.to(torch.float32))
-    # The layer's positions serve queries and keys, so its own state costs
-    # one whole (non-causal) pass over the shard.
-    return _sequence_parallel(main, keys, inputs, inputs if L > 0 else None,
-                              (B, H, D, e), (B, H, D), causal, group)
+    r, xi, theta = (x.to(torch.float32) for x in (r, xi, theta))
+    inputs = (q, k, v, r, xi, theta)
+    key_inputs = None
+    if L > 0:
+        key_inputs = (q[:, :, :1], k, v, r[:, :1], r, xi, theta)
+    return _sequence_parallel(functions["main"], functions["keys"], inputs,
+                              key_inputs, (B, H, D, e), (B, H, D), causal,
+                              group)
 
 
 def state_bytes(heads: int, state_features: int, value_dim: int,
