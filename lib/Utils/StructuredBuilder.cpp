@@ -54,8 +54,12 @@ Value StructuredBuilder::empty(ArrayRef<OpFoldResult> sizes, Type elementType) {
 
 Value StructuredBuilder::fill(Value init, double value) {
   Type elementType = getElementTypeOrSelf(init.getType());
-  Value scalar =
-      arith::ConstantOp::create(b, loc, b.getFloatAttr(elementType, value));
+  // Integer tensors (offsets, sequence indices) take the value truncated.
+  TypedAttr attr = isa<IntegerType>(elementType)
+                       ? TypedAttr(b.getIntegerAttr(
+                             elementType, static_cast<int64_t>(value)))
+                       : TypedAttr(b.getFloatAttr(elementType, value));
+  Value scalar = arith::ConstantOp::create(b, loc, attr);
   return linalg::FillOp::create(b, loc, ValueRange{scalar}, ValueRange{init})
       .getResult(0);
 }

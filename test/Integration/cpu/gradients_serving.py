@@ -5,6 +5,7 @@
 # of the formulas (flt.reference_autograd), padded rows' and missing keys'
 # gradients included; state(T0, z0) with the cotangents of T and z, and
 # the gradients of T0 and z0; packed sequences, with and without state.
+# flt.toeplitz_attention with grouped heads, lengths and packed sequences.
 # RUN: %python %s
 # The gradient rules reuse the kernels the serving tests run under the
 # sanitizers; instrumented, this test alone would take ten minutes.
@@ -179,4 +180,62 @@ for name, rpe, causal, normalize, kv, lengths, state, packed in serving_cases:
         if state:
             cots += [normal(g, (states, H, D, e)), normal(g, (states, H, D))]
         compare(label, lib, name, inputs, cots, la, names)
+
+
+# flt.toeplitz_attention with grouped heads, lengths and packed sequences:
+# dfq, dfk, dv and db (db's correlation counts pairs of one sequence only).
+def toeplitz(name, causal, normalize, method, kv, lengths, packed):
+    FQ = ttype((1, H, 1, m), dynamic=(0, 2))
+    FK = ttype((1, kv, 1, m), dynamic=(0, 2))
+    V = ttype((1, kv, 1, e), dynamic=(0, 2))
+    O = ttype((1, H, 1, e), dynamic=(0, 2))
+    BT = ttype((H, 1), dynamic=(1,))
+    args = [("fq", FQ), ("fk", FK), ("v", V), ("b", BT)]
+    operands = "%fq, %fk, %v, %b"
+    if packed:
+        args.append(("cu", ttype((1,), "i32", dynamic=(0,))))
+        operands += " packed(%cu)"
+    if lengths:
+        args.append(("n", ttype((1,), "i32", dynamic=(0,))))
+        operands += " lengths(%n)"
+    return func(name, args, [
+        f"%o = flt.toeplitz_attention {operands} {{causal = "
+        f"{str(causal).lower()}, normalize = #flt.normalize<{normalize}>, "
+        f"eps = 1.0e-3 : f32, method = #flt.toeplitz_method<{method}>}} : "
+        f"{', '.join(t for _, t in args)} -> {O}"], [("%o", O)])
+
+
+# (causal, normalize, method, H_kv, lengths, packed)
+toeplitz_cases = [(True, "divide", "direct", 2, True, False),
+                  (False, "guarded", "direct", 4, False, True),
+                  (True, "none", "direct", 1, False, True),
+                  (False, "divide", "fft", 2, False, False)]
+toeplitz_cases = [(f"toeplitz_{method}_{int(causal)}_{normalize}_kv{kv}_"
+                   f"{'n' if lengths else 'packed' if packed else 'full'}",
+                   causal, normalize, method, kv, lengths, packed)
+                  for causal, normalize, method, kv, lengths, packed
+                  in toeplitz_cases]
+lib = Library([toeplitz(*c) for c in toeplitz_cases], ["--gradients"])
+for name, causal, normalize, method, kv, lengths, packed in toeplitz_cases:
+    shapes = ([(11, [0, 4, 5, 11]), (3, [0, 3])] if packed else
+              [(9, [9, 4, 0]), (1, [1, 0])] if lengths else [(9, None)])
+    for L, n in shapes:
+        B = 1 if packed or n is None else len(n)
+        inputs = [positive(g, (B, H, L, m)), positive(g, (B, kv, L, m)),
+                  normal(g, (B, kv, L, e)),
+                  (0.5 * g.standard_normal((H, 2 * L - 1))).astype(np.float32)]
+        names = ["fq", "fk", "v", "b"]
+        if n is not None:
+            inputs.append(np.array(n, np.int32))
+            names.append(None)
+
+        def tp(fq, fk, v, b, *rest, causal=causal, normalize=normalize,
+               method=method, lengths=lengths, packed=packed):
+            return ra.toeplitz_attention(
+                fq, fk, v, b, causal, normalize, 1e-3, method,
+                cu_seqlens=rest[0] if packed else None,
+                lengths=rest[0] if lengths else None)
+        label = f"{name} L={L}" + (f" {n}" if n is not None else "")
+        compare(label, lib, name, inputs, [normal(g, (B, H, L, e))], tp,
+                names)
 finish()

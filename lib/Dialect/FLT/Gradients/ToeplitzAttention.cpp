@@ -37,20 +37,58 @@ namespace {
 
 struct ToeplitzAttentionGradient
     : DifferentiableOpModel<ToeplitzAttentionGradient, ToeplitzAttentionOp> {
-  /// T(q, k, vals) with normalize none, or T~ (`transposed`).
+  /// T(q, k, vals) with normalize none, or T~ (`transposed`), over the
+  /// op's packed sequences `cuSeqlens` (null: none); T~ runs on the
+  /// reversed tokens, whose sequences are `reversedCuSeqlens`.
   static Value product(ToeplitzAttentionOp op, GradientBuilder &gb, Value q,
-                       Value k, Value vals, bool transposed) {
+                       Value k, Value vals, bool transposed, Value cuSeqlens,
+                       Value reversedCuSeqlens) {
     if (transposed) {
       q = gb.reverseTokens(q);
       k = gb.reverseTokens(k);
       vals = gb.reverseTokens(vals);
+      cuSeqlens = reversedCuSeqlens;
     }
     Value out = ToeplitzAttentionOp::create(
         gb.builder(), gb.location(),
         ToeplitzAttentionOp::inferResultType(q, vals), q, k, vals, op.getB(),
-        /*cu_seqlens=*/Value(), /*lengths=*/Value(), op.getCausal(),
-        Normalize::None, op.getEps(), op.getMethod());
+        cuSeqlens, /*lengths=*/Value(), op.getCausal(), Normalize::None,
+        op.getEps(), op.getMethod());
     return transposed ? gb.reverseTokens(out) : out;
+  }
+
+  /// The sequence of each token, [L] in cu_seqlens' element type: the
+  /// number of c_n ≤ i for 1 ≤ n < N (a count over the offsets: O(L N),
+  /// below the correlation's O(L²)).
+  static Value sequenceOfTokens(GradientBuilder &gb, Value cuSeqlens,
+                                OpFoldResult length) {
+    Type element = cast<RankedTensorType>(cuSeqlens.getType()).getElementType();
+    OpFoldResult count = gb.dim(cuSeqlens, 0);
+    return gb.generic1(
+        ValueRange{cuSeqlens}, gb.filled({length}, element, 0.0),
+        {gb.map(2, {1}), gb.map(2, {0})}, StructuredBuilder::parallel(1, 1),
+        [&](OpBuilder &nb, Location nl, ValueRange args) {
+          Value i = arith::IndexCastOp::create(
+              nb, nl, element, linalg::IndexOp::create(nb, nl, 0));
+          Value n = linalg::IndexOp::create(nb, nl, 1);
+          Value last = arith::SubIOp::create(
+              nb, nl, getValueOrCreateConstantIndexOp(nb, nl, count),
+              arith::ConstantIndexOp::create(nb, nl, 1));
+          // c_0 = 0 and c_N = L start no sequence a token is in.
+          Value inner = arith::AndIOp::create(
+              nb, nl,
+              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ugt, n,
+                                    arith::ConstantIndexOp::create(nb, nl, 0)),
+              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, n,
+                                    last));
+          Value started = arith::AndIOp::create(
+              nb, nl, inner,
+              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sle, args[0],
+                                    i));
+          Value step = arith::ExtUIOp::create(nb, nl, element, started);
+          return SmallVector<Value>{
+              arith::AddIOp::create(nb, nl, args[1], step)};
+        });
   }
 
   /// `t` [B, H, L, F] with `low` zero tokens before it and `high` after.
@@ -76,7 +114,8 @@ struct ToeplitzAttentionGradient
   /// every diagonal of every tile reads inside them.
   static constexpr int64_t kColumns = 32;
   static Value correlation(GradientBuilder &gb, Value fq, Value a, Value fk,
-                           Value keys, Value bias, bool causal) {
+                           Value keys, Value bias, bool causal,
+                           Value sequence) {
     OpBuilder &b = gb.builder();
     Location loc = gb.location();
     MLIRContext *context = b.getContext();
@@ -87,6 +126,19 @@ struct ToeplitzAttentionGradient
     Value fkPad = padTokens(gb, fk, pad, tail);
     Value keysPad = padTokens(gb, keys, pad, tail);
     Value last = getValueOrCreateConstantIndexOp(b, loc, pad);
+    // Packed: each key position's sequence, padded like fk with -1 (no
+    // sequence), so that a pair counts only inside one sequence.
+    Value sequencePad;
+    if (sequence) {
+      Type element =
+          cast<RankedTensorType>(sequence.getType()).getElementType();
+      AffineExpr s0, s1, s2;
+      bindSymbols(context, s0, s1, s2);
+      OpFoldResult total = affine::makeComposedFoldedAffineApply(
+          b, loc, s0 + s1 + s2, {pad, length, tail});
+      sequencePad = gb.insert(sequence, gb.filled({total}, element, -1.0),
+                              {pad}, {length});
+    }
     OpFoldResult H = gb.dim(bias, 0), columns = gb.dim(bias, 1);
     AffineExpr s0;
     bindSymbols(context, s0);
@@ -135,18 +187,34 @@ struct ToeplitzAttentionGradient
       };
       Value P = diagonals(head(fq), windowOf(fkPad));
       Value Q = diagonals(head(a), windowOf(keysPad));
-      // tile[0, ct] = Σ_{b,i} P Q, over visible diagonals only.
+      // tile[0, ct] = Σ_{b,i} P Q, over visible diagonals only (and pairs
+      // of one sequence when packed).
       AffineExpr x, col, bb, ii;
       bindDims(context, x, col, bb, ii);
+      SmallVector<Value> inputs = {P, Q};
+      SmallVector<AffineMap> maps = {
+          AffineMap::get(4, 0, {bb, col, ii}, context),
+          AffineMap::get(4, 0, {bb, col, ii}, context)};
+      if (sequence) {
+        inputs.push_back(sequence);
+        inputs.push_back(gb.slice(sequencePad, {c0}, {window}, 1));
+        maps.push_back(AffineMap::get(4, 0, {ii}, context));
+        maps.push_back(AffineMap::get(4, 0, {ii + col}, context));
+      }
+      maps.push_back(AffineMap::get(4, 0, {x, col}, context));
       Value tile = gb.generic1(
-          ValueRange{P, Q},
-          gb.filled({one, b.getIndexAttr(kColumns)}, f32, 0.0),
-          {AffineMap::get(4, 0, {bb, col, ii}, context),
-           AffineMap::get(4, 0, {bb, col, ii}, context),
-           AffineMap::get(4, 0, {x, col}, context)},
+          inputs, gb.filled({one, b.getIndexAttr(kColumns)}, f32, 0.0), maps,
           StructuredBuilder::parallel(2, 2),
           [&](OpBuilder &nb, Location nl, ValueRange args) {
             Value term = arith::MulFOp::create(nb, nl, args[0], args[1]);
+            Value acc = args.back();
+            if (sequence) {
+              Value same = arith::CmpIOp::create(
+                  nb, nl, arith::CmpIPredicate::eq, args[2], args[3]);
+              term = arith::SelectOp::create(
+                  nb, nl, same, term,
+                  arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)));
+            }
             if (causal) {
               // Only j ≤ i, i.e. c ≤ L - 1.
               Value column = arith::AddIOp::create(
@@ -157,8 +225,7 @@ struct ToeplitzAttentionGradient
                   nb, nl, visible, term,
                   arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)));
             }
-            return SmallVector<Value>{
-                arith::AddFOp::create(nb, nl, args[2], term)};
+            return SmallVector<Value>{arith::AddFOp::create(nb, nl, acc, term)};
           });
       b.setInsertionPointToStart(forall.getTerminator().getBody());
       tensor::ParallelInsertSliceOp::create(
@@ -175,13 +242,6 @@ struct ToeplitzAttentionGradient
                                            GradientBuilder &gb,
                                            ValueRange cotangents,
                                            ArrayRef<bool> needed) {
-    // docs/Semantics.md section 5's forms have no rule yet: a diagnostic.
-    if (op.packsOrPads() || op.getFq().getType().getDimSize(1) !=
-                                op.getFk().getType().getDimSize(1))
-      return op.emitError()
-             << "flt-generate-vjp: no gradient rule yet for "
-                "'flt.toeplitz_attention' with packed, lengths or grouped "
-                "key/value heads";
     OpBuilder &b = gb.builder();
     Location loc = gb.location();
     Value fq = gb.toF32(op.getFq()), fk = gb.toF32(op.getFk());
@@ -192,11 +252,38 @@ struct ToeplitzAttentionGradient
     Normalize normalize = op.getNormalize();
     float eps = op.getEps().convertToFloat();
     bool causal = op.getCausal();
+    // docs/Semantics.md section 5, as for linear attention: grouped fk and
+    // v are repeated to the query heads and their gradients summed back
+    // over each group; padded keys are zero features (no score) and padded
+    // rows drop their cotangent; packed sequences pair tokens of one
+    // sequence only, in every product and in db's correlation.
+    int64_t heads = op.getFq().getType().getDimSize(1);
+    int64_t kvHeadsStatic = op.getFk().getType().getDimSize(1);
+    bool grouped = heads != kvHeadsStatic || ShapedType::isDynamic(heads);
+    OpFoldResult kvHeads = gb.dim(fk, 1);
+    if (grouped) {
+      fk = gb.repeatHeads(fk, gb.dim(fq, 1));
+      v = gb.repeatHeads(v, gb.dim(fq, 1));
+    }
+    Value lengths = op.getLengths();
+    if (lengths) {
+      fk = gb.zeroRowsFrom(fk, lengths);
+      g = gb.zeroRowsFrom(g, lengths);
+    }
+    Value cuSeqlens = op.getCuSeqlens(), reversedCuSeqlens, sequence;
+    if (cuSeqlens) {
+      reversedCuSeqlens = gb.reverseOffsets(cuSeqlens, gb.dim(fq, 2));
+      sequence = sequenceOfTokens(gb, cuSeqlens, gb.dim(fq, 2));
+    }
+    auto T = [&](Value q, Value k, Value vals, bool transposed) {
+      return product(op, gb, q, k, vals, transposed, cuSeqlens,
+                     reversedCuSeqlens);
+    };
 
     Value a = g, bKeys = v, dn = g;
     if (normalize != Normalize::None) {
       Value vOne = gb.concat(v, gb.onesColumn(v, 3), 3);
-      Value nd = product(op, gb, fq, fk, vOne, false);
+      Value nd = T(fq, fk, vOne, false);
       OpFoldResult e = gb.dim(v, 3);
       Value n = gb.lastDimSlice(nd, b.getIndexAttr(0), e);
       Value D = gb.lastDimSlice(nd, e, b.getIndexAttr(1)); // [B, H, L, 1]
@@ -246,14 +333,19 @@ struct ToeplitzAttentionGradient
 
     SmallVector<Value> grads(op->getNumOperands());
     if (needed[0])
-      grads[0] =
-          gb.castTo(product(op, gb, a, bKeys, fk, false), op.getFq().getType());
-    if (needed[1])
-      grads[1] =
-          gb.castTo(product(op, gb, bKeys, a, fq, true), op.getFk().getType());
-    if (needed[2])
-      grads[2] =
-          gb.castTo(product(op, gb, fk, fq, dn, true), op.getV().getType());
+      grads[0] = gb.castTo(T(a, bKeys, fk, false), op.getFq().getType());
+    if (needed[1]) {
+      Value dfk = T(bKeys, a, fq, true);
+      if (lengths)
+        dfk = gb.zeroRowsFrom(dfk, lengths);
+      grads[1] = gb.castTo(grouped ? gb.sumHeadGroups(dfk, kvHeads) : dfk,
+                           op.getFk().getType());
+    }
+    if (needed[2]) {
+      Value dv = T(fk, fq, dn, true);
+      grads[2] = gb.castTo(grouped ? gb.sumHeadGroups(dv, kvHeads) : dv,
+                           op.getV().getType());
+    }
     if (needed[3]) {
       // t[h, c] = exp(b[h, c] - max_c b[h, c]).
       Value shift =
@@ -266,7 +358,7 @@ struct ToeplitzAttentionGradient
                         return SmallVector<Value>{
                             arith::MaximumFOp::create(nb, nl, x[1], x[0])};
                       });
-      Value acc = correlation(gb, fq, a, fk, bKeys, bias, causal);
+      Value acc = correlation(gb, fq, a, fk, bKeys, bias, causal, sequence);
       Value db =
           gb.map(ValueRange{acc, bias, shift}, {{0, 1}, {0, 1}, {0}}, acc,
                  [](OpBuilder &nb, Location nl, ValueRange x) {

@@ -87,6 +87,27 @@ func.func @la_packed(%fq: tensor<1x2x?x4xf32>, %fk: tensor<1x2x?x4xf32>, %v: ten
 
 // -----
 
+// toeplitz_attention with grouped heads and packed sequences: fk and v
+// repeated to the query heads, the products over later tokens on the
+// reversed offsets, db's correlation masked to pairs of one sequence, and
+// dfk, dv summed back over each group of heads.
+// CHECK-LABEL: func.func @toeplitz_packed_vjp(
+// CHECK-SAME:      %[[FQ:[^:]+]]: tensor<1x4x?x3xf32>, %[[FK:[^:]+]]: tensor<1x2x?x3xf32>, %[[V:[^:]+]]: tensor<1x2x?x2xf32>, %[[B:[^:]+]]: tensor<4x?xf32>, %[[CU:[^:]+]]: tensor<?xi32>, %[[G:[^:]+]]: tensor<1x4x?x2xf32>)
+// CHECK:         flt.toeplitz_attention {{.*}} packed(%[[CU]]) {normalize = #flt.normalize<none>}
+// CHECK:         flt.toeplitz_attention {{.*}} packed(%[[CU]]) {normalize = #flt.normalize<none>}
+// CHECK:         flt.toeplitz_attention {{.*}} packed(%[[REV:.+]]) {normalize = #flt.normalize<none>}
+// CHECK:         tensor.expand_shape {{.*}} into tensor<1x2x2x?x3xf32>
+// CHECK:         flt.toeplitz_attention {{.*}} packed(%[[REV]]) {normalize = #flt.normalize<none>}
+// CHECK:         scf.forall
+// CHECK:           arith.cmpi eq
+// CHECK:         return {{.*}} : tensor<1x4x?x3xf32>, tensor<1x2x?x3xf32>, tensor<1x2x?x2xf32>, tensor<4x?xf32>, tensor<?xi32>
+func.func @toeplitz_packed(%fq: tensor<1x4x?x3xf32>, %fk: tensor<1x2x?x3xf32>, %v: tensor<1x2x?x2xf32>, %b: tensor<4x?xf32>, %cu: tensor<?xi32>) -> tensor<1x4x?x2xf32> {
+  %o = flt.toeplitz_attention %fq, %fk, %v, %b packed(%cu) : tensor<1x4x?x3xf32>, tensor<1x2x?x3xf32>, tensor<1x2x?x2xf32>, tensor<4x?xf32>, tensor<?xi32> -> tensor<1x4x?x2xf32>
+  return %o : tensor<1x4x?x2xf32>
+}
+
+// -----
+
 // A value used twice sums both cotangents; flt.attention is decomposed
 // into the primitives first.
 // CHECK-LABEL: func.func @layer_vjp(
