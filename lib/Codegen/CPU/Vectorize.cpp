@@ -2,7 +2,8 @@
 //
 // The hot loops of the fused linear attention are small static contractions
 // (a [64 × 32] Kronecker block times a [64 × 32] value tile, a query block
-// times a state block) and the elementwise products that form the blocks.
+// times a state block, read transposed in the fused backward) and the
+// elementwise products that form the blocks.
 // Contractions are register-tiled: accumulators stay in vector registers for
 // the whole reduction, B's row is one vector load and each A element one
 // broadcast feeding `rows` FMAs. Elementwise generics are cut into rows of
@@ -32,13 +33,14 @@ using namespace mlir;
 
 namespace {
 
-/// C += A B on static f32 tensors, A [M, K] or [K, M], B [K, N]; causal:
-/// over k <= m only (StructuredBuilder::causalMatmulAccumulate).
+/// C += A B on static f32 tensors, A [M, K] or [K, M], B [K, N] or [N, K];
+/// causal: over k <= m only (StructuredBuilder::causalMatmulAccumulate).
 struct Contraction {
   Value a, b, c;
   bool transposedA;
   int64_t m, n, k;
   bool causal = false;
+  bool transposedB = false;
 };
 
 /// Whether `value` is acc + a * b (either operand order) of the block's
@@ -69,8 +71,9 @@ bool isCausalCondition(Value value, unsigned row, unsigned reduced) {
   return lhs && rhs && lhs.getDim() == reduced && rhs.getDim() == row;
 }
 
-/// Recognizes C[m, n] += A[m, k] * B[k, n] (or A[k, m]) in `op`, and its
-/// causal form C[m, n] = k <= m ? C[m, n] + A[m, k] B[k, n] : C[m, n].
+/// Recognizes C[m, n] += A[m, k] * B[k, n] (or A[k, m], or B[n, k]) in
+/// `op`, and its causal form C[m, n] = k <= m ? C[m, n] + A[m, k] B[k, n] :
+/// C[m, n].
 std::optional<Contraction> matchContraction(linalg::GenericOp op) {
   if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
@@ -107,7 +110,14 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op) {
     return AffineMap::get(3, 0, exprs, ctx);
   };
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  if (maps[2] != mapOf({d0, d1}) || maps[1] != mapOf({d2, d1}))
+  if (maps[2] != mapOf({d0, d1}))
+    return std::nullopt;
+  bool transposedB;
+  if (maps[1] == mapOf({d2, d1}))
+    transposedB = false;
+  else if (maps[1] == mapOf({d1, d2}) && !causal)
+    transposedB = true;
+  else
     return std::nullopt;
   bool transposedA;
   if (maps[0] == mapOf({d0, d2}))
@@ -124,7 +134,8 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op) {
                           0,
                           0,
                           0,
-                          causal};
+                          causal,
+                          transposedB};
   for (Value v : {contraction.a, contraction.b, contraction.c}) {
     auto type = dyn_cast<RankedTensorType>(v.getType());
     if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
@@ -134,7 +145,7 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op) {
   auto bType = cast<RankedTensorType>(contraction.b.getType());
   contraction.m = cType.getDimSize(0);
   contraction.n = cType.getDimSize(1);
-  contraction.k = bType.getDimSize(0);
+  contraction.k = bType.getDimSize(transposedB ? 1 : 0);
   return contraction;
 }
 
@@ -160,6 +171,15 @@ struct VectorizeContraction : OpRewritePattern<linalg::GenericOp> {
     Value padding =
         arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
     SmallVector<bool> inBounds = {true};
+    // B [N, K]: transposed once into [K, N] (N K moves against M N K FMAs),
+    // so that each k reads one contiguous row of it as below.
+    if (cn.transposedB) {
+      Value init = tensor::EmptyOp::create(
+          rewriter, loc, ArrayRef<int64_t>{cn.k, cn.n}, rewriter.getF32Type());
+      cn.b = linalg::TransposeOp::create(rewriter, loc, cn.b, init,
+                                         ArrayRef<int64_t>{1, 0})
+                 .getResult()[0];
+    }
     auto read = [&](OpBuilder &b, Value source, Value row, Value col) {
       return vector::TransferReadOp::create(b, loc, vectorType, source,
                                             ValueRange{row, col}, padding,

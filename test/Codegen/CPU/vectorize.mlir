@@ -27,6 +27,32 @@ func.func @contraction(%w: tensor<64x32xf32>, %v: tensor<64x32xf32>, %t: tensor<
 
 // -----
 
+// B read transposed (C += A Bᵀ, B [N, K]: the fused backward's query block
+// times a state block): B is transposed once, then the same register tile
+// reads one contiguous row of it per k.
+#ta = affine_map<(m, n, k) -> (m, k)>
+#tb = affine_map<(m, n, k) -> (n, k)>
+#tc = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @contraction_transposed_b
+// CHECK: %[[BT:.+]] = linalg.transpose ins(%{{.+}} : tensor<32x80xf32>) outs(%{{.+}} : tensor<80x32xf32>) permutation = [1, 0]
+// CHECK: scf.for {{.*}} step %c4
+// CHECK: scf.for {{.*}} step %c16
+// CHECK: vector.transfer_read %[[BT]]
+// CHECK-COUNT-4: vector.fma
+// CHECK-NOT: linalg.generic
+func.func @contraction_transposed_b(%g: tensor<64x80xf32>, %s: tensor<32x80xf32>, %t: tensor<64x32xf32>) -> tensor<64x32xf32> {
+  %r = linalg.generic {indexing_maps = [#ta, #tb, #tc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%g, %s : tensor<64x80xf32>, tensor<32x80xf32>) outs(%t : tensor<64x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %sum = arith.addf %acc, %p : f32
+    linalg.yield %sum : f32
+  } -> tensor<64x32xf32>
+  return %r : tensor<64x32xf32>
+}
+
+// -----
+
 // The causal contraction (a diagonal tile: key k only for rows m >= k):
 // register-tiled too, each FMA kept only where k <= m (a select, not a
 // product with 0, so that a NaN in a later row of B reaches no earlier row
