@@ -5,7 +5,8 @@
 # of the formulas (flt.reference_autograd), padded rows' and missing keys'
 # gradients included; state(T0, z0) with the cotangents of T and z, and
 # the gradients of T0 and z0; packed sequences, with and without state.
-# flt.toeplitz_attention with grouped heads, lengths and packed sequences.
+# flt.toeplitz_attention with grouped heads, lengths and packed sequences;
+# flt.position_transform with packed sequences (dx, dθ, dv).
 # RUN: %python %s
 # The gradient rules reuse the kernels the serving tests run under the
 # sanitizers; instrumented, this test alone would take ten minutes.
@@ -238,4 +239,57 @@ for name, causal, normalize, method, kv, lengths, packed in toeplitz_cases:
         label = f"{name} L={L}" + (f" {n}" if n is not None else "")
         compare(label, lib, name, inputs, [normal(g, (B, H, L, e))], tp,
                 names)
+
+
+# flt.position_transform packed(cu_seqlens): positions count from each
+# sequence's start, in dx and in dθ (and dv of the Householder mix).
+def packed_transform(name, core, mix, pairing, d, offset):
+    T = d // 2 if core == "rotary" else d
+    width = d if core == "rotary" else 2 * d
+    X = ttype((1, 2, 1, d), dynamic=(2,))
+    OUT = ttype((1, 2, 1, width), dynamic=(2,))
+    TH, MIX = ttype((2, T)), ttype((2, d))
+    args = [("x", X), ("th", TH)]
+    operands = "%x, %th"
+    if mix == "householder":
+        args.append(("hv", MIX))
+        operands += " mix(%hv)"
+    args.append(("cu", ttype((1,), "i64", dynamic=(0,))))
+    operands += " packed(%cu)"
+    attrs = (f"core = #flt.lrpe_core<{core}>, mix = #flt.lrpe_mix<{mix}>, "
+             f"offset = {offset}")
+    if core == "rotary":
+        attrs += f", pairing = #flt.pairing<{pairing}>"
+    return func(name, args, [
+        f"%o = flt.position_transform {operands} {{{attrs}}} : "
+        f"{', '.join(t for _, t in args)} -> {OUT}"], [("%o", OUT)])
+
+
+transform_cases = [("pt_rotary_householder", "rotary", "householder",
+                    "halves", 6, 3),
+                   ("pt_complex_identity", "complex", "identity",
+                    "interleaved", 5, 0)]
+lib = Library([packed_transform(*c) for c in transform_cases],
+              ["--gradients"])
+for name, core, mix, pairing, d, offset in transform_cases:
+    T = d // 2 if core == "rotary" else d
+    width = d if core == "rotary" else 2 * d
+    for n in ([0, 4, 5, 11], [0, 9]):
+        L = n[-1]
+        inputs = [normal(g, (1, 2, L, d)), normal(g, (2, T))]
+        names = ["x", "theta"]
+        if mix == "householder":
+            inputs.append(normal(g, (2, d)))
+            names.append("v")
+        inputs.append(np.array(n, np.int64))
+        names.append(None)
+
+        def pt(x, theta, *rest, core=core, mix=mix, pairing=pairing,
+               offset=offset):
+            rest = list(rest)
+            v = rest.pop(0) if mix == "householder" else None
+            return ra.position_transform(x, theta, core, mix, pairing, offset,
+                                         v, cu_seqlens=rest[0])
+        compare(f"{name} cu_seqlens={n}", lib, name, inputs,
+                [normal(g, (1, 2, L, width))], pt, names)
 finish()

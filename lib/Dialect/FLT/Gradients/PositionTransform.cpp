@@ -171,11 +171,8 @@ struct PositionTransformGradient
     bool needPositions = positions && needed[positionsIndex];
 
     // Packed sequences: dx rotates back with the same per-sequence
-    // positions; dtheta (Σ over tokens of s_l terms) has no rule yet.
-    if (op.getCuSeqlens() && needTheta && !positions)
-      return op.emitError()
-             << "flt-generate-vjp: no gradient rule yet for 'theta' of a "
-                "packed 'flt.position_transform' (its gradient for x is)";
+    // positions, and dθ weighs each token by its position in its sequence.
+    Value cuSeqlens = op.getCuSeqlens();
     Value g = cotangents[0];
     if (!g)
       g = gb.zerosLike(op.getResult(), op.getType());
@@ -269,19 +266,39 @@ struct PositionTransformGradient
           s = positions;
           sDims = {2, 3};
         } else {
-          // s_l = l + offset, exact in f32 below 2^24.
+          // s_l = l - c + offset, c the start of token l's sequence (0
+          // unless packed), exact in f32 below 2^24.
           int64_t offset = op.getOffset();
+          Type i64 = b.getI64Type();
+          Value starts = gb.filled({gb.dim(x, 2)}, i64, 0.0);
+          if (cuSeqlens) {
+            // c = max { c_n : c_n ≤ l }.
+            starts = gb.generic1(
+                ValueRange{cuSeqlens}, starts, {gb.map(2, {1}), gb.map(2, {0})},
+                StructuredBuilder::parallel(1, 1),
+                [&](OpBuilder &nb, Location nl, ValueRange args) {
+                  Value l = arith::IndexCastOp::create(
+                      nb, nl, i64, linalg::IndexOp::create(nb, nl, 0));
+                  Value c = args[0].getType() == i64
+                                ? args[0]
+                                : arith::ExtSIOp::create(nb, nl, i64, args[0])
+                                      .getResult();
+                  Value started = arith::CmpIOp::create(
+                      nb, nl, arith::CmpIPredicate::sle, c, l);
+                  return SmallVector<Value>{arith::SelectOp::create(
+                      nb, nl, started,
+                      arith::MaxSIOp::create(nb, nl, args[1], c), args[1])};
+                });
+          }
           s = gb.generic1(
-              ValueRange{}, gb.empty({gb.dim(x, 2)}, b.getF32Type()),
-              {gb.map(1, {0})}, StructuredBuilder::parallel(1),
-              [&](OpBuilder &nb, Location nl, ValueRange) {
+              ValueRange{starts}, gb.empty({gb.dim(x, 2)}, b.getF32Type()),
+              {gb.map(1, {0}), gb.map(1, {0})}, StructuredBuilder::parallel(1),
+              [&](OpBuilder &nb, Location nl, ValueRange args) {
                 Value l = arith::IndexCastOp::create(
-                    nb, nl, nb.getI64Type(),
-                    linalg::IndexOp::create(nb, nl, 0));
-                Value shifted =
-                    arith::AddIOp::create(nb, nl, l,
-                                          arith::ConstantIntOp::create(
-                                              nb, nl, nb.getI64Type(), offset));
+                    nb, nl, i64, linalg::IndexOp::create(nb, nl, 0));
+                Value shifted = arith::AddIOp::create(
+                    nb, nl, arith::SubIOp::create(nb, nl, l, args[0]),
+                    arith::ConstantIntOp::create(nb, nl, i64, offset));
                 return SmallVector<Value>{
                     arith::SIToFPOp::create(nb, nl, nb.getF32Type(), shifted)};
               });
