@@ -11,7 +11,10 @@ its size does not depend on L (docs/Semantics.md §5), so each rank runs flt's
 kernels on its own tokens and the ranks exchange one state per layer
 (LASP-2's scheme):
 
-* non-causal: each rank's state (T_r, z_r) is all-reduced; the rank's query
+Each rank first computes its own state (T_r, z_r) from its keys (a pass with
+one query row), then:
+
+* non-causal: the ranks' states are all-reduced; the rank's query
   pass then starts from the other ranks' sum, `state(T - T_r, z - z_r)`;
 * causal: the states are all-gathered; rank r's causal pass starts from the
   exclusive prefix Σ_{q < r} (T_q, z_q).
@@ -25,7 +28,7 @@ passes the positions r of its own shard.
 
 Any process group works (`dist.init_process_group` from MASTER_ADDR,
 MASTER_PORT, RANK and WORLD_SIZE; `python3 -m flt.distributed.run -n 2
-script.py` sets them). Before the first collective the ranks compare their
+script.py` sets them). Before its exchange, every call compares the ranks'
 shapes and options (one small all-gather): a disagreement is a ValueError on
 every rank, never a hang. A rank that dies leaves the others in a collective
 until the group's timeout (`init_process_group(timeout=...)`); the launcher

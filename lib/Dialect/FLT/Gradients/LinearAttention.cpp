@@ -28,7 +28,9 @@
 // pass, one query pass, one key pass: about 2.5 forward passes of work) or
 // rewrites it into the six linear attentions above (decomposeLinearAttention-
 // Grad: the quadratic regime, GPU targets). Either way no L × m r or L × S
-// buffer exists.
+// buffer exists. With state(...) or packed(...) (docs/Semantics.md §5) the
+// rule emits those linear attentions itself, with the serving operands
+// (servingVJP below).
 //
 //===----------------------------------------------------------------------===//
 

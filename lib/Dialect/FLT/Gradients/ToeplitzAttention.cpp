@@ -19,6 +19,12 @@
 // directly per head and tile of diagonals (O(L² (m + e)) work, O(L) memory
 // per tile, no L × L buffer).
 //
+// docs/Semantics.md §5: grouped fk and v are repeated to the query heads
+// and their gradients summed back per group; padded keys become zero
+// features and padded rows drop their cotangent; with packed sequences the
+// products run over the same sequences (T~ on the reversed offsets) and
+// the correlation keeps the pairs of one sequence only.
+//
 //===----------------------------------------------------------------------===//
 
 #include "GradientRules.h"
