@@ -232,6 +232,29 @@ Value GradientBuilder::regroupState(Value state, OpFoldResult m, OpFoldResult r,
       SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}, {4}});
 }
 
+GroupedPadding::GroupedPadding(GradientBuilder &gb, Value fq, Value &fk,
+                               Value &v, Value &g, bool grouped, Value lengths)
+    : gb(gb), grouped(grouped), lengths(lengths), kvHeads(gb.dim(fk, 1)) {
+  if (grouped) {
+    fk = gb.repeatHeads(fk, gb.dim(fq, 1));
+    v = gb.repeatHeads(v, gb.dim(fq, 1));
+  }
+  if (lengths) {
+    fk = gb.zeroRowsFrom(fk, lengths);
+    g = gb.zeroRowsFrom(g, lengths);
+  }
+}
+
+Value GroupedPadding::keyGradient(Value dfk) {
+  if (lengths)
+    dfk = gb.zeroRowsFrom(dfk, lengths);
+  return grouped ? gb.sumHeadGroups(dfk, kvHeads) : dfk;
+}
+
+Value GroupedPadding::valueGradient(Value dv) {
+  return grouped ? gb.sumHeadGroups(dv, kvHeads) : dv;
+}
+
 OpFoldResult GradientBuilder::addSize(OpFoldResult a, int64_t constant) {
   AffineExpr s0;
   bindSymbols(builder().getContext(), s0);

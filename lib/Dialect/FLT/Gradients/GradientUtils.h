@@ -84,6 +84,27 @@ public:
   Value sizePower(OpFoldResult size, double exponent);
 };
 
+/// docs/Semantics.md §5's grouped heads and padding in the rules of linear
+/// and Toeplitz attention. The rule computes with fk and v repeated to the
+/// query heads (when `grouped`), padded keys zeroed (no score, so no dv or
+/// dpsi either) and padded rows' cotangent dropped; `keyGradient` and
+/// `valueGradient` take dfk and dv back: zero on padded keys, summed over
+/// each group of query heads (repetition's transpose).
+class GroupedPadding {
+public:
+  /// Rewrites `fk`, `v` and the cotangent `g` in place (all f32).
+  GroupedPadding(GradientBuilder &gb, Value fq, Value &fk, Value &v, Value &g,
+                 bool grouped, Value lengths);
+  Value keyGradient(Value dfk);
+  Value valueGradient(Value dv);
+
+private:
+  GradientBuilder &gb;
+  bool grouped;
+  Value lengths;
+  OpFoldResult kvHeads;
+};
+
 /// The body helper of a scalar f32 computation.
 inline SmallVector<Value> one(Value value) { return {value}; }
 

@@ -261,17 +261,7 @@ FailureOr<SmallVector<Value>> servingVJP(LinearAttentionOp op,
     if (causal)
       sequences.reversedCuSeqlens = gb.reverseOffsets(cuSeqlens, gb.dim(fq, 2));
   }
-  OpFoldResult kvHeads = gb.dim(fk, 1);
-  bool grouped = op.mayGroupHeads();
-  if (grouped) {
-    fk = gb.repeatHeads(fk, gb.dim(fq, 1));
-    v = gb.repeatHeads(v, gb.dim(fq, 1));
-  }
-  Value lengths = op.getLengths();
-  if (lengths) {
-    fk = gb.zeroRowsFrom(fk, lengths);
-    g = gb.zeroRowsFrom(g, lengths);
-  }
+  GroupedPadding served(gb, fq, fk, v, g, op.mayGroupHeads(), op.getLengths());
   OpFoldResult m = gb.dim(fk, 3), e = gb.dim(v, 3);
   OpFoldResult r = phi ? gb.dim(phi, 3) : OpFoldResult(b.getIndexAttr(1));
   Value s0, gT, gHat;
@@ -312,14 +302,12 @@ FailureOr<SmallVector<Value>> servingVJP(LinearAttentionOp op,
     Value dfk = adjoint(gb, vOne, a, fq, psi, phi, regrouped(gHat, {2, 1, 0}),
                         sequences, causal, true)
                     .first;
-    if (lengths)
-      dfk = gb.zeroRowsFrom(dfk, lengths);
-    finish(*index, grouped ? gb.sumHeadGroups(dfk, kvHeads) : dfk);
+    finish(*index, served.keyGradient(dfk));
   }
   if (auto index = want(2)) {
     Value dv =
         adjoint(gb, fk, fq, dn, psi, phi, gT, sequences, causal, true).first;
-    finish(*index, grouped ? gb.sumHeadGroups(dv, kvHeads) : dv);
+    finish(*index, served.valueGradient(dv));
   }
   if (phi) {
     if (auto index = want(3))
@@ -361,32 +349,16 @@ struct LinearAttentionGradient
     Value v = gb.toF32(op.getV()), g = gb.toF32(cotangents[0]);
     Value phi = op.getPhi() ? gb.toF32(op.getPhi()) : Value();
     Value psi = op.getPsi() ? gb.toF32(op.getPsi()) : Value();
-    // Grouped heads: the rule of the repeated keys and values, whose
-    // gradients then sum over each group (repetition's transpose).
-    OpFoldResult kvHeads = gb.dim(fk, 1);
-    bool grouped = op.mayGroupHeads();
-    if (grouped) {
-      fk = gb.repeatHeads(fk, gb.dim(fq, 1));
-      v = gb.repeatHeads(v, gb.dim(fq, 1));
-    }
-    // Padding: keys j >= n_b do not exist (fk_j = 0 gives them no score,
-    // so dv_j and dpsi_j vanish too) and rows i >= n_b are constant zeros
-    // (their cotangent is dropped); dfk_j of a missing key is zero.
-    Value lengths = op.getLengths();
-    if (lengths) {
-      fk = gb.zeroRowsFrom(fk, lengths);
-      g = gb.zeroRowsFrom(g, lengths);
-    }
+    // Grouped heads and padding: the rule of the repeated keys and values
+    // with padded keys and rows zeroed, taken back per group.
+    GroupedPadding served(gb, fq, fk, v, g, op.mayGroupHeads(),
+                          op.getLengths());
     auto grad = LinearAttentionGradOp::create(
         gb.builder(), op.getLoc(), fq, fk, v, phi, psi, g, op.getCausal(),
         op.getNormalize(), op.getEps().convertToFloat());
     SmallVector<Value> results(grad.getGrads());
-    if (lengths)
-      results[1] = gb.zeroRowsFrom(results[1], lengths);
-    if (grouped) {
-      results[1] = gb.sumHeadGroups(results[1], kvHeads);
-      results[2] = gb.sumHeadGroups(results[2], kvHeads);
-    }
+    results[1] = served.keyGradient(results[1]);
+    results[2] = served.valueGradient(results[2]);
     SmallVector<Value> grads(op->getNumOperands());
     for (auto [i, result] : llvm::enumerate(results))
       if (needed[i])

@@ -264,18 +264,9 @@ struct ToeplitzAttentionGradient
     // rows drop their cotangent; packed sequences pair tokens of one
     // sequence only, in every product and in db's correlation.
     int64_t heads = op.getFq().getType().getDimSize(1);
-    int64_t kvHeadsStatic = op.getFk().getType().getDimSize(1);
-    bool grouped = heads != kvHeadsStatic || ShapedType::isDynamic(heads);
-    OpFoldResult kvHeads = gb.dim(fk, 1);
-    if (grouped) {
-      fk = gb.repeatHeads(fk, gb.dim(fq, 1));
-      v = gb.repeatHeads(v, gb.dim(fq, 1));
-    }
-    Value lengths = op.getLengths();
-    if (lengths) {
-      fk = gb.zeroRowsFrom(fk, lengths);
-      g = gb.zeroRowsFrom(g, lengths);
-    }
+    bool grouped = heads != op.getFk().getType().getDimSize(1) ||
+                   ShapedType::isDynamic(heads);
+    GroupedPadding served(gb, fq, fk, v, g, grouped, op.getLengths());
     Value cuSeqlens = op.getCuSeqlens(), reversedCuSeqlens, sequence;
     if (cuSeqlens) {
       reversedCuSeqlens = gb.reverseOffsets(cuSeqlens, gb.dim(fq, 2));
@@ -341,15 +332,11 @@ struct ToeplitzAttentionGradient
     if (needed[0])
       grads[0] = gb.castTo(T(a, bKeys, fk, false), op.getFq().getType());
     if (needed[1]) {
-      Value dfk = T(bKeys, a, fq, true);
-      if (lengths)
-        dfk = gb.zeroRowsFrom(dfk, lengths);
-      grads[1] = gb.castTo(grouped ? gb.sumHeadGroups(dfk, kvHeads) : dfk,
+      grads[1] = gb.castTo(served.keyGradient(T(bKeys, a, fq, true)),
                            op.getFk().getType());
     }
     if (needed[2]) {
-      Value dv = T(fk, fq, dn, true);
-      grads[2] = gb.castTo(grouped ? gb.sumHeadGroups(dv, kvHeads) : dv,
+      grads[2] = gb.castTo(served.valueGradient(T(fk, fq, dn, true)),
                            op.getV().getType());
     }
     if (needed[3]) {
