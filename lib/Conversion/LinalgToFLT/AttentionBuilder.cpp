@@ -7,6 +7,12 @@
 // flt.feature_map and flt.linear_attention for linear attention), and its
 // result is brought back into the root's layout and scale.
 //
+// Keys and values whose heads are repeat_interleave'd copies of fewer heads
+// (a broadcast over a new dim merged into the head dim, what torch's
+// repeat_interleave and SDPA's enable_gqa compute) are given to the op
+// unrepeated: docs/Semantics.md §5's grouped heads, with no copy per query
+// head. Per-key weights (padding masks) are multiplied into fk.
+//
 //===----------------------------------------------------------------------===//
 
 #include "flt/Conversion/LinalgToFLT/AttentionMatch.h"
@@ -148,6 +154,41 @@ public:
         ->getResult(0);
   }
 
+  /// [B, H, T, F] `keys` times the per-key weight `weight` (labels within
+  /// batch and `token`), broadcast over the features; `keys` may have
+  /// fewer heads than H when the weight does not depend on the head.
+  Value weighted(Value keys, const Operand &weight, Label token,
+                 Label feature) {
+    Value w = toLayout(weight, token, feature);
+    auto keysType = cast<RankedTensorType>(keys.getType());
+    if (cast<RankedTensorType>(w.getType()).getDimSize(1) !=
+        keysType.getDimSize(1)) {
+      // Grouped heads: the weight is the same for every head; keep the
+      // first H_kv.
+      SmallVector<OpFoldResult> offsets(4, b.getIndexAttr(0)), sizes,
+          strides(4, b.getIndexAttr(1));
+      for (int64_t dim = 0; dim < 4; ++dim)
+        sizes.push_back(dimSize(keys, dim));
+      w = tensor::ExtractSliceOp::create(b, loc, w, offsets, sizes, strides);
+    }
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t dim = 0; dim < 4; ++dim)
+      sizes.push_back(dimSize(keys, dim));
+    Value init = tensor::EmptyOp::create(b, loc, sizes, f32());
+    AffineMap identity = b.getMultiDimIdentityMap(4);
+    SmallVector<utils::IteratorType> iterators(4,
+                                               utils::IteratorType::parallel);
+    return linalg::GenericOp::create(
+               b, loc, keysType, ValueRange{keys, w}, init,
+               ArrayRef<AffineMap>{identity, identity, identity}, iterators,
+               [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                 Value product =
+                     arith::MulFOp::create(nb, nloc, args[0], args[1]);
+                 linalg::YieldOp::create(nb, nloc, product);
+               })
+        ->getResult(0);
+  }
+
 private:
   Type f32() { return b.getF32Type(); }
 
@@ -263,6 +304,58 @@ private:
   ArrayRef<Label> batch;
 };
 
+/// The [B, H_kv, T, F] tensor whose heads `value` [B, H, T, F] repeats
+/// H / H_kv times each in a row (repeat_interleave's order: head h reads
+/// h / (H / H_kv)), and that group size; nullopt when `value` is not such a
+/// repeat. Recognized: the collapse of [B, H_kv, g, T, F] into H of a
+/// broadcast along g (linalg.broadcast, or a copying linalg.generic that
+/// reads a unit g dim).
+std::optional<std::pair<Value, int64_t>>
+unrepeatHeads(OpBuilder &b, Location loc, Value value) {
+  auto collapse = value.getDefiningOp<tensor::CollapseShapeOp>();
+  if (!collapse)
+    return std::nullopt;
+  SmallVector<ReassociationIndices> groups = collapse.getReassociationIndices();
+  if (groups.size() != 4 || groups[0].size() != 1 || groups[1].size() != 2 ||
+      groups[2].size() != 1 || groups[3].size() != 1)
+    return std::nullopt;
+  auto wide = cast<RankedTensorType>(collapse.getSrc().getType());
+  int64_t group = wide.getDimSize(2);
+  if (ShapedType::isDynamic(group) || group < 2)
+    return std::nullopt;
+  if (auto broadcast = collapse.getSrc().getDefiningOp<linalg::BroadcastOp>()) {
+    if (broadcast.getDimensions() != ArrayRef<int64_t>{2})
+      return std::nullopt;
+    return std::pair(broadcast.getInput(), group);
+  }
+  auto generic = collapse.getSrc().getDefiningOp<linalg::GenericOp>();
+  if (!generic || generic.getNumDpsInputs() != 1 ||
+      generic.getNumDpsInits() != 1 || !generic.hasPureTensorSemantics())
+    return std::nullopt;
+  // The body copies its input.
+  Block &body = generic.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (body.getOperations().size() != 1 || yield.getNumOperands() != 1 ||
+      yield.getOperand(0) != body.getArgument(0))
+    return std::nullopt;
+  AffineMap input = generic.getIndexingMapsArray()[0];
+  AffineMap output = generic.getIndexingMapsArray()[1];
+  if (!output.isIdentity() || input.getNumResults() != 5)
+    return std::nullopt;
+  for (int64_t dim = 0; dim < 5; ++dim) {
+    AffineExpr expr = input.getResult(dim);
+    if (dim == 2 ? expr != getAffineConstantExpr(0, b.getContext())
+                 : expr != getAffineDimExpr(dim, b.getContext()))
+      return std::nullopt;
+  }
+  Value narrow = generic.getDpsInputs()[0];
+  if (cast<RankedTensorType>(narrow.getType()).getDimSize(2) != 1)
+    return std::nullopt;
+  narrow = tensor::CollapseShapeOp::create(
+      b, loc, narrow, SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+  return std::pair(narrow, group);
+}
+
 } // namespace
 
 /// Builds the flt ops for `match` before `root` and returns the value that
@@ -290,6 +383,20 @@ Value mlir::flt::buildAttention(OpBuilder &b, Operation *root,
     kOperand.value = match.fk->input;
   Value q = layout.toLayout(qOperand, match.l, x);
   Value k = layout.toLayout(kOperand, match.s, x);
+  // Grouped heads: both k and v repeat the same number of heads each, and
+  // no per-key weight differs between heads.
+  bool weightsPerHead = llvm::any_of(match.keyWeights, [&](const Operand &w) {
+    return !match.batch.empty() &&
+           llvm::is_contained(w.labels, match.batch.back());
+  });
+  if (!weightsPerHead) {
+    std::optional<std::pair<Value, int64_t>> kGroups = unrepeatHeads(b, loc, k);
+    std::optional<std::pair<Value, int64_t>> vGroups = unrepeatHeads(b, loc, v);
+    if (kGroups && vGroups && kGroups->second == vGroups->second) {
+      k = kGroups->first;
+      v = vGroups->first;
+    }
+  }
   if (match.kind == AttentionMatch::Kind::Softmax) {
     Value bias;
     if (!match.bias.empty()) {
@@ -315,6 +422,8 @@ Value mlir::flt::buildAttention(OpBuilder &b, Operation *root,
     if (match.fk)
       k = FeatureMapOp::create(b, loc, k, Value(), match.fk->kernel,
                                match.fk->eps, /*is_query=*/false);
+    for (const Operand &weight : match.keyWeights)
+      k = layout.weighted(k, weight, match.s, x);
     Value phi, psi;
     if (match.phi) {
       Label y = featureOf(*match.phi, match.l);
@@ -351,6 +460,8 @@ bool mlir::flt::isRewritable(const AttentionMatch &match) {
   SmallVector<const Operand *> operands = {&match.q, &match.k, &match.v};
   if (match.phi)
     operands.append({&*match.phi, &*match.psi});
+  for (const Operand &weight : match.keyWeights)
+    operands.push_back(&weight);
   for (const Operand *operand : operands) {
     auto type = dyn_cast<RankedTensorType>(operand->value.getType());
     if (!type || !type.getElementType().isF32())

@@ -227,8 +227,9 @@ std::optional<AttentionMatch> mlir::flt::matchAttention(TermAnalysis &terms,
                                  match.s, match))
         return std::nullopt;
       match.kind = AttentionMatch::Kind::Softmax;
-      if (match.causal && (terms.sizeOf(match.l) != terms.sizeOf(match.s) ||
-                           ShapedType::isDynamic(terms.sizeOf(match.l))))
+      // Dynamic sizes: the causal mask was [L, L] (an index table), and the
+      // op's run-time checks compare L and S.
+      if (match.causal && terms.sizeOf(match.l) != terms.sizeOf(match.s))
         return std::nullopt;
       return match;
     }

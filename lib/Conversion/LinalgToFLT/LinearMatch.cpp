@@ -6,7 +6,9 @@
 // fk (with flt.feature_map when the map is recognized), a second pair the
 // RPE operands rpe(phi, psi); a lower-triangular 0/1 mask makes attention
 // causal, and a mask of low rank is factored into rpe(phi, psi) instead of
-// a second pair (MaskMatch.cpp).
+// a second pair (MaskMatch.cpp). A key-side factor without a feature label
+// weighs each key (a padding mask multiplied into the keys, computed at run
+// time or not): it is multiplied into fk, which is what it means.
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,7 +41,12 @@ bool mlir::flt::matchLinearFactors(TermAnalysis &terms, const Term &n,
     } else if (withL) {
       queries.push_back(&factor);
     } else if (withS) {
-      keys.push_back(&factor);
+      SmallVector<Label> perKey(match.batch);
+      perKey.push_back(match.s);
+      if (labelsWithin(factor.labels, perKey))
+        match.keyWeights.push_back({factor.value, factor.labels});
+      else
+        keys.push_back(&factor);
     } else {
       return false;
     }

@@ -107,14 +107,13 @@ bool mlir::flt::isCausalMask(TermAnalysis &terms, const TermFactor &factor,
   std::optional<std::pair<int64_t, int64_t>> dims = tokenDims(factor, l, s);
   if (!dims || factor.inverted || terms.sizeOf(l) != terms.sizeOf(s))
     return false;
-  std::optional<ConstantRead> mask =
-      ConstantRead::get(factor.value, identityRead(factor), factor.indicator);
+  std::optional<ConstantRead> mask = ConstantRead::getTable(
+      factor.value, identityRead(factor), factor.indicator);
   if (!mask)
     return false;
   auto [lDim, sDim] = *dims;
-  auto type = cast<RankedTensorType>(factor.value.getType());
-  int64_t size = type.getDimSize(lDim);
-  if (type.getDimSize(sDim) != size)
+  int64_t size = mask->extent(lDim);
+  if (mask->extent(sDim) != size)
     return false;
   SmallVector<int64_t> point(factor.labels.size(), 0);
   for (int64_t i = 0; i < size; ++i)
@@ -167,17 +166,16 @@ bool mlir::flt::isCausalSelect(std::optional<ElementRead> read,
   if (!read)
     return false;
   std::optional<ConstantRead> mask =
-      ConstantRead::get(read->tensor, read->map, indicator);
+      ConstantRead::getTable(read->tensor, read->map, indicator);
   if (!mask || !mask->invariantExcept({lDim, sDim}))
     return false;
-  auto type = cast<RankedTensorType>(read->tensor.getType());
   // The token extents: the mask's dims that l and s index.
   int64_t tokens = -1;
   for (auto [index, expr] : llvm::enumerate(read->map.getResults()))
     if (auto dimExpr = dyn_cast<AffineDimExpr>(expr))
       if (static_cast<int64_t>(dimExpr.getPosition()) == lDim ||
           static_cast<int64_t>(dimExpr.getPosition()) == sDim) {
-        int64_t size = type.getDimSize(index);
+        int64_t size = mask->extent(index);
         if (tokens >= 0 && tokens != size)
           return false;
         tokens = size;

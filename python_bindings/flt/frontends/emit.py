@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import compiler, ops
 from ..ir import Module
-from .graph import Graph, Node, UnsupportedError, const, make
+from .graph import Graph, Node, Sym, UnsupportedError, const, make
 
 
 def _float(x: float) -> str:
@@ -48,26 +48,46 @@ def _groups(groups) -> str:
     return "[" + ", ".join(_list(g) for g in groups) + "]"
 
 
+def _monomial(dim):
+    """A dim as (constant, symbols): the unit in which reshapes compare
+    sizes, so that a dynamic dim is only ever paired with itself."""
+    if isinstance(dim, Sym):
+        return dim.coeff, (dim.name,)
+    return int(dim), ()
+
+
+def _times(a, b):
+    return a[0] * b[0], tuple(sorted(a[1] + b[1]))
+
+
 def _reshape_groups(src, dst):
     """[(source dims, target dims)] pairing runs of dims with the same
     number of elements, each side non-empty (unit dims join a neighbouring
     run), so that the reshape is a collapse of each run then an expand; None
-    when there is no such pairing (a rank-0 side, a zero size)."""
+    when there is no such pairing (a rank-0 side, a zero size). Dims are
+    sizes or Syms; products compare as monomials."""
     if not src or not dst or 0 in src or 0 in dst:
         return None
+    src_m = [_monomial(d) for d in src]
+    dst_m = [_monomial(d) for d in dst]
+
+    def less(a, b):
+        # a divides b properly (same symbols or a subset, smaller constant).
+        return a != b and set(a[1]) <= set(b[1]) and b[0] % a[0] == 0
+
     groups, i, j = [], 0, 0
     while i < len(src) and j < len(dst):
         a, b = [i], [j]
-        pa, pb = src[i], dst[j]
+        pa, pb = src_m[i], dst_m[j]
         i, j = i + 1, j + 1
         while pa != pb:
-            if pa < pb and i < len(src):
+            if less(pa, pb) and i < len(src):
                 a.append(i)
-                pa *= src[i]
+                pa = _times(pa, src_m[i])
                 i += 1
-            elif pb < pa and j < len(dst):
+            elif less(pb, pa) and j < len(dst):
                 b.append(j)
-                pb *= dst[j]
+                pb = _times(pb, dst_m[j])
                 j += 1
             else:
                 return None
@@ -81,14 +101,29 @@ def _reshape_groups(src, dst):
     return groups
 
 
-def _broadcast_map(in_shape, out_shape) -> str:
-    """Indexing map reading an input numpy-broadcast to out_shape."""
-    n, k = len(out_shape), len(in_shape)
+def _static(dims) -> tuple:
+    """A shape for tensor types: None for a dynamic dim."""
+    return tuple(None if isinstance(d, Sym) else d for d in dims)
+
+
+def _is_unit(dim) -> bool:
+    return not isinstance(dim, Sym) and dim == 1
+
+
+def _broadcast_map(in_dims, out_dims) -> str:
+    """Indexing map reading an input numpy-broadcast to out_dims."""
+    n, k = len(out_dims), len(in_dims)
     results = []
-    for j, size in enumerate(in_shape):
+    for j, size in enumerate(in_dims):
         d = n - k + j
-        results.append("0" if size == 1 and out_shape[d] != 1 else f"d{d}")
+        results.append("0" if _is_unit(size) and not _is_unit(out_dims[d])
+                       else f"d{d}")
     return _map(n, results)
+
+
+_ELEMENT_OF = {np.dtype(np.float32): "f32", np.dtype(np.float16): "f16",
+               np.dtype(np.float64): "f64", np.dtype(np.int32): "i32",
+               np.dtype(np.int64): "i64"}
 
 
 class Emitter:
@@ -96,29 +131,74 @@ class Emitter:
         self.graph = graph
         self.b = ops.Builder(name)
         self.values: Dict[int, ops.Value] = {}
+        # symbol -> (argument, dim, coefficient): where its size is read;
+        # symbol -> SSA name of that size, once read.
+        self.symbol_sources: Dict[str, tuple] = {}
+        self.symbol_values: Dict[str, str] = {}
+
+    # -- sizes -------------------------------------------------------------
+
+    def index(self, value: int) -> str:
+        name = self.b.fresh("c")
+        self.b.emit(f"{name} = arith.constant {int(value)} : index")
+        return name
+
+    def size(self, dim) -> str:
+        """An SSA index holding `dim` (a static size or a Sym)."""
+        if not isinstance(dim, Sym):
+            return self.index(dim)
+        if dim.name not in self.symbol_values:
+            arg, at, coeff = self.symbol_sources[dim.name]
+            name = self.b.fresh("dim")
+            self.b.emit(f"{name} = tensor.dim {arg.name}, "
+                        f"{self.index(at)} : {arg.type}")
+            if coeff != 1:
+                whole = name
+                name = self.b.fresh("dim")
+                self.b.emit(f"{name} = arith.divui {whole}, "
+                            f"{self.index(coeff)} : index")
+            self.symbol_values[dim.name] = name
+        value = self.symbol_values[dim.name]
+        if dim.coeff == 1:
+            return value
+        name = self.b.fresh("dim")
+        self.b.emit(f"{name} = arith.muli {value}, {self.index(dim.coeff)} "
+                    f": index")
+        return name
+
+    def mixed(self, dims) -> str:
+        """`[4, %dim3]`: static sizes inline, dynamic ones as SSA names."""
+        return "[" + ", ".join(self.size(d) if isinstance(d, Sym) else str(d)
+                               for d in dims) + "]"
+
+    def typed(self, name: str, dims, element="f32") -> ops.Value:
+        value = ops.Value(self.b, name, _static(dims), element)
+        value.dims = tuple(dims)
+        return value
 
     # -- helpers -----------------------------------------------------------
 
-    def empty(self, shape, element="f32") -> str:
+    def empty(self, dims, element="f32") -> str:
+        operands = ", ".join(self.size(d) for d in dims if isinstance(d, Sym))
         name = self.b.fresh("e")
-        self.b.emit(f"{name} = tensor.empty() : "
-                    f"{ops.tensor_type(shape, element)}")
+        self.b.emit(f"{name} = tensor.empty({operands}) : "
+                    f"{ops.tensor_type(_static(dims), element)}")
         return name
 
-    def filled(self, shape, value: float) -> str:
-        empty = self.empty(shape)
+    def filled(self, dims, value: float) -> str:
+        empty = self.empty(dims)
         scalar = self.b.fresh("s")
         self.b.emit(f"{scalar} = arith.constant {_float(value)} : f32")
         name = self.b.fresh("f")
+        type_ = ops.tensor_type(_static(dims))
         self.b.emit(f"{name} = linalg.fill ins({scalar} : f32) outs({empty} "
-                    f": {ops.tensor_type(shape)}) -> "
-                    f"{ops.tensor_type(shape)}")
+                    f": {type_}) -> {type_}")
         return name
 
-    def generic(self, inputs: List[ops.Value], maps: List[str], out_shape,
+    def generic(self, inputs: List[ops.Value], maps: List[str], out_dims,
                 iterators: List[str], init: str, body) -> ops.Value:
         """linalg.generic; `body(args, acc)` returns (lines, yielded name)."""
-        out_type = ops.tensor_type(out_shape)
+        out_type = ops.tensor_type(_static(out_dims))
         args = [f"%a{i}" for i in range(len(inputs))]
         lines, result = body(args, "%acc")
         name = self.b.fresh("g")
@@ -130,21 +210,23 @@ class Emitter:
             f"{name} = linalg.generic {{indexing_maps = [{', '.join(maps)}], "
             f"iterator_types = [{', '.join(repr(i).replace(chr(39), chr(34)) for i in iterators)}]}}"
             f"{ins} outs({init} : {out_type}) {{")
-        block_args = ", ".join(f"{a}: f32" for a in args + ["%acc"])
+        block_args = ", ".join(
+            f"{a}: {v.element}" for a, v in zip(args, inputs))
+        block_args += (", " if inputs else "") + "%acc: f32"
         self.b.emit(f"^bb0({block_args}):")
         for line in lines:
             self.b.emit("  " + line)
         self.b.emit(f"  linalg.yield {result} : f32")
         self.b.emit(f"}} -> {out_type}")
-        return ops.Value(self.b, name, out_shape, "f32")
+        return self.typed(name, out_dims)
 
     def elementwise(self, node: Node, inputs: List[ops.Value],
                     scalar_body) -> ops.Value:
-        shape = node.shape
-        maps = [_broadcast_map(v.shape, shape) for v in inputs]
-        maps.append(_map(len(shape), [f"d{i}" for i in range(len(shape))]))
-        return self.generic(inputs, maps, shape, ["parallel"] * len(shape),
-                            self.empty(shape), scalar_body)
+        dims = node.dims
+        maps = [_broadcast_map(v.dims, dims) for v in inputs]
+        maps.append(_map(len(dims), [f"d{i}" for i in range(len(dims))]))
+        return self.generic(inputs, maps, dims, ["parallel"] * len(dims),
+                            self.empty(dims), scalar_body)
 
     # -- nodes -------------------------------------------------------------
 
@@ -158,7 +240,8 @@ class Emitter:
         if handler is None:
             raise UnsupportedError(f"cannot emit {node.kind} ({node.origin})")
         if node.kind not in ("const", "flt", "where") and \
-                node.dtype != np.float32:
+                node.dtype != np.float32 and not (
+                    node.kind == "unary" and node.attrs["fn"] == "tofloat"):
             raise UnsupportedError(
                 f"{node.origin}: only float32 tensors are computed outside "
                 f"flt ops, got {node.dtype}")
@@ -176,7 +259,40 @@ class Emitter:
             literal = f'dense<"0x{value.astype("<f4").tobytes().hex().upper()}">'
         name = self.b.fresh("cst")
         self.b.emit(f"{name} = arith.constant {literal} : {type_}")
-        return ops.Value(self.b, name, value.shape, "f32")
+        return self.typed(name, value.shape)
+
+    def _emit_table(self, node):
+        """A constant computed from its indices (graph._as_table): what a
+        position table or a causal mask is when its length is dynamic."""
+        attrs, dims = node.attrs, node.dims
+        rank = len(dims)
+        fn = attrs["fn"]
+
+        def body(a, acc):
+            if fn == "fill":
+                return [f"%r = arith.constant {_float(attrs['value'])} : f32"
+                        ], "%r"
+            if fn == "arange":
+                return [f"%i = linalg.index {attrs['dim']} : index",
+                        "%n = arith.index_cast %i : index to i64",
+                        "%x = arith.sitofp %n : i64 to f32",
+                        f"%a = arith.constant {_float(attrs['slope'])} : f32",
+                        f"%b = arith.constant {_float(attrs['intercept'])} "
+                        f": f32",
+                        "%ax = arith.mulf %a, %x : f32",
+                        "%r = arith.addf %ax, %b : f32"], "%r"
+            # tri: inside where j - i <= k.
+            return [f"%i = linalg.index {attrs['rows']} : index",
+                    f"%j = linalg.index {attrs['cols']} : index",
+                    "%d = arith.subi %j, %i : index",
+                    f"%k = arith.constant {attrs['k']} : index",
+                    "%p = arith.cmpi sle, %d, %k : index",
+                    f"%in = arith.constant {_float(attrs['inside'])} : f32",
+                    f"%out = arith.constant {_float(attrs['outside'])} : f32",
+                    "%r = arith.select %p, %in, %out : f32"], "%r"
+
+        return self.generic([], [_map(rank, [f"d{i}" for i in range(rank)])],
+                            dims, ["parallel"] * rank, self.empty(dims), body)
 
     def _emit_unary(self, node):
         fn = node.attrs["fn"]
@@ -208,9 +324,24 @@ class Emitter:
                         "%n = arith.mulf %al, %x : f32",
                         f"%p = arith.cmpf ogt, {a[0]}, %zero : f32",
                         f"%r = arith.select %p, {a[0]}, %n : f32"], "%r"
+            if fn == "not":
+                return [zero, one, f"%p = arith.cmpf oeq, {a[0]}, %zero : f32",
+                        "%r = arith.select %p, %one, %zero : f32"], "%r"
+            if fn == "tofloat":
+                if x.element == "f32":
+                    return [], a[0]
+                if x.element in ("f16", "f64"):
+                    op = "arith.extf" if x.element == "f16" else \
+                        "arith.truncf"
+                    return [f"%r = {op} {a[0]} : {x.element} to f32"], "%r"
+                return [f"%r = arith.sitofp {a[0]} : {x.element} to f32"], \
+                    "%r"
             raise UnsupportedError(f"unary {fn} ({node.origin})")
 
         return self.elementwise(node, [x], body)
+
+    _PREDICATES = {"eq": "oeq", "ne": "une", "lt": "olt", "le": "ole",
+                   "gt": "ogt", "ge": "oge"}
 
     def _emit_binary(self, node):
         fn = node.attrs["fn"]
@@ -218,17 +349,35 @@ class Emitter:
                 "div": "arith.divf", "max": "arith.maximumf",
                 "min": "arith.minimumf", "pow": "math.powf"}
         inputs = [self.value(i) for i in node.inputs]
+        if fn in self._PREDICATES or fn in ("and", "or"):
+            def body(a, acc):
+                zero = "%zero = arith.constant 0.0 : f32"
+                one = "%one = arith.constant 1.0 : f32"
+                if fn in ("and", "or"):
+                    join = "arith.andi" if fn == "and" else "arith.ori"
+                    return [zero, one,
+                            f"%x = arith.cmpf une, {a[0]}, %zero : f32",
+                            f"%y = arith.cmpf une, {a[1]}, %zero : f32",
+                            f"%p = {join} %x, %y : i1",
+                            "%r = arith.select %p, %one, %zero : f32"], "%r"
+                return [zero, one, f"%p = arith.cmpf "
+                        f"{self._PREDICATES[fn]}, {a[0]}, {a[1]} : f32",
+                        "%r = arith.select %p, %one, %zero : f32"], "%r"
+            return self.elementwise(node, inputs, body)
         return self.elementwise(
             node, inputs,
             lambda a, acc: ([f"%r = {ops_[fn]} {a[0]}, {a[1]} : f32"], "%r"))
 
     def _emit_where(self, node):
         cond, a, b = node.inputs
-        if cond.kind != "const":
-            raise UnsupportedError(
-                f"{node.origin}: a condition computed at run time")
-        mask = const(cond.value.astype(np.float32))
-        inputs = [self.value(mask), self.value(a), self.value(b)]
+        if cond.kind == "const":
+            cond = const(cond.value.astype(np.float32))
+        elif cond.dtype != np.float32:
+            cond = make("unary", [cond], node.origin, fn="tofloat")
+            cond.dims = cond.shape if not any(
+                isinstance(d, Sym) for d in node.inputs[0].dims) else \
+                node.inputs[0].dims
+        inputs = [self.value(cond), self.value(a), self.value(b)]
         return self.elementwise(node, inputs, lambda x, acc: (
             ["%zero = arith.constant 0.0 : f32",
              f"%c = arith.cmpf une, {x[0]}, %zero : f32",
@@ -241,15 +390,16 @@ class Emitter:
         labels = list(out) + sorted(set("".join(in_labels)) - set(out))
         sizes = {}
         for lab, inp in zip(in_labels, node.inputs):
-            for l, s in zip(lab, inp.shape):
-                if s != 1 or l not in sizes:
-                    sizes[l] = max(s, sizes.get(l, 1))
+            for l, s in zip(lab, inp.dims):
+                if not _is_unit(s) or l not in sizes:
+                    sizes[l] = s
         inputs = [self.value(i) for i in node.inputs]
         maps = []
         for lab, inp in zip(in_labels, node.inputs):
             maps.append(_map(len(labels), [
-                "0" if s == 1 and sizes[l] != 1 else f"d{labels.index(l)}"
-                for l, s in zip(lab, inp.shape)]))
+                "0" if _is_unit(s) and not _is_unit(sizes[l])
+                else f"d{labels.index(l)}"
+                for l, s in zip(lab, inp.dims)]))
         maps.append(_map(len(labels), [f"d{i}" for i in range(len(out))]))
         iterators = ["parallel"] * len(out) + \
             ["reduction"] * (len(labels) - len(out))
@@ -262,52 +412,90 @@ class Emitter:
             lines.append(f"%r = arith.addf {acc}, {prod} : f32")
             return lines, "%r"
 
-        return self.generic(inputs, maps, node.shape, iterators,
-                            self.filled(node.shape, 0.0), body)
+        return self.generic(inputs, maps, node.dims, iterators,
+                            self.filled(node.dims, 0.0), body)
 
     def _reduce(self, x: ops.Value, dims, keepdim, fn) -> ops.Value:
-        rank = len(x.shape)
+        rank = len(x.dims)
         dims = sorted(d % rank for d in dims)
         kept = [d for d in range(rank) if d not in dims]
         order = kept + dims
         in_map = _map(rank, [f"d{order.index(d)}" for d in range(rank)])
-        out_shape = tuple(x.shape[d] for d in kept)
+        out_dims = tuple(x.dims[d] for d in kept)
         out_map = _map(rank, [f"d{i}" for i in range(len(kept))])
-        init = self.filled(out_shape, 0.0 if fn != "max" else -np.inf)
+        init = self.filled(out_dims, 0.0 if fn != "max" else -np.inf)
         op = "arith.maximumf" if fn == "max" else "arith.addf"
         result = self.generic(
-            [x], [in_map, out_map], out_shape,
+            [x], [in_map, out_map], out_dims,
             ["parallel"] * len(kept) + ["reduction"] * len(dims), init,
             lambda a, acc: ([f"%r = {op} {acc}, {a[0]} : f32"], "%r"))
         if fn == "mean":
-            count = int(np.prod([x.shape[d] for d in dims]))
-            result = self._scale(result, 1.0 / count)
+            reduced = [x.dims[d] for d in dims]
+            if any(isinstance(d, Sym) for d in reduced):
+                result = self._divide_by_count(result, reduced)
+            else:
+                result = self._scale(result, 1.0 / int(np.prod(reduced)))
         if keepdim:
-            shape = tuple(1 if d in dims else x.shape[d] for d in range(rank))
+            shape = tuple(1 if d in dims else x.dims[d] for d in range(rank))
             result = self._reshape(result, shape)
         return result
 
     def _scale(self, x: ops.Value, factor: float) -> ops.Value:
-        shape = x.shape
-        ident = _map(len(shape), [f"d{i}" for i in range(len(shape))])
-        return self.generic([x], [ident, ident], shape,
-                            ["parallel"] * len(shape), self.empty(shape),
+        dims = x.dims
+        ident = _map(len(dims), [f"d{i}" for i in range(len(dims))])
+        return self.generic([x], [ident, ident], dims,
+                            ["parallel"] * len(dims), self.empty(dims),
                             lambda a, acc: ([
                                 f"%k = arith.constant {_float(factor)} : f32",
                                 f"%r = arith.mulf {a[0]}, %k : f32"], "%r"))
+
+    def _divide_by_count(self, x: ops.Value, reduced) -> ops.Value:
+        """x / the number of elements of `reduced` dims (some dynamic)."""
+        count = self.size(reduced[0])
+        for d in reduced[1:]:
+            name = self.b.fresh("n")
+            self.b.emit(f"{name} = arith.muli {count}, {self.size(d)} : "
+                        f"index")
+            count = name
+        as_int = self.b.fresh("n")
+        self.b.emit(f"{as_int} = arith.index_cast {count} : index to i64")
+        as_float = self.b.fresh("n")
+        self.b.emit(f"{as_float} = arith.sitofp {as_int} : i64 to f32")
+        dims = x.dims
+        ident = _map(len(dims), [f"d{i}" for i in range(len(dims))])
+        return self.generic([x], [ident, ident], dims,
+                            ["parallel"] * len(dims), self.empty(dims),
+                            lambda a, acc: ([
+                                f"%r = arith.divf {a[0]}, {as_float} : f32"],
+                                "%r"))
 
     def _emit_reduce(self, node):
         return self._reduce(self.value(node.inputs[0]), node.attrs["dims"],
                             node.attrs["keepdim"], node.attrs["fn"])
 
+    def _derived(self, kind, inputs, **attrs) -> Node:
+        """A node the emitter makes from others (softmax's steps), its dims
+        following the first input's where the shape does."""
+        node = make(kind, inputs, fold=False, **attrs)
+        source = inputs[0].dims
+        node.dims = tuple(
+            s if n == t else n for n, t, s in
+            zip(node.shape, inputs[0].shape, source)) \
+            if len(node.shape) == len(source) else node.shape
+        return node
+
     def _emit_softmax(self, node):
         x = node.inputs[0]
         dim = node.attrs["dim"]
-        peak = make("reduce", [x], fn="max", dims=[dim], keepdim=True)
-        shifted = make("binary", [x, peak], fn="sub")
-        exp = make("unary", [shifted], fn="exp")
-        total = make("reduce", [exp], fn="sum", dims=[dim], keepdim=True)
-        return self.value(make("binary", [exp, total], fn="div"))
+        peak = self._derived("reduce", [x], fn="max", dims=[dim],
+                             keepdim=True)
+        peak.dims = tuple(1 if i == dim else d for i, d in enumerate(x.dims))
+        shifted = self._derived("binary", [x, peak], fn="sub")
+        exp = self._derived("unary", [shifted], fn="exp")
+        total = self._derived("reduce", [exp], fn="sum", dims=[dim],
+                              keepdim=True)
+        total.dims = peak.dims
+        return self.value(self._derived("binary", [exp, total], fn="div"))
 
     def _emit_permute(self, node):
         x = self.value(node.inputs[0])
@@ -316,63 +504,76 @@ class Emitter:
         # out[d0..] = in[j] with out dim i = in dim perm[i].
         in_map = _map(rank, [f"d{perm.index(j)}" for j in range(rank)])
         out_map = _map(rank, [f"d{i}" for i in range(rank)])
-        return self.generic([x], [in_map, out_map], node.shape,
-                            ["parallel"] * rank, self.empty(node.shape),
+        return self.generic([x], [in_map, out_map], node.dims,
+                            ["parallel"] * rank, self.empty(node.dims),
                             lambda a, acc: ([], a[0]))
 
     def _emit_broadcast(self, node):
         x = self.value(node.inputs[0])
-        shape = node.shape
+        dims = node.dims
         return self.generic(
-            [x], [_broadcast_map(x.shape, shape),
-                  _map(len(shape), [f"d{i}" for i in range(len(shape))])],
-            shape, ["parallel"] * len(shape), self.empty(shape),
+            [x], [_broadcast_map(x.dims, dims),
+                  _map(len(dims), [f"d{i}" for i in range(len(dims))])],
+            dims, ["parallel"] * len(dims), self.empty(dims),
             lambda a, acc: ([], a[0]))
 
-    def _reshape(self, x: ops.Value, shape) -> ops.Value:
-        shape = tuple(shape)
-        if tuple(x.shape) == shape:
+    def _reshape(self, x: ops.Value, dims) -> ops.Value:
+        dims = tuple(dims)
+        if tuple(x.dims) == dims:
             return x
-        groups = _reshape_groups(tuple(x.shape), shape)
+        groups = _reshape_groups(tuple(x.dims), dims)
         if groups is None:
+            if any(isinstance(d, Sym) for d in dims + tuple(x.dims)):
+                raise UnsupportedError(
+                    f"a reshape of [{', '.join(map(str, x.dims))}] to "
+                    f"[{', '.join(map(str, dims))}] that does not keep "
+                    f"the dynamic dims whole")
             # Through one dim: collapse everything, expand again.
-            size = int(np.prod(shape))
+            size = int(np.prod(dims))
             flat = x
-            if len(x.shape) != 1:
-                flat = self._collapse(x, [list(range(len(x.shape)))]
-                                      if x.shape else [], (size,))
-            if len(shape) == 1:
+            if len(x.dims) != 1:
+                flat = self._collapse(x, [list(range(len(x.dims)))]
+                                      if x.dims else [], (size,))
+            if len(dims) == 1:
                 return flat
-            return self._expand(flat, [list(range(len(shape)))]
-                                if shape else [], shape)
+            return self._expand(flat, [list(range(len(dims)))]
+                                if dims else [], dims)
         # Collapse the source dims of each group, then expand into the
         # target's: unit dims and merged or split dims keep the others apart.
-        middle = tuple(int(np.prod([x.shape[d] for d in src]))
-                       for src, _ in groups)
+        middle = []
+        for src, _ in groups:
+            product = (1, ())
+            for d in src:
+                product = _times(product, _monomial(x.dims[d]))
+            if len(product[1]) > 1:
+                raise UnsupportedError(
+                    "a reshape that multiplies two dynamic dims together")
+            middle.append(Sym(product[1][0], product[0]) if product[1]
+                          else product[0])
+        middle = tuple(middle)
         y = x
-        if len(middle) != len(x.shape):
+        if len(middle) != len(x.dims):
             y = self._collapse(x, [src for src, _ in groups], middle)
-        if len(middle) != len(shape):
-            y = self._expand(y, [dst for _, dst in groups], shape)
+        if len(middle) != len(dims):
+            y = self._expand(y, [dst for _, dst in groups], dims)
         return y
 
-    def _collapse(self, x: ops.Value, groups, shape) -> ops.Value:
+    def _collapse(self, x: ops.Value, groups, dims) -> ops.Value:
         name = self.b.fresh("r")
         self.b.emit(f"{name} = tensor.collapse_shape {x.name} "
                     f"{_groups(groups)} : {x.type} into "
-                    f"{ops.tensor_type(shape)}")
-        return ops.Value(self.b, name, shape, "f32")
+                    f"{ops.tensor_type(_static(dims))}")
+        return self.typed(name, dims)
 
-    def _expand(self, x: ops.Value, groups, shape) -> ops.Value:
+    def _expand(self, x: ops.Value, groups, dims) -> ops.Value:
         name = self.b.fresh("r")
         self.b.emit(f"{name} = tensor.expand_shape {x.name} "
-                    f"{_groups(groups)} output_shape "
-                    f"[{', '.join(map(str, shape))}] : {x.type} into "
-                    f"{ops.tensor_type(shape)}")
-        return ops.Value(self.b, name, shape, "f32")
+                    f"{_groups(groups)} output_shape {self.mixed(dims)} : "
+                    f"{x.type} into {ops.tensor_type(_static(dims))}")
+        return self.typed(name, dims)
 
     def _emit_reshape(self, node):
-        return self._reshape(self.value(node.inputs[0]), node.shape)
+        return self._reshape(self.value(node.inputs[0]), node.dims)
 
     def _emit_slice(self, node):
         x = self.value(node.inputs[0])
@@ -380,32 +581,53 @@ class Emitter:
                             node.attrs["step"] or 1)
         if step < 0:
             raise UnsupportedError(f"{node.origin}: a negative slice step")
-        start = start + x.shape[dim] if start < 0 else start
-        offsets = [0] * len(x.shape)
-        strides = [1] * len(x.shape)
-        offsets[dim], strides[dim] = start, step
+        offsets = ["0"] * len(x.dims)
+        strides = [1] * len(x.dims)
+        strides[dim] = step
+        if isinstance(x.dims[dim], Sym) and start < 0:
+            offset = self.b.fresh("o")
+            self.b.emit(f"{offset} = arith.subi {self.size(x.dims[dim])}, "
+                        f"{self.index(-start)} : index")
+            offsets[dim] = offset
+        else:
+            offsets[dim] = str(start + x.shape[dim] if start < 0 else start)
+            if isinstance(node.dims[dim], Sym) and (
+                    node.attrs["stop"] is not None and
+                    0 <= node.attrs["stop"] < x.shape[dim] or step != 1):
+                raise UnsupportedError(
+                    f"{node.origin}: a slice of dynamic dim {dim} that does "
+                    f"not run to its end")
         name = self.b.fresh("sl")
         self.b.emit(f"{name} = tensor.extract_slice {x.name}"
-                    f"{_list(offsets)} {_list(node.shape)} {_list(strides)} "
-                    f": {x.type} to {ops.tensor_type(node.shape)}")
-        return ops.Value(self.b, name, node.shape, "f32")
+                    f"[{', '.join(offsets)}] {self.mixed(node.dims)} "
+                    f"{_list(strides)} : {x.type} to "
+                    f"{ops.tensor_type(_static(node.dims))}")
+        return self.typed(name, node.dims)
 
     def _emit_concat(self, node):
-        dim = node.attrs["dim"] % len(node.shape)
-        result = self.empty(node.shape)
+        dim = node.attrs["dim"] % len(node.dims)
+        result = self.empty(node.dims)
         offset = 0
         for part in node.inputs:
             v = self.value(part)
-            offsets = [0] * len(node.shape)
-            offsets[dim] = offset
+            offsets = ["0"] * len(node.dims)
+            offsets[dim] = str(offset) if isinstance(offset, int) else offset
             name = self.b.fresh("ins")
             self.b.emit(f"{name} = tensor.insert_slice {v.name} into {result}"
-                        f"{_list(offsets)} {_list(v.shape)} "
-                        f"{_list([1] * len(node.shape))} : {v.type} into "
-                        f"{ops.tensor_type(node.shape)}")
+                        f"[{', '.join(offsets)}] {self.mixed(v.dims)} "
+                        f"{_list([1] * len(node.dims))} : {v.type} into "
+                        f"{ops.tensor_type(_static(node.dims))}")
             result = name
-            offset += v.shape[dim]
-        return ops.Value(self.b, result, node.shape, "f32")
+            step = v.dims[dim]
+            if isinstance(offset, int) and not isinstance(step, Sym):
+                offset += step
+            else:
+                total = self.b.fresh("o")
+                self.b.emit(f"{total} = arith.addi "
+                            f"{offset if isinstance(offset, str) else self.index(offset)}, "
+                            f"{self.size(step)} : index")
+                offset = total
+        return self.typed(result, node.dims)
 
     def _emit_flt(self, node):
         if "build" not in node.attrs:
@@ -413,18 +635,25 @@ class Emitter:
                 f"{node.origin}: a graph read back from a module "
                 "(graph_of_module) is for looking at, not for emitting")
         values = [self.value(i) for i in node.inputs]
-        return node.attrs["build"](*values)
+        result = node.attrs["build"](*values)
+        result.dims = node.dims
+        return result
 
 
 def emit_module(graph: Graph, name: str = "main") -> Module:
     emitter = Emitter(graph, name)
     for node, arg_name in zip(graph.inputs, graph.input_names):
-        element = {np.dtype(np.float32): "f32", np.dtype(np.float16): "f16",
-                   np.dtype(np.float64): "f64"}.get(node.dtype)
+        element = _ELEMENT_OF.get(node.dtype)
         if element is None:
             raise UnsupportedError(f"input '{arg_name}': unsupported dtype "
                                    f"{node.dtype}")
-        emitter.values[node.id] = emitter.b.arg(arg_name, node.shape, element)
+        arg = emitter.b.arg(arg_name, _static(node.dims), element)
+        arg.dims = node.dims
+        emitter.values[node.id] = arg
+        for at, dim in enumerate(node.dims):
+            if isinstance(dim, Sym) and dim.name not in \
+                    emitter.symbol_sources:
+                emitter.symbol_sources[dim.name] = (arg, at, dim.coeff)
     results = [emitter.value(o) for o in graph.outputs]
     emitter.b.ret(*results)
     return emitter.b.module()

@@ -8,9 +8,15 @@ The model's graph is translated node by node into the frontends' common
 graph (graph.py): initializers and everything computed from them alone
 (Shape/Gather/Concat chains feeding a Reshape, scale constants) are folded
 with numpy, the graph is emitted as linalg (emit.py) and the C++ pass
-flt-raise-attention rewrites the attention in it into flt ops. Input
-shapes must be static (as torch.onnx.export writes them) or given with
-`input_shapes`.
+flt-raise-attention rewrites the attention in it into flt ops.
+
+An input dim that the graph leaves symbolic (a `dim_param` such as
+torch.onnx.export's dynamic_axes write, or no size at all) stays dynamic:
+the model is converted at example sizes (8 per symbol) and once more per
+symbol at twice that, and graph.generalize keeps those dims `?` in the IR.
+Dims with the same dim_param are one size. `input_shapes` fixes an input's
+shape instead. Integer and bool inputs (attention masks) are converted to
+float32 where they enter; bool arrays are passed on as int32.
 """
 
 from typing import Callable, Dict, List, Optional, Sequence
@@ -20,8 +26,8 @@ import onnx
 from onnx import numpy_helper
 
 from .emit import compile_graph, raised_module
-from .graph import (Graph, Node, UnsupportedError, const, graph_of_module,
-                    make, matmul_equation)
+from .graph import (Graph, Node, UnsupportedError, const, doubled,
+                    generalize, graph_of_module, make, matmul_equation)
 
 __all__ = ["import_model", "compile", "UnsupportedError"]
 
@@ -68,6 +74,21 @@ _CONSTANT_FOLDERS = {
 _BINARY = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div",
            "Pow": "pow", "Max": "max", "Min": "min"}
 
+#: Comparisons and logic on tensors computed at run time (0.0 / 1.0).
+_COMPARE = {"Equal": "eq", "Less": "lt", "LessOrEqual": "le",
+            "Greater": "gt", "GreaterOrEqual": "ge", "And": "and",
+            "Or": "or"}
+
+#: Input element types: float32, and masks converted where they enter.
+_INPUT_TYPES = {onnx.TensorProto.FLOAT: np.float32,
+                onnx.TensorProto.FLOAT16: np.float16,
+                onnx.TensorProto.INT64: np.int64,
+                onnx.TensorProto.INT32: np.int32,
+                onnx.TensorProto.BOOL: np.int32}
+
+#: The size every dynamic dim has in the first conversion.
+_EXAMPLE_SIZE = 8
+
 
 def _load(path_or_model) -> onnx.ModelProto:
     if isinstance(path_or_model, onnx.ModelProto):
@@ -89,9 +110,11 @@ def _attributes(node) -> Dict[str, object]:
 
 class _Importer:
     def __init__(self, model: onnx.ModelProto,
-                 input_shapes: Optional[Dict[str, Sequence[int]]]):
+                 input_shapes: Optional[Dict[str, Sequence[int]]],
+                 symbol_sizes: Optional[Dict[str, int]] = None):
         self.model = model
         self.input_shapes = input_shapes or {}
+        self.symbol_sizes = symbol_sizes or {}
         self.values: Dict[str, Node] = {}
 
     def run(self) -> Graph:
@@ -104,21 +127,23 @@ class _Importer:
             if vi.name in initializers:
                 continue
             tt = vi.type.tensor_type
-            if tt.elem_type != onnx.TensorProto.FLOAT:
+            dtype = _INPUT_TYPES.get(tt.elem_type)
+            if dtype is None:
                 raise UnsupportedError(
-                    f"input '{vi.name}': only float32 inputs are supported")
+                    f"input '{vi.name}': only float32 inputs (and integer or "
+                    f"bool masks) are supported")
             shape = self.input_shapes.get(vi.name)
             if shape is None:
-                dims = tt.shape.dim
-                if any(not d.HasField("dim_value") for d in dims):
-                    raise UnsupportedError(
-                        f"input '{vi.name}' has a dynamic shape; pass "
-                        f"input_shapes={{'{vi.name}': [...]}}")
-                shape = [d.dim_value for d in dims]
-            node = Node("input", [], shape, np.float32, f"input '{vi.name}'")
-            self.values[vi.name] = node
+                shape = [d.dim_value if d.HasField("dim_value") else
+                         self.symbol_sizes[_symbol(vi.name, at, d)]
+                         for at, d in enumerate(tt.shape.dim)]
+            node = Node("input", [], shape, dtype, f"input '{vi.name}'")
             inputs.append(node)
             names.append(vi.name)
+            if dtype != np.float32:
+                node = make("unary", [node], f"input '{vi.name}'",
+                            fn="tofloat")
+            self.values[vi.name] = node
         for n in g.node:
             origin = f"node '{n.name or n.output[0]}' ({n.op_type})"
             try:
@@ -158,6 +183,14 @@ class _Importer:
             if x.kind == "const":
                 to = onnx.helper.tensor_dtype_to_np_dtype(attrs["to"])
                 return [const(x.value.astype(to))]
+            if attrs["to"] == onnx.TensorProto.BOOL:
+                # Masks are 0.0 / 1.0.
+                return [make("binary", [x, const(np.float32(0))], origin,
+                             fn="ne")]
+            if attrs["to"] in (onnx.TensorProto.INT64,
+                               onnx.TensorProto.INT32) and \
+                    x.kind == "unary" and x.attrs["fn"] == "tofloat":
+                return [x]  # an integer input, exact as float32 here
             if attrs["to"] != onnx.TensorProto.FLOAT:
                 raise UnsupportedError("a cast to a type other than float32")
             return [x]
@@ -181,6 +214,11 @@ class _Importer:
             return [const(np.sqrt(ins[0].value))]
         if op == "Where":
             return [make("where", ins, origin)]
+        if op in _COMPARE and not all(i.kind == "const" for i in ins):
+            return [make("binary", [self._float(i) for i in ins], origin,
+                         fn=_COMPARE[op])]
+        if op == "Not" and ins[0].kind != "const":
+            return [make("unary", ins, origin, fn="not")]
         if op == "MatMul":
             a, b = ins
             return [make("contract", [a, b], origin,
@@ -283,7 +321,9 @@ class _Importer:
             for s, e, a, st in zip(starts, ends, axes, steps):
                 a = int(a) % len(x.shape)
                 size = x.shape[a]
-                e = min(int(e), size) if e >= 0 else int(e) + size
+                # To the end: None, the same at every size of a dynamic dim.
+                e = None if e >= size else int(e) if e >= 0 else \
+                    int(e) + size
                 s = max(int(s), -size)
                 x = make("slice", [x], origin, dim=a, start=s, stop=e,
                          step=int(st))
@@ -325,14 +365,51 @@ class _Importer:
         return node
 
 
+def _symbol(input_name, at, dim) -> str:
+    """The symbol of a dynamic input dim: its dim_param, or one of its own."""
+    return dim.dim_param if dim.HasField("dim_param") and dim.dim_param \
+        else f"{input_name}_{at}"
+
+
 def _convert(path_or_model, input_shapes=None) -> Graph:
-    """The frontend graph of an ONNX model."""
+    """The frontend graph of an ONNX model; converted once more per
+    symbolic input dim and generalized (graph.generalize)."""
     model = _load(path_or_model)
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as e:
         raise UnsupportedError(f"invalid ONNX model: {e}") from None
-    return _Importer(model, input_shapes).run()
+    initializers = {t.name for t in model.graph.initializer}
+    symbols = []
+    for vi in model.graph.input:
+        if vi.name in initializers or vi.name in (input_shapes or {}):
+            continue
+        for at, d in enumerate(vi.type.tensor_type.shape.dim):
+            if not d.HasField("dim_value") and \
+                    _symbol(vi.name, at, d) not in symbols:
+                symbols.append(_symbol(vi.name, at, d))
+    sizes = {symbol: _EXAMPLE_SIZE for symbol in symbols}
+    try:
+        graph = _Importer(model, input_shapes, sizes).run()
+    except UnsupportedError as e:
+        if not symbols:
+            raise
+        raise UnsupportedError(
+            f"{e} (with {', '.join(symbols)} = {_EXAMPLE_SIZE}: a model whose "
+            f"constants fix those sizes needs input_shapes)") from None
+    if not symbols:
+        return graph
+    variants = []
+    for symbol in symbols:
+        other = dict(sizes, **{symbol: doubled(_EXAMPLE_SIZE)})
+        try:
+            variant = _Importer(model, input_shapes, other).run()
+        except UnsupportedError as e:
+            raise UnsupportedError(
+                f"with only '{symbol}' at {other[symbol]} instead of "
+                f"{_EXAMPLE_SIZE}: {e}") from None
+        variants.append((symbol, _EXAMPLE_SIZE, other[symbol], variant))
+    return generalize(graph, variants)
 
 
 def import_graph(path_or_model, input_shapes=None) -> Graph:
@@ -359,6 +436,8 @@ def compile(path_or_model, target: str = "cpu", input_shapes=None,
     function = compiled.main
 
     def run(*inputs):
+        inputs = [np.asarray(x, np.int32) if isinstance(x, np.ndarray) and
+                  x.dtype == np.bool_ else x for x in inputs]
         outputs = function(*inputs)
         return list(outputs) if isinstance(outputs, tuple) else [outputs]
 

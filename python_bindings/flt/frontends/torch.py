@@ -21,8 +21,8 @@ import numpy as np
 
 from .. import ops as flt_ops
 from .emit import compile_graph, raised_module
-from .graph import (Graph, Node, UnsupportedError, const, graph_of_module,
-                    make, matmul_equation)
+from .graph import (Graph, Node, UnsupportedError, const, doubled,
+                    generalize, graph_of_module, make, matmul_equation)
 
 import torch
 import torch.fx
@@ -83,17 +83,21 @@ class _Converter:
                 if not isinstance(value, torch.Tensor):
                     raise UnsupportedError(
                         f"input '{fx_node.name}' is not a tensor")
-                dtype = {torch.float32: np.float32,
-                         torch.float16: np.float16}.get(value.dtype)
+                dtype = _INPUT_DTYPES.get(value.dtype)
                 if dtype is None:
                     raise UnsupportedError(
                         f"input '{fx_node.name}': unsupported dtype "
-                        f"{value.dtype} (the frontend imports float32 models)")
+                        f"{value.dtype} (the frontend imports float32 models "
+                        f"with float16, integer or bool masks)")
                 node = Node("input", [], tuple(value.shape), dtype,
                             f"input '{fx_node.name}'")
-                self.nodes[fx_node.name] = node
                 inputs.append(node)
                 names.append(fx_node.name)
+                if dtype != np.float32:
+                    # Masks and halves are computed with as float32.
+                    node = make("unary", [node], f"input '{fx_node.name}'",
+                                fn="tofloat")
+                self.nodes[fx_node.name] = node
             elif fx_node.op == "output":
                 result = self.arg(fx_node.args[0])
                 outs = list(result) if isinstance(result, (list, tuple)) \
@@ -226,6 +230,28 @@ class _Converter:
     def op_minimum(self, o, n, a, b):
         return self._binary("min", o, a, b)
 
+    def _compare(fn):
+        def handler(self, o, n, a, b):
+            return make("binary", [self.node(a), self.node(b)], o, fn=fn)
+        return handler
+
+    op_eq = _compare("eq")
+    op_ne = _compare("ne")
+    op_lt = _compare("lt")
+    op_le = _compare("le")
+    op_gt = _compare("gt")
+    op_ge = _compare("ge")
+    op_logical_and = _compare("and")
+    op_logical_or = _compare("or")
+    op_and_ = op_logical_and
+    op_or_ = op_logical_or
+
+    def op_logical_not(self, o, n, a):
+        return make("unary", [self.node(a)], o, fn="not")
+
+    op_invert = op_logical_not
+    op_bitwise_not = op_logical_not
+
     def op_neg(self, o, n, a):
         return make("unary", [self.node(a)], o, fn="neg")
 
@@ -338,6 +364,22 @@ class _Converter:
     op_expand_as = op_expand
     op_broadcast_to = op_expand
 
+    def op_repeat_interleave(self, o, n, a, repeats, dim=None,
+                             output_size=None):
+        """Each slice along `dim` `repeats` times in a row (GQA's key/value
+        heads for their query heads): a broadcast over a new dim after
+        `dim`, merged into it."""
+        x = self.node(a)
+        if not isinstance(repeats, int) or dim is None:
+            raise UnsupportedError("repeat_interleave with a tensor of "
+                                   "repeats or without dim")
+        dim = dim % len(x.shape)
+        spread = x.shape[:dim + 1] + (1,) + x.shape[dim + 1:]
+        wide = x.shape[:dim + 1] + (repeats,) + x.shape[dim + 1:]
+        y = make("reshape", [x], o, shape=spread)
+        y = make("broadcast", [y], o, shape=wide)
+        return make("reshape", [y], o, shape=self._target_shape(n))
+
     def op_contiguous(self, o, n, a, *args, **kwargs):
         return self.node(a)
 
@@ -438,14 +480,24 @@ class _Converter:
                                         dropout_p=0.0, is_causal=False,
                                         scale=None, **kwargs):
         qn, kn, vn = self.node(q), self.node(k), self.node(v)
-        if attn_mask is not None:
+        enable_gqa = kwargs.pop("enable_gqa", False)
+        if kwargs:
             raise UnsupportedError("scaled_dot_product_attention with "
-                                   "attn_mask")
+                                   f"{', '.join(kwargs)}")
         if dropout_p:
             raise UnsupportedError("dropout in scaled_dot_product_attention")
         if len(qn.shape) != 4:
             raise UnsupportedError("scaled_dot_product_attention on rank "
                                    f"{len(qn.shape)} tensors")
+        heads, kv_heads = qn.shape[1], kn.shape[1]
+        if kv_heads != heads:
+            if not enable_gqa or heads % kv_heads:
+                raise UnsupportedError(
+                    f"{heads} query heads and {kv_heads} key heads "
+                    f"(grouped heads need enable_gqa=True and a divisor)")
+            # Its documented math: each key/value head repeat_interleave'd.
+            kn, vn = (self._repeat_heads(o, x, heads // kv_heads)
+                      for x in (kn, vn))
         # Its documented math, which flt-raise-attention raises.
         if scale is None:
             scale = 1 / math.sqrt(qn.shape[-1])
@@ -458,9 +510,25 @@ class _Converter:
             hidden = np.triu(np.ones((qn.shape[2], kn.shape[2]), bool), 1)
             scores = make("where", [const(hidden), const(np.float32(-np.inf)),
                                     scores], o)
+        if attn_mask is not None:
+            mask = self.node(attn_mask)
+            example = self.values[attn_mask.name] \
+                if isinstance(attn_mask, torch.fx.Node) else attn_mask
+            if example.dtype == torch.bool:
+                # True: takes part; False: hidden.
+                scores = make("where", [mask, scores,
+                                        const(np.float32(-np.inf))], o)
+            else:
+                scores = make("binary", [scores, mask], o, fn="add")
         weights = make("softmax", [scores], o, dim=3)
         return make("contract", [weights, vn], o,
                     equation=matmul_equation(4, 4))
+
+    def _repeat_heads(self, o, x: Node, repeats: int) -> Node:
+        b, h, l, d = x.shape
+        y = make("reshape", [x], o, shape=(b, h, 1, l, d))
+        y = make("broadcast", [y], o, shape=(b, h, repeats, l, d))
+        return make("reshape", [y], o, shape=(b, h * repeats, l, d))
 
 
 _FUNCTION_NAMES = {
@@ -482,7 +550,21 @@ _FUNCTION_NAMES = {
     torch.maximum: "maximum", torch.minimum: "minimum",
     torch.reciprocal: "reciprocal", torch.mean: "mean", torch.chunk: "chunk",
     torch.split: "split", torch.stack: "stack",
+    operator.eq: "eq", operator.ne: "ne", operator.lt: "lt",
+    operator.le: "le", operator.gt: "gt", operator.ge: "ge",
+    operator.invert: "invert", operator.and_: "and_", operator.or_: "or_",
+    torch.eq: "eq", torch.ne: "ne", torch.lt: "lt", torch.le: "le",
+    torch.gt: "gt", torch.ge: "ge", torch.logical_not: "logical_not",
+    torch.logical_and: "logical_and", torch.logical_or: "logical_or",
+    torch.repeat_interleave: "repeat_interleave",
+    torch.masked_fill: "masked_fill",
 }
+
+#: Input dtypes and how they enter the graph (all but float32 through
+#: `tofloat`); bool inputs are passed to compiled functions as int32.
+_INPUT_DTYPES = {torch.float32: np.float32, torch.float16: np.float16,
+                 torch.int32: np.int32, torch.int64: np.int64,
+                 torch.bool: np.int32}
 if hasattr(F, "scaled_dot_product_attention"):
     _FUNCTION_NAMES[F.scaled_dot_product_attention] = \
         "scaled_dot_product_attention"
@@ -656,40 +738,109 @@ def _trace(module, example_inputs):
     return torch.fx.GraphModule(module, graph), values
 
 
-def _convert(module, example_inputs) -> Graph:
-    """The frontend graph of `module` traced on `example_inputs`."""
+def _symbols(dynamic_dims, names, example_inputs):
+    """{symbol: [(input index, dim)]} of a `dynamic_dims` argument:
+    {input name or index: {dim: symbol name}} (torch.onnx.export's
+    dynamic_axes spelling; dims with the same symbol are the same size), or
+    {input: [dims]}: symbol `dim<d>` for dim d, the same in every input
+    (x's dim 1 and mask's dim 1 are one L)."""
+    if not isinstance(dynamic_dims, dict):
+        raise ValueError("dynamic_dims must be a dict {input: {dim: "
+                         "symbol}} or {input: [dims]}")
+    symbols = {}
+    for key, dims in dynamic_dims.items():
+        if isinstance(key, int) and 0 <= key < len(names):
+            index = key
+        elif key in names:
+            index = names.index(key)
+        else:
+            raise ValueError(f"dynamic_dims: no input {key!r} (the inputs "
+                             f"are {', '.join(names)})")
+        rank = example_inputs[index].dim()
+        if isinstance(dims, (list, tuple)):
+            dims = {d: f"dim{d % rank if -rank <= d < rank else d}"
+                    for d in dims}
+        if not isinstance(dims, dict):
+            raise ValueError(f"dynamic_dims[{key!r}] must be a dict "
+                             f"{{dim: symbol}} or a list of dims")
+        for dim, symbol in dims.items():
+            if not isinstance(dim, int) or not -rank <= dim < rank:
+                raise ValueError(f"dynamic_dims[{key!r}]: input "
+                                 f"'{names[index]}' has no dim {dim!r}")
+            symbols.setdefault(str(symbol), []).append((index, dim % rank))
+    return symbols
+
+
+def _convert(module, example_inputs, dynamic_dims=None) -> Graph:
+    """The frontend graph of `module` traced on `example_inputs`; with
+    `dynamic_dims`, traced again per symbol at twice its size and
+    generalized (graph.generalize)."""
     if isinstance(example_inputs, torch.Tensor):
         example_inputs = (example_inputs,)
+    example_inputs = tuple(example_inputs)
     gm, values = _trace(module, example_inputs)
-    return _Converter(gm).run(values)
+    graph = _Converter(gm).run(values)
+    if not dynamic_dims:
+        return graph
+    variants = []
+    for symbol, places in _symbols(dynamic_dims, graph.input_names,
+                                   example_inputs).items():
+        sizes = {int(example_inputs[i].shape[d]) for i, d in places}
+        if len(sizes) != 1:
+            raise ValueError(
+                f"dynamic dim '{symbol}' has different sizes in the "
+                f"example inputs: {sorted(sizes)}")
+        size = sizes.pop()
+        if size < 1:
+            raise ValueError(f"dynamic dim '{symbol}' is empty in the "
+                             f"example inputs; give it a size of at least 1")
+        inputs = list(example_inputs)
+        for i, d in places:
+            inputs[i] = torch.cat([inputs[i]] * (doubled(size) // size), d)
+        try:
+            gm_other, values_other = _trace(module, tuple(inputs))
+        except UnsupportedError as e:
+            raise UnsupportedError(
+                f"with only the dims of '{symbol}' at {doubled(size)} "
+                f"instead of {size}: {e} (dims that are always equal need "
+                f"the same symbol)") from None
+        variants.append((symbol, size, doubled(size),
+                         _Converter(gm_other).run(values_other)))
+    return generalize(graph, variants)
 
 
-def import_graph(module, example_inputs) -> Graph:
+def import_graph(module, example_inputs, dynamic_dims=None) -> Graph:
     """The imported module as a graph of its raised IR: the flt ops
     flt-raise-attention found are `flt` nodes, their constant operands
     (angles, biases, RPE factors) `const` nodes (graph.graph_of_module)."""
-    graph = _convert(module, example_inputs)
+    graph = _convert(module, example_inputs, dynamic_dims)
     return graph_of_module(raised_module(graph, "main"), "main",
                            graph.input_names)
 
 
-def import_module(module, example_inputs, name: str = "main") -> str:
+def import_module(module, example_inputs, name: str = "main",
+                  dynamic_dims=None) -> str:
     """flt IR (text) of `module` traced on `example_inputs`: linalg with
-    the attention raised to flt ops."""
-    return str(raised_module(_convert(module, example_inputs), name))
+    the attention raised to flt ops. `dynamic_dims` ({input: {dim:
+    symbol}}) keeps those dims dynamic (`?`) instead of the examples'."""
+    return str(raised_module(_convert(module, example_inputs, dynamic_dims),
+                             name))
 
 
-def compile(module, example_inputs, target: str = "cpu",
+def compile(module, example_inputs, target: str = "cpu", dynamic_dims=None,
             **options) -> Callable:
     """A callable computing `module` with flt: torch tensors in (the shapes
-    of example_inputs), torch tensors out."""
+    of example_inputs, but for the dims `dynamic_dims` keeps dynamic), torch
+    tensors out. Bool inputs (masks) are passed on as int32."""
     if isinstance(example_inputs, torch.Tensor):
         example_inputs = (example_inputs,)
-    ir_module, compiled = compile_graph(_convert(module, example_inputs),
-                                        target, **options)
+    ir_module, compiled = compile_graph(
+        _convert(module, example_inputs, dynamic_dims), target, **options)
     function = compiled.main
 
     def run(*inputs):
+        inputs = [x.to(torch.int32) if isinstance(x, torch.Tensor) and
+                  x.dtype == torch.bool else x for x in inputs]
         outputs = function(*inputs)
         if isinstance(outputs, tuple):
             return tuple(torch.from_numpy(o) for o in outputs)

@@ -59,6 +59,7 @@ struct AttentionMatch {
   std::optional<Operand> phi, psi;       // linear: the RPE factors
   std::optional<LowRankMask> rpeMask;    // linear: or a constant RPE mask
   std::optional<FeatureMapMatch> fq, fk; // linear: recognized feature maps
+  SmallVector<Operand> keyWeights; // linear: per-key factors (padding masks)
   bool causal = false;
   double temperature = 1.0; // softmax
   SmallVector<float> bias;  // softmax: b [H, L+S-1]

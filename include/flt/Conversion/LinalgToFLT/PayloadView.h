@@ -63,7 +63,8 @@ public:
       if (!read)
         break;
       auto producer = read->tensor.getDefiningOp<linalg::GenericOp>();
-      if (!isElementwise(producer))
+      // A producer without inputs is a table (IndexTable): read as one.
+      if (!isElementwise(producer) || producer.getNumDpsInputs() == 0)
         break;
       entered[producer.getBlock()] = read->map;
       scalar = producer.getBlock()->getTerminator()->getOperand(0);
@@ -158,6 +159,137 @@ private:
   DenseMap<Block *, AffineMap> entered;
 };
 
+/// A table computed from its indices alone: a linalg.generic without
+/// inputs whose payload compares and combines `linalg.index` values and small
+/// constants (the causal masks the frontends emit when the sequence length
+/// is dynamic). Its elements are evaluated by interpreting the payload.
+/// With small constants (|c| < kProbe / 2) such a table is a function of
+/// sign(i - j + c) terms, so a kProbe-wide window of a dynamic dim shows every
+/// pattern it has at any length.
+class IndexTable {
+public:
+  static constexpr int64_t kProbe = 16;
+
+  static std::optional<IndexTable> get(Value tensor) {
+    auto generic = tensor.getDefiningOp<linalg::GenericOp>();
+    if (!generic || generic.getNumDpsInputs() != 0 ||
+        generic.getNumDpsInits() != 1 ||
+        !generic.getIndexingMapsArray()[0].isIdentity())
+      return std::nullopt;
+    Block &body = generic.getRegion().front();
+    if (!body.getArgument(0).use_empty())
+      return std::nullopt;
+    for (Operation &op : body.without_terminator()) {
+      if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
+        if (auto integer = dyn_cast<IntegerAttr>(constant.getValue()))
+          if (std::abs(integer.getInt()) >= kProbe / 2 &&
+              !integer.getType().isInteger(1))
+            return std::nullopt;
+        continue;
+      }
+      if (!isa<linalg::IndexOp, arith::AddIOp, arith::SubIOp, arith::CmpIOp,
+               arith::SelectOp, arith::UIToFPOp, arith::SIToFPOp,
+               arith::ExtUIOp, arith::IndexCastOp>(op))
+        return std::nullopt;
+    }
+    return IndexTable(generic);
+  }
+
+  /// The element at `index` (one per dim), or nullopt if it cannot be
+  /// evaluated.
+  std::optional<double> at(ArrayRef<int64_t> index) const {
+    DenseMap<Value, double> known;
+    Block &body = op.getRegion().front();
+    for (Operation &each : body.without_terminator()) {
+      auto in = [&](unsigned i) { return known.lookup(each.getOperand(i)); };
+      double result;
+      if (auto index_ = dyn_cast<linalg::IndexOp>(each)) {
+        result = static_cast<double>(index[index_.getDim()]);
+      } else if (auto constant = dyn_cast<arith::ConstantOp>(each)) {
+        if (auto integer = dyn_cast<IntegerAttr>(constant.getValue()))
+          result = integer.getType().isInteger(1)
+                       ? static_cast<double>(integer.getValue().getZExtValue())
+                       : static_cast<double>(integer.getInt());
+        else if (auto real = dyn_cast<FloatAttr>(constant.getValue()))
+          result = real.getValueAsDouble();
+        else
+          return std::nullopt;
+      } else if (isa<arith::AddIOp>(each)) {
+        result = in(0) + in(1);
+      } else if (isa<arith::SubIOp>(each)) {
+        result = in(0) - in(1);
+      } else if (auto compare = dyn_cast<arith::CmpIOp>(each)) {
+        std::optional<bool> holds =
+            compareIndices(compare.getPredicate(), in(0), in(1));
+        if (!holds)
+          return std::nullopt;
+        result = *holds ? 1.0 : 0.0;
+      } else if (isa<arith::SelectOp>(each)) {
+        result = in(0) != 0.0 ? in(1) : in(2);
+      } else {
+        result = in(0); // the conversions: values stay exact
+      }
+      known[each.getResult(0)] = result;
+    }
+    return known.lookup(body.getTerminator()->getOperand(0));
+  }
+
+  /// The dims whose index the payload reads (it is constant along the
+  /// others).
+  SmallVector<int64_t> indexedDims() const {
+    SmallVector<int64_t> dims;
+    op.getRegion().front().walk([&](linalg::IndexOp index) {
+      if (!llvm::is_contained(dims, static_cast<int64_t>(index.getDim())))
+        dims.push_back(index.getDim());
+    });
+    return dims;
+  }
+
+  /// The size of dim `dim`, or kProbe where it is dynamic.
+  int64_t extent(int64_t dim) const {
+    int64_t size =
+        cast<RankedTensorType>(op.getResult(0).getType()).getDimSize(dim);
+    return ShapedType::isDynamic(size) ? kProbe : size;
+  }
+
+private:
+  explicit IndexTable(linalg::GenericOp op) : op(op) {}
+
+  // Op handles are value types whose accessors are not const.
+
+  static std::optional<bool> compareIndices(arith::CmpIPredicate predicate,
+                                            double a, double b) {
+    using P = arith::CmpIPredicate;
+    // Indices and the differences of small ones: signed and unsigned
+    // comparisons agree only when both sides are non-negative.
+    bool unsignedPredicate = predicate == P::ult || predicate == P::ule ||
+                             predicate == P::ugt || predicate == P::uge;
+    if (unsignedPredicate && (a < 0 || b < 0))
+      return std::nullopt;
+    switch (predicate) {
+    case P::eq:
+      return a == b;
+    case P::ne:
+      return a != b;
+    case P::slt:
+    case P::ult:
+      return a < b;
+    case P::sle:
+    case P::ule:
+      return a <= b;
+    case P::sgt:
+    case P::ugt:
+      return a > b;
+    case P::sge:
+    case P::uge:
+      return a >= b;
+    }
+    return std::nullopt;
+  }
+
+  mutable linalg::GenericOp op;
+};
+
 /// A constant tensor's elements as doubles (f32 values, or 0 / 1 for i1),
 /// seen through an indicator, read at points of the loops of the op that
 /// reads the tensor through `map`: the masks, biases and rotary tables the
@@ -179,13 +311,42 @@ public:
     return ConstantRead(tensor, dense, type, map, indicator);
   }
 
+  /// ConstantRead::get, or an IndexTable (a table with dynamic dims; only
+  /// `at` and `extent` then apply): what the causal-mask checks read.
+  static std::optional<ConstantRead> getTable(Value tensor, AffineMap map,
+                                              Indicator indicator) {
+    if (std::optional<ConstantRead> dense = get(tensor, map, indicator))
+      return dense;
+    std::optional<IndexTable> table = IndexTable::get(tensor);
+    auto type = dyn_cast<RankedTensorType>(tensor.getType());
+    if (!table || !type ||
+        (!type.getElementType().isF32() && !type.getElementType().isInteger(1)))
+      return std::nullopt;
+    if (type.getElementType().isInteger(1) && indicator == Indicator::None)
+      indicator = Indicator::NonZero;
+    ConstantRead read(tensor, DenseElementsAttr(), type, map, indicator);
+    read.table = table;
+    for (size_t dim = 0; dim < read.shape.size(); ++dim)
+      read.shape[dim] = table->extent(dim);
+    return read;
+  }
+
   /// The element at `point` (one index per loop).
   double at(ArrayRef<int64_t> point) const {
+    SmallVector<int64_t> index = map.compose(point);
+    if (table) {
+      std::optional<double> x = table->at(index);
+      return x ? indicated(*x) : std::nan("");
+    }
     int64_t flat = 0;
-    for (auto [dim, index] : llvm::enumerate(map.compose(point)))
-      flat += index * strides[dim];
+    for (auto [dim, i] : llvm::enumerate(index))
+      flat += i * strides[dim];
     return element(flat);
   }
+
+  /// The extent of tensor dim `dim` (IndexTable::kProbe for a dynamic dim of
+  /// an index table).
+  int64_t extent(int64_t dim) const { return shape[dim]; }
 
   /// Whether no element changes along loop dim `loop` (so that reading it
   /// at index 0 loses nothing).
@@ -209,6 +370,14 @@ public:
 
   /// Whether no element changes along any loop dim but those of `kept`.
   bool invariantExcept(ArrayRef<int64_t> kept) const {
+    if (table) {
+      for (int64_t dim : table->indexedDims()) {
+        auto expr = dyn_cast<AffineDimExpr>(map.getResult(dim));
+        if (!expr || !llvm::is_contained(kept, expr.getPosition()))
+          return false;
+      }
+      return true;
+    }
     for (int64_t loop = 0; loop < map.getNumDims(); ++loop)
       if (!llvm::is_contained(kept, loop) && !invariantAlong(loop))
         return false;
@@ -225,11 +394,17 @@ private:
       : tensor(tensor), dense(dense),
         isBool(type.getElementType().isInteger(1)), map(map),
         indicator(indicator), shape(type.getShape()),
-        strides(computeStrides(type.getShape())) {}
+        strides(type.hasStaticShape()
+                    ? computeStrides(type.getShape())
+                    : SmallVector<int64_t>(type.getRank(), 0)) {}
 
   double element(int64_t flat) const {
     double x = isBool ? (dense.getValues<bool>()[flat] ? 1.0 : 0.0)
                       : static_cast<double>(dense.getValues<float>()[flat]);
+    return indicated(x);
+  }
+
+  double indicated(double x) const {
     switch (indicator) {
     case Indicator::None:
       return x;
@@ -243,6 +418,7 @@ private:
 
   Value tensor;
   DenseElementsAttr dense;
+  std::optional<IndexTable> table;
   bool isBool;
   AffineMap map;
   Indicator indicator;
