@@ -2,16 +2,23 @@
 attention in it.
 
 flt nodes (ops the model states itself) become flt ops (through flt.ops);
-everything else becomes `linalg.generic` on static shapes (elementwise with
-broadcasting maps, contractions with reduction iterators, reductions with a
-filled init), `tensor` reshapes and slices, and `arith.constant` for
-constants. `raised_module` then runs the C++ pass flt-raise-attention on
-it, which rewrites the attention it finds into flt ops. Example:
-`relu(x) + 1` on a [2, 3] input prints as one generic per node:
+everything else becomes `linalg.generic` (elementwise with broadcasting
+maps, contractions with reduction iterators, reductions with a filled
+init), `tensor` reshapes and slices, and `arith.constant` for constants.
+`raised_module` then runs the C++ pass flt-raise-attention on it, which
+rewrites the attention it finds into flt ops. Example: `relu(x) + 1` on a
+[2, 3] input prints as one generic per node:
 
     %v2 = linalg.generic {indexing_maps = [#map(d0, d1), ...],
                           iterator_types = ["parallel", "parallel"]}
           ins(%arg0 : tensor<2x3xf32>) outs(%v1 : tensor<2x3xf32>) {...}
+
+Dims a node's `dims` marks dynamic (graph.generalize) print as `?`; their
+sizes are read once from the argument that carries their symbol
+(`tensor.dim`) and feed tensor.empty, expand_shape and slices. Tables of
+dynamic size (graph `table` nodes: causal masks, position ramps) are
+generics without inputs that compute each element from `linalg.index`,
+which flt-raise-attention reads like the constants they replace.
 """
 
 from typing import Dict, List
@@ -370,13 +377,10 @@ class Emitter:
 
     def _emit_where(self, node):
         cond, a, b = node.inputs
+        # A constant condition is printed as float 0 / 1; one computed at
+        # run time (a comparison, an index table) already is.
         if cond.kind == "const":
             cond = const(cond.value.astype(np.float32))
-        elif cond.dtype != np.float32:
-            cond = make("unary", [cond], node.origin, fn="tofloat")
-            cond.dims = cond.shape if not any(
-                isinstance(d, Sym) for d in node.inputs[0].dims) else \
-                node.inputs[0].dims
         inputs = [self.value(cond), self.value(a), self.value(b)]
         return self.elementwise(node, inputs, lambda x, acc: (
             ["%zero = arith.constant 0.0 : f32",

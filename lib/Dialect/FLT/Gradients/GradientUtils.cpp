@@ -255,6 +255,55 @@ Value GroupedPadding::valueGradient(Value dv) {
   return grouped ? gb.sumHeadGroups(dv, kvHeads) : dv;
 }
 
+Value GradientBuilder::padTokens(Value t, OpFoldResult low,
+                                 OpFoldResult high) {
+  SmallVector<OpFoldResult> sizes = dims(t);
+  AffineExpr s0, s1, s2;
+  bindSymbols(builder().getContext(), s0, s1, s2);
+  SmallVector<OpFoldResult> paddedSizes = sizes;
+  paddedSizes[2] = affine::makeComposedFoldedAffineApply(
+      builder(), location(), s0 + s1 + s2, {sizes[2], low, high});
+  Value dest = filled(paddedSizes, builder().getF32Type(), 0.0);
+  SmallVector<OpFoldResult> offsets(4, builder().getIndexAttr(0));
+  offsets[2] = low;
+  return insert(t, dest, offsets, sizes);
+}
+
+Value GradientBuilder::padTokensToTiles(Value t, int64_t tile,
+                                        OpFoldResult &padded) {
+  AffineExpr s0, s1;
+  bindSymbols(builder().getContext(), s0, s1);
+  OpFoldResult tokens = dim(t, 2);
+  padded = affine::makeComposedFoldedAffineApply(
+      builder(), location(), s0.ceilDiv(tile) * tile, {tokens});
+  OpFoldResult extra = affine::makeComposedFoldedAffineApply(
+      builder(), location(), s0 - s1, {padded, tokens});
+  return padTokens(t, builder().getIndexAttr(0), extra);
+}
+
+Value GradientBuilder::addDiagonals(Value row, Value tile, Value offset) {
+  OpBuilder &b = builder();
+  MLIRContext *context = b.getContext();
+  Type f32 = b.getF32Type();
+  int64_t size = cast<RankedTensorType>(tile.getType()).getDimSize(0);
+  OpFoldResult t = b.getIndexAttr(size), zero = b.getIndexAttr(0);
+  // The tile read through size - 1 zero columns on each side, so that every
+  // diagonal reads inside it.
+  Value wide = insert(tile, filled({t, b.getIndexAttr(3 * size - 2)}, f32, 0.0),
+                      {zero, b.getIndexAttr(size - 1)}, {t, t});
+  AffineExpr c, i;
+  bindDims(context, c, i);
+  Value diagonals = generic1(
+      ValueRange{wide}, filled({b.getIndexAttr(2 * size - 1)}, f32, 0.0),
+      {AffineMap::get(2, 0, {i, i + c}, context), map(2, {0})},
+      parallel(1, 1), [](OpBuilder &nb, Location nl, ValueRange x) {
+        return one(arith::AddFOp::create(nb, nl, x[1], x[0]));
+      });
+  OpFoldResult width = b.getIndexAttr(2 * size - 1);
+  Value segment = slice(row, {offset}, {width}, 1);
+  return insert(add(segment, diagonals), row, {offset}, {width});
+}
+
 OpFoldResult GradientBuilder::addSize(OpFoldResult a, int64_t constant) {
   AffineExpr s0;
   bindSymbols(builder().getContext(), s0);

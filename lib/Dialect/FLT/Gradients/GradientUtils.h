@@ -78,6 +78,17 @@ public:
   Value regroupState(Value state, OpFoldResult m, OpFoldResult r,
                      ArrayRef<unsigned> order);
 
+  /// `t` [B, H, N, F] with `low` zero tokens before it and `high` after.
+  Value padTokens(Value t, OpFoldResult low, OpFoldResult high);
+  /// [B, H, Np, F]: `t` [B, H, N, F] with zero tokens after it up to a
+  /// multiple `padded` of `tile` tokens (`padded` is returned too).
+  Value padTokensToTiles(Value t, int64_t tile, OpFoldResult &padded);
+  /// `row` [W] with the 2 T - 1 diagonal sums of the static [T, T] `tile`
+  /// added at `offset`: row[offset + c] += Σ_i tile[i, i + c - (T - 1)]
+  /// (diagonal j - i = c - (T - 1)). What the rules with a Toeplitz bias
+  /// accumulate db with, tile by tile, without an L × S buffer.
+  Value addDiagonals(Value row, Value tile, Value offset);
+
   /// OpFoldResult arithmetic on sizes.
   OpFoldResult addSize(OpFoldResult a, int64_t constant);
   /// size^exponent as an f32 scalar (a constant when `size` is static).

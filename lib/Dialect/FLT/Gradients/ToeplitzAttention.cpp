@@ -16,8 +16,8 @@
 // queries instead: T on the token-reversed sequence, reversed back (reversal
 // maps t_{j-i} to t_{key - query} and j ≤ i to key ≤ query). [n, D] is one
 // more T(fq, fk, [v, 1]). db is a correlation over the tokens, computed
-// directly per head and tile of diagonals (O(L² (m + e)) work, O(L) memory
-// per tile, no L × L buffer).
+// per head tile by tile of the L × L plane from two matrix products per
+// tile (O(L² (m + e)) work, O(L) memory, no L × L buffer).
 //
 // docs/Semantics.md §5: grouped fk and v are repeated to the query heads
 // and their gradients summed back per group; padded keys become zero
@@ -97,28 +97,16 @@ struct ToeplitzAttentionGradient
         });
   }
 
-  /// `t` [B, H, L, F] with `low` zero tokens before it and `high` after.
-  static Value padTokens(GradientBuilder &gb, Value t, OpFoldResult low,
-                         OpFoldResult high) {
-    SmallVector<OpFoldResult> sizes = gb.dims(t);
-    AffineExpr s0, s1, s2;
-    bindSymbols(gb.builder().getContext(), s0, s1, s2);
-    SmallVector<OpFoldResult> paddedSizes = sizes;
-    paddedSizes[2] = affine::makeComposedFoldedAffineApply(
-        gb.builder(), gb.location(), s0 + s1 + s2, {sizes[2], low, high});
-    Value dest = gb.filled(paddedSizes, gb.builder().getF32Type(), 0.0);
-    SmallVector<OpFoldResult> offsets(4, gb.builder().getIndexAttr(0));
-    offsets[2] = low;
-    return gb.insert(t, dest, offsets, sizes);
-  }
-
   /// acc[h, c] = Σ_{b,i} (fq_i · fk_j) (a_i · k_j), j = i + c - (L - 1)
-  /// (j ≤ i when causal): per head and tile of kColumns columns (an
-  /// scf.forall), P = fq · fk and Q = a · k over the tile's diagonals
-  /// ([B, kColumns, L] each), then Σ_{b,i} P Q. fk and k are padded with
-  /// L - 1 zero tokens before them and L - 1 + kColumns after, so that
-  /// every diagonal of every tile reads inside them.
-  static constexpr int64_t kColumns = 32;
+  /// (j ≤ i when causal; i and j in one sequence when packed). Per head (an
+  /// scf.forall), tile by tile of the L × L plane (kTile × kTile, tokens
+  /// zero-padded to a multiple of it): P = fq_I fk_Jᵀ and Q = a_I k_Jᵀ are
+  /// two matrix products, R = Σ_b P ⊙ Q (masked), and R's 2 kTile - 1
+  /// diagonals are summed into the head's row of acc at offset j0 - i0.
+  /// O(L² (m + e)) work as products the CPU pipeline register-tiles, O(L)
+  /// memory per head (no L × L buffer). Causal runs skip the tiles above the
+  /// diagonal.
+  static constexpr int64_t kTile = 64;
   static Value correlation(GradientBuilder &gb, Value fq, Value a, Value fk,
                            Value keys, Value bias, bool causal,
                            Value sequence) {
@@ -127,121 +115,145 @@ struct ToeplitzAttentionGradient
     MLIRContext *context = b.getContext();
     Type f32 = b.getF32Type();
     OpFoldResult length = gb.dim(fq, 2);
-    OpFoldResult pad = gb.addSize(length, -1);
-    OpFoldResult tail = gb.addSize(length, kColumns - 1);
-    Value fkPad = padTokens(gb, fk, pad, tail);
-    Value keysPad = padTokens(gb, keys, pad, tail);
-    Value last = getValueOrCreateConstantIndexOp(b, loc, pad);
-    // Packed: each key position's sequence, padded like fk with -1 (no
-    // sequence), so that a pair counts only inside one sequence.
+    AffineExpr s0, s1;
+    bindSymbols(context, s0, s1);
+    // Lp: L rounded up to tiles; every operand gets Lp - L zero tokens.
+    OpFoldResult paddedLength;
+    Value fqPad = gb.padTokensToTiles(fq, kTile, paddedLength);
+    Value aPad = gb.padTokensToTiles(a, kTile, paddedLength);
+    Value fkPad = gb.padTokensToTiles(fk, kTile, paddedLength);
+    Value keysPad = gb.padTokensToTiles(keys, kTile, paddedLength);
+    OpFoldResult extra = affine::makeComposedFoldedAffineApply(
+        b, loc, s0 - s1, {paddedLength, length});
+    OpFoldResult zero = b.getIndexAttr(0), unit = b.getIndexAttr(1);
+    // Packed: each token's sequence, -1 on the padding (zero features
+    // there anyway).
     Value sequencePad;
     if (sequence) {
       Type element =
           cast<RankedTensorType>(sequence.getType()).getElementType();
-      AffineExpr s0, s1, s2;
-      bindSymbols(context, s0, s1, s2);
-      OpFoldResult total = affine::makeComposedFoldedAffineApply(
-          b, loc, s0 + s1 + s2, {pad, length, tail});
-      sequencePad = gb.insert(sequence, gb.filled({total}, element, -1.0),
-                              {pad}, {length});
+      sequencePad = gb.insert(
+          sequence, gb.filled({paddedLength}, element, -1.0), {zero}, {length});
     }
+    OpFoldResult rowLength =
+        affine::makeComposedFoldedAffineApply(b, loc, s0 * 2 - 1, {paddedLength});
     OpFoldResult H = gb.dim(bias, 0), columns = gb.dim(bias, 1);
-    AffineExpr s0;
-    bindSymbols(context, s0);
-    OpFoldResult padded = affine::makeComposedFoldedAffineApply(
-        b, loc, s0.ceilDiv(kColumns) * kColumns, {columns});
-    Value init = gb.filled({H, padded}, f32, 0.0);
+    OpFoldResult batch = gb.dim(fq, 0);
+    OpFoldResult tile = b.getIndexAttr(kTile);
+    Value init = gb.filled({H, rowLength}, f32, 0.0);
     auto forall = scf::ForallOp::create(
-        b, loc, SmallVector<OpFoldResult>(2, b.getIndexAttr(0)), {H, padded},
-        {b.getIndexAttr(1), b.getIndexAttr(kColumns)}, ValueRange{init},
-        std::nullopt);
+        b, loc, SmallVector<OpFoldResult>{zero}, SmallVector<OpFoldResult>{H},
+        SmallVector<OpFoldResult>{unit}, ValueRange{init}, std::nullopt);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(forall.getBody());
-      Value h = forall.getInductionVar(0), c0 = forall.getInductionVar(1);
-      OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
-      OpFoldResult window = gb.addSize(length, kColumns - 1);
-      auto head = [&](Value t) {
-        return gb.slice(t, {zero, h, zero, zero},
-                        {gb.dim(t, 0), one, length, gb.dim(t, 3)}, 4);
+      Value h = forall.getInductionVar(0);
+      Value lp = getValueOrCreateConstantIndexOp(b, loc, paddedLength);
+      Value step = arith::ConstantIndexOp::create(b, loc, kTile);
+      Value zeroIndex = arith::ConstantIndexOp::create(b, loc, 0);
+      Value row0 = gb.filled({rowLength}, f32, 0.0);
+      // [kTile, F] rows [t0, t0 + kTile) of batch bi, head h of `t`.
+      auto rows = [&](Value t, Value bi, Value t0) {
+        return gb.slice(t, {bi, h, t0, zero}, {unit, unit, tile, gb.dim(t, 3)},
+                        2);
       };
-      auto windowOf = [&](Value t) {
-        return gb.slice(t, {zero, h, c0, zero},
-                        {gb.dim(t, 0), one, window, gb.dim(t, 3)}, 4);
-      };
-      // P[b, ct, i] = Σ_p x[b, 0, i, p] y[b, 0, i + ct, p].
-      AffineExpr bi, ct, i, p;
-      bindDims(context, bi, ct, i, p);
-      AffineExpr zeroExpr = getAffineConstantExpr(0, context);
-      auto diagonals = [&](Value x, Value y) {
-        Value out = gb.filled({gb.dim(fq, 0), b.getIndexAttr(kColumns), length},
-                              f32, 0.0);
-        return gb.generic1(
-            ValueRange{x, y}, out,
-            {AffineMap::get(4, 0, {bi, zeroExpr, i, p}, context),
-             AffineMap::get(4, 0, {bi, zeroExpr, i + ct, p}, context),
-             AffineMap::get(4, 0, {bi, ct, i}, context)},
-            StructuredBuilder::parallel(3, 1),
-            [](OpBuilder &nb, Location nl, ValueRange args) {
-              StructuredBuilder sb(nb, nl);
-              Value term = arith::MulFOp::create(
-                  nb, nl, sb.convertScalar(args[0], nb.getF32Type()),
-                  sb.convertScalar(args[1], nb.getF32Type()));
-              return SmallVector<Value>{
-                  arith::AddFOp::create(nb, nl, args[2], term)};
-            });
-      };
-      Value P = diagonals(head(fq), windowOf(fkPad));
-      Value Q = diagonals(head(a), windowOf(keysPad));
-      // tile[0, ct] = Σ_{b,i} P Q, over visible diagonals only (and pairs
-      // of one sequence when packed).
-      AffineExpr x, col, bb, ii;
-      bindDims(context, x, col, bb, ii);
-      SmallVector<Value> inputs = {P, Q};
-      SmallVector<AffineMap> maps = {
-          AffineMap::get(4, 0, {bb, col, ii}, context),
-          AffineMap::get(4, 0, {bb, col, ii}, context)};
-      if (sequence) {
-        inputs.push_back(sequence);
-        inputs.push_back(gb.slice(sequencePad, {c0}, {window}, 1));
-        maps.push_back(AffineMap::get(4, 0, {ii}, context));
-        maps.push_back(AffineMap::get(4, 0, {ii + col}, context));
-      }
-      maps.push_back(AffineMap::get(4, 0, {x, col}, context));
-      Value tile = gb.generic1(
-          inputs, gb.filled({one, b.getIndexAttr(kColumns)}, f32, 0.0), maps,
-          StructuredBuilder::parallel(2, 2),
-          [&](OpBuilder &nb, Location nl, ValueRange args) {
-            Value term = arith::MulFOp::create(nb, nl, args[0], args[1]);
-            Value acc = args.back();
-            if (sequence) {
-              Value same = arith::CmpIOp::create(
-                  nb, nl, arith::CmpIPredicate::eq, args[2], args[3]);
-              term = arith::SelectOp::create(
-                  nb, nl, same, term,
-                  arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)));
-            }
-            if (causal) {
-              // Only j ≤ i, i.e. c ≤ L - 1.
-              Value column = arith::AddIOp::create(
-                  nb, nl, c0, linalg::IndexOp::create(nb, nl, 1));
-              Value visible = arith::CmpIOp::create(
-                  nb, nl, arith::CmpIPredicate::ule, column, last);
-              term = arith::SelectOp::create(
-                  nb, nl, visible, term,
-                  arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)));
-            }
-            return SmallVector<Value>{arith::AddFOp::create(nb, nl, acc, term)};
+      auto iLoop = scf::ForOp::create(
+          b, loc, zeroIndex, lp, step, ValueRange{row0},
+          [&](OpBuilder &, Location, Value i0, ValueRange iArgs) {
+            Value jEnd = lp;
+            if (causal)
+              jEnd = arith::MinUIOp::create(
+                  b, loc, lp, arith::AddIOp::create(b, loc, i0, step));
+            auto jLoop = scf::ForOp::create(
+                b, loc, zeroIndex, jEnd, step, ValueRange{iArgs[0]},
+                [&](OpBuilder &, Location, Value j0, ValueRange jArgs) {
+                  Value batchEnd = getValueOrCreateConstantIndexOp(b, loc, batch);
+                  auto bLoop = scf::ForOp::create(
+                      b, loc, zeroIndex, batchEnd,
+                      arith::ConstantIndexOp::create(b, loc, 1),
+                      ValueRange{gb.filled({tile, tile}, f32, 0.0)},
+                      [&](OpBuilder &, Location, Value bi, ValueRange bArgs) {
+                        Value P = gb.matmulAccumulate(
+                            rows(fqPad, bi, i0), rows(fkPad, bi, j0),
+                            gb.filled({tile, tile}, f32, 0.0), false, true);
+                        Value Q = gb.matmulAccumulate(
+                            rows(aPad, bi, i0), rows(keysPad, bi, j0),
+                            gb.filled({tile, tile}, f32, 0.0), false, true);
+                        // Accumulated in place (the loop's own tensor).
+                        AffineMap identity = gb.map(2, {0, 1});
+                        Value R = gb.generic1(
+                            ValueRange{P, Q}, bArgs[0],
+                            {identity, identity, identity},
+                            StructuredBuilder::parallel(2),
+                            [](OpBuilder &nb, Location nl, ValueRange x) {
+                              return one(arith::AddFOp::create(
+                                  nb, nl, x[2],
+                                  arith::MulFOp::create(nb, nl, x[0], x[1])));
+                            });
+                        scf::YieldOp::create(b, loc, R);
+                      });
+                  Value R = bLoop.getResult(0);
+                  // Visible pairs only: j ≤ i when causal, one sequence
+                  // when packed.
+                  if (causal || sequence) {
+                    SmallVector<Value> inputs = {R};
+                    SmallVector<AffineMap> maps = {gb.map(2, {0, 1})};
+                    if (sequence) {
+                      inputs.push_back(gb.slice(sequencePad, {i0}, {tile}, 1));
+                      inputs.push_back(gb.slice(sequencePad, {j0}, {tile}, 1));
+                      maps.push_back(gb.map(2, {0}));
+                      maps.push_back(gb.map(2, {1}));
+                    }
+                    maps.push_back(gb.map(2, {0, 1}));
+                    R = gb.generic1(
+                        inputs, gb.empty({tile, tile}, f32), maps,
+                        StructuredBuilder::parallel(2),
+                        [&](OpBuilder &nb, Location nl, ValueRange x) {
+                          Value term = x[0];
+                          Value zeroF =
+                              arith::ConstantOp::create(nb, nl,
+                                                        nb.getF32FloatAttr(0));
+                          if (sequence) {
+                            Value same = arith::CmpIOp::create(
+                                nb, nl, arith::CmpIPredicate::eq, x[1], x[2]);
+                            term = arith::SelectOp::create(nb, nl, same, term,
+                                                           zeroF);
+                          }
+                          if (causal) {
+                            Value i = arith::AddIOp::create(
+                                nb, nl, i0, linalg::IndexOp::create(nb, nl, 0));
+                            Value j = arith::AddIOp::create(
+                                nb, nl, j0, linalg::IndexOp::create(nb, nl, 1));
+                            Value visible = arith::CmpIOp::create(
+                                nb, nl, arith::CmpIPredicate::ule, j, i);
+                            term = arith::SelectOp::create(nb, nl, visible,
+                                                           term, zeroF);
+                          }
+                          return one(term);
+                        });
+                  }
+                  // Pair (i, j) is diagonal j - i + Lp - 1 of the row:
+                  // this tile's diagonals start at j0 - i0 + Lp - kTile.
+                  Value offset = arith::SubIOp::create(
+                      b, loc,
+                      arith::AddIOp::create(
+                          b, loc, j0,
+                          arith::SubIOp::create(b, loc, lp, step)),
+                      i0);
+                  Value updated = gb.addDiagonals(jArgs[0], R, offset);
+                  scf::YieldOp::create(b, loc, updated);
+                });
+            scf::YieldOp::create(b, loc, jLoop.getResult(0));
           });
       b.setInsertionPointToStart(forall.getTerminator().getBody());
       tensor::ParallelInsertSliceOp::create(
-          b, loc, tile, forall.getRegionIterArgs().front(),
-          ArrayRef<OpFoldResult>{h, c0},
-          ArrayRef<OpFoldResult>{one, b.getIndexAttr(kColumns)},
-          ArrayRef<OpFoldResult>{one, one});
+          b, loc, iLoop.getResult(0), forall.getRegionIterArgs().front(),
+          ArrayRef<OpFoldResult>{h, zero}, ArrayRef<OpFoldResult>{unit, rowLength},
+          ArrayRef<OpFoldResult>{unit, unit});
     }
-    return gb.slice(forall.getResult(0), {b.getIndexAttr(0), b.getIndexAttr(0)},
-                    {H, columns}, 2);
+    // Diagonal j - i + Lp - 1 of the padded problem is j - i + L - 1 of
+    // the op's.
+    return gb.slice(forall.getResult(0), {zero, extra}, {H, columns}, 2);
   }
 
   static FailureOr<SmallVector<Value>> vjp(ToeplitzAttentionOp op,

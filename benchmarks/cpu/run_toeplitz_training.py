@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""CPU benchmark of training Toeplitz-RPE attention (Luo et al.): forward and
+backward of flt.toeplitz_attention (B=1, H=2, m=e=64, relu features, a
+learned bias b [H, 2L-1], causal and not), one thread, in one run:
+
+  flt fft       method = fft: the forward and the backward's Toeplitz
+                products by FFT (O(L log L)); db a correlation over the
+                tokens, two matrix products per 64 x 64 tile of the L x L
+                plane (O(L² (m + e)) work, O(L) memory)
+  flt direct    method = direct: every product O(L² (m + e))
+  torch dense   torch autograd (float32) of the formula with the L x L
+                scores materialized (flt.reference_autograd at float32), up
+                to L = 8192
+
+Every contender computes dfq, dfk, dv and db for one random cotangent
+(`@t_vjp` recomputes the forward it needs). Prints median times and the
+backward's ratios (fft / direct: below 1 where fft wins; the crossover is
+the first L where it does), peak RSS per process; writes
+toeplitz_training.json.
+
+    benchmarks/cpu/run_toeplitz_training.py [--build build] [--out DIR]
+                                            [--lengths 1024,4096,16384]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run_benchmarks import child_peak_rss_mb  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+H, M = 2, 64
+TORCH_MAX_L = 8192
+
+TORCH = r'''
+import sys, time, numpy as np, torch
+causal, calls = sys.argv[1] == "causal", int(sys.argv[2])
+paths, cot = sys.argv[3:7], sys.argv[7]
+sys.path.insert(0, sys.argv[8])
+torch.set_num_threads(1)
+from flt import reference_autograd as ra
+ra._F64 = torch.float32
+leaves = [torch.tensor(np.load(p), requires_grad=True) for p in paths]
+g = torch.tensor(np.load(cot))
+def step():
+    for x in leaves:
+        x.grad = None
+    ra.toeplitz_attention(*leaves, causal=causal).backward(g)
+step()
+times = []
+for _ in range(calls):
+    t = time.perf_counter(); step(); times.append(time.perf_counter() - t)
+print("median", 1e3 * float(np.median(times)))
+'''
+
+
+def module_text(causal, method):
+    F = "tensor<1x2x?x64xf32>"
+    attrs = f"method = #flt.toeplitz_method<{method}>"
+    if causal:
+        attrs = "causal = true, " + attrs
+    return f"""func.func @t(%fq: {F}, %fk: {F}, %v: {F},
+    %b: tensor<2x?xf32>) -> {F} {{
+  %o = flt.toeplitz_attention %fq, %fk, %v, %b {{{attrs}}}
+       : {F}, {F}, {F}, tensor<2x?xf32> -> {F}
+  return %o : {F}
+}}
+"""
+
+
+def make_inputs(work, L):
+    g = np.random.default_rng(L)
+    arrays = [np.abs(g.standard_normal((1, H, L, M))).astype(np.float32)
+              for _ in range(2)]
+    arrays.append(g.standard_normal((1, H, L, M)).astype(np.float32))
+    arrays.append((0.1 * g.standard_normal((H, 2 * L - 1))).astype(
+        np.float32))
+    arrays.append(g.standard_normal((1, H, L, M)).astype(np.float32))
+    paths = []
+    for i, a in enumerate(arrays):
+        paths.append(os.path.join(work, f"L{L}_in{i}.npy"))
+        np.save(paths[-1], a)
+    return paths[:4], paths[4]
+
+
+def run_flt(library, function, inputs, calls):
+    out, rss = child_peak_rss_mb(
+        [os.path.join(ARGS.build, "bin", "flt-run"), library,
+         f"--function={function}", *[f"--input={p}" for p in inputs],
+         "--threads=1", f"--benchmark={calls}"])
+    return float(out.split("median ")[1].split(" ms")[0]), rss
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks",
+                                                      "cpu", "results"))
+    parser.add_argument("--lengths", default="1024,4096,16384")
+    ARGS = parser.parse_args()
+    lengths = [int(x) for x in ARGS.lengths.split(",")]
+    os.makedirs(ARGS.out, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="flt-toeplitz-bench-")
+    libraries = {}
+    for causal in (False, True):
+        for method in ("fft", "direct"):
+            source = os.path.join(work, f"{method}{int(causal)}.mlir")
+            with open(source, "w") as f:
+                f.write(module_text(causal, method))
+            libraries[causal, method] = source[:-5] + ".so"
+            subprocess.run([os.path.join(ARGS.build, "bin", "flt-compile"),
+                            source, "--gradients", "-o",
+                            libraries[causal, method]], check=True)
+
+    rows = []
+    print(f"{'L':>6} {'causal':>6} {'contender':<12} {'fwd ms':>9} "
+          f"{'bwd ms':>9} {'bwd/fwd':>7} {'RSS MB':>7}")
+    for L in lengths:
+        inputs, cotangent = make_inputs(work, L)
+        calls = 5 if L <= 4096 else 3
+        for causal in (False, True):
+            results = {}
+            for method in ("fft", "direct"):
+                library = libraries[causal, method]
+                fwd, fwd_rss = run_flt(library, "t", inputs, calls)
+                bwd, bwd_rss = run_flt(library, "t_vjp", inputs + [cotangent],
+                                       calls)
+                results["flt " + method] = (fwd, bwd, max(fwd_rss, bwd_rss))
+            if L <= TORCH_MAX_L:
+                out, rss = child_peak_rss_mb(
+                    [sys.executable, "-c", TORCH,
+                     "causal" if causal else "plain", str(calls), *inputs,
+                     cotangent, os.path.join(ROOT, "python_bindings")],
+                    dict(os.environ, OMP_NUM_THREADS="1"))
+                results["torch dense"] = (None, float(out.split("median")[1]),
+                                          rss)
+            for name, (fwd, bwd, rss) in results.items():
+                row = {"L": L, "causal": causal, "contender": name,
+                       "forward_ms": fwd, "backward_ms": bwd, "rss_mb": rss,
+                       "backward_over_forward": bwd / fwd if fwd else None}
+                rows.append(row)
+                ratio = f"{bwd / fwd:7.2f}" if fwd else "      -"
+                fwd_text = f"{fwd:9.1f}" if fwd else "        -"
+                print(f"{L:>6} {str(causal):>6} {name:<12} {fwd_text} "
+                      f"{bwd:>9.1f} {ratio} {rss:>7.0f}", flush=True)
+            fft, direct = results["flt fft"][1], results["flt direct"][1]
+            print(f"{L:>6} {str(causal):>6} backward fft / direct = "
+                  f"{fft / direct:.3f}", flush=True)
+            rows.append({"L": L, "causal": causal,
+                         "backward_fft_over_direct": fft / direct})
+    with open(os.path.join(ARGS.out, "toeplitz_training.json"), "w") as f:
+        json.dump({"rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
