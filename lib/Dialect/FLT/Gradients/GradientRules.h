@@ -36,6 +36,7 @@ void attachSpectralGradients(MLIRContext *context);
 void attachLinearAttentionGradient(MLIRContext *context);
 void attachPositionTransformGradient(MLIRContext *context);
 void attachToeplitzAttentionGradient(MLIRContext *context);
+void attachKernelAttentionGradient(MLIRContext *context);
 void attachUpstreamGradients(DialectRegistry &registry);
 
 } // namespace mlir::flt::gradients

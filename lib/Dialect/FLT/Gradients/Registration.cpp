@@ -16,6 +16,7 @@ void mlir::flt::registerDifferentiableOpInterfaceExternalModels(
     gradients::attachLinearAttentionGradient(context);
     gradients::attachPositionTransformGradient(context);
     gradients::attachToeplitzAttentionGradient(context);
+    gradients::attachKernelAttentionGradient(context);
   });
   gradients::attachUpstreamGradients(registry);
 }

@@ -266,9 +266,9 @@ func.func private @taken_vjp(%x: tensor<4xf32>, %d: tensor<4xf32>) -> tensor<4xf
 
 // The compatibility forms without reverse rules (docs/Compatibility.md):
 // FourierFormer's amplitude_eps form is refused, not differentiated as the
-// normalized form.
+// normalized form (fourier_integral has no rule yet at all).
 func.func @no_rule_fourier_amplitude_eps(%q: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x4xf32>, %R: tensor<2x8xf32>) -> tensor<1x2x?x4xf32> {
-  // expected-error @+1 {{flt-generate-vjp: no gradient rule for 'flt.kernel_attention'}}
+  // expected-error @+1 {{'flt.kernel_attention' op gradient: fourier_integral has no rule yet}}
   %o = flt.kernel_attention %q, %q, %v scale(%R) {kernel = #flt.pair_kernel<fourier_integral>, fourier_form = #flt.fourier_form<amplitude_eps>, eps = 1.0e-06 : f32}
        : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x4xf32>, tensor<2x8xf32> -> tensor<1x2x?x4xf32>
   return %o : tensor<1x2x?x4xf32>
@@ -282,4 +282,52 @@ func.func @no_rule_permutation_core(%x: tensor<1x2x?x8xf32>, %t: tensor<2x64x8xi
   %y = flt.position_transform %x, %t {core = #flt.lrpe_core<permutation>, mix = #flt.lrpe_mix<odd_even_inverse>}
        : tensor<1x2x?x8xf32>, tensor<2x64x8xi32> -> tensor<1x2x?x8xf32>
   return %y : tensor<1x2x?x8xf32>
+}
+
+// -----
+
+// kernel_attention, softmax: FlashAttention's backward. Per (batch, head) an
+// scf.forall iteration walks 64-row query tiles: one pass over the key tiles
+// (up to the diagonal when causal) for each row's running max and sum, a
+// second recomputing P = exp(s - lse) for dv += P^T g, dS = P (g v^T - delta),
+// dq += dS k, dk += dS^T q and db's 127 diagonals of dS.
+// CHECK-LABEL: func.func @softmax_bias_vjp(
+// CHECK:         flt.kernel_attention %{{.+}}, %{{.+}}, %{{.+}} bias(%{{.+}}) {causal = true}
+// CHECK:         %[[G:.+]]:4 = scf.forall (%[[BI:[^,]+]], %[[H:[^)]+]]) in (1, 2) shared_outs({{.*}}) -> (tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?xf32>)
+// CHECK:           scf.for {{.*}} step %c64 iter_args({{.*}}) -> (tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x4xf32>, tensor<?xf32>)
+// CHECK:             %[[END:.+]] = arith.minui
+// CHECK:             scf.for {{.*}} to %[[END]] step %c64 iter_args({{.*}}) -> (tensor<64xf32>, tensor<64xf32>)
+// CHECK:             math.log
+// CHECK:             scf.for {{.*}} to %[[END]] step %c64 iter_args({{.*}}) -> (tensor<64x8xf32>, tensor<?x8xf32>, tensor<?x4xf32>, tensor<?xf32>)
+// CHECK:               math.exp
+// CHECK:               linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%{{.+}} : tensor<64x190xf32>) outs(%{{.+}} : tensor<127xf32>)
+// CHECK:           tensor.parallel_insert_slice {{.*}} into {{.*}}[%[[BI]], %[[H]], 0, 0]
+// CHECK-NOT:     tensor<?x?xf32>
+// CHECK:         return
+func.func @softmax_bias(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x4xf32>, %b: tensor<2x?xf32>) -> tensor<1x2x?x4xf32> {
+  %o = flt.kernel_attention %q, %k, %v bias(%b) {causal = true}
+       : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x4xf32>, tensor<2x?xf32> -> tensor<1x2x?x4xf32>
+  return %o : tensor<1x2x?x4xf32>
+}
+
+// -----
+
+// kernel_attention, dot: flt.linear_attention's rule, on a linear attention
+// with the same operands.
+// CHECK-LABEL: func.func @dot_rpe_vjp(
+// CHECK:         flt.linear_attention %{{.+}}, %{{.+}}, %{{.+}} rpe(%{{.+}}, %{{.+}})
+// CHECK:         return
+func.func @dot_rpe(%q: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x4xf32>, %phi: tensor<1x2x?x3xf32>) -> tensor<1x2x?x4xf32> {
+  %o = flt.kernel_attention %q, %q, %v rpe(%phi, %phi) {kernel = #flt.pair_kernel<dot>}
+       : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x3xf32>, tensor<1x2x?x3xf32> -> tensor<1x2x?x4xf32>
+  return %o : tensor<1x2x?x4xf32>
+}
+
+// -----
+
+func.func @softmax_rpe(%q: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x4xf32>, %phi: tensor<1x2x?x3xf32>) -> tensor<1x2x?x4xf32> {
+  // expected-error @+1 {{'flt.kernel_attention' op gradient: softmax with rpe(phi, psi) has no rule yet}}
+  %o = flt.kernel_attention %q, %q, %v rpe(%phi, %phi)
+       : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x3xf32>, tensor<1x2x?x3xf32> -> tensor<1x2x?x4xf32>
+  return %o : tensor<1x2x?x4xf32>
 }

@@ -1,0 +1,105 @@
+# Reverse mode of flt.kernel_attention (docs/Semantics.md 2.5, §4): softmax
+# (FlashAttention-style: scores recomputed tile by tile from each row's
+# log-sum-exp) with and without a Toeplitz bias b, causal and not, S != L,
+# grouped key/value heads, f16 activations; dot with rpe (flt.linear_attention's
+# rule). L = 1, 7, 130 and one case at 1000 (several 64-token tiles, a
+# partial last one); every gradient (dq, dk, dv, db, dphi, dpsi) against
+# float64 torch autograd of the formula (flt.reference_autograd).
+# RUN: %python %s
+
+import numpy as np
+
+from flt import reference_autograd as ra
+from flt_harness import (Library, finish, func, normal, positive, rng,
+                         sampled, ttype)
+from gradient_checks import compare
+
+H, d, e, r = 2, 6, 5, 3
+
+
+def softmax(name, causal, bias, kv_heads=H, dtype="f32", temperature=None):
+    Q = ttype((1, H, 1, d), dtype, dynamic=(0, 2))
+    K = ttype((1, kv_heads, 1, d), dtype, dynamic=(0, 2))
+    V = ttype((1, kv_heads, 1, e), dtype, dynamic=(0, 2))
+    O = ttype((1, H, 1, e), dtype, dynamic=(0, 2))
+    BT = ttype((H, 1), dynamic=(1,))
+    args = [("q", Q), ("k", K), ("v", V)] + ([("b", BT)] if bias else [])
+    attrs = [f"causal = {str(causal).lower()}"]
+    if temperature is not None:
+        attrs.append(f"temperature = {temperature:.6e} : f32")
+    group = " bias(%b)" if bias else ""
+    types = f"{Q}, {K}, {V}" + (f", {BT}" if bias else "")
+    return func(name, args,
+                [f"%o = flt.kernel_attention %q, %k, %v{group} "
+                 f"{{{', '.join(attrs)}}} : {types} -> {O}"], [("%o", O)])
+
+
+def dot(name, causal):
+    Q = ttype((1, H, 1, d), dynamic=(0, 2))
+    V = ttype((1, H, 1, e), dynamic=(0, 2))
+    P = ttype((1, H, 1, r), dynamic=(0, 2))
+    return func(name, [("q", Q), ("k", Q), ("v", V), ("phi", P), ("psi", P)],
+                [f"%o = flt.kernel_attention %q, %k, %v rpe(%phi, %psi) "
+                 f"{{kernel = #flt.pair_kernel<dot>, eps = 1.0e-3 : f32, "
+                 f"causal = {str(causal).lower()}}} : {Q}, {Q}, {V}, {P}, "
+                 f"{P} -> {V}"],
+                [("%o", V)])
+
+
+cases = sampled([
+    ("plain", False, False, H, "f32", None),
+    ("causal", True, False, H, "f32", None),
+    ("bias", False, True, H, "f32", 0.7),
+    ("causal_bias", True, True, H, "f32", None),
+    ("grouped_causal_bias", True, True, 1, "f32", None),
+    ("half_bias", False, True, H, "f16", None),
+])
+dots = sampled([("dot", False), ("dot_causal", True)])
+lib = Library([softmax(*c) for c in cases] + [dot(*c) for c in dots],
+              ["--gradients"])
+g = rng(41)
+for name, causal, bias, kv, dtype, temperature in cases:
+    shapes = [(1, 1, 1), (2, 7, 7), (1, 130, 130)]
+    if not causal:
+        shapes.append((2, 9, 70))  # S != L
+    if name == "causal_bias":
+        shapes.append((1, 1000, 1000))
+    for B, L, S in shapes:
+        q = normal(g, (B, H, L, d))
+        k, v = normal(g, (B, kv, S, d)), normal(g, (B, kv, S, e))
+        cot = normal(g, (B, H, L, e))
+        inputs, names = [q, k, v], ["q", "k", "v"]
+        if bias:
+            inputs.append((0.5 * g.standard_normal((H, L + S - 1))).astype(
+                np.float32))
+            names.append("b")
+        if dtype == "f16":
+            q, k, v, cot = (x.astype(np.float16) for x in (q, k, v, cot))
+            inputs[:3] = [q, k, v]
+
+        def fn(*x, causal=causal, bias=bias, temperature=temperature):
+            return ra.kernel_attention(x[0], x[1], x[2], "softmax",
+                                       bias=x[3] if bias else None,
+                                       causal=causal, temperature=temperature)
+        compare(f"{name} B={B} L={L} S={S}", lib, name, inputs, [cot], fn,
+                names, dtypes=[dtype] * 3 + ["f32"] * (len(inputs) - 3))
+for name, causal in dots:
+    for B, L in [(1, 1), (2, 7), (1, 130)]:
+        q, k = normal(g, (B, H, L, d)), normal(g, (B, H, L, d))
+        v = normal(g, (B, H, L, e))
+        phi, psi = positive(g, (B, H, L, r)), positive(g, (B, H, L, r))
+        # Positive scores keep the normalizer away from zero; with one key
+        # the result is v up to eps, and eps = 1e-3 with small features
+        # keeps eps's part (all there is of the gradient) well conditioned,
+        # as gradient_checks.linear_attention_cases does.
+        scale = 0.1 if L == 1 else 1.0
+        q, k = scale * np.abs(q), scale * np.abs(k)
+        phi, psi = scale * phi, scale * psi
+        cot = normal(g, (B, H, L, e))
+
+        def fn(q, k, v, phi, psi, causal=causal):
+            return ra.kernel_attention(q, k, v, "dot", phi=phi, psi=psi,
+                                       causal=causal, eps=1e-3)
+        compare(f"{name} B={B} L={L}", lib, name, [q, k, v, phi, psi], [cot],
+                fn, ["q", "k", "v", "phi", "psi"])
+finish()
