@@ -1,25 +1,31 @@
 #!/usr/bin/env python3
-"""CPU benchmark of training Toeplitz-RPE attention (Luo et al.): forward and
-backward of flt.toeplitz_attention (B=1, H=2, m=e=64, relu features, a
-learned bias b [H, 2L-1], causal and not), one thread, in one run:
+"""CPU benchmark of training the quadratic attention ops with a learned RPE
+bias b [H, 2L-1] (B=1, H=2, d=m=e=64, causal and not, one thread), forward
+and backward, in one run:
 
-  flt fft       method = fft: the forward and the backward's Toeplitz
-                products by FFT (O(L log L)); db a correlation over the
-                tokens, two matrix products per 64 x 64 tile of the L x L
-                plane (O(L² (m + e)) work, O(L) memory)
+--op toeplitz (Luo et al.'s Toeplitz RPE on relu features):
+  flt fft       flt.toeplitz_attention method = fft: the forward and the
+                backward's Toeplitz products by FFT (O(L log L)); db a
+                correlation over the tokens, two matrix products per 64 x 64
+                tile of the L x L plane (O(L² (m + e)) work, O(L) memory)
   flt direct    method = direct: every product O(L² (m + e))
+--op softmax (softmax attention with the bias, the papers' baseline):
+  flt           flt.kernel_attention bias(b): FlashAttention-style forward
+                and backward (scores recomputed tile by tile, no L x L
+                buffer)
+and for both
   torch dense   torch autograd (float32) of the formula with the L x L
                 scores materialized (flt.reference_autograd at float32), up
                 to L = 8192
 
-Every contender computes dfq, dfk, dv and db for one random cotangent
-(`@t_vjp` recomputes the forward it needs). Prints median times and the
-backward's ratios (fft / direct: below 1 where fft wins; the crossover is
-the first L where it does), peak RSS per process; writes
-toeplitz_training.json.
+Every contender computes the gradient of every operand for one random
+cotangent (`@t_vjp` recomputes the forward it needs). Prints median times,
+the backward's cost relative to the forward, fft / direct for Toeplitz
+(below 1 where fft wins), flt / torch for softmax, and each process's peak
+RSS; writes toeplitz_training.json or softmax_training.json.
 
-    benchmarks/cpu/run_toeplitz_training.py [--build build] [--out DIR]
-                                            [--lengths 1024,4096,16384]
+    benchmarks/cpu/run_quadratic_training.py [--op toeplitz|softmax]
+        [--build build] [--out DIR] [--lengths 1024,4096,16384]
 """
 
 import argparse
@@ -41,18 +47,22 @@ TORCH_MAX_L = 8192
 
 TORCH = r'''
 import sys, time, numpy as np, torch
-causal, calls = sys.argv[1] == "causal", int(sys.argv[2])
-paths, cot = sys.argv[3:7], sys.argv[7]
-sys.path.insert(0, sys.argv[8])
+op, causal, calls = sys.argv[1], sys.argv[2] == "causal", int(sys.argv[3])
+paths, cot = sys.argv[4:8], sys.argv[8]
+sys.path.insert(0, sys.argv[9])
 torch.set_num_threads(1)
 from flt import reference_autograd as ra
 ra._F64 = torch.float32
 leaves = [torch.tensor(np.load(p), requires_grad=True) for p in paths]
 g = torch.tensor(np.load(cot))
+def layer(q, k, v, b):
+    if op == "toeplitz":
+        return ra.toeplitz_attention(q, k, v, b, causal=causal)
+    return ra.kernel_attention(q, k, v, "softmax", bias=b, causal=causal)
 def step():
     for x in leaves:
         x.grad = None
-    ra.toeplitz_attention(*leaves, causal=causal).backward(g)
+    layer(*leaves).backward(g)
 step()
 times = []
 for _ in range(calls):
@@ -61,24 +71,32 @@ print("median", 1e3 * float(np.median(times)))
 '''
 
 
-def module_text(causal, method):
+def module_text(op, causal, method):
     F = "tensor<1x2x?x64xf32>"
-    attrs = f"method = #flt.toeplitz_method<{method}>"
+    if op == "toeplitz":
+        attrs = [f"method = #flt.toeplitz_method<{method}>"]
+        call = "flt.toeplitz_attention %q, %k, %v, %b"
+    else:
+        attrs = []
+        call = "flt.kernel_attention %q, %k, %v bias(%b)"
     if causal:
-        attrs = "causal = true, " + attrs
-    return f"""func.func @t(%fq: {F}, %fk: {F}, %v: {F},
+        attrs.insert(0, "causal = true")
+    return f"""func.func @t(%q: {F}, %k: {F}, %v: {F},
     %b: tensor<2x?xf32>) -> {F} {{
-  %o = flt.toeplitz_attention %fq, %fk, %v, %b {{{attrs}}}
+  %o = {call} {{{', '.join(attrs)}}}
        : {F}, {F}, {F}, tensor<2x?xf32> -> {F}
   return %o : {F}
 }}
 """
 
 
-def make_inputs(work, L):
+def make_inputs(work, L, op):
     g = np.random.default_rng(L)
-    arrays = [np.abs(g.standard_normal((1, H, L, M))).astype(np.float32)
+    # Toeplitz takes features (relu: non-negative), softmax q and k.
+    arrays = [g.standard_normal((1, H, L, M)).astype(np.float32)
               for _ in range(2)]
+    if op == "toeplitz":
+        arrays = [np.abs(a) for a in arrays]
     arrays.append(g.standard_normal((1, H, L, M)).astype(np.float32))
     arrays.append((0.1 * g.standard_normal((H, 2 * L - 1))).astype(
         np.float32))
@@ -105,16 +123,20 @@ def main():
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks",
                                                       "cpu", "results"))
     parser.add_argument("--lengths", default="1024,4096,16384")
+    parser.add_argument("--op", choices=("toeplitz", "softmax"),
+                        default="toeplitz")
     ARGS = parser.parse_args()
+    op = ARGS.op
+    methods = ("fft", "direct") if op == "toeplitz" else ("",)
     lengths = [int(x) for x in ARGS.lengths.split(",")]
     os.makedirs(ARGS.out, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="flt-toeplitz-bench-")
+    work = tempfile.mkdtemp(prefix=f"flt-{op}-bench-")
     libraries = {}
     for causal in (False, True):
-        for method in ("fft", "direct"):
-            source = os.path.join(work, f"{method}{int(causal)}.mlir")
+        for method in methods:
+            source = os.path.join(work, f"{op}{method}{int(causal)}.mlir")
             with open(source, "w") as f:
-                f.write(module_text(causal, method))
+                f.write(module_text(op, causal, method))
             libraries[causal, method] = source[:-5] + ".so"
             subprocess.run([os.path.join(ARGS.build, "bin", "flt-compile"),
                             source, "--gradients", "-o",
@@ -124,19 +146,20 @@ def main():
     print(f"{'L':>6} {'causal':>6} {'contender':<12} {'fwd ms':>9} "
           f"{'bwd ms':>9} {'bwd/fwd':>7} {'RSS MB':>7}")
     for L in lengths:
-        inputs, cotangent = make_inputs(work, L)
+        inputs, cotangent = make_inputs(work, L, op)
         calls = 5 if L <= 4096 else 3
         for causal in (False, True):
             results = {}
-            for method in ("fft", "direct"):
+            for method in methods:
                 library = libraries[causal, method]
                 fwd, fwd_rss = run_flt(library, "t", inputs, calls)
                 bwd, bwd_rss = run_flt(library, "t_vjp", inputs + [cotangent],
                                        calls)
-                results["flt " + method] = (fwd, bwd, max(fwd_rss, bwd_rss))
+                results[("flt " + method).strip()] = (fwd, bwd,
+                                                      max(fwd_rss, bwd_rss))
             if L <= TORCH_MAX_L:
                 out, rss = child_peak_rss_mb(
-                    [sys.executable, "-c", TORCH,
+                    [sys.executable, "-c", TORCH, op,
                      "causal" if causal else "plain", str(calls), *inputs,
                      cotangent, os.path.join(ROOT, "python_bindings")],
                     dict(os.environ, OMP_NUM_THREADS="1"))
@@ -151,12 +174,20 @@ def main():
                 fwd_text = f"{fwd:9.1f}" if fwd else "        -"
                 print(f"{L:>6} {str(causal):>6} {name:<12} {fwd_text} "
                       f"{bwd:>9.1f} {ratio} {rss:>7.0f}", flush=True)
-            fft, direct = results["flt fft"][1], results["flt direct"][1]
-            print(f"{L:>6} {str(causal):>6} backward fft / direct = "
-                  f"{fft / direct:.3f}", flush=True)
-            rows.append({"L": L, "causal": causal,
-                         "backward_fft_over_direct": fft / direct})
-    with open(os.path.join(ARGS.out, "toeplitz_training.json"), "w") as f:
+            if op == "toeplitz":
+                fft, direct = results["flt fft"][1], results["flt direct"][1]
+                print(f"{L:>6} {str(causal):>6} backward fft / direct = "
+                      f"{fft / direct:.3f}", flush=True)
+                rows.append({"L": L, "causal": causal,
+                             "backward_fft_over_direct": fft / direct})
+            elif "torch dense" in results:
+                # @t_vjp includes its forward: it is a whole training step.
+                ratio = results["torch dense"][1] / results["flt"][1]
+                print(f"{L:>6} {str(causal):>6} forward+backward torch / flt "
+                      f"= {ratio:.2f}", flush=True)
+                rows.append({"L": L, "causal": causal,
+                             "torch_over_flt": ratio})
+    with open(os.path.join(ARGS.out, f"{op}_training.json"), "w") as f:
         json.dump({"rows": rows}, f, indent=1)
 
 
