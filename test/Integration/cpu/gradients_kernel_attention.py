@@ -1,10 +1,11 @@
-# Reverse mode of flt.kernel_attention (docs/Semantics.md 2.5, §4): softmax
-# (FlashAttention-style: scores recomputed tile by tile from each row's
-# log-sum-exp) with and without a Toeplitz bias b, causal and not, S != L,
-# grouped key/value heads, f16 activations; dot with rpe (flt.linear_attention's
-# rule). L = 1, 7, 130 and one case at 1000 (several 64-token tiles, a
-# partial last one); every gradient (dq, dk, dv, db, dphi, dpsi) against
-# float64 torch autograd of the formula (flt.reference_autograd).
+# Reverse mode of flt.kernel_attention (docs/Semantics.md 2.5, §4, §5):
+# softmax (FlashAttention-style: scores recomputed tile by tile from each
+# row's log-sum-exp) with and without a Toeplitz bias b, causal and not,
+# S != L, grouped key/value heads, f16 activations, an rpe mask, lengths and
+# packed sequences; dot with rpe (flt.linear_attention's rule). L = 1, 7, 130
+# and one case at 1000 (several 64-token tiles, a partial last one); every
+# gradient (dq, dk, dv, db, dphi, dpsi) against float64 torch autograd of the
+# formula (flt.reference_autograd).
 # RUN: %python %s
 
 import numpy as np
@@ -34,6 +35,29 @@ def softmax(name, causal, bias, kv_heads=H, dtype="f32", temperature=None):
                  f"{{{', '.join(attrs)}}} : {types} -> {O}"], [("%o", O)])
 
 
+def served(name, causal, rpe, table):
+    """softmax with a bias and rpe(phi, psi), lengths(%n) or packed(%cu)."""
+    Q = ttype((1, H, 1, d), dynamic=(0, 2))
+    V = ttype((1, H, 1, e), dynamic=(0, 2))
+    P = ttype((1, H, 1, r), dynamic=(0, 2))
+    BT = ttype((H, 1), dynamic=(1,))
+    N = ttype((1,), "i32", dynamic=(0,))
+    args = [("q", Q), ("k", Q), ("v", V), ("b", BT)]
+    groups, types = " bias(%b)", [Q, Q, V, BT]
+    if rpe:
+        args += [("phi", P), ("psi", P)]
+        groups += " rpe(%phi, %psi)"
+        types += [P, P]
+    if table:
+        args.append(("n", N))
+        groups += " packed(%n)" if table == "packed" else " lengths(%n)"
+        types.append(N)
+    return func(name, args,
+                [f"%o = flt.kernel_attention %q, %k, %v{groups} {{causal = "
+                 f"{str(causal).lower()}}} : {', '.join(types)} -> {V}"],
+                [("%o", V)])
+
+
 def dot(name, causal):
     Q = ttype((1, H, 1, d), dynamic=(0, 2))
     V = ttype((1, H, 1, e), dynamic=(0, 2))
@@ -55,8 +79,13 @@ cases = sampled([
     ("half_bias", False, True, H, "f16", None),
 ])
 dots = sampled([("dot", False), ("dot_causal", True)])
-lib = Library([softmax(*c) for c in cases] + [dot(*c) for c in dots],
-              ["--gradients"])
+serving = sampled([("rpe", False, True, None), ("rpe_causal", True, True, None),
+                   ("lengths", False, False, "lengths"),
+                   ("lengths_causal_rpe", True, True, "lengths"),
+                   ("packed", False, False, "packed"),
+                   ("packed_causal", True, False, "packed")])
+lib = Library([softmax(*c) for c in cases] + [dot(*c) for c in dots] +
+              [served(*c) for c in serving], ["--gradients"])
 g = rng(41)
 for name, causal, bias, kv, dtype, temperature in cases:
     shapes = [(1, 1, 1), (2, 7, 7), (1, 130, 130)]
@@ -83,6 +112,40 @@ for name, causal, bias, kv, dtype, temperature in cases:
                                        causal=causal, temperature=temperature)
         compare(f"{name} B={B} L={L} S={S}", lib, name, inputs, [cot], fn,
                 names, dtypes=[dtype] * 3 + ["f32"] * (len(inputs) - 3))
+for name, causal, rpe, table in serving:
+    shapes = [(1, 7), (1, 130)] if table == "packed" else \
+        [(2, 7), (2, 9), (1, 130)]
+    for B, L in shapes:
+        q, k = normal(g, (B, H, L, d)), normal(g, (B, H, L, d))
+        v, cot = normal(g, (B, H, L, e)), normal(g, (B, H, L, e))
+        b = (0.5 * g.standard_normal((H, 2 * L - 1))).astype(np.float32)
+        inputs, names = [q, k, v, b], ["q", "k", "v", "b"]
+        if rpe:
+            # A positive mask (docs/Semantics.md 2.5).
+            inputs += [positive(g, (B, H, L, r)), positive(g, (B, H, L, r))]
+            names += ["phi", "psi"]
+        kw = {}
+        if table == "lengths":
+            # Full and short sequences, and an empty one (its rows are 0).
+            n = np.array({7: [7, 3], 9: [0, 9]}.get(L, [L // 2]), np.int32)
+            inputs.append(n)
+            names.append(None)
+            kw["lengths"] = n
+        elif table == "packed":
+            n = np.array([0, 3, L] if L > 3 else [0, L], np.int32)
+            if L == 130:
+                n = np.array([0, 5, 64, 70, 130], np.int32)
+            inputs.append(n)
+            names.append(None)
+            kw["cu_seqlens"] = n
+
+        def fn(*x, causal=causal, rpe=rpe, kw=kw):
+            phi, psi = (x[4], x[5]) if rpe else (None, None)
+            return ra.kernel_attention(x[0], x[1], x[2], "softmax", bias=x[3],
+                                       phi=phi, psi=psi, causal=causal, **kw)
+        differentiable = [x for x, name in zip(inputs, names) if name]
+        compare(f"{name} B={B} L={L}", lib, name, inputs, [cot],
+                lambda *x, fn=fn, n=len(differentiable): fn(*x[:n]), names)
 for name, causal in dots:
     for B, L in [(1, 1), (2, 7), (1, 130)]:
         q, k = normal(g, (B, H, L, d)), normal(g, (B, H, L, d))

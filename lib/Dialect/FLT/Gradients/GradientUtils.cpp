@@ -255,6 +255,34 @@ Value GroupedPadding::valueGradient(Value dv) {
   return grouped ? gb.sumHeadGroups(dv, kvHeads) : dv;
 }
 
+Value GradientBuilder::sequenceOfTokens(Value cuSeqlens, OpFoldResult length) {
+  Type element = cast<RankedTensorType>(cuSeqlens.getType()).getElementType();
+  OpFoldResult count = dim(cuSeqlens, 0);
+  return generic1(
+      ValueRange{cuSeqlens}, filled({length}, element, 0.0),
+      {map(2, {1}), map(2, {0})}, parallel(1, 1),
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value i = arith::IndexCastOp::create(
+            nb, nl, element, linalg::IndexOp::create(nb, nl, 0));
+        Value n = linalg::IndexOp::create(nb, nl, 1);
+        Value last = arith::SubIOp::create(
+            nb, nl, getValueOrCreateConstantIndexOp(nb, nl, count),
+            arith::ConstantIndexOp::create(nb, nl, 1));
+        // c_0 = 0 and c_N = L start no sequence a token is in.
+        Value inner = arith::AndIOp::create(
+            nb, nl,
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ugt, n,
+                                  arith::ConstantIndexOp::create(nb, nl, 0)),
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, n, last));
+        Value started = arith::AndIOp::create(
+            nb, nl, inner,
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sle, args[0],
+                                  i));
+        Value step = arith::ExtUIOp::create(nb, nl, element, started);
+        return SmallVector<Value>{arith::AddIOp::create(nb, nl, args[1], step)};
+      });
+}
+
 Value GradientBuilder::padTokens(Value t, OpFoldResult low,
                                  OpFoldResult high) {
   SmallVector<OpFoldResult> sizes = dims(t);

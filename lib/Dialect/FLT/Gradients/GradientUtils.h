@@ -78,6 +78,11 @@ public:
   Value regroupState(Value state, OpFoldResult m, OpFoldResult r,
                      ArrayRef<unsigned> order);
 
+  /// The sequence of each of `length` packed tokens, [L] in cu_seqlens'
+  /// element type: the number of c_n ≤ i for 1 ≤ n < N (a count over the
+  /// offsets: O(L N), below the quadratic rules' O(L²)).
+  Value sequenceOfTokens(Value cuSeqlens, OpFoldResult length);
+
   /// `t` [B, H, N, F] with `low` zero tokens before it and `high` after.
   Value padTokens(Value t, OpFoldResult low, OpFoldResult high);
   /// [B, H, Np, F]: `t` [B, H, N, F] with zero tokens after it up to a

@@ -22,8 +22,12 @@
 // flt.linear_attention's (docs/Semantics.md 2.5), so the rule is that op's
 // rule, on an flt.linear_attention with the same operands.
 //
-// Not yet: fourier_integral, softmax with rpe(phi, psi), and softmax with
-// packed sequences or lengths: the rule says so in a diagnostic.
+// With rpe, exp(s_ij) is multiplied by M_ij = phi_i · psi_j: P_ij = E_ij M_ij
+// with E_ij = exp(s_ij - lse_i), dM_ij = E_ij (g_i · v_j - δ_i), dphi_i =
+// Σ_j dM_ij psi_j and dpsi_j = Σ_i dM_ij phi_i. Lengths and packed
+// sequences hide keys in the scores (and padded rows have no cotangent).
+//
+// Not yet: fourier_integral (a diagnostic says so).
 //
 //===----------------------------------------------------------------------===//
 
@@ -94,28 +98,45 @@ struct KernelAttentionGradient
     return grads;
   }
 
-  /// t q_I k_Jᵀ (+ the bias b_{j-i}) for the query tile at i0 and the key
-  /// tile at j0, -inf where a pair is hidden (a padding key j ≥ S, or j > i
-  /// when causal): [kTile, kTile].
-  struct Scores {
+  /// One (batch, head)'s operands, tile by tile: the scores t q_I k_Jᵀ
+  /// (+ the bias b_{j-i}) of the query tile at i0 and the key tile at j0,
+  /// -inf where a pair is hidden (a key past the keys there are, past n_b
+  /// with lengths, of another packed sequence, or j > i when causal), and
+  /// with rpe the mask M = phi_I psi_Jᵀ that multiplies exp(score).
+  struct Tiles {
     GradientBuilder &gb;
     Value keys;         // [Sp, d]
     Value biasRow;      // [Lp + Sp - 1] (padded coordinates), or null
+    Value sequence;     // [Lp] each token's packed sequence (-1: padding)
+    Value phi, psi;     // [Lp, r], [Sp, r], or null
     Value paddedLength; // Lp, index
-    Value keyCount;     // S, index
+    Value keyCount;     // the keys that exist: S, or min(n_b, S)
     float temperature;
     bool causal;
 
-    Value at(Value queryTile, Value i0, Value j0) {
+    Value rows(Value t, Value t0) {
+      OpBuilder &b = gb.builder();
+      return gb.slice(t, {t0, b.getIndexAttr(0)},
+                      {b.getIndexAttr(kTile), gb.dim(t, 1)}, 2);
+    }
+
+    Value mask(Value i0, Value j0) {
+      Type f32 = gb.builder().getF32Type();
+      OpFoldResult tile = gb.builder().getIndexAttr(kTile);
+      return gb.matmulAccumulate(rows(phi, i0), rows(psi, j0),
+                                 gb.filled({tile, tile}, f32, 0.0), false,
+                                 true);
+    }
+
+    Value scores(Value queryTile, Value i0, Value j0) {
       OpBuilder &b = gb.builder();
       Location loc = gb.location();
       MLIRContext *context = b.getContext();
       Type f32 = b.getF32Type();
       OpFoldResult tile = b.getIndexAttr(kTile);
-      Value keyTile =
-          gb.slice(keys, {j0, b.getIndexAttr(0)}, {tile, gb.dim(keys, 1)}, 2);
-      Value products = gb.matmulAccumulate(
-          queryTile, keyTile, gb.filled({tile, tile}, f32, 0.0), false, true);
+      Value products =
+          gb.matmulAccumulate(queryTile, rows(keys, j0),
+                              gb.filled({tile, tile}, f32, 0.0), false, true);
       SmallVector<Value> inputs = {products};
       SmallVector<AffineMap> maps = {gb.map(2, {0, 1})};
       if (biasRow) {
@@ -135,24 +156,37 @@ struct KernelAttentionGradient
         bindDims(context, i, j);
         maps.push_back(AffineMap::get(2, 0, {j - i + (kTile - 1)}, context));
       }
+      if (sequence) {
+        inputs.push_back(gb.slice(sequence, {i0}, {tile}, 1));
+        inputs.push_back(gb.slice(sequence, {j0}, {tile}, 1));
+        maps.push_back(gb.map(2, {0}));
+        maps.push_back(gb.map(2, {1}));
+      }
       maps.push_back(gb.map(2, {0, 1}));
       float t = temperature;
       bool withBias = static_cast<bool>(biasRow), isCausal = causal;
+      bool packed = static_cast<bool>(sequence);
       Value count = keyCount;
       return gb.generic1(
           inputs, gb.empty({tile, tile}, f32), maps,
           StructuredBuilder::parallel(2),
-          [&, t, withBias, isCausal, count, i0, j0](OpBuilder &nb, Location nl,
-                                                    ValueRange x) {
+          [&, t, withBias, isCausal, packed, count, i0,
+           j0](OpBuilder &nb, Location nl, ValueRange x) {
             Value s = arith::MulFOp::create(
                 nb, nl, x[0],
                 arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(t)));
+            unsigned next = 1;
             if (withBias)
-              s = arith::AddFOp::create(nb, nl, s, x[1]);
+              s = arith::AddFOp::create(nb, nl, s, x[next++]);
             Value j = arith::AddIOp::create(nb, nl, j0,
                                             linalg::IndexOp::create(nb, nl, 1));
             Value visible = arith::CmpIOp::create(
                 nb, nl, arith::CmpIPredicate::ult, j, count);
+            if (packed)
+              visible = arith::AndIOp::create(
+                  nb, nl, visible,
+                  arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq,
+                                        x[next], x[next + 1]));
             if (isCausal) {
               Value i = arith::AddIOp::create(
                   nb, nl, i0, linalg::IndexOp::create(nb, nl, 0));
@@ -183,6 +217,18 @@ struct KernelAttentionGradient
         arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0)), e);
   }
 
+  /// Elementwise over a [kTile, kTile] tile: body(scalars of `inputs`).
+  static Value tileMap(GradientBuilder &gb, ValueRange inputs,
+                       ArrayRef<AffineMap> inputMaps,
+                       StructuredBuilder::BodyFn body) {
+    SmallVector<AffineMap> maps(inputMaps);
+    maps.push_back(gb.map(2, {0, 1}));
+    OpFoldResult tile = gb.builder().getIndexAttr(kTile);
+    return gb.generic1(inputs,
+                       gb.empty({tile, tile}, gb.builder().getF32Type()), maps,
+                       StructuredBuilder::parallel(2), body);
+  }
+
   static FailureOr<SmallVector<Value>> softmaxVJP(KernelAttentionOp op,
                                                   GradientBuilder &gb,
                                                   ValueRange cotangents,
@@ -192,6 +238,9 @@ struct KernelAttentionGradient
     Type f32 = b.getF32Type();
     Value q = gb.toF32(op.getQ()), k = gb.toF32(op.getK());
     Value v = gb.toF32(op.getV()), bias = op.getBias();
+    Value phi = op.getPhi() ? gb.toF32(op.getPhi()) : Value();
+    Value psi = op.getPsi() ? gb.toF32(op.getPsi()) : Value();
+    Value lengths = op.getLengths(), cuSeqlens = op.getCuSeqlens();
     Value out = gb.toF32(op.getResult());
     Value g = cotangents[0]
                   ? gb.toF32(cotangents[0])
@@ -202,7 +251,12 @@ struct KernelAttentionGradient
     bool grouped =
         heads != cast<RankedTensorType>(op.getK().getType()).getDimSize(1) ||
         ShapedType::isDynamic(heads);
+    // Grouped k and v repeated to the query heads; lengths hide keys in the
+    // scores below (zero keys would still score) and drop the padded rows'
+    // cotangent (those rows are 0).
     GroupedPadding served(gb, q, k, v, g, grouped, /*lengths=*/Value());
+    if (lengths)
+      g = gb.zeroRowsFrom(g, lengths);
 
     // δ_i = g_i · out_i.
     Value delta =
@@ -215,11 +269,14 @@ struct KernelAttentionGradient
     OpFoldResult batch = gb.dim(q, 0), H = gb.dim(q, 1);
     OpFoldResult queries = gb.dim(q, 2), keysCount = gb.dim(k, 2);
     OpFoldResult d = gb.dim(q, 3), e = gb.dim(v, 3);
+    OpFoldResult r = phi ? gb.dim(phi, 3) : OpFoldResult();
     OpFoldResult Lp, Sp;
     Value qPad = gb.padTokensToTiles(q, kTile, Lp);
     Value gPad = gb.padTokensToTiles(g, kTile, Lp);
     Value kPad = gb.padTokensToTiles(k, kTile, Sp);
     Value vPad = gb.padTokensToTiles(v, kTile, Sp);
+    Value phiPad = phi ? gb.padTokensToTiles(phi, kTile, Lp) : Value();
+    Value psiPad = psi ? gb.padTokensToTiles(psi, kTile, Sp) : Value();
     Value deltaPad = gb.insert(delta, gb.filled({batch, H, Lp}, f32, 0.0),
                                {zero, zero, zero}, {batch, H, queries});
     AffineExpr s0, s1;
@@ -238,12 +295,32 @@ struct KernelAttentionGradient
           gb.insert(gb.toF32(bias), gb.filled({biasHeads, width}, f32, 0.0),
                     {zero, shift}, gb.dims(bias));
     }
+    // Packed (B = 1, S = L): each token's sequence, -1 on the padding.
+    Value sequencePad;
+    if (cuSeqlens) {
+      Type element =
+          cast<RankedTensorType>(cuSeqlens.getType()).getElementType();
+      sequencePad =
+          gb.insert(gb.sequenceOfTokens(cuSeqlens, queries),
+                    gb.filled({Lp}, element, -1.0), {zero}, {queries});
+    }
 
-    SmallVector<Value> inits = {gb.filled({batch, H, Lp, d}, f32, 0.0),
-                                gb.filled({batch, H, Sp, d}, f32, 0.0),
-                                gb.filled({batch, H, Sp, e}, f32, 0.0)};
+    // The gradients per (batch, head): dq, dk, dv, then dphi and dpsi with
+    // rpe, then db's row with a bias. dq and dphi are query-side (one tile
+    // per query tile), the others key-side (accumulated over query tiles).
+    enum Slot : unsigned { DQ, DK, DV };
+    const unsigned DPHI = 3, DPSI = phi ? 4 : 3, DB = phi ? 5 : 3;
+    SmallVector<SmallVector<OpFoldResult>> shapes = {{Lp, d}, {Sp, d}, {Sp, e}};
+    if (phi)
+      shapes.append({{Lp, r}, {Sp, r}});
     if (bias)
-      inits.push_back(gb.filled({batch, H, width}, f32, 0.0));
+      shapes.push_back({width});
+    SmallVector<Value> inits;
+    for (ArrayRef<OpFoldResult> shape : shapes) {
+      SmallVector<OpFoldResult> sizes = {batch, H};
+      sizes.append(shape.begin(), shape.end());
+      inits.push_back(gb.filled(sizes, f32, 0.0));
+    }
     auto forall = scf::ForallOp::create(
         b, loc, SmallVector<OpFoldResult>{zero, zero},
         SmallVector<OpFoldResult>{batch, H},
@@ -261,8 +338,16 @@ struct KernelAttentionGradient
                         {unit, unit, tokens, gb.dim(t, 3)}, 2);
       };
       Value qh = head(qPad, Lp), gh = head(gPad, Lp);
-      Value kh = head(kPad, Sp), vh = head(vPad, Sp);
       Value deltaH = gb.slice(deltaPad, {bi, h, zero}, {unit, unit, Lp}, 1);
+      Value keyCount = getValueOrCreateConstantIndexOp(b, loc, keysCount);
+      if (lengths) {
+        // min(max(n_b, 0), S): the kernels clamp the table the same way.
+        Value n = arith::IndexCastOp::create(
+            b, loc, b.getIndexType(),
+            tensor::ExtractOp::create(b, loc, lengths, ValueRange{bi}));
+        n = arith::MaxSIOp::create(b, loc, n, zeroIndex);
+        keyCount = arith::MinUIOp::create(b, loc, n, keyCount);
+      }
       Value biasRow;
       if (bias) {
         // One bias row for every head when the op has one.
@@ -272,31 +357,31 @@ struct KernelAttentionGradient
         Value hb = arith::MinUIOp::create(b, loc, h, last);
         biasRow = gb.slice(biasPad, {hb, zero}, {unit, width}, 1);
       }
-      Scores scores{gb,
-                    kh,
-                    biasRow,
-                    lp,
-                    getValueOrCreateConstantIndexOp(b, loc, keysCount),
-                    temperature,
-                    causal};
-      SmallVector<Value> headInits = {gb.filled({Lp, d}, f32, 0.0),
-                                      gb.filled({Sp, d}, f32, 0.0),
-                                      gb.filled({Sp, e}, f32, 0.0)};
-      if (bias)
-        headInits.push_back(gb.filled({width}, f32, 0.0));
-      auto rows = [&](Value t, Value t0) {
-        return gb.slice(t, {t0, zero}, {tile, gb.dim(t, 1)}, 2);
-      };
+      Tiles tiles{gb,
+                  head(kPad, Sp),
+                  biasRow,
+                  sequencePad,
+                  phi ? head(phiPad, Lp) : Value(),
+                  psi ? head(psiPad, Sp) : Value(),
+                  lp,
+                  keyCount,
+                  temperature,
+                  causal};
+      Value vh = head(vPad, Sp);
+      SmallVector<Value> headInits;
+      for (ArrayRef<OpFoldResult> shape : shapes)
+        headInits.push_back(gb.filled(shape, f32, 0.0));
       auto queryLoop = scf::ForOp::create(
           b, loc, zeroIndex, lp, step, headInits,
           [&](OpBuilder &, Location, Value i0, ValueRange acc) {
-            Value qI = rows(qh, i0), gI = rows(gh, i0);
+            Value qI = tiles.rows(qh, i0), gI = tiles.rows(gh, i0);
             Value deltaI = gb.slice(deltaH, {i0}, {tile}, 1);
             Value keyEnd = sp;
             if (causal)
               keyEnd = arith::MinUIOp::create(
                   b, loc, sp, arith::AddIOp::create(b, loc, i0, step));
-            // Pass 1: the rows' running max m and sum l of exp(s - m).
+            // Pass 1: the rows' running max m of the scores and sum l of
+            // exp(s - m) (times M with rpe).
             SmallVector<Value> stats = {
                 gb.filled({tile}, f32,
                           -std::numeric_limits<double>::infinity()),
@@ -304,7 +389,7 @@ struct KernelAttentionGradient
             auto statsLoop = scf::ForOp::create(
                 b, loc, zeroIndex, keyEnd, step, stats,
                 [&](OpBuilder &, Location, Value j0, ValueRange ml) {
-                  Value S = scores.at(qI, i0, j0);
+                  Value S = tiles.scores(qI, i0, j0);
                   Value rowMax = gb.generic1(
                       ValueRange{S},
                       gb.filled({tile}, f32,
@@ -315,8 +400,9 @@ struct KernelAttentionGradient
                         return one(
                             arith::MaximumFOp::create(nb, nl, x[1], x[0]));
                       });
-                  // l := l exp(m - m') + Σ_j exp(s - m'), m' = max(m, rowMax):
-                  // rescale, add, then move m (both read the old m first).
+                  // l := l exp(m - m') + Σ_j exp(s - m') M, m' = max(m,
+                  // rowMax): rescale, add, then move m (both read the old m
+                  // first).
                   Value rescaled = gb.generic1(
                       ValueRange{ml[0], rowMax}, ml[1],
                       {gb.map(1, {0}), gb.map(1, {0}), gb.map(1, {0})},
@@ -327,16 +413,25 @@ struct KernelAttentionGradient
                         return one(arith::MulFOp::create(
                             nb, nl, x[2], expShifted(nb, nl, x[0], next)));
                       });
+                  SmallVector<Value> inputs = {S, ml[0], rowMax};
+                  SmallVector<AffineMap> maps = {
+                      gb.map(2, {0, 1}), gb.map(2, {0}), gb.map(2, {0})};
+                  if (phi) {
+                    inputs.push_back(tiles.mask(i0, j0));
+                    maps.push_back(gb.map(2, {0, 1}));
+                  }
+                  maps.push_back(gb.map(2, {0}));
+                  bool masked = static_cast<bool>(phi);
                   Value l = gb.generic1(
-                      ValueRange{S, ml[0], rowMax}, rescaled,
-                      {gb.map(2, {0, 1}), gb.map(2, {0}), gb.map(2, {0}),
-                       gb.map(2, {0})},
-                      StructuredBuilder::parallel(1, 1),
-                      [](OpBuilder &nb, Location nl, ValueRange x) {
+                      inputs, rescaled, maps, StructuredBuilder::parallel(1, 1),
+                      [masked](OpBuilder &nb, Location nl, ValueRange x) {
                         Value next =
                             arith::MaximumFOp::create(nb, nl, x[1], x[2]);
-                        return one(arith::AddFOp::create(
-                            nb, nl, x[3], expShifted(nb, nl, x[0], next)));
+                        Value term = expShifted(nb, nl, x[0], next);
+                        if (masked)
+                          term = arith::MulFOp::create(nb, nl, term, x[3]);
+                        return one(
+                            arith::AddFOp::create(nb, nl, x.back(), term));
                       });
                   Value m =
                       gb.generic1(ValueRange{rowMax}, ml[0],
@@ -356,48 +451,90 @@ struct KernelAttentionGradient
                   return one(arith::AddFOp::create(
                       nb, nl, x[0], math::LogOp::create(nb, nl, x[1])));
                 });
-            // Pass 2: P, dS, and the gradients.
-            SmallVector<Value> grads = {gb.filled({tile, d}, f32, 0.0), acc[1],
-                                        acc[2]};
+            // Pass 2: P, dS, and the gradients. The query-side ones start
+            // from zero tiles, the key-side ones carry on.
+            SmallVector<Value> grads = {gb.filled({tile, d}, f32, 0.0), acc[DK],
+                                        acc[DV]};
+            if (phi)
+              grads.append({gb.filled({tile, r}, f32, 0.0), acc[DPSI]});
             if (bias)
-              grads.push_back(acc[3]);
+              grads.push_back(acc[DB]);
             auto gradLoop = scf::ForOp::create(
                 b, loc, zeroIndex, keyEnd, step, grads,
                 [&](OpBuilder &, Location, Value j0, ValueRange gr) {
-                  Value S = scores.at(qI, i0, j0);
-                  Value P = gb.generic1(
-                      ValueRange{S, lse}, gb.empty({tile, tile}, f32),
-                      {gb.map(2, {0, 1}), gb.map(2, {0}), gb.map(2, {0, 1})},
-                      StructuredBuilder::parallel(2),
+                  Value S = tiles.scores(qI, i0, j0);
+                  // E = exp(s - lse); P = E M (E without rpe). A row with
+                  // lse = -inf sees nothing (with rpe: a padding row, whose
+                  // phi is 0): E = 0 there.
+                  Value E = tileMap(
+                      gb, ValueRange{S, lse},
+                      {gb.map(2, {0, 1}), gb.map(2, {0})},
                       [](OpBuilder &nb, Location nl, ValueRange x) {
-                        return one(expShifted(nb, nl, x[0], x[1]));
+                        Value none = arith::CmpFOp::create(
+                            nb, nl, arith::CmpFPredicate::OEQ, x[1],
+                            arith::ConstantOp::create(
+                                nb, nl,
+                                nb.getF32FloatAttr(
+                                    -std::numeric_limits<float>::infinity())));
+                        return one(arith::SelectOp::create(
+                            nb, nl, none,
+                            arith::ConstantOp::create(nb, nl,
+                                                      nb.getF32FloatAttr(0)),
+                            expShifted(nb, nl, x[0], x[1])));
                       });
-                  Value kJ = rows(kh, j0), vJ = rows(vh, j0);
+                  Value M = phi ? tiles.mask(i0, j0) : Value();
+                  Value P = E;
+                  if (phi)
+                    P = tileMap(
+                        gb, ValueRange{E, M},
+                        {gb.map(2, {0, 1}), gb.map(2, {0, 1})},
+                        [](OpBuilder &nb, Location nl, ValueRange x) {
+                          return one(arith::MulFOp::create(nb, nl, x[0], x[1]));
+                        });
+                  Value kJ = tiles.rows(tiles.keys, j0),
+                        vJ = tiles.rows(vh, j0);
+                  SmallVector<Value> next(gr.begin(), gr.end());
                   // dv_J += Pᵀ g_I.
                   Value dvJ = gb.matmulAccumulate(
-                      P, gI, gb.slice(gr[2], {j0, zero}, {tile, e}, 2), true,
+                      P, gI, gb.slice(gr[DV], {j0, zero}, {tile, e}, 2), true,
                       false);
-                  Value dv = gb.insert(dvJ, gr[2], {j0, zero}, {tile, e});
-                  // dS = P (g_I v_Jᵀ - δ_I).
+                  next[DV] = gb.insert(dvJ, gr[DV], {j0, zero}, {tile, e});
+                  // c = g_I v_Jᵀ - δ_I; dS = P c, dM = E c.
                   Value dP = gb.matmulAccumulate(
                       gI, vJ, gb.filled({tile, tile}, f32, 0.0), false, true);
-                  Value dS = gb.generic1(
-                      ValueRange{P, dP, deltaI}, gb.empty({tile, tile}, f32),
-                      {gb.map(2, {0, 1}), gb.map(2, {0, 1}), gb.map(2, {0}),
-                       gb.map(2, {0, 1})},
-                      StructuredBuilder::parallel(2),
+                  Value c = tileMap(
+                      gb, ValueRange{dP, deltaI},
+                      {gb.map(2, {0, 1}), gb.map(2, {0})},
                       [](OpBuilder &nb, Location nl, ValueRange x) {
-                        return one(arith::MulFOp::create(
-                            nb, nl, x[0],
-                            arith::SubFOp::create(nb, nl, x[1], x[2])));
+                        return one(arith::SubFOp::create(nb, nl, x[0], x[1]));
                       });
+                  auto times = [&](Value x) {
+                    return tileMap(
+                        gb, ValueRange{x, c},
+                        {gb.map(2, {0, 1}), gb.map(2, {0, 1})},
+                        [](OpBuilder &nb, Location nl, ValueRange y) {
+                          return one(arith::MulFOp::create(nb, nl, y[0], y[1]));
+                        });
+                  };
+                  Value dS = times(P);
                   // dq_I += dS k_J, dk_J += dSᵀ q_I (times t at the end).
-                  Value dq = gb.matmulAccumulate(dS, kJ, gr[0], false, false);
+                  next[DQ] = gb.matmulAccumulate(dS, kJ, gr[DQ], false, false);
                   Value dkJ = gb.matmulAccumulate(
-                      dS, qI, gb.slice(gr[1], {j0, zero}, {tile, d}, 2), true,
+                      dS, qI, gb.slice(gr[DK], {j0, zero}, {tile, d}, 2), true,
                       false);
-                  Value dk = gb.insert(dkJ, gr[1], {j0, zero}, {tile, d});
-                  SmallVector<Value> next = {dq, dk, dv};
+                  next[DK] = gb.insert(dkJ, gr[DK], {j0, zero}, {tile, d});
+                  if (phi) {
+                    // dphi_I += dM psi_J, dpsi_J += dMᵀ phi_I.
+                    Value dM = times(E);
+                    next[DPHI] = gb.matmulAccumulate(
+                        dM, tiles.rows(tiles.psi, j0), gr[DPHI], false, false);
+                    Value dpsiJ = gb.matmulAccumulate(
+                        dM, tiles.rows(tiles.phi, i0),
+                        gb.slice(gr[DPSI], {j0, zero}, {tile, r}, 2), true,
+                        false);
+                    next[DPSI] =
+                        gb.insert(dpsiJ, gr[DPSI], {j0, zero}, {tile, r});
+                  }
                   if (bias) {
                     Value offset = arith::SubIOp::create(
                         b, loc,
@@ -405,30 +542,27 @@ struct KernelAttentionGradient
                             b, loc, j0,
                             arith::SubIOp::create(b, loc, lp, step)),
                         i0);
-                    next.push_back(gb.addDiagonals(gr[3], dS, offset));
+                    next[DB] = gb.addDiagonals(gr[DB], dS, offset);
                   }
                   scf::YieldOp::create(b, loc, next);
                 });
-            SmallVector<Value> next = {
-                gb.insert(gradLoop.getResult(0), acc[0], {i0, zero}, {tile, d}),
-                gradLoop.getResult(1), gradLoop.getResult(2)};
-            if (bias)
-              next.push_back(gradLoop.getResult(3));
+            SmallVector<Value> next(gradLoop.getResults());
+            next[DQ] = gb.insert(next[DQ], acc[DQ], {i0, zero}, {tile, d});
+            if (phi)
+              next[DPHI] =
+                  gb.insert(next[DPHI], acc[DPHI], {i0, zero}, {tile, r});
             scf::YieldOp::create(b, loc, next);
           });
       b.setInsertionPointToStart(forall.getTerminator().getBody());
-      auto put = [&](unsigned index, ArrayRef<OpFoldResult> offsets,
-                     ArrayRef<OpFoldResult> sizes) {
+      for (auto [index, shape] : llvm::enumerate(shapes)) {
+        SmallVector<OpFoldResult> offsets = {bi, h}, sizes = {unit, unit};
+        offsets.append(shape.size(), zero);
+        sizes.append(shape.begin(), shape.end());
         SmallVector<OpFoldResult> strides(offsets.size(), unit);
         tensor::ParallelInsertSliceOp::create(
             b, loc, queryLoop.getResult(index),
             forall.getRegionIterArgs()[index], offsets, sizes, strides);
-      };
-      put(0, {bi, h, zero, zero}, {unit, unit, Lp, d});
-      put(1, {bi, h, zero, zero}, {unit, unit, Sp, d});
-      put(2, {bi, h, zero, zero}, {unit, unit, Sp, e});
-      if (bias)
-        put(3, {bi, h, zero}, {unit, unit, width});
+      }
     }
 
     auto scaled = [&](Value x) {
@@ -438,7 +572,8 @@ struct KernelAttentionGradient
                       return one(arith::MulFOp::create(nb, nl, y[0], t));
                     });
     };
-    auto unpadded = [&](Value x, OpFoldResult tokens) {
+    auto unpadded = [&](unsigned slot, OpFoldResult tokens) {
+      Value x = forall.getResult(slot);
       return gb.slice(x, {zero, zero, zero, zero},
                       {batch, H, tokens, gb.dim(x, 3)}, 4);
     };
@@ -447,20 +582,24 @@ struct KernelAttentionGradient
       return operandIndex(op.getODSOperandIndexAndLength(group));
     };
     if (needed[*at(0)])
-      grads[*at(0)] = gb.castTo(scaled(unpadded(forall.getResult(0), queries)),
-                                op.getQ().getType());
+      grads[*at(0)] =
+          gb.castTo(scaled(unpadded(DQ, queries)), op.getQ().getType());
     if (needed[*at(1)])
-      grads[*at(1)] = gb.castTo(
-          served.keyGradient(scaled(unpadded(forall.getResult(1), keysCount))),
-          op.getK().getType());
+      grads[*at(1)] =
+          gb.castTo(served.keyGradient(scaled(unpadded(DK, keysCount))),
+                    op.getK().getType());
     if (needed[*at(2)])
-      grads[*at(2)] = gb.castTo(
-          served.valueGradient(unpadded(forall.getResult(2), keysCount)),
-          op.getV().getType());
+      grads[*at(2)] = gb.castTo(served.valueGradient(unpadded(DV, keysCount)),
+                                op.getV().getType());
+    if (phi && needed[*at(5)])
+      grads[*at(5)] = gb.castTo(unpadded(DPHI, queries), op.getPhi().getType());
+    if (psi && needed[*at(6)])
+      grads[*at(6)] =
+          gb.castTo(unpadded(DPSI, keysCount), op.getPsi().getType());
     if (bias && needed[*at(4)]) {
       // Σ over the batch (and the heads, for one shared bias row), then the
       // op's columns.
-      Value rows = forall.getResult(3);
+      Value rows = forall.getResult(DB);
       std::optional<int64_t> shared = getConstantIntValue(biasHeads);
       bool oneRow = shared && *shared == 1;
       SmallVector<unsigned> reduced =
@@ -487,12 +626,6 @@ struct KernelAttentionGradient
     case PairKernel::Dot:
       return dotVJP(op, gb, cotangents, needed);
     case PairKernel::Softmax:
-      if (op.getPhi())
-        return op.emitOpError(
-            "gradient: softmax with rpe(phi, psi) has no rule yet");
-      if (op.getCuSeqlens() || op.getLengths())
-        return op.emitOpError("gradient: softmax with packed sequences or "
-                              "lengths has no rule yet");
       return softmaxVJP(op, gb, cotangents, needed);
     case PairKernel::FourierIntegral:
       break;

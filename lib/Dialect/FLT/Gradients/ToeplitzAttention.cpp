@@ -63,40 +63,6 @@ struct ToeplitzAttentionGradient
     return transposed ? gb.reverseTokens(out) : out;
   }
 
-  /// The sequence of each token, [L] in cu_seqlens' element type: the
-  /// number of c_n ≤ i for 1 ≤ n < N (a count over the offsets: O(L N),
-  /// below the correlation's O(L²)).
-  static Value sequenceOfTokens(GradientBuilder &gb, Value cuSeqlens,
-                                OpFoldResult length) {
-    Type element = cast<RankedTensorType>(cuSeqlens.getType()).getElementType();
-    OpFoldResult count = gb.dim(cuSeqlens, 0);
-    return gb.generic1(
-        ValueRange{cuSeqlens}, gb.filled({length}, element, 0.0),
-        {gb.map(2, {1}), gb.map(2, {0})}, StructuredBuilder::parallel(1, 1),
-        [&](OpBuilder &nb, Location nl, ValueRange args) {
-          Value i = arith::IndexCastOp::create(
-              nb, nl, element, linalg::IndexOp::create(nb, nl, 0));
-          Value n = linalg::IndexOp::create(nb, nl, 1);
-          Value last = arith::SubIOp::create(
-              nb, nl, getValueOrCreateConstantIndexOp(nb, nl, count),
-              arith::ConstantIndexOp::create(nb, nl, 1));
-          // c_0 = 0 and c_N = L start no sequence a token is in.
-          Value inner = arith::AndIOp::create(
-              nb, nl,
-              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ugt, n,
-                                    arith::ConstantIndexOp::create(nb, nl, 0)),
-              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, n,
-                                    last));
-          Value started = arith::AndIOp::create(
-              nb, nl, inner,
-              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sle, args[0],
-                                    i));
-          Value step = arith::ExtUIOp::create(nb, nl, element, started);
-          return SmallVector<Value>{
-              arith::AddIOp::create(nb, nl, args[1], step)};
-        });
-  }
-
   /// acc[h, c] = Σ_{b,i} (fq_i · fk_j) (a_i · k_j), j = i + c - (L - 1)
   /// (j ≤ i when causal; i and j in one sequence when packed). Per head (an
   /// scf.forall), tile by tile of the L × L plane (kTile × kTile, tokens
@@ -282,7 +248,7 @@ struct ToeplitzAttentionGradient
     Value cuSeqlens = op.getCuSeqlens(), reversedCuSeqlens, sequence;
     if (cuSeqlens) {
       reversedCuSeqlens = gb.reverseOffsets(cuSeqlens, gb.dim(fq, 2));
-      sequence = sequenceOfTokens(gb, cuSeqlens, gb.dim(fq, 2));
+      sequence = gb.sequenceOfTokens(cuSeqlens, gb.dim(fq, 2));
     }
     auto T = [&](Value q, Value k, Value vals, bool transposed) {
       return product(op, gb, q, k, vals, transposed, cuSeqlens,

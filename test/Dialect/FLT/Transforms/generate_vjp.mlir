@@ -322,12 +322,3 @@ func.func @dot_rpe(%q: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x4xf32>, %phi: tenso
        : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x3xf32>, tensor<1x2x?x3xf32> -> tensor<1x2x?x4xf32>
   return %o : tensor<1x2x?x4xf32>
 }
-
-// -----
-
-func.func @softmax_rpe(%q: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x4xf32>, %phi: tensor<1x2x?x3xf32>) -> tensor<1x2x?x4xf32> {
-  // expected-error @+1 {{'flt.kernel_attention' op gradient: softmax with rpe(phi, psi) has no rule yet}}
-  %o = flt.kernel_attention %q, %q, %v rpe(%phi, %phi)
-       : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x3xf32>, tensor<1x2x?x3xf32> -> tensor<1x2x?x4xf32>
-  return %o : tensor<1x2x?x4xf32>
-}
