@@ -2,7 +2,9 @@
 # softmax (FlashAttention-style: scores recomputed tile by tile from each
 # row's log-sum-exp) with and without a Toeplitz bias b, causal and not,
 # S != L, grouped key/value heads, f16 activations, an rpe mask, lengths and
-# packed sequences; dot with rpe (flt.linear_attention's rule). L = 1, 7, 130
+# packed sequences; fourier_integral (log domain: R, power, bias, rpe, a row
+# of exact-zero scores, d = 64 where every score underflows f32); dot with
+# rpe (flt.linear_attention's rule). L = 1, 7, 130
 # and one case at 1000 (several 64-token tiles, a partial last one); every
 # gradient (dq, dk, dv, db, dphi, dpsi) against float64 torch autograd of the
 # formula (flt.reference_autograd).
@@ -58,6 +60,30 @@ def served(name, causal, rpe, table):
                 [("%o", V)])
 
 
+def fourier(name, dim, causal, bias, power, rpe):
+    """fourier_integral (normalized form) with scale(R) [H, dim]."""
+    Q = ttype((1, H, 1, dim), dynamic=(0, 2))
+    V = ttype((1, H, 1, e), dynamic=(0, 2))
+    RT = ttype((H, dim))
+    BT = ttype((H, 1), dynamic=(1,))
+    P = ttype((1, H, 1, r), dynamic=(0, 2))
+    args, groups, types = [("q", Q), ("k", Q), ("v", V), ("R", RT)], \
+        " scale(%R)", [Q, Q, V, RT]
+    if bias:
+        args.append(("b", BT))
+        groups += " bias(%b)"
+        types.append(BT)
+    if rpe:
+        args += [("phi", P), ("psi", P)]
+        groups += " rpe(%phi, %psi)"
+        types += [P, P]
+    return func(name, args,
+                [f"%o = flt.kernel_attention %q, %k, %v{groups} {{kernel = "
+                 f"#flt.pair_kernel<fourier_integral>, power = {power} : i64, "
+                 f"causal = {str(causal).lower()}}} : {', '.join(types)} -> "
+                 f"{V}"], [("%o", V)])
+
+
 def dot(name, causal):
     Q = ttype((1, H, 1, d), dynamic=(0, 2))
     V = ttype((1, H, 1, e), dynamic=(0, 2))
@@ -84,8 +110,13 @@ serving = sampled([("rpe", False, True, None), ("rpe_causal", True, True, None),
                    ("lengths_causal_rpe", True, True, "lengths"),
                    ("packed", False, False, "packed"),
                    ("packed_causal", True, False, "packed")])
+fouriers = sampled([("fourier", 6, False, False, 4, False),
+                    ("fourier_causal_bias_p2", 6, True, True, 2, False),
+                    ("fourier_rpe", 6, False, False, 4, True),
+                    ("fourier_d64", 64, False, True, 4, False)])
 lib = Library([softmax(*c) for c in cases] + [dot(*c) for c in dots] +
-              [served(*c) for c in serving], ["--gradients"])
+              [served(*c) for c in serving] + [fourier(*c) for c in fouriers],
+              ["--gradients"])
 g = rng(41)
 for name, causal, bias, kv, dtype, temperature in cases:
     shapes = [(1, 1, 1), (2, 7, 7), (1, 130, 130)]
@@ -146,6 +177,40 @@ for name, causal, rpe, table in serving:
         differentiable = [x for x, name in zip(inputs, names) if name]
         compare(f"{name} B={B} L={L}", lib, name, inputs, [cot],
                 lambda *x, fn=fn, n=len(differentiable): fn(*x[:n]), names)
+for name, dim, causal, bias, power, rpe in fouriers:
+    # fourier_d64: with R = 1 and d = 64 each score is about exp(-90), far
+    # below f32's smallest normal: the log domain keeps forward and backward
+    # finite. fourier_rpe: query row 2 has phi = 0, so every score of it is
+    # exactly 0 (the row and its gradients are 0).
+    shapes = [(1, 300, 300)] if dim == 64 else \
+        [(1, 1, 1), (2, 7, 7), (1, 130, 130)] + \
+        ([] if causal else [(2, 9, 70)])
+    for B, L, S in shapes:
+        q, k = normal(g, (B, H, L, dim)), normal(g, (B, H, S, dim))
+        v, cot = normal(g, (B, H, S, e)), normal(g, (B, H, L, e))
+        R = (np.ones((H, dim)) if dim == 64 else
+             g.uniform(0.3, 1.5, (H, dim))).astype(np.float32)
+        inputs, names = [q, k, v, R], ["q", "k", "v", "R"]
+        if bias:
+            inputs.append((0.5 * g.standard_normal((H, L + S - 1))).astype(
+                np.float32))
+            names.append("b")
+        if rpe:
+            phi = positive(g, (B, H, L, r))
+            if L > 2:
+                phi[:, :, 2] = 0.0
+            inputs += [phi, positive(g, (B, H, S, r))]
+            names += ["phi", "psi"]
+
+        def fn(*x, causal=causal, bias=bias, rpe=rpe, power=power):
+            rest = list(x[4:])
+            b = rest.pop(0) if bias else None
+            phi, psi = (rest[0], rest[1]) if rpe else (None, None)
+            return ra.kernel_attention(x[0], x[1], x[2], "fourier_integral",
+                                       scale=x[3], bias=b, phi=phi, psi=psi,
+                                       causal=causal, power=power)
+        compare(f"{name} B={B} L={L} S={S}", lib, name, inputs, [cot], fn,
+                names)
 for name, causal in dots:
     for B, L in [(1, 1), (2, 7), (1, 130)]:
         q, k = normal(g, (B, H, L, d)), normal(g, (B, H, L, d))

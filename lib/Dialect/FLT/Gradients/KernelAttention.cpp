@@ -27,7 +27,12 @@
 // Σ_j dM_ij psi_j and dpsi_j = Σ_i dM_ij phi_i. Lengths and packed
 // sequences hide keys in the scores (and padded rows have no cotangent).
 //
-// Not yet: fourier_integral (a diagnostic says so).
+// fourier_integral (normalized form) is the same computation with log scores
+// ℓ_ij = p Σ_c log|sinc(R_c Δ_ijc)| (Δ = q_i - k_j; -inf where a sinc is
+// exactly 0: such a key is hidden, as in the forward): dℓ is softmax's dS,
+// and dq_ic = Σ_j dℓ_ij p R_c h(R_c Δ_ijc), dk_jc = -Σ_i (the same), dR_c =
+// Σ_ij dℓ_ij p Δ_ijc h(R_c Δ_ijc), with h = d/dx log|sinc x| (its series near
+// 0). Not yet: the amplitude_eps form (a diagnostic says so).
 //
 //===----------------------------------------------------------------------===//
 
@@ -113,11 +118,128 @@ struct KernelAttentionGradient
     Value keyCount;     // the keys that exist: S, or min(n_b, S)
     float temperature;
     bool causal;
+    Value scaleRow; // fourier_integral: R_h [d]; null for softmax
+    int64_t power;
 
     Value rows(Value t, Value t0) {
       OpBuilder &b = gb.builder();
       return gb.slice(t, {t0, b.getIndexAttr(0)},
                       {b.getIndexAttr(kTile), gb.dim(t, 1)}, 2);
+    }
+
+    /// fourier_integral: power Σ_c log|sinc(R_c (q_ic - k_jc))| per pair,
+    /// as the forward lowering computes it (log|sin x| - log|x|, 0 at
+    /// x = 0, -inf where sin x is exactly 0).
+    Value logSincs(Value queryTile, Value keyTile) {
+      OpBuilder &b = gb.builder();
+      OpFoldResult tile = b.getIndexAttr(kTile);
+      float p = static_cast<float>(power);
+      return gb.generic1(
+          ValueRange{queryTile, keyTile, scaleRow},
+          gb.filled({tile, tile}, b.getF32Type(), 0.0),
+          {gb.map(3, {0, 2}), gb.map(3, {1, 2}), gb.map(3, {2}),
+           gb.map(3, {0, 1})},
+          StructuredBuilder::parallel(2, 1),
+          [p](OpBuilder &nb, Location nl, ValueRange x) {
+            Value arg = arith::MulFOp::create(
+                nb, nl, x[2], arith::SubFOp::create(nb, nl, x[0], x[1]));
+            Value zeroF =
+                arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0));
+            Value atZero = arith::CmpFOp::create(
+                nb, nl, arith::CmpFPredicate::OEQ, arg, zeroF);
+            Value logSin = math::LogOp::create(
+                nb, nl,
+                math::AbsFOp::create(nb, nl, math::SinOp::create(nb, nl, arg)));
+            Value logX =
+                math::LogOp::create(nb, nl, math::AbsFOp::create(nb, nl, arg));
+            Value term = arith::SelectOp::create(
+                nb, nl, atZero, zeroF,
+                arith::SubFOp::create(nb, nl, logSin, logX));
+            return one(arith::AddFOp::create(
+                nb, nl, x[3],
+                arith::MulFOp::create(
+                    nb, nl,
+                    arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(p)),
+                    term)));
+          });
+    }
+
+    /// fourier_integral's contributions of a tile's dS (the cotangent of
+    /// its log scores; 0 where a score is hidden or exactly 0) to dq, dk or
+    /// dR: with x = R_c (q_ic - k_jc) and h(x) = d/dx log|sinc x|,
+    ///   dq_ic += Σ_j dS_ij p R_c h(x)    (`into` [T, d], loops (i, c, j))
+    ///   dk_jc -= Σ_i dS_ij p R_c h(x)    (`into` [T, d], loops (j, c, i))
+    ///   dR_c  += Σ_ij dS_ij p (q_ic - k_jc) h(x)   (`into` [d])
+    enum class Sinc { Query, Key, Scale };
+    Value sincGradient(Sinc which, Value dS, Value queryTile, Value keyTile,
+                       Value into) {
+      float p = static_cast<float>(power);
+      auto body = [p, which](OpBuilder &nb, Location nl, ValueRange x) {
+        // x: dS_ij, q_ic, k_jc, R_c, acc.
+        auto c = [&](double value) {
+          return arith::ConstantOp::create(
+              nb, nl, nb.getF32FloatAttr(static_cast<float>(value)));
+        };
+        Value delta = arith::SubFOp::create(nb, nl, x[1], x[2]);
+        Value arg = arith::MulFOp::create(nb, nl, x[3], delta);
+        // h(x) = cot x - 1/x = (x cos x - sin x) / (x sin x); near 0 its
+        // series (the direct form cancels there).
+        Value x2 = arith::MulFOp::create(nb, nl, arg, arg);
+        Value poly = arith::AddFOp::create(
+            nb, nl, c(-1.0 / 45),
+            arith::MulFOp::create(
+                nb, nl, x2,
+                arith::AddFOp::create(
+                    nb, nl, c(-2.0 / 945),
+                    arith::MulFOp::create(nb, nl, x2, c(-1.0 / 4725)))));
+        Value series = arith::MulFOp::create(
+            nb, nl, arg,
+            arith::AddFOp::create(nb, nl, c(-1.0 / 3),
+                                  arith::MulFOp::create(nb, nl, x2, poly)));
+        Value sin = math::SinOp::create(nb, nl, arg);
+        Value cos = math::CosOp::create(nb, nl, arg);
+        Value direct = arith::DivFOp::create(
+            nb, nl,
+            arith::SubFOp::create(nb, nl,
+                                  arith::MulFOp::create(nb, nl, arg, cos), sin),
+            arith::MulFOp::create(nb, nl, arg, sin));
+        Value small =
+            arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OLT,
+                                  math::AbsFOp::create(nb, nl, arg), c(0.5));
+        Value h = arith::SelectOp::create(nb, nl, small, series, direct);
+        Value factor = which == Sinc::Scale ? delta : x[3];
+        Value term = arith::MulFOp::create(
+            nb, nl, x[0],
+            arith::MulFOp::create(nb, nl, c(p),
+                                  arith::MulFOp::create(nb, nl, factor, h)));
+        // A hidden pair (dS = 0) may sit where h is infinite.
+        Value hidden = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ,
+                                             x[0], c(0.0));
+        term = arith::SelectOp::create(nb, nl, hidden, c(0.0), term);
+        if (which == Sinc::Key)
+          return one(arith::SubFOp::create(nb, nl, x[4], term));
+        return one(arith::AddFOp::create(nb, nl, x[4], term));
+      };
+      switch (which) {
+      case Sinc::Query: // loops (i, c, j)
+        return gb.generic1(ValueRange{dS, queryTile, keyTile, scaleRow}, into,
+                           {gb.map(3, {0, 2}), gb.map(3, {0, 1}),
+                            gb.map(3, {2, 1}), gb.map(3, {1}),
+                            gb.map(3, {0, 1})},
+                           StructuredBuilder::parallel(2, 1), body);
+      case Sinc::Key: // loops (j, c, i)
+        return gb.generic1(ValueRange{dS, queryTile, keyTile, scaleRow}, into,
+                           {gb.map(3, {2, 0}), gb.map(3, {2, 1}),
+                            gb.map(3, {0, 1}), gb.map(3, {1}),
+                            gb.map(3, {0, 1})},
+                           StructuredBuilder::parallel(2, 1), body);
+      case Sinc::Scale: // loops (c, i, j)
+        return gb.generic1(ValueRange{dS, queryTile, keyTile, scaleRow}, into,
+                           {gb.map(3, {1, 2}), gb.map(3, {1, 0}),
+                            gb.map(3, {2, 0}), gb.map(3, {0}), gb.map(3, {0})},
+                           StructuredBuilder::parallel(1, 2), body);
+      }
+      llvm_unreachable("unknown sinc gradient");
     }
 
     Value mask(Value i0, Value j0) {
@@ -135,8 +257,10 @@ struct KernelAttentionGradient
       Type f32 = b.getF32Type();
       OpFoldResult tile = b.getIndexAttr(kTile);
       Value products =
-          gb.matmulAccumulate(queryTile, rows(keys, j0),
-                              gb.filled({tile, tile}, f32, 0.0), false, true);
+          scaleRow ? logSincs(queryTile, rows(keys, j0))
+                   : gb.matmulAccumulate(queryTile, rows(keys, j0),
+                                         gb.filled({tile, tile}, f32, 0.0),
+                                         false, true);
       SmallVector<Value> inputs = {products};
       SmallVector<AffineMap> maps = {gb.map(2, {0, 1})};
       if (biasRow) {
@@ -163,7 +287,8 @@ struct KernelAttentionGradient
         maps.push_back(gb.map(2, {1}));
       }
       maps.push_back(gb.map(2, {0, 1}));
-      float t = temperature;
+      // fourier_integral's log-domain scores take no temperature.
+      float t = scaleRow ? 1.0f : temperature;
       bool withBias = static_cast<bool>(biasRow), isCausal = causal;
       bool packed = static_cast<bool>(sequence);
       Value count = keyCount;
@@ -241,6 +366,10 @@ struct KernelAttentionGradient
     Value phi = op.getPhi() ? gb.toF32(op.getPhi()) : Value();
     Value psi = op.getPsi() ? gb.toF32(op.getPsi()) : Value();
     Value lengths = op.getLengths(), cuSeqlens = op.getCuSeqlens();
+    // fourier_integral (normalized form): the scores are log-domain sinc
+    // products; everything else is softmax's.
+    Value scale = op.getScale() ? gb.toF32(op.getScale()) : Value();
+    bool fourier = op.getKernel() == PairKernel::FourierIntegral;
     Value out = gb.toF32(op.getResult());
     Value g = cotangents[0]
                   ? gb.toF32(cotangents[0])
@@ -310,11 +439,14 @@ struct KernelAttentionGradient
     // per query tile), the others key-side (accumulated over query tiles).
     enum Slot : unsigned { DQ, DK, DV };
     const unsigned DPHI = 3, DPSI = phi ? 4 : 3, DB = phi ? 5 : 3;
+    const unsigned DR = DB + (bias ? 1 : 0);
     SmallVector<SmallVector<OpFoldResult>> shapes = {{Lp, d}, {Sp, d}, {Sp, e}};
     if (phi)
       shapes.append({{Lp, r}, {Sp, r}});
     if (bias)
       shapes.push_back({width});
+    if (fourier)
+      shapes.push_back({d});
     SmallVector<Value> inits;
     for (ArrayRef<OpFoldResult> shape : shapes) {
       SmallVector<OpFoldResult> sizes = {batch, H};
@@ -366,7 +498,9 @@ struct KernelAttentionGradient
                   lp,
                   keyCount,
                   temperature,
-                  causal};
+                  causal,
+                  fourier ? gb.slice(scale, {h, zero}, {unit, d}, 1) : Value(),
+                  static_cast<int64_t>(op.getPower())};
       Value vh = head(vPad, Sp);
       SmallVector<Value> headInits;
       for (ArrayRef<OpFoldResult> shape : shapes)
@@ -459,6 +593,8 @@ struct KernelAttentionGradient
               grads.append({gb.filled({tile, r}, f32, 0.0), acc[DPSI]});
             if (bias)
               grads.push_back(acc[DB]);
+            if (fourier)
+              grads.push_back(acc[DR]);
             auto gradLoop = scf::ForOp::create(
                 b, loc, zeroIndex, keyEnd, step, grads,
                 [&](OpBuilder &, Location, Value j0, ValueRange gr) {
@@ -517,11 +653,20 @@ struct KernelAttentionGradient
                         });
                   };
                   Value dS = times(P);
-                  // dq_I += dS k_J, dk_J += dSᵀ q_I (times t at the end).
-                  next[DQ] = gb.matmulAccumulate(dS, kJ, gr[DQ], false, false);
-                  Value dkJ = gb.matmulAccumulate(
-                      dS, qI, gb.slice(gr[DK], {j0, zero}, {tile, d}, 2), true,
-                      false);
+                  Value dkJ = gb.slice(gr[DK], {j0, zero}, {tile, d}, 2);
+                  if (fourier) {
+                    using Sinc = Tiles::Sinc;
+                    next[DQ] =
+                        tiles.sincGradient(Sinc::Query, dS, qI, kJ, gr[DQ]);
+                    dkJ = tiles.sincGradient(Sinc::Key, dS, qI, kJ, dkJ);
+                    next[DR] =
+                        tiles.sincGradient(Sinc::Scale, dS, qI, kJ, gr[DR]);
+                  } else {
+                    // dq_I += dS k_J, dk_J += dSᵀ q_I (times t at the end).
+                    next[DQ] =
+                        gb.matmulAccumulate(dS, kJ, gr[DQ], false, false);
+                    dkJ = gb.matmulAccumulate(dS, qI, dkJ, true, false);
+                  }
                   next[DK] = gb.insert(dkJ, gr[DK], {j0, zero}, {tile, d});
                   if (phi) {
                     // dphi_I += dM psi_J, dpsi_J += dMᵀ phi_I.
@@ -566,6 +711,8 @@ struct KernelAttentionGradient
     }
 
     auto scaled = [&](Value x) {
+      if (fourier) // the log-domain scores have no temperature
+        return x;
       Value t = gb.f32(temperature);
       return gb.map(ValueRange{x}, x,
                     [&](OpBuilder &nb, Location nl, ValueRange y) {
@@ -596,6 +743,14 @@ struct KernelAttentionGradient
     if (psi && needed[*at(6)])
       grads[*at(6)] =
           gb.castTo(unpadded(DPSI, keysCount), op.getPsi().getType());
+    if (fourier && needed[*at(3)]) {
+      // dR [H, d]: Σ over the batch.
+      Value rows = forall.getResult(DR);
+      Value dR =
+          gb.sum(ValueRange{rows}, {{0, 1, 2}}, gb.dims(rows), {0},
+                 [](OpBuilder &, Location, ValueRange x) { return one(x[0]); });
+      grads[*at(3)] = gb.castTo(dR, op.getScale().getType());
+    }
     if (bias && needed[*at(4)]) {
       // Σ over the batch (and the heads, for one shared bias row), then the
       // op's columns.
@@ -628,9 +783,12 @@ struct KernelAttentionGradient
     case PairKernel::Softmax:
       return softmaxVJP(op, gb, cotangents, needed);
     case PairKernel::FourierIntegral:
+      if (op.getFourierForm() == FourierForm::Normalized)
+        return softmaxVJP(op, gb, cotangents, needed);
       break;
     }
-    return op.emitOpError("gradient: fourier_integral has no rule yet");
+    return op.emitOpError("gradient: fourier_integral with fourier_form = "
+                          "amplitude_eps (FourierFormer's code) has no rule");
   }
 };
 

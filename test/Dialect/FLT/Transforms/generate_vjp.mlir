@@ -266,9 +266,9 @@ func.func private @taken_vjp(%x: tensor<4xf32>, %d: tensor<4xf32>) -> tensor<4xf
 
 // The compatibility forms without reverse rules (docs/Compatibility.md):
 // FourierFormer's amplitude_eps form is refused, not differentiated as the
-// normalized form (fourier_integral has no rule yet at all).
+// normalized form.
 func.func @no_rule_fourier_amplitude_eps(%q: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x4xf32>, %R: tensor<2x8xf32>) -> tensor<1x2x?x4xf32> {
-  // expected-error @+1 {{'flt.kernel_attention' op gradient: fourier_integral has no rule yet}}
+  // expected-error @+1 {{'flt.kernel_attention' op gradient: fourier_integral with fourier_form = amplitude_eps (FourierFormer's code) has no rule}}
   %o = flt.kernel_attention %q, %q, %v scale(%R) {kernel = #flt.pair_kernel<fourier_integral>, fourier_form = #flt.fourier_form<amplitude_eps>, eps = 1.0e-06 : f32}
        : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x4xf32>, tensor<2x8xf32> -> tensor<1x2x?x4xf32>
   return %o : tensor<1x2x?x4xf32>
