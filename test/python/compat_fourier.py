@@ -91,4 +91,31 @@ want = torch.nn.functional.layer_norm(
     W["layer_norm.bias"]).numpy()
 close("FourierAttn layer", "layer_forward (post-norm)", got, want)
 
+# Fine-tuning: FourierFormer's R is a run-time argument of the converted
+# function, so flt.autograd differentiates it (and q, k, v) through flt's
+# kernels; against float64 torch autograd of the formula.
+import flt  # noqa: E402
+from flt import reference_autograd as ra  # noqa: E402
+
+fa = compat.FourierAttn.from_state_dict(
+    {"layers.0.dec_attn.paramR": torch.tensor([2.0])}, n_head, d_head,
+    causal=True, prefix="layers.0.dec_attn.")
+layer = flt.autograd.function(
+    flt.compile(fa.module(), gradients=True), "main")
+for qlen in (9, 70):
+    q, k, v, R = (torch.tensor(x, requires_grad=True) for x in fa.arguments(
+        np.float32(0.4 * g.standard_normal((qlen, 2, n_head, d_head))),
+        np.float32(0.4 * g.standard_normal((qlen, 2, n_head, d_head))),
+        np.float32(g.standard_normal((qlen, 2, n_head, d_head)))))
+    cot = torch.randn(2, n_head, qlen, d_head)
+    got = torch.autograd.grad(layer(q, k, v, R), [q, k, v, R], cot)
+    leaves = [x.detach().double().requires_grad_(True) for x in (q, k, v, R)]
+    want = torch.autograd.grad(ra.kernel_attention(
+        *leaves[:3], "fourier_integral", scale=leaves[3], causal=True,
+        eps=float(fa.eps), fourier_form="amplitude_eps"), leaves,
+        cot.double())
+    for name, a, b in zip("qkvR", got, want):
+        close("FourierAttn gradients", f"L = {qlen}: d{name}", a.numpy(),
+              b.numpy(), gradient=True)
+
 finish("compat_fourier")

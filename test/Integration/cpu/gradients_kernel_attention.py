@@ -3,7 +3,8 @@
 # row's log-sum-exp) with and without a Toeplitz bias b, causal and not,
 # S != L, grouped key/value heads, f16 activations, an rpe mask, lengths and
 # packed sequences; fourier_integral (log domain: R, power, bias, rpe, a row
-# of exact-zero scores, d = 64 where every score underflows f32); dot with
+# of exact-zero scores, d = 64 where every score underflows f32, and
+# FourierFormer's amplitude_eps form); dot with
 # rpe (flt.linear_attention's rule). L = 1, 7, 130
 # and one case at 1000 (several 64-token tiles, a partial last one); every
 # gradient (dq, dk, dv, db, dphi, dpsi) against float64 torch autograd of the
@@ -60,8 +61,9 @@ def served(name, causal, rpe, table):
                 [("%o", V)])
 
 
-def fourier(name, dim, causal, bias, power, rpe):
-    """fourier_integral (normalized form) with scale(R) [H, dim]."""
+def fourier(name, dim, causal, bias, power, rpe, amplitude=False):
+    """fourier_integral with scale(R) [H, dim]; `amplitude`: FourierFormer's
+    code form (fourier_form = amplitude_eps, eps = 1e-3)."""
     Q = ttype((1, H, 1, dim), dynamic=(0, 2))
     V = ttype((1, H, 1, e), dynamic=(0, 2))
     RT = ttype((H, dim))
@@ -80,6 +82,8 @@ def fourier(name, dim, causal, bias, power, rpe):
     return func(name, args,
                 [f"%o = flt.kernel_attention %q, %k, %v{groups} {{kernel = "
                  f"#flt.pair_kernel<fourier_integral>, power = {power} : i64, "
+                 + ("fourier_form = #flt.fourier_form<amplitude_eps>, eps = "
+                    "1.0e-03 : f32, " if amplitude else "") +
                  f"causal = {str(causal).lower()}}} : {', '.join(types)} -> "
                  f"{V}"], [("%o", V)])
 
@@ -113,7 +117,10 @@ serving = sampled([("rpe", False, True, None), ("rpe_causal", True, True, None),
 fouriers = sampled([("fourier", 6, False, False, 4, False),
                     ("fourier_causal_bias_p2", 6, True, True, 2, False),
                     ("fourier_rpe", 6, False, False, 4, True),
-                    ("fourier_d64", 64, False, True, 4, False)])
+                    ("fourier_d64", 64, False, True, 4, False),
+                    ("fourier_amplitude", 6, False, False, 2, False, True),
+                    ("fourier_amplitude_causal_bias", 6, True, True, 4, False,
+                     True)])
 lib = Library([softmax(*c) for c in cases] + [dot(*c) for c in dots] +
               [served(*c) for c in serving] + [fourier(*c) for c in fouriers],
               ["--gradients"])
@@ -177,7 +184,8 @@ for name, causal, rpe, table in serving:
         differentiable = [x for x, name in zip(inputs, names) if name]
         compare(f"{name} B={B} L={L}", lib, name, inputs, [cot],
                 lambda *x, fn=fn, n=len(differentiable): fn(*x[:n]), names)
-for name, dim, causal, bias, power, rpe in fouriers:
+for name, dim, causal, bias, power, rpe, *amplitude in fouriers:
+    amplitude = bool(amplitude and amplitude[0])
     # fourier_d64: with R = 1 and d = 64 each score is about exp(-90), far
     # below f32's smallest normal: the log domain keeps forward and backward
     # finite. fourier_rpe: query row 2 has phi = 0, so every score of it is
@@ -202,13 +210,17 @@ for name, dim, causal, bias, power, rpe in fouriers:
             inputs += [phi, positive(g, (B, H, S, r))]
             names += ["phi", "psi"]
 
-        def fn(*x, causal=causal, bias=bias, rpe=rpe, power=power):
+        def fn(*x, causal=causal, bias=bias, rpe=rpe, power=power,
+               amplitude=amplitude):
             rest = list(x[4:])
             b = rest.pop(0) if bias else None
             phi, psi = (rest[0], rest[1]) if rpe else (None, None)
+            form = "amplitude_eps" if amplitude else "normalized"
             return ra.kernel_attention(x[0], x[1], x[2], "fourier_integral",
                                        scale=x[3], bias=b, phi=phi, psi=psi,
-                                       causal=causal, power=power)
+                                       causal=causal, power=power,
+                                       eps=1e-3 if amplitude else 1e-6,
+                                       fourier_form=form)
         compare(f"{name} B={B} L={L} S={S}", lib, name, inputs, [cot], fn,
                 names)
 for name, causal in dots:

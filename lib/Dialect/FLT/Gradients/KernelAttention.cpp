@@ -32,7 +32,10 @@
 // exactly 0: such a key is hidden, as in the forward): dℓ is softmax's dS,
 // and dq_ic = Σ_j dℓ_ij p R_c h(R_c Δ_ijc), dk_jc = -Σ_i (the same), dR_c =
 // Σ_ij dℓ_ij p Δ_ijc h(R_c Δ_ijc), with h = d/dx log|sinc x| (its series near
-// 0). Not yet: the amplitude_eps form (a diagnostic says so).
+// 0). FourierFormer's own form (fourier_form = amplitude_eps: factors
+// R_c sinc(...), out = Σ s v / (Σ s + eps)) has the same dℓ with P_ij =
+// s_ij / (Σ_j s_ij + eps), so only its lse (log(Σ s + eps)) and dR's extra
+// p / R_c differ.
 //
 //===----------------------------------------------------------------------===//
 
@@ -120,6 +123,7 @@ struct KernelAttentionGradient
     bool causal;
     Value scaleRow; // fourier_integral: R_h [d]; null for softmax
     int64_t power;
+    bool amplitude; // fourier_form = amplitude_eps: factors R_c sinc(...)
 
     Value rows(Value t, Value t0) {
       OpBuilder &b = gb.builder();
@@ -134,13 +138,14 @@ struct KernelAttentionGradient
       OpBuilder &b = gb.builder();
       OpFoldResult tile = b.getIndexAttr(kTile);
       float p = static_cast<float>(power);
+      bool withAmplitude = amplitude;
       return gb.generic1(
           ValueRange{queryTile, keyTile, scaleRow},
           gb.filled({tile, tile}, b.getF32Type(), 0.0),
           {gb.map(3, {0, 2}), gb.map(3, {1, 2}), gb.map(3, {2}),
            gb.map(3, {0, 1})},
           StructuredBuilder::parallel(2, 1),
-          [p](OpBuilder &nb, Location nl, ValueRange x) {
+          [p, withAmplitude](OpBuilder &nb, Location nl, ValueRange x) {
             Value arg = arith::MulFOp::create(
                 nb, nl, x[2], arith::SubFOp::create(nb, nl, x[0], x[1]));
             Value zeroF =
@@ -155,6 +160,11 @@ struct KernelAttentionGradient
             Value term = arith::SelectOp::create(
                 nb, nl, atZero, zeroF,
                 arith::SubFOp::create(nb, nl, logSin, logX));
+            if (withAmplitude) // log|R sinc(R Δ)| = log|sinc| + log|R|
+              term = arith::AddFOp::create(
+                  nb, nl, term,
+                  math::LogOp::create(nb, nl,
+                                      math::AbsFOp::create(nb, nl, x[2])));
             return one(arith::AddFOp::create(
                 nb, nl, x[3],
                 arith::MulFOp::create(
@@ -174,7 +184,9 @@ struct KernelAttentionGradient
     Value sincGradient(Sinc which, Value dS, Value queryTile, Value keyTile,
                        Value into) {
       float p = static_cast<float>(power);
-      auto body = [p, which](OpBuilder &nb, Location nl, ValueRange x) {
+      bool withAmplitude = amplitude;
+      auto body = [p, which, withAmplitude](OpBuilder &nb, Location nl,
+                                            ValueRange x) {
         // x: dS_ij, q_ic, k_jc, R_c, acc.
         auto c = [&](double value) {
           return arith::ConstantOp::create(
@@ -208,10 +220,13 @@ struct KernelAttentionGradient
                                   math::AbsFOp::create(nb, nl, arg), c(0.5));
         Value h = arith::SelectOp::create(nb, nl, small, series, direct);
         Value factor = which == Sinc::Scale ? delta : x[3];
+        Value slope = arith::MulFOp::create(nb, nl, factor, h);
+        // amplitude_eps: d/dR_c of p log|R_c| too.
+        if (which == Sinc::Scale && withAmplitude)
+          slope = arith::AddFOp::create(
+              nb, nl, slope, arith::DivFOp::create(nb, nl, c(1.0), x[3]));
         Value term = arith::MulFOp::create(
-            nb, nl, x[0],
-            arith::MulFOp::create(nb, nl, c(p),
-                                  arith::MulFOp::create(nb, nl, factor, h)));
+            nb, nl, x[0], arith::MulFOp::create(nb, nl, c(p), slope));
         // A hidden pair (dS = 0) may sit where h is infinite.
         Value hidden = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ,
                                              x[0], c(0.0));
@@ -370,6 +385,9 @@ struct KernelAttentionGradient
     // products; everything else is softmax's.
     Value scale = op.getScale() ? gb.toF32(op.getScale()) : Value();
     bool fourier = op.getKernel() == PairKernel::FourierIntegral;
+    bool amplitude =
+        fourier && op.getFourierForm() == FourierForm::AmplitudeEps;
+    float eps = op.getEps().convertToFloat();
     Value out = gb.toF32(op.getResult());
     Value g = cotangents[0]
                   ? gb.toF32(cotangents[0])
@@ -500,7 +518,8 @@ struct KernelAttentionGradient
                   temperature,
                   causal,
                   fourier ? gb.slice(scale, {h, zero}, {unit, d}, 1) : Value(),
-                  static_cast<int64_t>(op.getPower())};
+                  static_cast<int64_t>(op.getPower()),
+                  amplitude};
       Value vh = head(vPad, Sp);
       SmallVector<Value> headInits;
       for (ArrayRef<OpFoldResult> shape : shapes)
@@ -578,12 +597,28 @@ struct KernelAttentionGradient
                   scf::YieldOp::create(b, loc, ValueRange{m, l});
                 });
             // lse = m + log l (-inf for a row that sees no key: its P is 0).
+            // amplitude_eps divides by Σ s + eps: lse = log(e^(m + log l) +
+            // eps), as max + log1p(exp(-|difference|)).
+            float logEps = std::log(std::max(eps, 1e-38f));
             Value lse = gb.map(
                 ValueRange{statsLoop.getResult(0), statsLoop.getResult(1)},
                 statsLoop.getResult(0),
-                [](OpBuilder &nb, Location nl, ValueRange x) {
-                  return one(arith::AddFOp::create(
-                      nb, nl, x[0], math::LogOp::create(nb, nl, x[1])));
+                [&, logEps](OpBuilder &nb, Location nl, ValueRange x) {
+                  Value sum = arith::AddFOp::create(
+                      nb, nl, x[0], math::LogOp::create(nb, nl, x[1]));
+                  if (!amplitude)
+                    return one(sum);
+                  Value floor = arith::ConstantOp::create(
+                      nb, nl, nb.getF32FloatAttr(logEps));
+                  Value top = arith::MaximumFOp::create(nb, nl, sum, floor);
+                  Value gap = math::AbsFOp::create(
+                      nb, nl, arith::SubFOp::create(nb, nl, sum, floor));
+                  Value rest = math::Log1pOp::create(
+                      nb, nl,
+                      math::ExpOp::create(nb, nl,
+                                          arith::NegFOp::create(nb, nl, gap)));
+                  // sum = -inf: gap = inf, rest = 0.
+                  return one(arith::AddFOp::create(nb, nl, top, rest));
                 });
             // Pass 2: P, dS, and the gradients. The query-side ones start
             // from zero tiles, the key-side ones carry on.
@@ -783,12 +818,9 @@ struct KernelAttentionGradient
     case PairKernel::Softmax:
       return softmaxVJP(op, gb, cotangents, needed);
     case PairKernel::FourierIntegral:
-      if (op.getFourierForm() == FourierForm::Normalized)
-        return softmaxVJP(op, gb, cotangents, needed);
-      break;
+      return softmaxVJP(op, gb, cotangents, needed);
     }
-    return op.emitOpError("gradient: fourier_integral with fourier_form = "
-                          "amplitude_eps (FourierFormer's code) has no rule");
+    llvm_unreachable("unknown pair kernel");
   }
 };
 

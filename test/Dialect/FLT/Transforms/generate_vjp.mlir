@@ -264,11 +264,14 @@ func.func private @taken_vjp(%x: tensor<4xf32>, %d: tensor<4xf32>) -> tensor<4xf
 
 // -----
 
-// The compatibility forms without reverse rules (docs/Compatibility.md):
-// FourierFormer's amplitude_eps form is refused, not differentiated as the
-// normalized form.
-func.func @no_rule_fourier_amplitude_eps(%q: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x4xf32>, %R: tensor<2x8xf32>) -> tensor<1x2x?x4xf32> {
-  // expected-error @+1 {{'flt.kernel_attention' op gradient: fourier_integral with fourier_form = amplitude_eps (FourierFormer's code) has no rule}}
+// FourierFormer's code form (amplitude_eps): the same tiles as the
+// normalized form, each row's lse being log(sum s + eps) (a log1p).
+// CHECK-LABEL: func.func @fourier_amplitude_eps_vjp(
+// CHECK:         scf.forall
+// CHECK:           math.log1p
+// CHECK:           math.sin
+// CHECK:         return
+func.func @fourier_amplitude_eps(%q: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x4xf32>, %R: tensor<2x8xf32>) -> tensor<1x2x?x4xf32> {
   %o = flt.kernel_attention %q, %q, %v scale(%R) {kernel = #flt.pair_kernel<fourier_integral>, fourier_form = #flt.fourier_form<amplitude_eps>, eps = 1.0e-06 : f32}
        : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x4xf32>, tensor<2x8xf32> -> tensor<1x2x?x4xf32>
   return %o : tensor<1x2x?x4xf32>
