@@ -13,18 +13,24 @@ and backward, in one run:
   flt           flt.kernel_attention bias(b): FlashAttention-style forward
                 and backward (scores recomputed tile by tile, no L x L
                 buffer)
-and for both
+--op fourier (FourierFormer's Fourier-integral attention with the bias and
+a learned R [H, d], the official amplitude_eps form, no rpe):
+  flt           flt.kernel_attention scale(R) bias(b) {fourier_integral}:
+                the same tiles in the log domain (L = 1k and 4k: each pair
+                costs d sines and logarithms)
+and for all
   torch dense   torch autograd (float32) of the formula with the L x L
                 scores materialized (flt.reference_autograd at float32), up
-                to L = 8192
+                to L = 8192 (fourier: L = 1024, whose [L, L, d] differences
+                already take gigabytes)
 
 Every contender computes the gradient of every operand for one random
 cotangent (`@t_vjp` recomputes the forward it needs). Prints median times,
 the backward's cost relative to the forward, fft / direct for Toeplitz
-(below 1 where fft wins), flt / torch for softmax, and each process's peak
-RSS; writes toeplitz_training.json or softmax_training.json.
+(below 1 where fft wins), torch / flt for the others, and each process's
+peak RSS; writes <op>_training.json.
 
-    benchmarks/cpu/run_quadratic_training.py [--op toeplitz|softmax]
+    benchmarks/cpu/run_quadratic_training.py [--op toeplitz|softmax|fourier]
         [--build build] [--out DIR] [--lengths 1024,4096,16384]
 """
 
@@ -43,21 +49,25 @@ from run_benchmarks import child_peak_rss_mb  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 H, M = 2, 64
-TORCH_MAX_L = 8192
+TORCH_MAX_L = {"toeplitz": 8192, "softmax": 8192, "fourier": 1024}
 
 TORCH = r'''
 import sys, time, numpy as np, torch
 op, causal, calls = sys.argv[1], sys.argv[2] == "causal", int(sys.argv[3])
-paths, cot = sys.argv[4:8], sys.argv[8]
-sys.path.insert(0, sys.argv[9])
+paths, cot = sys.argv[4:-2], sys.argv[-2]
+sys.path.insert(0, sys.argv[-1])
 torch.set_num_threads(1)
 from flt import reference_autograd as ra
 ra._F64 = torch.float32
 leaves = [torch.tensor(np.load(p), requires_grad=True) for p in paths]
 g = torch.tensor(np.load(cot))
-def layer(q, k, v, b):
+def layer(q, k, v, b, R=None):
     if op == "toeplitz":
         return ra.toeplitz_attention(q, k, v, b, causal=causal)
+    if op == "fourier":
+        return ra.kernel_attention(q, k, v, "fourier_integral", scale=R,
+                                   bias=b, causal=causal,
+                                   fourier_form="amplitude_eps")
     return ra.kernel_attention(q, k, v, "softmax", bias=b, causal=causal)
 def step():
     for x in leaves:
@@ -73,18 +83,26 @@ print("median", 1e3 * float(np.median(times)))
 
 def module_text(op, causal, method):
     F = "tensor<1x2x?x64xf32>"
+    extra, extra_type = "", ""
     if op == "toeplitz":
         attrs = [f"method = #flt.toeplitz_method<{method}>"]
         call = "flt.toeplitz_attention %q, %k, %v, %b"
+    elif op == "fourier":
+        attrs = ["kernel = #flt.pair_kernel<fourier_integral>",
+                 "fourier_form = #flt.fourier_form<amplitude_eps>"]
+        call = "flt.kernel_attention %q, %k, %v scale(%R) bias(%b)"
+        extra, extra_type = ", %R: tensor<2x64xf32>", ", tensor<2x64xf32>"
     else:
         attrs = []
         call = "flt.kernel_attention %q, %k, %v bias(%b)"
     if causal:
         attrs.insert(0, "causal = true")
+    types = f"{F}, {F}, {F}" + (extra_type + ", tensor<2x?xf32>"
+                                if op == "fourier" else ", tensor<2x?xf32>")
     return f"""func.func @t(%q: {F}, %k: {F}, %v: {F},
-    %b: tensor<2x?xf32>) -> {F} {{
+    %b: tensor<2x?xf32>{extra}) -> {F} {{
   %o = {call} {{{', '.join(attrs)}}}
-       : {F}, {F}, {F}, tensor<2x?xf32> -> {F}
+       : {types} -> {F}
   return %o : {F}
 }}
 """
@@ -100,12 +118,17 @@ def make_inputs(work, L, op):
     arrays.append(g.standard_normal((1, H, L, M)).astype(np.float32))
     arrays.append((0.1 * g.standard_normal((H, 2 * L - 1))).astype(
         np.float32))
+    if op == "fourier":
+        # FourierFormer's regime: q, k ~ 0.4 N(0, 1), R = 2.
+        arrays[0] *= 0.4
+        arrays[1] *= 0.4
+        arrays.append(np.full((H, M), 2.0, np.float32))
     arrays.append(g.standard_normal((1, H, L, M)).astype(np.float32))
     paths = []
     for i, a in enumerate(arrays):
         paths.append(os.path.join(work, f"L{L}_in{i}.npy"))
         np.save(paths[-1], a)
-    return paths[:4], paths[4]
+    return paths[:-1], paths[-1]
 
 
 def run_flt(library, function, inputs, calls):
@@ -123,7 +146,7 @@ def main():
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks",
                                                       "cpu", "results"))
     parser.add_argument("--lengths", default="1024,4096,16384")
-    parser.add_argument("--op", choices=("toeplitz", "softmax"),
+    parser.add_argument("--op", choices=("toeplitz", "softmax", "fourier"),
                         default="toeplitz")
     ARGS = parser.parse_args()
     op = ARGS.op
@@ -157,7 +180,7 @@ def main():
                                        calls)
                 results[("flt " + method).strip()] = (fwd, bwd,
                                                       max(fwd_rss, bwd_rss))
-            if L <= TORCH_MAX_L:
+            if L <= TORCH_MAX_L[op]:
                 out, rss = child_peak_rss_mb(
                     [sys.executable, "-c", TORCH, op,
                      "causal" if causal else "plain", str(calls), *inputs,
