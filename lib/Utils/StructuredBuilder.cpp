@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -158,6 +159,40 @@ Value StructuredBuilder::toF32(Value tensor) {
                     return SmallVector<Value>{arith::ExtFOp::create(
                         nb, nl, nb.getF32Type(), args[0])};
                   });
+}
+
+Value StructuredBuilder::logSincScores(Value q, Value k, Value scaleRow,
+                                       Value c, int64_t power,
+                                       bool withAmplitude) {
+  float p = static_cast<float>(power);
+  return generic1(
+      ValueRange{q, k, scaleRow}, c,
+      {map(3, {0, 2}), map(3, {1, 2}), map(3, {2}), map(3, {0, 1})},
+      parallel(2, 1),
+      [p, withAmplitude](OpBuilder &nb, Location nl, ValueRange args) {
+        auto constant = [&](float value) {
+          return arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(value));
+        };
+        Value x = arith::MulFOp::create(
+            nb, nl, args[2], arith::SubFOp::create(nb, nl, args[0], args[1]));
+        Value zero = constant(0.0f);
+        Value atZero =
+            arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ, x, zero);
+        Value logSin = math::LogOp::create(
+            nb, nl,
+            math::AbsFOp::create(nb, nl, math::SinOp::create(nb, nl, x)));
+        Value logX =
+            math::LogOp::create(nb, nl, math::AbsFOp::create(nb, nl, x));
+        Value term = arith::SelectOp::create(
+            nb, nl, atZero, zero, arith::SubFOp::create(nb, nl, logSin, logX));
+        if (withAmplitude) // log|R sinc(R Δ)| = log|sinc| + log|R|.
+          term = arith::AddFOp::create(
+              nb, nl, term,
+              math::LogOp::create(nb, nl,
+                                  math::AbsFOp::create(nb, nl, args[2])));
+        return SmallVector<Value>{arith::AddFOp::create(
+            nb, nl, args[3], arith::MulFOp::create(nb, nl, constant(p), term))};
+      });
 }
 
 Value StructuredBuilder::matmulAccumulate(Value a, Value bMat, Value c,

@@ -235,36 +235,8 @@ FailureOr<Value> QuadraticAttention::build(OpBuilder &b, Location loc,
     // Logits.
     Value logits;
     if (scoreKind == Score::FourierIntegral) {
-      Value powerF = f32Constant(lb, ll, static_cast<double>(powerValue));
-      logits = tb.generic1(
-          ValueRange{qTile, kTile, scaleRow}, tileZeros,
-          {tb.map(3, {0, 2}), tb.map(3, {1, 2}), tb.map(3, {2}),
-           tb.map(3, {0, 1})},
-          StructuredBuilder::parallel(2, 1),
-          [&](OpBuilder &bb, Location nl, ValueRange args) {
-            // power · log|sinc(x)| = power (log|sin x| - log|x|), 0 at 0.
-            Value x = arith::MulFOp::create(
-                bb, nl, args[2],
-                arith::SubFOp::create(bb, nl, args[0], args[1]));
-            Value zeroF = f32Constant(bb, nl, 0.0);
-            Value isZero = arith::CmpFOp::create(
-                bb, nl, arith::CmpFPredicate::OEQ, x, zeroF);
-            Value logSin = math::LogOp::create(
-                bb, nl,
-                math::AbsFOp::create(bb, nl, math::SinOp::create(bb, nl, x)));
-            Value logX =
-                math::LogOp::create(bb, nl, math::AbsFOp::create(bb, nl, x));
-            Value term = arith::SelectOp::create(
-                bb, nl, isZero, zeroF,
-                arith::SubFOp::create(bb, nl, logSin, logX));
-            if (withAmplitude) // log|R sinc(R Δ)| = log|sinc| + log|R|.
-              term = arith::AddFOp::create(
-                  bb, nl, term,
-                  math::LogOp::create(bb, nl,
-                                      math::AbsFOp::create(bb, nl, args[2])));
-            return SmallVector<Value>{arith::AddFOp::create(
-                bb, nl, args[3], arith::MulFOp::create(bb, nl, powerF, term))};
-          });
+      logits = tb.logSincScores(qTile, kTile, scaleRow, tileZeros, powerValue,
+                                withAmplitude);
     } else {
       logits = tb.matmulAccumulate(qTile, transpose(tb, kTile), tileZeros,
                                    false, false);

@@ -135,43 +135,11 @@ struct KernelAttentionGradient
     /// as the forward lowering computes it (log|sin x| - log|x|, 0 at
     /// x = 0, -inf where sin x is exactly 0).
     Value logSincs(Value queryTile, Value keyTile) {
-      OpBuilder &b = gb.builder();
-      OpFoldResult tile = b.getIndexAttr(kTile);
-      float p = static_cast<float>(power);
-      bool withAmplitude = amplitude;
-      return gb.generic1(
-          ValueRange{queryTile, keyTile, scaleRow},
-          gb.filled({tile, tile}, b.getF32Type(), 0.0),
-          {gb.map(3, {0, 2}), gb.map(3, {1, 2}), gb.map(3, {2}),
-           gb.map(3, {0, 1})},
-          StructuredBuilder::parallel(2, 1),
-          [p, withAmplitude](OpBuilder &nb, Location nl, ValueRange x) {
-            Value arg = arith::MulFOp::create(
-                nb, nl, x[2], arith::SubFOp::create(nb, nl, x[0], x[1]));
-            Value zeroF =
-                arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0));
-            Value atZero = arith::CmpFOp::create(
-                nb, nl, arith::CmpFPredicate::OEQ, arg, zeroF);
-            Value logSin = math::LogOp::create(
-                nb, nl,
-                math::AbsFOp::create(nb, nl, math::SinOp::create(nb, nl, arg)));
-            Value logX =
-                math::LogOp::create(nb, nl, math::AbsFOp::create(nb, nl, arg));
-            Value term = arith::SelectOp::create(
-                nb, nl, atZero, zeroF,
-                arith::SubFOp::create(nb, nl, logSin, logX));
-            if (withAmplitude) // log|R sinc(R Δ)| = log|sinc| + log|R|
-              term = arith::AddFOp::create(
-                  nb, nl, term,
-                  math::LogOp::create(nb, nl,
-                                      math::AbsFOp::create(nb, nl, x[2])));
-            return one(arith::AddFOp::create(
-                nb, nl, x[3],
-                arith::MulFOp::create(
-                    nb, nl,
-                    arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(p)),
-                    term)));
-          });
+      OpFoldResult tile = gb.builder().getIndexAttr(kTile);
+      return gb.logSincScores(
+          queryTile, keyTile, scaleRow,
+          gb.filled({tile, tile}, gb.builder().getF32Type(), 0.0), power,
+          amplitude);
     }
 
     /// fourier_integral's contributions of a tile's dS (the cotangent of
