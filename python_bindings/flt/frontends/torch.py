@@ -232,7 +232,7 @@ class _Converter:
 
     def _compare(fn):
         def handler(self, o, n, a, b):
-            return make("binary", [self.node(a), self.node(b)], o, fn=fn)
+            return self._binary(fn, o, a, b)
         return handler
 
     op_eq = _compare("eq")
@@ -366,19 +366,24 @@ class _Converter:
 
     def op_repeat_interleave(self, o, n, a, repeats, dim=None,
                              output_size=None):
-        """Each slice along `dim` `repeats` times in a row (GQA's key/value
-        heads for their query heads): a broadcast over a new dim after
-        `dim`, merged into it."""
         x = self.node(a)
         if not isinstance(repeats, int) or dim is None:
             raise UnsupportedError("repeat_interleave with a tensor of "
                                    "repeats or without dim")
-        dim = dim % len(x.shape)
+        return self._repeat_interleave(o, x, dim % len(x.shape), repeats)
+
+    @staticmethod
+    def _repeat_interleave(o, x: Node, dim: int, repeats: int) -> Node:
+        """Each slice of x along `dim` `repeats` times in a row (GQA's
+        key/value heads for their query heads): a broadcast over a new dim
+        after `dim`, merged into it (what flt-raise-attention reads as
+        grouped heads)."""
         spread = x.shape[:dim + 1] + (1,) + x.shape[dim + 1:]
         wide = x.shape[:dim + 1] + (repeats,) + x.shape[dim + 1:]
+        merged = x.shape[:dim] + (x.shape[dim] * repeats,) + x.shape[dim + 1:]
         y = make("reshape", [x], o, shape=spread)
         y = make("broadcast", [y], o, shape=wide)
-        return make("reshape", [y], o, shape=self._target_shape(n))
+        return make("reshape", [y], o, shape=merged)
 
     def op_contiguous(self, o, n, a, *args, **kwargs):
         return self.node(a)
@@ -496,7 +501,7 @@ class _Converter:
                     f"{heads} query heads and {kv_heads} key heads "
                     f"(grouped heads need enable_gqa=True and a divisor)")
             # Its documented math: each key/value head repeat_interleave'd.
-            kn, vn = (self._repeat_heads(o, x, heads // kv_heads)
+            kn, vn = (self._repeat_interleave(o, x, 1, heads // kv_heads)
                       for x in (kn, vn))
         # Its documented math, which flt-raise-attention raises.
         if scale is None:
@@ -523,13 +528,6 @@ class _Converter:
         weights = make("softmax", [scores], o, dim=3)
         return make("contract", [weights, vn], o,
                     equation=matmul_equation(4, 4))
-
-    def _repeat_heads(self, o, x: Node, repeats: int) -> Node:
-        b, h, l, d = x.shape
-        y = make("reshape", [x], o, shape=(b, h, 1, l, d))
-        y = make("broadcast", [y], o, shape=(b, h, repeats, l, d))
-        return make("reshape", [y], o, shape=(b, h * repeats, l, d))
-
 
 _FUNCTION_NAMES = {
     operator.add: "add", operator.sub: "sub", operator.mul: "mul",
