@@ -31,8 +31,10 @@ def FLTConvertToLinalg : Pass<"flt-convert-to-linalg"> {
     queries) walking tiles of keys with a running max and sum
     (FlashAttention-style; FourierFormer's sinc product in the log domain),
     never an [L, S] tensor. `flt.toeplitz_attention` with method fft uses our
-    radix-2 FFT (f64, lengths padded to powers of two); method auto is
-    `flt-select-algorithm`'s to decide (run it first). `flt.position_transform` becomes
+    radix-2 FFT (f64, lengths padded to powers of two), and so does reverse
+    mode's `flt.toeplitz_correlation` with method fft (one forward transform
+    per two channel products, one inverse per head); method auto, and the
+    correlation's direct form, are `flt-select-algorithm`'s (run it first). `flt.position_transform` becomes
     generics with f64 angles. With `fuse-kronecker=false` RPE attention instead materializes
     Q' = fq ⊗ phi and K' = fk ⊗ psi ([B, H, L, m r]) and runs the same loops
     on them as attention without rpe: the unfused reference that benchmarks

@@ -93,6 +93,12 @@ struct FLTConvertToLinalgPass
                            "by flt-select-algorithm; run it first";
         return WalkResult::interrupt();
       }
+      if (isa<ToeplitzCorrelationOp>(op)) {
+        op->emitError() << "flt-convert-to-linalg: the direct and auto "
+                           "methods of flt.toeplitz_correlation are built by "
+                           "flt-select-algorithm; run it first";
+        return WalkResult::interrupt();
+      }
       if (isa<FLTDialect>(op->getDialect())) {
         op->emitError() << "flt-convert-to-linalg: no lowering for '"
                         << op->getName()

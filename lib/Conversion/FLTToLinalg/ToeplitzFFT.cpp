@@ -1,4 +1,5 @@
-//===- ToeplitzFFT.cpp - flt.toeplitz_attention with the FFT --------------===//
+//===- ToeplitzFFT.cpp - Toeplitz attention and its bias gradient by FFT
+//---===//
 //
 // docs/Semantics.md 2.7: num_i = Σ_p fq_ip Σ_j t(j - i) fk_jp [v_j, 1] with
 // t(Δ) = exp(b_Δ - max b) (0 for Δ > 0 when causal). Each inner sum is a
@@ -19,6 +20,10 @@
 // with ĥ = FFT(h); inverse: decimation in frequency with conjugate twiddles
 // (bit-reversed output), rows swapped back, / N. Every pass moves whole
 // rows: no gathers. There is no FFT in MLIR: these loops are ours.
+//
+// flt.toeplitz_correlation (the bias's gradient, a correlation of channel
+// products summed over channels) is one forward transform per two channel
+// pairs and one inverse per head: ToeplitzCorrelationFFT below.
 //
 // The transforms run in f64: an FFT's rounding error is absolute (relative
 // to the largest outputs), and rows whose normalizer is small next to the
@@ -47,6 +52,80 @@ using namespace mlir::flt;
 
 namespace {
 
+/// Radix-2 FFTs over planes: an [N, lanes] f64 tensor pair (re, im) holds
+/// `lanes` complex columns transformed together, one contiguous vector per
+/// row, N = 2^bits the smallest power of two >= 2 `tokens` - 1 (at least 2).
+/// Every pass moves whole rows: no gathers.
+class FFTPlanes {
+public:
+  /// Builds N, bits and the twiddle tables at `b`'s insertion point.
+  FFTPlanes(OpBuilder &b, Location loc, int64_t lanes, Value tokens);
+
+  /// The bit reversal of n in `bits` bits.
+  Value bitReverse(OpBuilder &nb, Value n);
+  /// A row (`lanes` lanes) of a [N, lanes] plane, and writing one back.
+  Value readRow(OpBuilder &nb, Value plane, Value row);
+  Value writeRow(OpBuilder &nb, Value value, Value plane, Value row);
+  /// Swaps rows n and bitreverse(n) of both planes (an involution).
+  std::pair<Value, Value> permute(OpBuilder &nb, Value re, Value im);
+  /// In place: forward takes bit-reversed rows to the natural-order
+  /// spectrum (decimation in time); inverse takes a natural-order spectrum
+  /// to bit-reversed rows, not yet divided by N (decimation in frequency
+  /// with conjugate twiddles).
+  std::pair<Value, Value> forward(OpBuilder &nb, Value re, Value im);
+  std::pair<Value, Value> inverse(OpBuilder &nb, Value re, Value im);
+
+  /// N and log2 N (index values).
+  Value length, bits;
+  /// One row: `lanes` f64.
+  VectorType vec;
+
+private:
+  Value idx(OpBuilder &nb, int64_t v) {
+    return arith::ConstantIndexOp::create(nb, loc, v);
+  }
+  Value cstReal(OpBuilder &nb, double v) {
+    return arith::ConstantOp::create(nb, loc, nb.getF64FloatAttr(v));
+  }
+
+  Location loc;
+  // cos / sin of -2π k / N for k < N/2.
+  Value cosTable, sinTable;
+};
+
+FFTPlanes::FFTPlanes(OpBuilder &b, Location loc, int64_t lanes, Value tokens)
+    : vec(VectorType::get({lanes}, b.getF64Type())), loc(loc) {
+  StructuredBuilder sb(b, loc);
+  Type i64 = b.getI64Type(), real = b.getF64Type();
+  bits = arith::IndexCastOp::create(
+      b, loc, b.getIndexType(),
+      toeplitzFFTBits(b, loc, arith::IndexCastOp::create(b, loc, i64, tokens)));
+  length = arith::ShLIOp::create(b, loc, idx(b, 1), bits);
+  Value halfLength = arith::ShRUIOp::create(b, loc, length, idx(b, 1));
+  SmallVector<Value> tables = sb.generic(
+      ValueRange{},
+      ValueRange{sb.empty({halfLength}, real), sb.empty({halfLength}, real)},
+      {sb.map(1, {0}), sb.map(1, {0})}, StructuredBuilder::parallel(1),
+      [&](OpBuilder &nb, Location nl, ValueRange) {
+        Type f64 = nb.getF64Type();
+        auto toF64 = [&](Value index) {
+          return arith::SIToFPOp::create(
+              nb, nl, f64, arith::IndexCastOp::create(nb, nl, i64, index));
+        };
+        Value angle = arith::DivFOp::create(
+            nb, nl,
+            arith::MulFOp::create(nb, nl,
+                                  arith::ConstantOp::create(
+                                      nb, nl, nb.getF64FloatAttr(-2 * M_PI)),
+                                  toF64(linalg::IndexOp::create(nb, nl, 0))),
+            toF64(length));
+        return SmallVector<Value>{math::CosOp::create(nb, nl, angle),
+                                  math::SinOp::create(nb, nl, angle)};
+      });
+  cosTable = tables[0];
+  sinTable = tables[1];
+}
+
 /// Builds the FFT-based lowering of one op.
 class ToeplitzFFT {
 public:
@@ -63,23 +142,10 @@ private:
   Value idx(OpBuilder &nb, int64_t v) {
     return arith::ConstantIndexOp::create(nb, loc, v);
   }
-  Value cst(OpBuilder &nb, double v) {
-    return arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(v));
-  }
   /// A constant of the transforms' type.
   Value cstReal(OpBuilder &nb, double v) {
     return arith::ConstantOp::create(nb, loc, nb.getF64FloatAttr(v));
   }
-  /// The bit reversal of n in `bits` bits.
-  Value bitReverse(OpBuilder &nb, Value n);
-  /// A row (`lanes` lanes) of a [N, lanes] plane, and writing one back.
-  Value readRow(OpBuilder &nb, Value plane, Value row);
-  Value writeRow(OpBuilder &nb, Value value, Value plane, Value row);
-  /// Swaps rows n and bitreverse(n) of both planes (an involution).
-  std::pair<Value, Value> permute(OpBuilder &nb, Value re, Value im);
-  /// In-place radix-2 transforms of the planes (re, im).
-  std::pair<Value, Value> forward(OpBuilder &nb, Value re, Value im);
-  std::pair<Value, Value> inverse(OpBuilder &nb, Value re, Value im);
 
   ToeplitzAttentionOp op;
   OpBuilder &b;
@@ -88,11 +154,9 @@ private:
   Type f32, real;
   const int64_t lanes, valueColumns;
   VectorType vec;
-  // Transform length N = 2^bits, and cos / sin of -2π k / N for k < N/2.
-  Value length, bits, cosTable, sinTable;
 };
 
-Value ToeplitzFFT::bitReverse(OpBuilder &nb, Value n) {
+Value FFTPlanes::bitReverse(OpBuilder &nb, Value n) {
   Type i64 = nb.getI64Type();
   Value wide = arith::IndexCastOp::create(nb, loc, i64, n);
   Value reversed = LLVM::BitReverseOp::create(nb, loc, i64, wide);
@@ -103,7 +167,7 @@ Value ToeplitzFFT::bitReverse(OpBuilder &nb, Value n) {
   return arith::IndexCastOp::create(nb, loc, nb.getIndexType(), result);
 }
 
-Value ToeplitzFFT::readRow(OpBuilder &nb, Value plane, Value row) {
+Value FFTPlanes::readRow(OpBuilder &nb, Value plane, Value row) {
   SmallVector<bool> inBounds = {true};
   return vector::TransferReadOp::create(
              nb, loc, vec, plane, ValueRange{row, idx(nb, 0)}, cstReal(nb, 0.0),
@@ -111,8 +175,7 @@ Value ToeplitzFFT::readRow(OpBuilder &nb, Value plane, Value row) {
       .getResult();
 }
 
-Value ToeplitzFFT::writeRow(OpBuilder &nb, Value value, Value plane,
-                            Value row) {
+Value FFTPlanes::writeRow(OpBuilder &nb, Value value, Value plane, Value row) {
   SmallVector<bool> inBounds = {true};
   return vector::TransferWriteOp::create(nb, loc, value, plane,
                                          ValueRange{row, idx(nb, 0)},
@@ -159,8 +222,7 @@ radixPass(OpBuilder &nb, Location loc, Value length, Value half, Value re,
   return {blocks.getResult(0), blocks.getResult(1)};
 }
 
-std::pair<Value, Value> ToeplitzFFT::permute(OpBuilder &nb, Value re,
-                                             Value im) {
+std::pair<Value, Value> FFTPlanes::permute(OpBuilder &nb, Value re, Value im) {
   auto rows = scf::ForOp::create(
       nb, loc, idx(nb, 0), length, idx(nb, 1), ValueRange{re, im},
       [&](OpBuilder &rb, Location, Value n, ValueRange planes) {
@@ -186,8 +248,7 @@ std::pair<Value, Value> ToeplitzFFT::permute(OpBuilder &nb, Value re,
   return {rows.getResult(0), rows.getResult(1)};
 }
 
-std::pair<Value, Value> ToeplitzFFT::forward(OpBuilder &nb, Value re,
-                                             Value im) {
+std::pair<Value, Value> FFTPlanes::forward(OpBuilder &nb, Value re, Value im) {
   // Decimation in time: half = 1, 2, ..., N/2; input bit-reversed.
   auto stages = scf::ForOp::create(
       nb, loc, idx(nb, 0), bits, idx(nb, 1), ValueRange{re, im},
@@ -231,8 +292,7 @@ std::pair<Value, Value> ToeplitzFFT::forward(OpBuilder &nb, Value re,
   return {stages.getResult(0), stages.getResult(1)};
 }
 
-std::pair<Value, Value> ToeplitzFFT::inverse(OpBuilder &nb, Value re,
-                                             Value im) {
+std::pair<Value, Value> FFTPlanes::inverse(OpBuilder &nb, Value re, Value im) {
   // Decimation in frequency with conjugate twiddles: half = N/2, ..., 1;
   // input natural, output bit-reversed (not yet divided by N).
   auto stages = scf::ForOp::create(
@@ -294,38 +354,10 @@ FailureOr<Value> ToeplitzFFT::build() {
   bool causal = op.getCausal();
   Type resultElement = op.getType().getElementType();
 
-  // N = 2^bits, the smallest power of two >= 2L - 1 (at least 2).
+  // N = 2^bits, the smallest power of two >= 2L - 1, and the twiddles.
   Type i64 = b.getI64Type();
-  bits = arith::IndexCastOp::create(
-      b, loc, b.getIndexType(),
-      toeplitzFFTBits(b, loc,
-                      arith::IndexCastOp::create(b, loc, i64, lengthL)));
-  length = arith::ShLIOp::create(b, loc, idx(b, 1), bits);
-  Value halfLength = arith::ShRUIOp::create(b, loc, length, idx(b, 1));
-
-  // Twiddles.
-  SmallVector<Value> tables = sb.generic(
-      ValueRange{},
-      ValueRange{sb.empty({halfLength}, real), sb.empty({halfLength}, real)},
-      {sb.map(1, {0}), sb.map(1, {0})}, StructuredBuilder::parallel(1),
-      [&](OpBuilder &nb, Location nl, ValueRange) {
-        Type f64 = nb.getF64Type();
-        auto toF64 = [&](Value index) {
-          return arith::SIToFPOp::create(
-              nb, nl, f64, arith::IndexCastOp::create(nb, nl, i64, index));
-        };
-        Value angle = arith::DivFOp::create(
-            nb, nl,
-            arith::MulFOp::create(nb, nl,
-                                  arith::ConstantOp::create(
-                                      nb, nl, nb.getF64FloatAttr(-2 * M_PI)),
-                                  toF64(linalg::IndexOp::create(nb, nl, 0))),
-            toF64(length));
-        return SmallVector<Value>{math::CosOp::create(nb, nl, angle),
-                                  math::SinOp::create(nb, nl, angle)};
-      });
-  cosTable = tables[0];
-  sinTable = tables[1];
+  FFTPlanes fft(b, loc, lanes, lengthL);
+  Value length = fft.length;
 
   // max_h b, subtracted before exp (it cancels).
   Value biasMax = toeplitzBiasMaxima(sb, bias, H);
@@ -366,7 +398,7 @@ FailureOr<Value> ToeplitzFFT::build() {
       ValueRange{sb.empty({N, C}, real), sb.filled({N, C}, real, 0)},
       {sb.map(2, {0, 1}), sb.map(2, {0, 1})}, StructuredBuilder::parallel(2),
       [&](OpBuilder &nb, Location nl, ValueRange) {
-        Value n = bitReverse(nb, linalg::IndexOp::create(nb, nl, 0));
+        Value n = fft.bitReverse(nb, linalg::IndexOp::create(nb, nl, 0));
         auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) {
           return arith::CmpIOp::create(nb, nl, p, x, y).getResult();
         };
@@ -391,7 +423,7 @@ FailureOr<Value> ToeplitzFFT::build() {
             arith::SelectOp::create(nb, nl, used, t, cstReal(nb, 0.0)),
             cstReal(nb, 0.0)};
       });
-  std::pair<Value, Value> kernelSpectrum = forward(b, kernel[0], kernel[1]);
+  std::pair<Value, Value> kernelSpectrum = fft.forward(b, kernel[0], kernel[1]);
   Value kernelRe = kernelSpectrum.first, kernelIm = kernelSpectrum.second;
 
   // Sums per row for this group's real columns: plane 0 holds columns
@@ -459,14 +491,14 @@ FailureOr<Value> ToeplitzFFT::build() {
                   rb, ll, onesMask,
                   vector::BroadcastOp::create(rb, ll, vec, cstReal(rb, 1.0)),
                   high);
-              Value re = writeRow(rb, arith::MulFOp::create(rb, ll, low, scale),
-                                  planes[0], j);
-              Value im = writeRow(
+              Value re = fft.writeRow(
+                  rb, arith::MulFOp::create(rb, ll, low, scale), planes[0], j);
+              Value im = fft.writeRow(
                   rb, arith::MulFOp::create(rb, ll, high, scale), planes[1], j);
               scf::YieldOp::create(rb, ll, ValueRange{re, im});
             });
-        auto [pr, pi] = permute(lb, pack.getResult(0), pack.getResult(1));
-        auto [re, im] = forward(lb, pr, pi);
+        auto [pr, pi] = fft.permute(lb, pack.getResult(0), pack.getResult(1));
+        auto [re, im] = fft.forward(lb, pr, pi);
         // Ŷ = ĥ X̂ (ĥ is the same in every column).
         SmallVector<Value> product = tb.generic(
             ValueRange{kernelRe, kernelIm}, ValueRange{re, im},
@@ -483,8 +515,9 @@ FailureOr<Value> ToeplitzFFT::build() {
                       nb, nl, arith::MulFOp::create(nb, nl, hr, xi),
                       arith::MulFOp::create(nb, nl, hIm, xr))};
             });
-        std::pair<Value, Value> back = inverse(lb, product[0], product[1]);
-        std::pair<Value, Value> natural = permute(lb, back.first, back.second);
+        std::pair<Value, Value> back = fft.inverse(lb, product[0], product[1]);
+        std::pair<Value, Value> natural =
+            fft.permute(lb, back.first, back.second);
         // sums[i] += fq_ip / N · y(i), rows i < L.
         auto accumulate = scf::ForOp::create(
             lb, ll, idx(lb, 0), lengthL, idx(lb, 1), sums,
@@ -499,9 +532,10 @@ FailureOr<Value> ToeplitzFFT::build() {
               SmallVector<Value> updated;
               for (auto [sum, plane] :
                    llvm::zip(acc, ValueRange{natural.first, natural.second})) {
-                Value row = vector::FMAOp::create(
-                    rb, ll, weight, readRow(rb, plane, i), readRow(rb, sum, i));
-                updated.push_back(writeRow(rb, row, sum, i));
+                Value row = vector::FMAOp::create(rb, ll, weight,
+                                                  fft.readRow(rb, plane, i),
+                                                  fft.readRow(rb, sum, i));
+                updated.push_back(fft.writeRow(rb, row, sum, i));
               }
               scf::YieldOp::create(rb, ll, updated);
             });
@@ -542,6 +576,276 @@ FailureOr<Value> ToeplitzFFT::build() {
   return forall.getResult(0);
 }
 
+/// flt.toeplitz_correlation by FFT. With X_pq[i] = fq_ip a_iq and
+/// Y_pq[j] = fk_jp keys_jq, the result at offset k = j - i is
+/// Σ_b Σ_pq Σ_i X_pq[i] Y_pq[i + k], m·c correlations. Each is
+/// IFFT(conj(X̂) Ŷ) once the sequences are zero-padded to N ≥ 2L - 1, so
+/// their sum is one inverse transform of Σ conj(X̂) Ŷ. Two real channels
+/// share a complex column: with z_x = X_1 + i X_2 and z_y = Y_1 + i Y_2,
+/// Re(conj(z_x) z_y) = X_1 Y_1 + X_2 Y_2, so the real part of the one
+/// inverse is the sum over both and the imaginary parts are dropped.
+///
+/// Per head (an scf.forall) and per batch entry, the channels go
+/// `2 lanes` to a transform: column blocks q0 .. q0 + 2 lanes - 1 of one
+/// feature p (a row is fq_ip · a_i[q0 ..], one contiguous read), then the c
+/// mod 2 lanes remaining columns q with blocks of features (a_iq ·
+/// fq_i[p0 ..]), so that [v, 1]'s ones column does not cost a transform
+/// per feature. The sum of spectra is carried in place across the loop.
+class ToeplitzCorrelationFFT {
+public:
+  ToeplitzCorrelationFFT(ToeplitzCorrelationOp op, OpBuilder &b,
+                         int64_t fftLanes)
+      : op(op), b(b), loc(op.getLoc()), sb(b, loc), real(b.getF64Type()),
+        lanes(fftLanes), width(2 * fftLanes),
+        vec(VectorType::get({fftLanes}, b.getF64Type())) {}
+
+  FailureOr<Value> build();
+
+private:
+  Value idx(OpBuilder &nb, int64_t v) {
+    return arith::ConstantIndexOp::create(nb, loc, v);
+  }
+
+  /// The planes of one transform, rows in bit-reversed order (row r holds
+  /// token bitreverse(r), zero past L): lane l is
+  /// scalar[i, sc] · (vector[i, v0 + l] + i vector[i, v0 + lanes + l]),
+  /// columns past the tensor's reading as zero. Every row is written.
+  std::pair<Value, Value> pack(OpBuilder &nb, FFTPlanes &fft, Value scalar,
+                               Value sc, Value vector, Value v0, Value bi,
+                               Value hi, Value lengthL, Value re, Value im);
+
+  ToeplitzCorrelationOp op;
+  OpBuilder &b;
+  Location loc;
+  StructuredBuilder sb;
+  Type real;
+  const int64_t lanes, width;
+  VectorType vec;
+};
+
+std::pair<Value, Value>
+ToeplitzCorrelationFFT::pack(OpBuilder &nb, FFTPlanes &fft, Value scalar,
+                             Value sc, Value vector, Value v0, Value bi,
+                             Value hi, Value lengthL, Value re, Value im) {
+  SmallVector<bool> maybeOut = {false};
+  Value lastToken = arith::SubIOp::create(nb, loc, lengthL, idx(nb, 1));
+  Value zeros = vector::BroadcastOp::create(
+      nb, loc, vec, arith::ConstantOp::create(nb, loc, nb.getF64FloatAttr(0)));
+  Value v1 = arith::AddIOp::create(nb, loc, v0, idx(nb, lanes));
+  auto rows = scf::ForOp::create(
+      nb, loc, idx(nb, 0), fft.length, idx(nb, 1), ValueRange{re, im},
+      [&](OpBuilder &rb, Location, Value r, ValueRange planes) {
+        Value token = fft.bitReverse(rb, r);
+        Value inside = arith::CmpIOp::create(rb, loc, arith::CmpIPredicate::ult,
+                                             token, lengthL);
+        // Padding rows read token L - 1 and are replaced by zeros.
+        Value i = arith::MinUIOp::create(rb, loc, token, lastToken);
+        Value element = tensor::ExtractOp::create(rb, loc, scalar,
+                                                  ValueRange{bi, hi, i, sc});
+        Value s = arith::ExtFOp::create(rb, loc, real, element);
+        Value scale = vector::BroadcastOp::create(rb, loc, vec, s);
+        auto read = [&](Value column) -> Value {
+          Value raw = vector::TransferReadOp::create(
+              rb, loc, VectorType::get({lanes}, rb.getF32Type()), vector,
+              ValueRange{bi, hi, i, column},
+              arith::ConstantOp::create(rb, loc, rb.getF32FloatAttr(0)),
+              ArrayRef<bool>(maybeOut));
+          Value row = arith::MulFOp::create(
+              rb, loc, scale, arith::ExtFOp::create(rb, loc, vec, raw));
+          return arith::SelectOp::create(rb, loc, inside, row, zeros);
+        };
+        Value newRe = fft.writeRow(rb, read(v0), planes[0], r);
+        Value newIm = fft.writeRow(rb, read(v1), planes[1], r);
+        scf::YieldOp::create(rb, loc, ValueRange{newRe, newIm});
+      });
+  return {rows.getResult(0), rows.getResult(1)};
+}
+
+FailureOr<Value> ToeplitzCorrelationFFT::build() {
+  FailureOr<SmallVector<OpFoldResult>> sizes = resultSizes(b, op, 0);
+  if (failed(sizes))
+    return failure();
+  Value fq = op.getFq(), a = op.getA(), fk = op.getFk(), keys = op.getKeys();
+  OpFoldResult H = (*sizes)[0], columns = (*sizes)[1];
+  Value lengthL = getValueOrCreateConstantIndexOp(b, loc, sb.dim(fq, 2));
+  Value batch = getValueOrCreateConstantIndexOp(b, loc, sb.dim(fq, 0));
+  Value m = getValueOrCreateConstantIndexOp(b, loc, sb.dim(fq, 3));
+  Value c = getValueOrCreateConstantIndexOp(b, loc, sb.dim(a, 3));
+  Type f32 = b.getF32Type(), i64 = b.getI64Type();
+  FFTPlanes fft(b, loc, lanes, lengthL);
+  OpFoldResult N = fft.length, C = b.getIndexAttr(lanes);
+
+  // Transforms: m · ⌊c / width⌋ column blocks, then per remaining column
+  // ⌈m / width⌉ feature blocks.
+  Value widthIndex = idx(b, width);
+  Value columnBlocks = arith::DivUIOp::create(b, loc, c, widthIndex);
+  Value blockTransforms = arith::MulIOp::create(b, loc, m, columnBlocks);
+  Value firstRemaining =
+      arith::MulIOp::create(b, loc, columnBlocks, widthIndex);
+  Value remaining = arith::SubIOp::create(b, loc, c, firstRemaining);
+  Value featureBlocks = arith::CeilDivUIOp::create(b, loc, m, widthIndex);
+  Value transforms = arith::AddIOp::create(
+      b, loc, blockTransforms,
+      arith::MulIOp::create(b, loc, remaining, featureBlocks));
+
+  Value out = sb.empty({H, columns}, f32);
+  auto forall = scf::ForallOp::create(
+      b, loc, SmallVector<OpFoldResult>{b.getIndexAttr(0)},
+      SmallVector<OpFoldResult>{H},
+      SmallVector<OpFoldResult>{b.getIndexAttr(1)}, ValueRange{out},
+      std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forall.getBody());
+  Value hi = forall.getInductionVar(0);
+  // Σ conj(X̂) Ŷ.
+  SmallVector<Value> carried = {sb.filled({N, C}, real, 0.0),
+                                sb.filled({N, C}, real, 0.0)};
+  auto perBatch = scf::ForOp::create(
+      b, loc, idx(b, 0), batch, idx(b, 1), carried,
+      [&](OpBuilder &bb, Location, Value bi, ValueRange outer) {
+        auto perTransform = scf::ForOp::create(
+            bb, loc, idx(bb, 0), transforms, idx(bb, 1), outer,
+            [&](OpBuilder &tb, Location, Value t, ValueRange state) {
+              Value isBlock = arith::CmpIOp::create(
+                  tb, loc, arith::CmpIPredicate::ult, t, blockTransforms);
+              // The planes: pack writes every row. (Fresh per transform:
+              // empty tensors carried through the loop would be one buffer
+              // to bufferization, as they fold into one value.)
+              StructuredBuilder tsb(tb, loc);
+              Value fresh = tsb.empty({N, C}, real);
+              SmallVector<Type> planeTypes(4, fresh.getType());
+              auto packed = scf::IfOp::create(tb, loc, planeTypes, isBlock,
+                                              /*withElseRegion=*/true);
+              {
+                // Feature p, columns q0 ..: fq_ip a_i[q0 ..].
+                OpBuilder::InsertionGuard g(tb);
+                tb.setInsertionPointToStart(packed.thenBlock());
+                Value p = arith::DivUIOp::create(tb, loc, t, columnBlocks);
+                Value q0 = arith::MulIOp::create(
+                    tb, loc, arith::RemUIOp::create(tb, loc, t, columnBlocks),
+                    widthIndex);
+                auto [xr, xi] =
+                    pack(tb, fft, fq, p, a, q0, bi, hi, lengthL, fresh, fresh);
+                auto [yr, yi] = pack(tb, fft, fk, p, keys, q0, bi, hi, lengthL,
+                                     fresh, fresh);
+                scf::YieldOp::create(tb, loc, ValueRange{xr, xi, yr, yi});
+              }
+              {
+                // Column q, features p0 ..: a_iq fq_i[p0 ..].
+                OpBuilder::InsertionGuard g(tb);
+                tb.setInsertionPointToStart(packed.elseBlock());
+                Value rest = arith::SubIOp::create(tb, loc, t, blockTransforms);
+                Value q = arith::AddIOp::create(
+                    tb, loc, firstRemaining,
+                    arith::DivUIOp::create(tb, loc, rest, featureBlocks));
+                Value p0 = arith::MulIOp::create(
+                    tb, loc,
+                    arith::RemUIOp::create(tb, loc, rest, featureBlocks),
+                    widthIndex);
+                auto [xr, xi] =
+                    pack(tb, fft, a, q, fq, p0, bi, hi, lengthL, fresh, fresh);
+                auto [yr, yi] = pack(tb, fft, keys, q, fk, p0, bi, hi, lengthL,
+                                     fresh, fresh);
+                scf::YieldOp::create(tb, loc, ValueRange{xr, xi, yr, yi});
+              }
+              auto [xr, xi] =
+                  fft.forward(tb, packed.getResult(0), packed.getResult(1));
+              auto [yr, yi] =
+                  fft.forward(tb, packed.getResult(2), packed.getResult(3));
+              // acc += conj(X̂) Ŷ.
+              AffineMap identity = tsb.map(2, {0, 1});
+              SmallVector<Value> sum = tsb.generic(
+                  ValueRange{xr, xi, yr, yi}, ValueRange{state[0], state[1]},
+                  SmallVector<AffineMap>(6, identity),
+                  StructuredBuilder::parallel(2),
+                  [](OpBuilder &nb, Location nl, ValueRange x) {
+                    auto mul = [&](Value u, Value w) {
+                      return arith::MulFOp::create(nb, nl, u, w).getResult();
+                    };
+                    Value re = arith::AddFOp::create(
+                        nb, nl, x[4],
+                        arith::AddFOp::create(nb, nl, mul(x[0], x[2]),
+                                              mul(x[1], x[3])));
+                    Value im = arith::AddFOp::create(
+                        nb, nl, x[5],
+                        arith::SubFOp::create(nb, nl, mul(x[0], x[3]),
+                                              mul(x[1], x[2])));
+                    return SmallVector<Value>{re, im};
+                  });
+              scf::YieldOp::create(tb, loc, sum);
+            });
+        scf::YieldOp::create(bb, loc, perTransform.getResults());
+      });
+  // Only the real parts are wanted (see above).
+  Value backRe =
+      fft.inverse(b, perBatch.getResult(0), perBatch.getResult(1)).first;
+
+  // Column k + L - 1 (offset k = j - i) is lag k mod N of the inverse, at
+  // its bit-reversed row: the lanes' real parts summed, / N.
+  bool causal = op.getCausal();
+  Value inverseLength = arith::DivFOp::create(
+      b, loc, arith::ConstantOp::create(b, loc, b.getF64FloatAttr(1.0)),
+      arith::SIToFPOp::create(
+          b, loc, real, arith::IndexCastOp::create(b, loc, i64, fft.length)));
+  Value scaled = sb.generic1(
+      ValueRange{}, sb.empty({columns}, f32), {sb.map(1, {0})},
+      StructuredBuilder::parallel(1),
+      [&](OpBuilder &nb, Location nl, ValueRange) {
+        Value column = linalg::IndexOp::create(nb, nl, 0);
+        Value lastToken = arith::SubIOp::create(nb, nl, lengthL, idx(nb, 1));
+        // lag = column - (L - 1), taken mod N.
+        Value lag = arith::RemUIOp::create(
+            nb, nl,
+            arith::SubIOp::create(
+                nb, nl, arith::AddIOp::create(nb, nl, column, fft.length),
+                lastToken),
+            fft.length);
+        Value row = fft.bitReverse(nb, lag);
+        Value lanesSum;
+        for (int64_t lane = 0; lane < lanes; ++lane) {
+          Value part = tensor::ExtractOp::create(
+              nb, nl, backRe, ValueRange{row, idx(nb, lane)});
+          lanesSum =
+              lanesSum
+                  ? arith::AddFOp::create(nb, nl, lanesSum, part).getResult()
+                  : part;
+        }
+        Value value = arith::MulFOp::create(nb, nl, lanesSum, inverseLength);
+        if (causal) {
+          // Keys after the query (k > 0) have no pair.
+          Value later = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ugt,
+                                              column, lastToken);
+          value = arith::SelectOp::create(
+              nb, nl, later,
+              arith::ConstantOp::create(nb, nl, nb.getF64FloatAttr(0)), value);
+        }
+        return SmallVector<Value>{arith::TruncFOp::create(nb, nl, f32, value)};
+      });
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(
+      b, loc, scaled, forall.getRegionIterArgs().front(),
+      ArrayRef<OpFoldResult>{hi, b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), columns},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+  return forall.getResult(0);
+}
+
+struct LowerToeplitzCorrelationFFT : OpRewritePattern<ToeplitzCorrelationOp> {
+  LowerToeplitzCorrelationFFT(MLIRContext *context, int64_t lanes)
+      : OpRewritePattern(context), lanes(lanes) {}
+
+  LogicalResult matchAndRewrite(ToeplitzCorrelationOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getMethod() != ToeplitzMethod::Fft)
+      return rewriter.notifyMatchFailure(op, "not method fft");
+    return replaceOpWithLowered(
+        rewriter, op, ToeplitzCorrelationFFT(op, rewriter, lanes).build());
+  }
+
+private:
+  int64_t lanes;
+};
+
 struct LowerToeplitzAttentionFFT : OpRewritePattern<ToeplitzAttentionOp> {
   LowerToeplitzAttentionFFT(MLIRContext *context, int64_t lanes)
       : OpRewritePattern(context), lanes(lanes) {}
@@ -562,5 +866,6 @@ private:
 
 void mlir::flt::populateToeplitzFFTLoweringPatterns(RewritePatternSet &patterns,
                                                     int64_t lanes) {
-  patterns.add<LowerToeplitzAttentionFFT>(patterns.getContext(), lanes);
+  patterns.add<LowerToeplitzAttentionFFT, LowerToeplitzCorrelationFFT>(
+      patterns.getContext(), lanes);
 }

@@ -62,3 +62,31 @@ func.func @auto_dynamic(%q: tensor<1x2x?x64xf32>, %v: tensor<1x2x?x64xf32>, %b: 
   %o = flt.toeplitz_attention %q, %q, %v, %b : tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<2x?xf32> -> tensor<1x2x?x64xf32>
   return %o : tensor<1x2x?x64xf32>
 }
+
+// -----
+
+// flt.toeplitz_correlation (a Toeplitz bias's gradient) by FFT: per head, per
+// batch entry, per transform (m c channel products, two per complex column):
+// the planes packed in bit-reversed row order (column blocks of one feature,
+// or for the columns left over, feature blocks of one column), two forward
+// transforms, conj(X) Y summed in place; one inverse per head whose lanes'
+// real parts, at each offset's bit-reversed row, are the result.
+// CHECK-LABEL: func.func @correlation_fft
+// CHECK: scf.forall
+// CHECK:   scf.for
+// CHECK:     scf.for
+// CHECK:       scf.if
+// CHECK:         llvm.intr.bitreverse
+// CHECK:         vector.transfer_read {{.*}} : tensor<2x2x?x40xf32>, vector<16xf32>
+// CHECK:       } else {
+// CHECK:         vector.transfer_read {{.*}} : tensor<2x2x?x3xf32>, vector<16xf32>
+// CHECK:       linalg.generic
+// CHECK:         arith.mulf {{.*}} : f64
+// CHECK:   llvm.intr.bitreverse
+// CHECK:   arith.truncf {{.*}} : f64 to f32
+// CHECK:   tensor.parallel_insert_slice
+// CHECK-NOT: flt.toeplitz_correlation
+func.func @correlation_fft(%fq: tensor<2x2x?x3xf32>, %a: tensor<2x2x?x40xf32>) -> tensor<2x?xf32> {
+  %o = flt.toeplitz_correlation %fq, %a, %fq, %a {method = #flt.toeplitz_method<fft>} : tensor<2x2x?x3xf32>, tensor<2x2x?x40xf32>, tensor<2x2x?x3xf32>, tensor<2x2x?x40xf32> -> tensor<2x?xf32>
+  return %o : tensor<2x?xf32>
+}

@@ -1096,3 +1096,30 @@ func.func @serving12(%q: tensor<1x2x7x4xf32>, %r: tensor<1x7x1xf32>, %xi: tensor
   %0:3 = flt.attention %q, %q, %q, %r, %xi, %theta proj(%w) state(%t0, %z0) {kernel = #flt.kernel<favor_pos>, spectrum = #flt.spectrum<gaussian_mixture>} : tensor<1x2x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x4xf32>, tensor<1x7x1xf32>, tensor<2x3x1xf32>, tensor<2x3xf32>, tensor<2x5x4xf32>, tensor<1x2x30x4xf32>, tensor<1x2x30xf32> -> tensor<1x2x7x4xf32>, tensor<1x2x30x4xf32>, tensor<1x2x30xf32>
   return
 }
+
+// -----
+
+// toeplitz_correlation (internal): keys' columns are a's.
+func.func @correlation1(%fq: tensor<1x2x7x4xf32>, %a: tensor<1x2x7x3xf32>, %k: tensor<1x2x7x2xf32>) {
+  // expected-error @+1 {{'keys' has c = 2 but 'a' has c = 3}}
+  %0 = flt.toeplitz_correlation %fq, %a, %fq, %k : tensor<1x2x7x4xf32>, tensor<1x2x7x3xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x2xf32> -> tensor<2x13xf32>
+  return
+}
+
+// -----
+
+// toeplitz_correlation: one column per offset, 2L - 1.
+func.func @correlation2(%fq: tensor<1x2x7x4xf32>, %a: tensor<1x2x7x3xf32>) {
+  // expected-error @+1 {{'result' has 2L-1 = 14 but 2L - 1 (offset j - i at column j - i + L - 1) needs 13}}
+  %0 = flt.toeplitz_correlation %fq, %a, %fq, %a : tensor<1x2x7x4xf32>, tensor<1x2x7x3xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x3xf32> -> tensor<2x14xf32>
+  return
+}
+
+// -----
+
+// toeplitz_correlation: packed sequences in the direct method only.
+func.func @correlation3(%fq: tensor<1x2x7x4xf32>, %a: tensor<1x2x7x3xf32>, %cu: tensor<3xi32>) {
+  // expected-error @+1 {{method fft takes no packed(...) (use direct or auto)}}
+  %0 = flt.toeplitz_correlation %fq, %a, %fq, %a packed(%cu) {method = #flt.toeplitz_method<fft>} : tensor<1x2x7x4xf32>, tensor<1x2x7x3xf32>, tensor<1x2x7x4xf32>, tensor<1x2x7x3xf32>, tensor<3xi32> -> tensor<2x13xf32>
+  return
+}

@@ -124,6 +124,17 @@ func.func @toeplitz_attention(%fq: tensor<1x8x?x64xf32>, %v: tensor<1x8x?x32xf32
 
 // -----
 
+// CHECK-LABEL: func.func @toeplitz_correlation
+func.func @toeplitz_correlation(%fq: tensor<1x8x?x64xf32>, %a: tensor<1x8x?x65xf32>, %cu: tensor<?xi32>) -> (tensor<8x?xf32>, tensor<8x?xf32>) {
+  // CHECK: flt.toeplitz_correlation %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {causal = true, method = #flt.toeplitz_method<fft>} : tensor<1x8x?x64xf32>, tensor<1x8x?x65xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x65xf32> -> tensor<8x?xf32>
+  %0 = flt.toeplitz_correlation %fq, %a, %fq, %a {causal = true, method = #flt.toeplitz_method<fft>} : tensor<1x8x?x64xf32>, tensor<1x8x?x65xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x65xf32> -> tensor<8x?xf32>
+  // CHECK: flt.toeplitz_correlation %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} packed(%{{.*}}) : tensor<1x8x?x64xf32>, tensor<1x8x?x65xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x65xf32>, tensor<?xi32> -> tensor<8x?xf32>
+  %1 = flt.toeplitz_correlation %fq, %a, %fq, %a packed(%cu) : tensor<1x8x?x64xf32>, tensor<1x8x?x65xf32>, tensor<1x8x?x64xf32>, tensor<1x8x?x65xf32>, tensor<?xi32> -> tensor<8x?xf32>
+  return %0, %1 : tensor<8x?xf32>, tensor<8x?xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @attention
 func.func @attention(%q: tensor<1x8x?x64xf32>, %v: tensor<1x8x?x64xf32>, %r: tensor<1x?x1xf32>, %xi: tensor<8x16x1xf32>, %theta: tensor<8x75xf32>, %w: tensor<8x32x64xf32>,
                      %q3: tensor<?x2x?x16xbf16>, %v3: tensor<?x2x?x8xbf16>, %r3: tensor<?x?x3xf32>, %xi3: tensor<2x4x3xf32>, %box: tensor<2x2xf32>)

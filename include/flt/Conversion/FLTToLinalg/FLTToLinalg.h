@@ -57,7 +57,7 @@ void populatePositionTransformLoweringPatterns(RewritePatternSet &patterns);
 void populateKernelAttentionLoweringPatterns(RewritePatternSet &patterns,
                                              int64_t tokenTile,
                                              int64_t columnMultiple);
-/// flt.toeplitz_attention with method fft.
+/// flt.toeplitz_attention and flt.toeplitz_correlation with method fft.
 /// `lanes`: complex columns per FFT row (fft-lanes).
 void populateToeplitzFFTLoweringPatterns(RewritePatternSet &patterns,
                                          int64_t lanes);

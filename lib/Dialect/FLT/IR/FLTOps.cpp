@@ -754,6 +754,64 @@ ToeplitzAttentionOp::reifyResultShapes(OpBuilder &builder,
 }
 
 //===----------------------------------------------------------------------===//
+// ToeplitzCorrelationOp
+//===----------------------------------------------------------------------===//
+
+RankedTensorType ToeplitzCorrelationOp::inferResultType(Value fq) {
+  int64_t length = sizeOf(fq, 2);
+  return RankedTensorType::get({sizeOf(fq, 1), ShapedType::isDynamic(length)
+                                                   ? ShapedType::kDynamic
+                                                   : 2 * length - 1},
+                               Float32Type::get(fq.getContext()));
+}
+
+static void checkShapes(ToeplitzCorrelationOp op, ShapeChecker &check) {
+  // Every operand is a token sequence of the same B, H and L (the rule
+  // repeats grouped keys to the query heads first).
+  static constexpr StringLiteral kFeatures[] = {"B", "H", "L", "m"};
+  static constexpr StringLiteral kColumns[] = {"B", "H", "L", "c"};
+  check.tensor("fq", op.getFq(), kFeatures, ElementKind::F32)
+      .tensor("a", op.getA(), kColumns, ElementKind::F32)
+      .tensor("fk", op.getFk(), kFeatures, ElementKind::F32)
+      .tensor("keys", op.getKeys(), kColumns, ElementKind::F32);
+  for (StringRef name : {"a", "fk", "keys"})
+    for (int64_t dim = 0; dim < 3; ++dim)
+      check.sameDim(name, dim, "fq", dim);
+  check.sameDim("fk", 3, "fq", 3).sameDim("keys", 3, "a", 3);
+  check.tensor("result", op.getResult(), kToeplitzBias, ElementKind::F32)
+      .sameDim("result", 0, "fq", 1)
+      .dimIsSum("result", 1, {{"fq", 2, 2}}, -1, "2L - 1",
+                "2L - 1 (offset j - i at column j - i + L - 1)");
+  checkServingOperands(check, Value(), Value(), Value(), Value(),
+                       op.getCuSeqlens(), Value(), "fq", "fk", [] {});
+  check.require(op.getMethod() != ToeplitzMethod::Fft || !op.getCuSeqlens(),
+                "method fft takes no packed(...) (use direct or auto)");
+}
+
+LogicalResult ToeplitzCorrelationOp::verify() {
+  ShapeChecker check(*this);
+  checkShapes(*this, check);
+  return check.result();
+}
+
+LogicalResult
+ToeplitzCorrelationOp::reifyResultShapes(OpBuilder &builder,
+                                         ReifiedRankedShapedTypeDims &shapes) {
+  Location loc = getLoc();
+  OpFoldResult doubled = twice(builder, loc, dimOf(builder, loc, getFq(), 2));
+  OpFoldResult columns;
+  if (std::optional<int64_t> constant = getConstantIntValue(doubled))
+    columns = builder.getIndexAttr(*constant - 1);
+  else
+    columns =
+        arith::SubIOp::create(builder, loc, cast<Value>(doubled),
+                              arith::ConstantIndexOp::create(builder, loc, 1))
+            .getResult();
+  shapes.push_back({dimOf(builder, loc, getFq(), 1), columns});
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // AttentionOp
 //===----------------------------------------------------------------------===//
 

@@ -19,6 +19,12 @@
 // flt.toeplitz_attention with method = auto (docs/Semantics.md 2.7): direct
 // ≈ c_d L² (m + e), fft ≈ c_f m ⌈e/31⌉ N log2 N (N = 2^⌈log2(2L - 1)⌉).
 //
+// flt.toeplitz_correlation (the Toeplitz bias's gradient) with method =
+// auto: direct ≈ c_d L² (m + c) (half when causal), fft ≈ c_f ⌈m c / 32⌉
+// N log2 N (m c channel products, two per FFT column, 16 columns per
+// transform). The direct method is the rule's tiled decomposition,
+// built here; fft stays for flt-convert-to-linalg.
+//
 // The cheaper algorithm is taken now when every size is known, else by an
 // scf.if on the run-time sizes whose branches hold both.
 //
@@ -49,6 +55,9 @@ namespace {
 /// Value columns per FFT group: 2 · 16 lanes - 1 of them plus the
 /// normalizer (ToeplitzFFT.cpp's grouping on the CPU).
 constexpr int64_t kFFTValueColumns = 31;
+/// Channel products per transform of flt.toeplitz_correlation's FFT method
+/// (two per complex column, 16 columns on the CPU).
+constexpr int64_t kFFTChannelsPerTransform = 32;
 
 /// Scalar f64 arithmetic that folds where its operands are constants.
 struct CostBuilder {
@@ -156,6 +165,18 @@ struct FLTSelectAlgorithmPass
       for (LinearAttentionGradOp op : grads) {
         rewriter.setInsertionPoint(op);
         selectLinearAttentionGrad(rewriter, op);
+        created.eraseDead(rewriter);
+      }
+    }
+    SmallVector<ToeplitzCorrelationOp> correlations;
+    getOperation()->walk(
+        [&](ToeplitzCorrelationOp op) { correlations.push_back(op); });
+    {
+      CreatedOps created;
+      IRRewriter rewriter(&getContext(), &created);
+      for (ToeplitzCorrelationOp op : correlations) {
+        rewriter.setInsertionPoint(op);
+        selectToeplitzCorrelation(rewriter, op);
         created.eraseDead(rewriter);
       }
     }
@@ -283,6 +304,78 @@ struct FLTSelectAlgorithmPass
     rewriter.replaceOp(op, decomposed(rewriter));
   }
 
+  /// N = 2^bits, the smallest power of two >= 2L - 1 (bits >= 1), as
+  /// i64 values of the run-time L.
+  static std::pair<Value, Value> fftLength(RewriterBase &rewriter, Location loc,
+                                           Value L) {
+    Type i64 = rewriter.getI64Type();
+    auto i64Constant = [&](int64_t v) -> Value {
+      return arith::ConstantIntOp::create(rewriter, loc, i64, v);
+    };
+    // bits = 64 - ctlz(max(2L - 2, 1)).
+    Value twoLMinus2 = rewriter.createOrFold<arith::SubIOp>(
+        loc, rewriter.createOrFold<arith::MulIOp>(loc, L, i64Constant(2)),
+        i64Constant(2));
+    Value atLeastOne =
+        rewriter.createOrFold<arith::MaxSIOp>(loc, twoLMinus2, i64Constant(1));
+    Value bits = rewriter.createOrFold<arith::SubIOp>(
+        loc, i64Constant(64),
+        rewriter.createOrFold<math::CountLeadingZerosOp>(loc, atLeastOne));
+    Value N = rewriter.createOrFold<arith::ShLIOp>(loc, i64Constant(1), bits);
+    return {N, bits};
+  }
+
+  void selectToeplitzCorrelation(RewriterBase &rewriter,
+                                 ToeplitzCorrelationOp op) {
+    auto direct = [&](OpBuilder &b) {
+      return decomposeToeplitzCorrelation(b, op);
+    };
+    ToeplitzMethod method = op.getMethod();
+    if (method == ToeplitzMethod::Fft)
+      return;
+    // Packed sequences exist in the direct method only.
+    if (method == ToeplitzMethod::Direct || op.getCuSeqlens()) {
+      rewriter.replaceOp(op, direct(rewriter));
+      return;
+    }
+    Location loc = op.getLoc();
+    CostBuilder c{rewriter, loc};
+    Type i64 = rewriter.getI64Type();
+    auto integer = [&](Value tensor, int64_t dim) -> Value {
+      Value index = rewriter.createOrFold<tensor::DimOp>(loc, tensor, dim);
+      return rewriter.createOrFold<arith::IndexCastOp>(loc, i64, index);
+    };
+    Value L = integer(op.getFq(), 2), m = integer(op.getFq(), 3),
+          columns = integer(op.getKeys(), 3);
+    auto [N, bits] = fftLength(rewriter, loc, L);
+    Value transforms = rewriter.createOrFold<arith::CeilDivSIOp>(
+        loc, rewriter.createOrFold<arith::MulIOp>(loc, m, columns),
+        arith::ConstantIntOp::create(rewriter, loc, i64,
+                                     kFFTChannelsPerTransform));
+    Value directCost = c.mul(
+        c.mul(c.mul(c.real(L), c.real(L)),
+              c.real(rewriter.createOrFold<arith::AddIOp>(loc, m, columns))),
+        c.constant(toeplitzDirectCost * (op.getCausal() ? 0.5 : 1.0)));
+    Value fftCost =
+        c.mul(c.mul(c.real(transforms), c.mul(c.real(N), c.real(bits))),
+              c.constant(toeplitzFFTCost));
+    Value useFFT = c.less(fftCost, directCost);
+    auto withFFT = [&](OpBuilder &b) -> Value {
+      auto clone = cast<ToeplitzCorrelationOp>(b.clone(*op));
+      clone.setMethod(ToeplitzMethod::Fft);
+      return clone.getResult();
+    };
+    if (std::optional<bool> fftCheaper = known(useFFT)) {
+      if (*fftCheaper)
+        rewriter.modifyOpInPlace(op,
+                                 [&] { op.setMethod(ToeplitzMethod::Fft); });
+      else
+        rewriter.replaceOp(op, direct(rewriter));
+      return;
+    }
+    replaceWithChoice(rewriter, op, useFFT, withFFT, direct);
+  }
+
   void selectToeplitzMethod(RewriterBase &rewriter, ToeplitzAttentionOp op) {
     // Packed and padded sequences exist in the direct method only.
     if (op.packsOrPads()) {
@@ -302,16 +395,7 @@ struct FLTSelectAlgorithmPass
     };
     Value L = integer(op.getFq(), 2), m = integer(op.getFq(), 3),
           e = integer(op.getV(), 3);
-    // N = 2^bits >= 2L - 1, bits = 64 - ctlz(max(2L - 2, 1)).
-    Value twoLMinus2 = rewriter.createOrFold<arith::SubIOp>(
-        loc, rewriter.createOrFold<arith::MulIOp>(loc, L, i64Constant(2)),
-        i64Constant(2));
-    Value atLeastOne =
-        rewriter.createOrFold<arith::MaxSIOp>(loc, twoLMinus2, i64Constant(1));
-    Value bits = rewriter.createOrFold<arith::SubIOp>(
-        loc, i64Constant(64),
-        rewriter.createOrFold<math::CountLeadingZerosOp>(loc, atLeastOne));
-    Value N = rewriter.createOrFold<arith::ShLIOp>(loc, i64Constant(1), bits);
+    auto [N, bits] = fftLength(rewriter, loc, L);
     Value groups = rewriter.createOrFold<arith::CeilDivSIOp>(
         loc, e, i64Constant(kFFTValueColumns));
     Value direct =

@@ -98,8 +98,7 @@ func.func @la_packed(%fq: tensor<1x2x?x4xf32>, %fk: tensor<1x2x?x4xf32>, %v: ten
 // CHECK:         flt.toeplitz_attention {{.*}} packed(%[[REV:.+]]) {normalize = #flt.normalize<none>}
 // CHECK:         tensor.expand_shape {{.*}} into tensor<1x2x2x?x3xf32>
 // CHECK:         flt.toeplitz_attention {{.*}} packed(%[[REV]]) {normalize = #flt.normalize<none>}
-// CHECK:         scf.forall
-// CHECK:           arith.cmpi eq
+// CHECK:         flt.toeplitz_correlation {{.*}} packed(%[[CU]]) :
 // CHECK:         return {{.*}} : tensor<1x4x?x3xf32>, tensor<1x2x?x3xf32>, tensor<1x2x?x2xf32>, tensor<4x?xf32>, tensor<?xi32>
 func.func @toeplitz_packed(%fq: tensor<1x4x?x3xf32>, %fk: tensor<1x2x?x3xf32>, %v: tensor<1x2x?x2xf32>, %b: tensor<4x?xf32>, %cu: tensor<?xi32>) -> tensor<1x4x?x2xf32> {
   %o = flt.toeplitz_attention %fq, %fk, %v, %b packed(%cu) : tensor<1x4x?x3xf32>, tensor<1x2x?x3xf32>, tensor<1x2x?x2xf32>, tensor<4x?xf32>, tensor<?xi32> -> tensor<1x4x?x2xf32>
@@ -203,11 +202,9 @@ func.func @interleaved(%x: tensor<1x2x?x4xf32>, %th: tensor<2x2xf32>) -> tensor<
 // toeplitz_attention: [n, D] and the three gradients are more Toeplitz
 // products with normalize none (same bias, causal and method): dfq = T(a, b,
 // fk) forward, dfk = T(b, a, fq) and dv = T(fk, fq, dn) on the
-// token-reversed sequence; db a correlation per head (an scf.forall) tile
-// by tile of the L x L plane (64 x 64, tokens zero-padded to whole tiles;
-// causal: key tiles up to the diagonal): P = fq_I fk_J^T and Q = a_I b_J^T
-// (b = [v, 1]) as two matrix products per batch, R = sum P * Q masked to
-// j <= i, and R's 127 diagonals added into the head's row.
+// token-reversed sequence; db = t * flt.toeplitz_correlation(fq, a, fk, b)
+// with b = [v, 1], by the op's method (select_algorithm.mlir and
+// toeplitz_methods.mlir show its forms).
 // CHECK-LABEL: func.func @toeplitz_vjp(
 // CHECK-SAME:      %[[FQ:[^:]+]]: tensor<1x2x?x4xf32>, %[[FK:[^:]+]]: tensor<1x2x?x4xf32>, %[[V:[^:]+]]: tensor<1x2x?x3xf32>, %[[B:[^:]+]]: tensor<2x?xf32>, %[[G:[^:]+]]: tensor<1x2x?x3xf32>)
 // CHECK:         flt.toeplitz_attention %[[FQ]], %[[FK]], %[[V]], %[[B]] {causal = true, method = #flt.toeplitz_method<fft>}
@@ -217,26 +214,8 @@ func.func @interleaved(%x: tensor<1x2x?x4xf32>, %th: tensor<2x2xf32>) -> tensor<
 // CHECK:         %[[DFQ:.+]] = flt.toeplitz_attention %[[A]], %[[VONE]], %[[FK]], %[[B]] {causal = true, method = #flt.toeplitz_method<fft>, normalize = #flt.normalize<none>}
 // CHECK:         flt.toeplitz_attention {{.*}}, %[[B]] {causal = true, method = #flt.toeplitz_method<fft>, normalize = #flt.normalize<none>}
 // CHECK:         flt.toeplitz_attention {{.*}}, %[[B]] {causal = true, method = #flt.toeplitz_method<fft>, normalize = #flt.normalize<none>}
-// CHECK:         %[[FQPAD:.+]] = tensor.insert_slice %[[FQ]] into
-// CHECK:         %[[APAD:.+]] = tensor.insert_slice %[[A]] into
-// CHECK:         %[[FKPAD:.+]] = tensor.insert_slice %[[FK]] into
-// CHECK:         %[[BPAD:.+]] = tensor.insert_slice %[[VONE]] into
-// CHECK:         %[[ACC:.+]] = scf.forall (%[[H:[^)]+]]) in (2) shared_outs(%[[SHARED:.+]] = %{{.+}}) -> (tensor<2x?xf32>)
-// CHECK:           %[[ROW:.+]] = scf.for %[[I0:[^ ]+]] = %{{.+}} to %{{.+}} step %c64 iter_args
-// CHECK:             %[[JEND:.+]] = arith.minui
-// CHECK:             scf.for %[[J0:[^ ]+]] = %{{.+}} to %[[JEND]] step %c64 iter_args
-// CHECK:               scf.for %[[BI:[^ ]+]] = {{.*}} -> (tensor<64x64xf32>)
-// CHECK:                 %[[FQI:.+]] = tensor.extract_slice %[[FQPAD]][%[[BI]], %[[H]], %[[I0]], 0] [1, 1, 64, 4]
-// CHECK:                 %[[FKJ:.+]] = tensor.extract_slice %[[FKPAD]][%[[BI]], %[[H]], %[[J0]], 0] [1, 1, 64, 4]
-// CHECK:                 linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[FQI]], %[[FKJ]] : tensor<64x4xf32>, tensor<64x4xf32>)
-// CHECK:                 %[[AI:.+]] = tensor.extract_slice %[[APAD]][%[[BI]], %[[H]], %[[I0]], 0] [1, 1, 64, 4]
-// CHECK:                 %[[BJ:.+]] = tensor.extract_slice %[[BPAD]][%[[BI]], %[[H]], %[[J0]], 0] [1, 1, 64, 4]
-// CHECK:                 linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[AI]], %[[BJ]] : tensor<64x4xf32>, tensor<64x4xf32>)
-// CHECK:               arith.cmpi ule
-// CHECK:               linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%{{.+}} : tensor<64x190xf32>) outs(%{{.+}} : tensor<127xf32>)
-// CHECK:           tensor.parallel_insert_slice %[[ROW]] into %[[SHARED]][%[[H]], 0]
-// CHECK:         %[[COLS:.+]] = tensor.extract_slice %[[ACC]][0, %{{.+}}] [2, %{{.+}}] [1, 1]
-// CHECK:         %[[DB:.+]] = linalg.generic {{.*}} ins(%[[COLS]], %[[B]], %{{.+}} : tensor<2x?xf32>, tensor<2x?xf32>, tensor<2xf32>)
+// CHECK:         %[[ACC:.+]] = flt.toeplitz_correlation %[[FQ]], %[[A]], %[[FK]], %[[VONE]] {causal = true, method = #flt.toeplitz_method<fft>} : {{.*}} -> tensor<2x?xf32>
+// CHECK:         %[[DB:.+]] = linalg.generic {{.*}} ins(%[[ACC]], %[[B]], %{{.+}} : tensor<2x?xf32>, tensor<2x?xf32>, tensor<2xf32>)
 // CHECK:           math.exp
 // CHECK:         return %[[DFQ]], %{{.+}}, %{{.+}}, %[[DB]]
 func.func @toeplitz(%fq: tensor<1x2x?x4xf32>, %fk: tensor<1x2x?x4xf32>, %v: tensor<1x2x?x3xf32>, %b: tensor<2x?xf32>) -> tensor<1x2x?x3xf32> {

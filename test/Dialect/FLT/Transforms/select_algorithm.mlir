@@ -71,6 +71,69 @@ func.func @toeplitz(%a: tensor<1x1x128x16xf32>, %b: tensor<1x255xf32>,
 
 // -----
 
+// flt.toeplitz_correlation (a Toeplitz bias's gradient), method auto: the
+// direct method's tiled form at L = 128, fft kept at L = 32768, an scf.if
+// for dynamic L. The direct form, per head (an scf.forall) tile by tile of
+// the L x L plane (64 x 64, tokens zero-padded to whole tiles; causal: key
+// tiles up to the diagonal): P = fq_I fk_J^T and Q = a_I k_J^T as two
+// matrix products per batch entry, R = sum P * Q masked to j <= i, and R's
+// 127 diagonals added into the head's row.
+// CHECK-LABEL: func.func @correlation(
+// CHECK-SAME:      %[[FQ:[^:]+]]: tensor<1x2x128x4xf32>, %[[A:[^:]+]]: tensor<1x2x128x3xf32>
+// CHECK:         %[[FQPAD:.+]] = tensor.insert_slice %[[FQ]] into
+// CHECK:         %[[APAD:.+]] = tensor.insert_slice %[[A]] into
+// CHECK:         %[[ACC:.+]] = scf.forall (%[[H:[^)]+]]) in (2) shared_outs(%[[SHARED:.+]] = %{{.+}}) -> (tensor<2x255xf32>)
+// CHECK:           %[[ROW:.+]] = scf.for %[[I0:[^ ]+]] = %{{.+}} to %{{.+}} step %c64 iter_args
+// CHECK:             %[[JEND:.+]] = arith.minui
+// CHECK:             scf.for %[[J0:[^ ]+]] = %{{.+}} to %[[JEND]] step %c64 iter_args
+// CHECK:               scf.for %[[BI:[^ ]+]] = {{.*}} -> (tensor<64x64xf32>)
+// CHECK:                 %[[FQI:.+]] = tensor.extract_slice %[[FQPAD]][%[[BI]], %[[H]], %[[I0]], 0] [1, 1, 64, 4]
+// CHECK:                 linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[FQI]], %{{.+}} : tensor<64x4xf32>, tensor<64x4xf32>)
+// CHECK:                 %[[AI:.+]] = tensor.extract_slice %[[APAD]][%[[BI]], %[[H]], %[[I0]], 0] [1, 1, 64, 3]
+// CHECK:                 linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[AI]], %{{.+}} : tensor<64x3xf32>, tensor<64x3xf32>)
+// CHECK:               arith.cmpi ule
+// CHECK:               linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%{{.+}} : tensor<64x190xf32>) outs(%{{.+}} : tensor<127xf32>)
+// CHECK:           tensor.parallel_insert_slice %[[ROW]] into %[[SHARED]][%[[H]], 0]
+// CHECK:         flt.toeplitz_correlation {{.*}}method = #flt.toeplitz_method<fft>{{.*}} -> tensor<2x65535xf32>
+// CHECK:         scf.if
+// CHECK:           flt.toeplitz_correlation {{.*}}method = #flt.toeplitz_method<fft>
+// CHECK:         } else {
+// CHECK:           scf.forall
+// CHECK:         flt.toeplitz_correlation {{.*}}method = #flt.toeplitz_method<fft>{{.*}} -> tensor<2x255xf32>
+// CHECK-NOT:     flt.toeplitz_correlation
+// CHECK:         return
+func.func @correlation(%fq: tensor<1x2x128x4xf32>, %a: tensor<1x2x128x3xf32>,
+                       %fq2: tensor<1x2x32768x4xf32>, %a2: tensor<1x2x32768x3xf32>,
+                       %fq3: tensor<1x2x?x4xf32>, %a3: tensor<1x2x?x3xf32>)
+    -> (tensor<2x255xf32>, tensor<2x65535xf32>, tensor<2x?xf32>, tensor<2x255xf32>) {
+  %0 = flt.toeplitz_correlation %fq, %a, %fq, %a {causal = true}
+     : tensor<1x2x128x4xf32>, tensor<1x2x128x3xf32>, tensor<1x2x128x4xf32>, tensor<1x2x128x3xf32> -> tensor<2x255xf32>
+  %1 = flt.toeplitz_correlation %fq2, %a2, %fq2, %a2
+     : tensor<1x2x32768x4xf32>, tensor<1x2x32768x3xf32>, tensor<1x2x32768x4xf32>, tensor<1x2x32768x3xf32> -> tensor<2x65535xf32>
+  %2 = flt.toeplitz_correlation %fq3, %a3, %fq3, %a3
+     : tensor<1x2x?x4xf32>, tensor<1x2x?x3xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x3xf32> -> tensor<2x?xf32>
+  // Forced: fft stays whatever the cost.
+  %3 = flt.toeplitz_correlation %fq, %a, %fq, %a {method = #flt.toeplitz_method<fft>}
+     : tensor<1x2x128x4xf32>, tensor<1x2x128x3xf32>, tensor<1x2x128x4xf32>, tensor<1x2x128x3xf32> -> tensor<2x255xf32>
+  return %0, %1, %2, %3 : tensor<2x255xf32>, tensor<2x65535xf32>, tensor<2x?xf32>, tensor<2x255xf32>
+}
+
+// -----
+
+// Packed sequences: the direct form whatever L, pairs masked to one
+// sequence.
+// CHECK-LABEL: func.func @correlation_packed
+// CHECK:         scf.forall
+// CHECK:           arith.cmpi eq
+// CHECK-NOT:     flt.toeplitz_correlation
+func.func @correlation_packed(%fq: tensor<1x2x32768x4xf32>, %a: tensor<1x2x32768x3xf32>, %cu: tensor<3xi32>) -> tensor<2x65535xf32> {
+  %0 = flt.toeplitz_correlation %fq, %a, %fq, %a packed(%cu)
+     : tensor<1x2x32768x4xf32>, tensor<1x2x32768x3xf32>, tensor<1x2x32768x4xf32>, tensor<1x2x32768x3xf32>, tensor<3xi32> -> tensor<2x65535xf32>
+  return %0 : tensor<2x65535xf32>
+}
+
+// -----
+
 // Reverse mode: decomposed by default (four linear attentions without rpe,
 // each then given its form: long, so linear); with
 // linear-attention-grad=fused the op stays for the fused lowering.

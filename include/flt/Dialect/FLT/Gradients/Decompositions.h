@@ -22,6 +22,15 @@ namespace mlir::flt {
 SmallVector<Value> decomposeLinearAttentionGrad(OpBuilder &builder,
                                                 LinearAttentionGradOp op);
 
+/// flt.toeplitz_correlation's direct method: per head (an scf.forall),
+/// two matrix products per 64 × 64 tile of the L × L plane (fq fkᵀ and
+/// a keysᵀ, summed over the batch after their product) whose diagonal sums
+/// accumulate into the head's row; causal runs skip the tiles above the
+/// diagonal, packed ones mask pairs across sequences. O(L² (m + c)) work,
+/// O(L) memory.
+Value decomposeToeplitzCorrelation(OpBuilder &builder,
+                                   ToeplitzCorrelationOp op);
+
 } // namespace mlir::flt
 
 #endif // FLT_DIALECT_FLT_GRADIENTS_DECOMPOSITIONS_H

@@ -559,6 +559,57 @@ def FLT_ToeplitzAttentionOp
 }
 
 //===----------------------------------------------------------------------===//
+// toeplitz_correlation (internal)
+//===----------------------------------------------------------------------===//
+
+def FLT_ToeplitzCorrelationOp : FLT_Op<"toeplitz_correlation"> {
+  let summary = "the token correlation behind a Toeplitz bias's gradient (internal)";
+  let description = [{
+    Internal to reverse mode (the gradient rule of `flt.toeplitz_attention`
+    builds it; it is not part of the public semantics). With `fq`, `fk`
+    `[B, H, L, m]` and `a`, `keys` `[B, H, L, c]` (f32), the result
+    `[H, 2L - 1]` (f32) holds at column j - i + L - 1
+
+      Σ_b Σ_i (fq_i · fk_j) (a_i · keys_j)
+
+    over the pairs with that offset (j ≤ i when `causal`; i and j in one
+    sequence with `packed(cu_seqlens)`, B = 1). The bias's cotangent is
+    this times t_{j-i} (docs/Semantics.md §4).
+
+    `method = direct` is O(L² (m + c)): flt-select-algorithm rewrites it
+    into two matrix products per tile of the L × L plane and their diagonal
+    sums. `fft` is O(m c L log L): each of the m·c products fq_p a_q and
+    fk_p keys_q is transformed (two per complex FFT, zero-padded to
+    N ≥ 2L - 1), the conjugate products are summed over channels and batch in
+    the frequency domain and transformed back once per head
+    (flt-convert-to-linalg). `auto` (default) lets flt-select-algorithm
+    choose by cost; packed sequences take the direct method.
+
+    ```mlir
+    %acc = flt.toeplitz_correlation %fq, %a, %fk, %keys
+             {causal = true, method = #flt.toeplitz_method<fft>}
+           : tensor<1x8x?x64xf32>, tensor<1x8x?x65xf32>,
+             tensor<1x8x?x64xf32>, tensor<1x8x?x65xf32> -> tensor<8x?xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$fq, AnyRankedTensor:$a,
+                   AnyRankedTensor:$fk, AnyRankedTensor:$keys,
+                   Optional<AnyRankedTensor>:$cu_seqlens,
+                   FLT_FalseDefault:$causal,
+                   DefaultValuedAttr<FLT_ToeplitzMethodAttr,
+                     "::mlir::flt::ToeplitzMethod::Auto">:$method);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $fq `,` $a `,` $fk `,` $keys (`packed` `(` $cu_seqlens^ `)`)? attr-dict
+    `:` type(operands) `->` type($result)
+  }];
+  let extraClassDeclaration = [{
+    /// [H, 2L - 1] f32 for `fq` [B, H, L, m].
+    static ::mlir::RankedTensorType inferResultType(::mlir::Value fq);
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // attention
 //===----------------------------------------------------------------------===//
 

@@ -91,6 +91,13 @@ def FLTSelectAlgorithm : Pass<"flt-select-algorithm"> {
       or fft ≈ c_f · m ⌈e/31⌉ N log2 N (N = 2^⌈log2(2L - 1)⌉), with the
       target's seconds per unit c_d and c_f; with `packed` or `lengths`,
       direct (the only method that has them).
+    * `flt.toeplitz_correlation` (reverse mode: the sum behind a Toeplitz
+      bias's gradient) with `method = auto`: direct ≈ c_d · L² (m + c) (half
+      when causal) or fft ≈ c_f · ⌈m c / 32⌉ N log2 N, the same units. The
+      direct method is built here (`decomposeToeplitzCorrelation`: two
+      matrix products per 64 × 64 tile of the L × L plane and their
+      diagonal sums); `fft` stays for flt-convert-to-linalg. With `packed`,
+      direct.
 
     The choice is made now when every size involved is static, else by an
     `scf.if` on the run-time sizes whose branches hold both algorithms:
