@@ -4,11 +4,14 @@ bias b [H, 2L-1] (B=1, H=2, d=m=e=64, causal and not, one thread), forward
 and backward, in one run:
 
 --op toeplitz (Luo et al.'s Toeplitz RPE on relu features):
-  flt fft       flt.toeplitz_attention method = fft: the forward and the
-                backward's Toeplitz products by FFT (O(L log L)); db a
-                correlation over the tokens, two matrix products per 64 x 64
-                tile of the L x L plane (O(L² (m + e)) work, O(L) memory)
-  flt direct    method = direct: every product O(L² (m + e))
+  flt fft       flt.toeplitz_attention method = fft: the forward, the
+                backward's Toeplitz products and db's correlation by FFT
+                (O(L log L) each; the correlation one transform per two of
+                its m (e + 1) channel products)
+  flt direct    method = direct: every product O(L² (m + e)), db from two
+                matrix products per 64 x 64 tile of the L x L plane
+  flt auto      method = auto: each product and the correlation chosen by
+                the cost model (flt-select-algorithm)
 --op softmax (softmax attention with the bias, the papers' baseline):
   flt           flt.kernel_attention bias(b): FlashAttention-style forward
                 and backward (scores recomputed tile by tile, no L x L
@@ -27,7 +30,8 @@ and for all
 Every contender computes the gradient of every operand for one random
 cotangent (`@t_vjp` recomputes the forward it needs). Prints median times,
 the backward's cost relative to the forward, fft / direct for Toeplitz
-(below 1 where fft wins), torch / flt for the others, and each process's
+(below 1 where fft wins) and auto / the faster of the two, torch / flt for
+the others, and each process's
 peak RSS; writes <op>_training.json.
 
     benchmarks/cpu/run_quadratic_training.py [--op toeplitz|softmax|fourier]
@@ -150,7 +154,7 @@ def main():
                         default="toeplitz")
     ARGS = parser.parse_args()
     op = ARGS.op
-    methods = ("fft", "direct") if op == "toeplitz" else ("",)
+    methods = ("fft", "direct", "auto") if op == "toeplitz" else ("",)
     lengths = [int(x) for x in ARGS.lengths.split(",")]
     os.makedirs(ARGS.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix=f"flt-{op}-bench-")
@@ -199,10 +203,14 @@ def main():
                       f"{bwd:>9.1f} {ratio} {rss:>7.0f}", flush=True)
             if op == "toeplitz":
                 fft, direct = results["flt fft"][1], results["flt direct"][1]
+                auto = results["flt auto"][1]
                 print(f"{L:>6} {str(causal):>6} backward fft / direct = "
-                      f"{fft / direct:.3f}", flush=True)
+                      f"{fft / direct:.3f}, auto / best = "
+                      f"{auto / min(fft, direct):.3f}", flush=True)
                 rows.append({"L": L, "causal": causal,
-                             "backward_fft_over_direct": fft / direct})
+                             "backward_fft_over_direct": fft / direct,
+                             "backward_auto_over_best":
+                                 auto / min(fft, direct)})
             elif "torch dense" in results:
                 # @t_vjp includes its forward: it is a whole training step.
                 ratio = results["torch dense"][1] / results["flt"][1]

@@ -29,6 +29,7 @@
 #include "flt/Support/SourceInput.h"
 
 #include "mlir/AsmParser/AsmParser.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -342,6 +343,48 @@ py::tuple functionGraph(const std::string &text, const std::string &filename,
   return py::make_tuple(arguments, ops, returned);
 }
 
+/// `text` with the dense constants among `function`'s top-level ops at
+/// `indices` (function_graph's op numbers) turned into new arguments
+/// appended in that order (the frontends keep parameters as run-time
+/// arguments this way).
+std::string promoteConstants(const std::string &text,
+                             const std::string &filename,
+                             const std::string &function,
+                             const std::vector<int64_t> &indices) {
+  Session session;
+  session.parse(text, filename);
+  auto func = session.module->lookupSymbol<func::FuncOp>(function);
+  if (!func || func.isExternal())
+    throw CompileFailure{"no function @" + function + " in " + filename, {}};
+  SmallVector<Operation *> ops;
+  for (Operation &op : func.getBody().front())
+    ops.push_back(&op);
+  SmallVector<arith::ConstantOp> promoted;
+  for (int64_t index : indices) {
+    auto constant = index >= 0 && index < static_cast<int64_t>(ops.size())
+                        ? dyn_cast<arith::ConstantOp>(ops[index])
+                        : arith::ConstantOp();
+    if (!constant || !isa<RankedTensorType>(constant.getType()))
+      throw py::value_error("op " + std::to_string(index) + " of @" + function +
+                            " is not a tensor constant");
+    if (llvm::is_contained(promoted, constant))
+      throw py::value_error("op " + std::to_string(index) +
+                            " is promoted twice");
+    promoted.push_back(constant);
+  }
+  for (arith::ConstantOp constant : promoted) {
+    unsigned position = func.getNumArguments();
+    if (failed(func.insertArgument(position, constant.getType(),
+                                   DictionaryAttr(), constant.getLoc())))
+      session.fail("cannot add an argument to @" + function);
+    constant.getResult().replaceAllUsesWith(func.getArgument(position));
+    constant.erase();
+  }
+  if (failed(verify(*session.module)))
+    session.fail("the module with promoted constants does not verify");
+  return session.print(/*generic=*/false);
+}
+
 /// Compiles `text` into the shared library `outputPath`. `options` holds
 /// flt-compile's options under their Python spellings (the option table);
 /// a wrong name or type is a TypeError, a value out of range a ValueError.
@@ -443,6 +486,11 @@ PYBIND11_MODULE(_native, m) {
         py::arg("function"),
         "A function's argument types, ops (name, operand numbers, result "
         "types, attributes, dense constant) and returned values.");
+  m.def("promote_constants", &promoteConstants, py::arg("text"),
+        py::arg("filename"), py::arg("function"), py::arg("indices"),
+        "The module with the tensor constants among the function's ops at "
+        "`indices` (function_graph's numbering) made new trailing "
+        "arguments, in that order.");
   m.def(
       "spectrum_parameters",
       [](const std::string &spectrum, int64_t p, int64_t blobs) {

@@ -807,6 +807,164 @@ def _convert(module, example_inputs, dynamic_dims=None) -> Graph:
     return generalize(graph, variants)
 
 
+# Probe codes: entry k of a probed parameter is (k + 1) / 1024, exact in f32
+# for up to 2^24 entries and small enough that a probed rotary angle stays
+# far below pi.
+_PROBE_STEP = 1.0 / 1024
+
+
+def _probe_codes(count: int, order=None) -> np.ndarray:
+    codes = np.arange(1, count + 1, dtype=np.float64)
+    if order is not None:
+        codes = codes[order]
+    return codes * _PROBE_STEP
+
+
+class ParameterArgument:
+    """A module parameter (or buffer) kept as a run-time argument: the
+    argument holds `parameter`'s entries at `index` ([shape], flat indices
+    into the parameter), e.g. a relative-position table gathered into flt's
+    bias layout b [H, 2L - 1], or rotary angles repeated per head."""
+
+    def __init__(self, parameter: str, index: np.ndarray):
+        self.parameter, self.index = parameter, index
+
+    def value(self, tensor: "torch.Tensor") -> "torch.Tensor":
+        """The argument for the parameter's current value (differentiable:
+        autograd takes gradients back to the parameter)."""
+        flat = tensor.reshape(-1).to(torch.float32)
+        return flat[torch.from_numpy(self.index.reshape(-1))].reshape(
+            self.index.shape)
+
+    def __repr__(self):
+        return (f"ParameterArgument({self.parameter!r}, "
+                f"shape={tuple(self.index.shape)})")
+
+
+def _module_tensors(module) -> Dict[str, "torch.Tensor"]:
+    tensors = dict(module.named_buffers())
+    tensors.update(dict(module.named_parameters()))
+    return tensors
+
+
+def _with_runtime_parameters(module, example_inputs, dynamic_dims, names,
+                             function_name):
+    """(raised module, its input names, [ParameterArgument]) with `names`'
+    values as trailing run-time arguments of the raised function instead
+    of constants.
+
+    Which constants of the raised IR (flt ops' biases and angles, weights)
+    come from a parameter, and how, is found by probing: the module is
+    converted with every named parameter's entries set to distinct codes,
+    then once per parameter with its codes permuted. A constant that holds
+    exactly codes of the parameter's entries in both conversions, the rest
+    of the module being the same, is a gather of the parameter and becomes
+    an argument; one that changes in any other way (a scaled, summed or
+    factored function of the parameter, which a fixed argument layout
+    cannot carry) is an UnsupportedError. The raised structure is the
+    probes', which hold no value the raiser treats specially (zeros,
+    -inf)."""
+    from .. import _native
+    from ..ir import Module, _call
+    tensors = _module_tensors(module)
+    for name in names:
+        if name not in tensors:
+            raise ValueError(f"parameters: the module has no parameter or "
+                             f"buffer {name!r} (it has "
+                             f"{', '.join(sorted(tensors)) or 'none'})")
+        if not tensors[name].is_floating_point():
+            raise ValueError(f"parameters: {name!r} is not floating-point")
+        if tensors[name].numel() >= 1 << 24:
+            raise UnsupportedError(
+                f"parameters: {name!r} has {tensors[name].numel()} entries; "
+                f"at most 2^24 can be probed")
+
+    def raised():
+        graph = _convert(module, example_inputs, dynamic_dims)
+        return raised_module(graph, function_name), graph.input_names
+
+    def ops_of(mod):
+        return _call(_native.function_graph, str(mod), mod.filename,
+                     function_name)[1]
+
+    def value_of(op):
+        shape, _, data = op[4]
+        return np.frombuffer(data, np.float64).reshape(shape)
+
+    def set_codes(name, order=None):
+        tensor = tensors[name]
+        tensor.copy_(torch.from_numpy(_probe_codes(
+            tensor.numel(), order)).reshape(tensor.shape).to(tensor.dtype))
+
+    originals = {name: tensors[name].detach().clone() for name in names}
+    rng = np.random.default_rng(0)
+    promoted = {}  # op index -> ParameterArgument
+    try:
+        with torch.no_grad():
+            for name in names:
+                set_codes(name)
+            base, input_names = raised()
+            base_ops = ops_of(base)
+            for name in names:
+                count = tensors[name].numel()
+                order = rng.permutation(count)
+                set_codes(name, order)
+                probe_ops = ops_of(raised()[0])
+                set_codes(name)
+                if [op[0] for op in probe_ops] != [op[0] for op in base_ops]:
+                    raise UnsupportedError(
+                        f"parameters: the raised IR changes with the values "
+                        f"of {name!r}; it cannot be a run-time argument")
+                found = 0
+                for index, (a, b) in enumerate(zip(base_ops, probe_ops)):
+                    if a[4] is None or b[4] is None:
+                        continue
+                    va, vb = value_of(a), value_of(b)
+                    if np.array_equal(va, vb):
+                        continue
+                    # The first conversion's codes name the entries; the
+                    # second must hold the same entries' permuted codes.
+                    position = va / _PROBE_STEP
+                    flat = np.rint(position).astype(np.int64) - 1
+                    valid = bool(
+                        (np.abs(position - np.rint(position)) <=
+                         1e-3 * np.maximum(1.0, np.abs(position))).all() and
+                        (flat >= 0).all() and (flat < count).all())
+                    if valid:
+                        valid = np.allclose(
+                            vb, _probe_codes(count, order)[flat], rtol=1e-5,
+                            atol=0.0)
+                    if not valid:
+                        raise UnsupportedError(
+                            f"parameters: {name!r} reaches the raised IR's "
+                            f"{a[0]} #{index} "
+                            f"({'x'.join(map(str, va.shape))}) through a "
+                            f"computation other than a copy or gather of its "
+                            f"entries, which a run-time argument cannot "
+                            f"carry")
+                    if index in promoted:
+                        raise UnsupportedError(
+                            f"parameters: constant #{index} holds entries of "
+                            f"both {promoted[index].parameter!r} and "
+                            f"{name!r}")
+                    promoted[index] = ParameterArgument(name, flat)
+                    found += 1
+                if not found:
+                    raise UnsupportedError(
+                        f"parameters: {name!r} does not reach the raised IR "
+                        f"(unused, or only through what the raiser folded "
+                        f"away)")
+    finally:
+        with torch.no_grad():
+            for name, value in originals.items():
+                tensors[name].copy_(value)
+    indices = sorted(promoted)
+    text = _call(_native.promote_constants, str(base), base.filename,
+                 function_name, indices)
+    return (Module(text, base.filename), list(input_names),
+            [promoted[i] for i in indices])
+
+
 def import_graph(module, example_inputs, dynamic_dims=None) -> Graph:
     """The imported module as a graph of its raised IR: the flt ops
     flt-raise-attention found are `flt` nodes, their constant operands
@@ -817,33 +975,83 @@ def import_graph(module, example_inputs, dynamic_dims=None) -> Graph:
 
 
 def import_module(module, example_inputs, name: str = "main",
-                  dynamic_dims=None) -> str:
+                  dynamic_dims=None, parameters=None) -> str:
     """flt IR (text) of `module` traced on `example_inputs`: linalg with
     the attention raised to flt ops. `dynamic_dims` ({input: {dim:
-    symbol}}) keeps those dims dynamic (`?`) instead of the examples'."""
+    symbol}}) keeps those dims dynamic (`?`) instead of the examples'.
+    `parameters` (names of the module's parameters or buffers) keeps their
+    values as trailing arguments instead of constants (see compile)."""
+    if parameters:
+        return str(_with_runtime_parameters(
+            module, example_inputs, dynamic_dims, _names(parameters),
+            name)[0])
     return str(raised_module(_convert(module, example_inputs, dynamic_dims),
                              name))
 
 
+def _names(parameters):
+    if isinstance(parameters, str):
+        return [parameters]
+    names = list(parameters)
+    if len(set(names)) != len(names):
+        raise ValueError("parameters: a name is given twice")
+    return names
+
+
 def compile(module, example_inputs, target: str = "cpu", dynamic_dims=None,
-            **options) -> Callable:
+            parameters=None, **options) -> Callable:
     """A callable computing `module` with flt: torch tensors in (the shapes
     of example_inputs, but for the dims `dynamic_dims` keeps dynamic), torch
-    tensors out. Bool inputs (masks) are passed on as int32."""
+    tensors out. Bool inputs (masks) are passed on as int32.
+
+    `parameters` names parameters (or buffers) of `module` to keep as
+    run-time arguments: each call reads their current values, so training
+    or loading new weights needs no recompilation. Each becomes one or more
+    arguments in the raised ops' layout (a relative-position table gathered
+    into flt's bias b [H, 2L - 1], rotary angles per head; run.parameters
+    lists them). With gradients=True the callable is differentiable
+    (flt.autograd): gradients reach the inputs and, through the gathers,
+    the named parameters, so the imported model fine-tunes with
+    torch.optim. Reverse mode then needs every op of the raised function to
+    have a gradient rule (the flt ops and the reshapes, casts and
+    concatenations between them)."""
     if isinstance(example_inputs, torch.Tensor):
         example_inputs = (example_inputs,)
-    ir_module, compiled = compile_graph(
-        _convert(module, example_inputs, dynamic_dims), target, **options)
-    function = compiled.main
+    if not parameters:
+        ir_module, compiled = compile_graph(
+            _convert(module, example_inputs, dynamic_dims), target, **options)
+        arguments = []
+    else:
+        from .. import compiler
+        ir_module, graph_inputs, arguments = _with_runtime_parameters(
+            module, example_inputs, dynamic_dims, _names(parameters), "main")
+        names = graph_inputs + [
+            f"{a.parameter}" if [b.parameter for b in arguments].count(
+                a.parameter) == 1 else f"{a.parameter}[{i}]"
+            for i, a in enumerate(arguments)]
+        compiled = compiler.compile(ir_module, target,
+                                    arg_names={"main": names}, **options)
+    if options.get("gradients"):
+        from .. import autograd
+        function = autograd.function(compiled, "main")
+    else:
+        function = compiled.main
+    tensors = _module_tensors(module)
 
     def run(*inputs):
         inputs = [x.to(torch.int32) if isinstance(x, torch.Tensor) and
                   x.dtype == torch.bool else x for x in inputs]
-        outputs = function(*inputs)
+        extra = [a.value(tensors[a.parameter]) for a in arguments]
+        if not options.get("gradients"):
+            extra = [x.detach() for x in extra]
+        outputs = function(*inputs, *extra)
+        if options.get("gradients"):
+            return outputs
         if isinstance(outputs, tuple):
             return tuple(torch.from_numpy(o) for o in outputs)
         return torch.from_numpy(outputs)
 
     run.ir = ir_module
     run.compiled = compiled
+    run.parameters = arguments
     return run

@@ -17,7 +17,8 @@
 // non-causal linear form.
 //
 // flt.toeplitz_attention with method = auto (docs/Semantics.md 2.7): direct
-// ≈ c_d L² (m + e), fft ≈ c_f m ⌈e/31⌉ N log2 N (N = 2^⌈log2(2L - 1)⌉).
+// ≈ c_d L² (m + e) (half when causal), fft ≈ c_f m ⌈e/31⌉ N log2 N
+// (N = 2^⌈log2(2L - 1)⌉).
 //
 // flt.toeplitz_correlation (the Toeplitz bias's gradient) with method =
 // auto: direct ≈ c_d L² (m + c) (half when causal), fft ≈ c_f ⌈m c / 32⌉
@@ -398,10 +399,11 @@ struct FLTSelectAlgorithmPass
     auto [N, bits] = fftLength(rewriter, loc, L);
     Value groups = rewriter.createOrFold<arith::CeilDivSIOp>(
         loc, e, i64Constant(kFFTValueColumns));
+    // Causal direct runs skip the key tiles after the diagonal.
     Value direct =
         c.mul(c.mul(c.mul(c.real(L), c.real(L)),
                     c.real(rewriter.createOrFold<arith::AddIOp>(loc, m, e))),
-              c.constant(toeplitzDirectCost));
+              c.constant(toeplitzDirectCost * (op.getCausal() ? 0.5 : 1.0)));
     Value fft = c.mul(
         c.mul(c.mul(c.real(m), c.real(groups)), c.mul(c.real(N), c.real(bits))),
         c.constant(toeplitzFFTCost));

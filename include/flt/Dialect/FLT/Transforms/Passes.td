@@ -88,7 +88,7 @@ def FLTSelectAlgorithm : Pass<"flt-select-algorithm"> {
       causal). `auto` decomposes: the decomposition runs the forward's tuned
       kernels and is measured faster on the CPU.
     * `flt.toeplitz_attention` with `method = auto`: direct ≈ c_d · L² (m + e)
-      or fft ≈ c_f · m ⌈e/31⌉ N log2 N (N = 2^⌈log2(2L - 1)⌉), with the
+      (half when causal) or fft ≈ c_f · m ⌈e/31⌉ N log2 N (N = 2^⌈log2(2L - 1)⌉), with the
       target's seconds per unit c_d and c_f; with `packed` or `lengths`,
       direct (the only method that has them).
     * `flt.toeplitz_correlation` (reverse mode: the sum behind a Toeplitz
