@@ -165,10 +165,25 @@ Value StructuredBuilder::logSincScores(Value q, Value k, Value scaleRow,
                                        Value c, int64_t power,
                                        bool withAmplitude) {
   float p = static_cast<float>(power);
+  // log|R_c| once per feature, not per pair: the amplitude's term.
+  Value amplitude;
+  if (withAmplitude)
+    amplitude = generic1(
+        ValueRange{scaleRow},
+        empty({dim(scaleRow, 0)}, b.getF32Type()), {map(1, {0}), map(1, {0})},
+        parallel(1), [](OpBuilder &nb, Location nl, ValueRange args) {
+          return SmallVector<Value>{math::LogOp::create(
+              nb, nl, math::AbsFOp::create(nb, nl, args[0]))};
+        });
+  SmallVector<Value> inputs = {q, k, scaleRow};
+  SmallVector<AffineMap> maps = {map(3, {0, 2}), map(3, {1, 2}), map(3, {2})};
+  if (amplitude) {
+    inputs.push_back(amplitude);
+    maps.push_back(map(3, {2}));
+  }
+  maps.push_back(map(3, {0, 1}));
   return generic1(
-      ValueRange{q, k, scaleRow}, c,
-      {map(3, {0, 2}), map(3, {1, 2}), map(3, {2}), map(3, {0, 1})},
-      parallel(2, 1),
+      inputs, c, maps, parallel(2, 1),
       [p, withAmplitude](OpBuilder &nb, Location nl, ValueRange args) {
         auto constant = [&](float value) {
           return arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(value));
@@ -178,20 +193,18 @@ Value StructuredBuilder::logSincScores(Value q, Value k, Value scaleRow,
         Value zero = constant(0.0f);
         Value atZero =
             arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ, x, zero);
-        Value logSin = math::LogOp::create(
-            nb, nl,
-            math::AbsFOp::create(nb, nl, math::SinOp::create(nb, nl, x)));
-        Value logX =
-            math::LogOp::create(nb, nl, math::AbsFOp::create(nb, nl, x));
+        // One logarithm per pair and feature: log|sin x / x| (the
+        // quotient is 1 for tiny x and exactly 0 where sin x is).
+        Value sinc =
+            arith::DivFOp::create(nb, nl, math::SinOp::create(nb, nl, x), x);
         Value term = arith::SelectOp::create(
-            nb, nl, atZero, zero, arith::SubFOp::create(nb, nl, logSin, logX));
+            nb, nl, atZero, zero,
+            math::LogOp::create(nb, nl, math::AbsFOp::create(nb, nl, sinc)));
         if (withAmplitude) // log|R sinc(R Δ)| = log|sinc| + log|R|.
-          term = arith::AddFOp::create(
-              nb, nl, term,
-              math::LogOp::create(nb, nl,
-                                  math::AbsFOp::create(nb, nl, args[2])));
+          term = arith::AddFOp::create(nb, nl, term, args[3]);
+        Value acc = args.back();
         return SmallVector<Value>{arith::AddFOp::create(
-            nb, nl, args[3], arith::MulFOp::create(nb, nl, constant(p), term))};
+            nb, nl, acc, arith::MulFOp::create(nb, nl, constant(p), term))};
       });
 }
 

@@ -75,7 +75,7 @@ public:
   /// FourierFormer's log-domain scores of a tile: C[i, j] += power Σ_c
   /// log|sinc(R_c (q[i, c] - k[j, c]))| (+ log|R_c| per factor when
   /// `withAmplitude`: the factors R_c sinc(...) of its code's form), with
-  /// log|sinc x| = log|sin x| - log|x|, 0 at x = 0 and -inf where sin x is
+  /// log|sinc x| = log|sin x / x|, 0 at x = 0 and -inf where sin x is
   /// exactly 0. q [M, d], k [N, d], R [d]. The forward lowering and the
   /// gradient rule compute the same scores with it.
   Value logSincScores(Value q, Value k, Value scaleRow, Value c, int64_t power,
