@@ -165,3 +165,36 @@ try:
 except ValueError as e:
     print(f"refused: {e}")
 # CHECK: refused: parameters: the module has no parameter or buffer 'bias' (it has rel)
+
+# The same through ONNX: the exported table stays an initializer-fed
+# argument; new values go in through run.values.
+import io  # noqa: E402
+import warnings  # noqa: E402
+
+from flt.frontends import onnx as flt_onnx  # noqa: E402
+
+warnings.filterwarnings("ignore")
+model = RelativeBias()
+with torch.no_grad():
+    model.rel.copy_(torch.randn(H, 2 * MAX_L - 1))
+buffer = io.BytesIO()
+torch.onnx.export(model, (q, k, v), buffer, input_names=["q", "k", "v"],
+                  output_names=["out"], opset_version=14)
+import onnx  # noqa: E402
+proto = onnx.load_from_string(buffer.getvalue())
+names = [t.name for t in proto.graph.initializer]
+table = next(n for n in names if "rel" in n)
+run = flt_onnx.compile(proto, parameters=[table])
+print(f"onnx: {run.parameters[0].index.shape}")
+# CHECK: onnx: (2, 23)
+check("onnx initial: out", torch.from_numpy(run(q.numpy(), k.numpy(),
+                                                v.numpy())[0]),
+      reference(model, (q, k, v), cotangent, "rel")[0])
+with torch.no_grad():
+    model.rel.add_(torch.randn(H, 2 * MAX_L - 1))
+run.values[table] = model.rel.detach().numpy().copy()
+check("onnx updated: out", torch.from_numpy(run(q.numpy(), k.numpy(),
+                                                v.numpy())[0]),
+      reference(model, (q, k, v), cotangent, "rel")[0])
+# CHECK: PASS: onnx initial: out
+# CHECK: PASS: onnx updated: out

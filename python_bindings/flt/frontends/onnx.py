@@ -17,6 +17,8 @@ symbol at twice that, and graph.generalize keeps those dims `?` in the IR.
 Dims with the same dim_param are one size. `input_shapes` fixes an input's
 shape instead. Integer and bool inputs (attention masks) are converted to
 float32 where they enter; bool arrays are passed on as int32.
+`parameters=` keeps named initializers as run-time arguments instead of
+folded constants (parameters.py).
 """
 
 from typing import Callable, Dict, List, Optional, Sequence
@@ -25,9 +27,11 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from .. import compiler
 from .emit import compile_graph, raised_module
 from .graph import (Graph, Node, UnsupportedError, const, doubled,
                     generalize, graph_of_module, make, matmul_equation)
+from .parameters import argument_names, parameter_names, promote_parameters
 
 __all__ = ["import_model", "compile", "UnsupportedError"]
 
@@ -421,26 +425,85 @@ def import_graph(path_or_model, input_shapes=None) -> Graph:
                            graph.input_names)
 
 
-def import_model(path_or_model, input_shapes=None, name="main") -> str:
+def _with_runtime_parameters(path_or_model, input_shapes, names,
+                             function_name):
+    """(raised module, input names, [ParameterArgument], {name: initial
+    value}): the initializers `names` as trailing arguments of the raised
+    function instead of constants (parameters.promote_parameters)."""
+    model = _load(path_or_model)
+    initializers = {t.name: t for t in model.graph.initializer}
+    values = {}
+    for name in names:
+        if name not in initializers:
+            raise ValueError(f"parameters: the model has no initializer "
+                             f"{name!r} (it has "
+                             f"{', '.join(sorted(initializers)) or 'none'})")
+        value = numpy_helper.to_array(initializers[name])
+        if value.dtype.kind != "f":
+            raise ValueError(f"parameters: {name!r} is not floating-point")
+        values[name] = value
+
+    def convert(codes):
+        probe = onnx.ModelProto()
+        probe.CopyFrom(model)
+        for tensor in probe.graph.initializer:
+            if tensor.name in codes:
+                tensor.CopyFrom(numpy_helper.from_array(
+                    codes[tensor.name].reshape(values[tensor.name].shape)
+                    .astype(values[tensor.name].dtype), tensor.name))
+        return _convert(probe, input_shapes)
+
+    module, inputs, arguments = promote_parameters(
+        convert, {name: value.size for name, value in values.items()},
+        function_name)
+    return module, inputs, arguments, values
+
+
+def import_model(path_or_model, input_shapes=None, name="main",
+                 parameters=None) -> str:
     """flt IR (text) of an ONNX model (a path or a ModelProto): linalg with
-    the attention raised to flt ops."""
+    the attention raised to flt ops. `parameters` (initializer names) keeps
+    their values as trailing arguments instead of constants (see
+    compile)."""
+    if parameters:
+        return str(_with_runtime_parameters(
+            path_or_model, input_shapes, parameter_names(parameters),
+            name)[0])
     return str(raised_module(_convert(path_or_model, input_shapes), name))
 
 
 def compile(path_or_model, target: str = "cpu", input_shapes=None,
-            **options) -> Callable:
+            parameters=None, **options) -> Callable:
     """A callable computing the model with flt: numpy arrays in (one per
-    graph input, in order), a list of numpy arrays out (one per output)."""
-    module, compiled = compile_graph(_convert(path_or_model, input_shapes),
-                                     target, **options)
+    graph input, in order), a list of numpy arrays out (one per output).
+
+    `parameters` names initializers to keep as run-time arguments, in the
+    raised ops' layouts (run.parameters lists them): each call passes the
+    current arrays of run.values ({name: array}, the model's values to
+    begin with), so new weights need no recompilation."""
+    if not parameters:
+        module, compiled = compile_graph(_convert(path_or_model,
+                                                  input_shapes),
+                                         target, **options)
+        arguments, values = [], {}
+    else:
+        module, inputs, arguments, values = _with_runtime_parameters(
+            path_or_model, input_shapes, parameter_names(parameters), "main")
+        compiled = compiler.compile(
+            module, target,
+            arg_names={"main": argument_names(inputs, arguments)},
+            **options)
     function = compiled.main
 
     def run(*inputs):
         inputs = [np.asarray(x, np.int32) if isinstance(x, np.ndarray) and
                   x.dtype == np.bool_ else x for x in inputs]
-        outputs = function(*inputs)
+        extra = [a.value(run.values[a.parameter]) for a in arguments]
+        outputs = function(*inputs, *extra)
         return list(outputs) if isinstance(outputs, tuple) else [outputs]
 
     run.ir = module
     run.compiled = compiled
+    run.parameters = arguments
+    run.values = dict(values)
     return run

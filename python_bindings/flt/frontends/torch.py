@@ -7,7 +7,9 @@
 The module is traced with torch.fx and run once on the example inputs, which
 fixes every shape and evaluates everything that does not depend on the
 inputs (parameters, buffers, positions made with torch.arange, masks, random
-features) to constants. The remaining nodes become the frontend graph
+features) to constants — but for the parameters `parameters=` names, which
+stay run-time arguments of the raised function (and so can be trained; see
+compile). The remaining nodes become the frontend graph
 (graph.py), emitted as linalg (emit.py); the C++ pass flt-raise-attention
 then rewrites the attention in it into flt ops. A node no converter knows
 is reported by name (UnsupportedError). Works with torch 1.13 and 2.x.
@@ -23,6 +25,7 @@ from .. import ops as flt_ops
 from .emit import compile_graph, raised_module
 from .graph import (Graph, Node, UnsupportedError, const, doubled,
                     generalize, graph_of_module, make, matmul_equation)
+from .parameters import argument_names, parameter_names, promote_parameters
 
 import torch
 import torch.fx
@@ -807,40 +810,6 @@ def _convert(module, example_inputs, dynamic_dims=None) -> Graph:
     return generalize(graph, variants)
 
 
-# Probe codes: entry k of a probed parameter is (k + 1) / 1024, exact in f32
-# for up to 2^24 entries and small enough that a probed rotary angle stays
-# far below pi.
-_PROBE_STEP = 1.0 / 1024
-
-
-def _probe_codes(count: int, order=None) -> np.ndarray:
-    codes = np.arange(1, count + 1, dtype=np.float64)
-    if order is not None:
-        codes = codes[order]
-    return codes * _PROBE_STEP
-
-
-class ParameterArgument:
-    """A module parameter (or buffer) kept as a run-time argument: the
-    argument holds `parameter`'s entries at `index` ([shape], flat indices
-    into the parameter), e.g. a relative-position table gathered into flt's
-    bias layout b [H, 2L - 1], or rotary angles repeated per head."""
-
-    def __init__(self, parameter: str, index: np.ndarray):
-        self.parameter, self.index = parameter, index
-
-    def value(self, tensor: "torch.Tensor") -> "torch.Tensor":
-        """The argument for the parameter's current value (differentiable:
-        autograd takes gradients back to the parameter)."""
-        flat = tensor.reshape(-1).to(torch.float32)
-        return flat[torch.from_numpy(self.index.reshape(-1))].reshape(
-            self.index.shape)
-
-    def __repr__(self):
-        return (f"ParameterArgument({self.parameter!r}, "
-                f"shape={tuple(self.index.shape)})")
-
-
 def _module_tensors(module) -> Dict[str, "torch.Tensor"]:
     tensors = dict(module.named_buffers())
     tensors.update(dict(module.named_parameters()))
@@ -849,23 +818,10 @@ def _module_tensors(module) -> Dict[str, "torch.Tensor"]:
 
 def _with_runtime_parameters(module, example_inputs, dynamic_dims, names,
                              function_name):
-    """(raised module, its input names, [ParameterArgument]) with `names`'
-    values as trailing run-time arguments of the raised function instead
-    of constants.
-
-    Which constants of the raised IR (flt ops' biases and angles, weights)
-    come from a parameter, and how, is found by probing: the module is
-    converted with every named parameter's entries set to distinct codes,
-    then once per parameter with its codes permuted. A constant that holds
-    exactly codes of the parameter's entries in both conversions, the rest
-    of the module being the same, is a gather of the parameter and becomes
-    an argument; one that changes in any other way (a scaled, summed or
-    factored function of the parameter, which a fixed argument layout
-    cannot carry) is an UnsupportedError. The raised structure is the
-    probes', which hold no value the raiser treats specially (zeros,
-    -inf)."""
-    from .. import _native
-    from ..ir import Module, _call
+    """(raised module, its input names, [ParameterArgument]): `names` (the
+    module's parameters or buffers) as trailing arguments of the raised
+    function instead of constants (parameters.promote_parameters probes
+    the conversion; the module's values are restored afterwards)."""
     tensors = _module_tensors(module)
     for name in names:
         if name not in tensors:
@@ -874,95 +830,23 @@ def _with_runtime_parameters(module, example_inputs, dynamic_dims, names,
                              f"{', '.join(sorted(tensors)) or 'none'})")
         if not tensors[name].is_floating_point():
             raise ValueError(f"parameters: {name!r} is not floating-point")
-        if tensors[name].numel() >= 1 << 24:
-            raise UnsupportedError(
-                f"parameters: {name!r} has {tensors[name].numel()} entries; "
-                f"at most 2^24 can be probed")
-
-    def raised():
-        graph = _convert(module, example_inputs, dynamic_dims)
-        return raised_module(graph, function_name), graph.input_names
-
-    def ops_of(mod):
-        return _call(_native.function_graph, str(mod), mod.filename,
-                     function_name)[1]
-
-    def value_of(op):
-        shape, _, data = op[4]
-        return np.frombuffer(data, np.float64).reshape(shape)
-
-    def set_codes(name, order=None):
-        tensor = tensors[name]
-        tensor.copy_(torch.from_numpy(_probe_codes(
-            tensor.numel(), order)).reshape(tensor.shape).to(tensor.dtype))
-
     originals = {name: tensors[name].detach().clone() for name in names}
-    rng = np.random.default_rng(0)
-    promoted = {}  # op index -> ParameterArgument
-    try:
+
+    def convert(values):
         with torch.no_grad():
-            for name in names:
-                set_codes(name)
-            base, input_names = raised()
-            base_ops = ops_of(base)
-            for name in names:
-                count = tensors[name].numel()
-                order = rng.permutation(count)
-                set_codes(name, order)
-                probe_ops = ops_of(raised()[0])
-                set_codes(name)
-                if [op[0] for op in probe_ops] != [op[0] for op in base_ops]:
-                    raise UnsupportedError(
-                        f"parameters: the raised IR changes with the values "
-                        f"of {name!r}; it cannot be a run-time argument")
-                found = 0
-                for index, (a, b) in enumerate(zip(base_ops, probe_ops)):
-                    if a[4] is None or b[4] is None:
-                        continue
-                    va, vb = value_of(a), value_of(b)
-                    if np.array_equal(va, vb):
-                        continue
-                    # The first conversion's codes name the entries; the
-                    # second must hold the same entries' permuted codes.
-                    position = va / _PROBE_STEP
-                    flat = np.rint(position).astype(np.int64) - 1
-                    valid = bool(
-                        (np.abs(position - np.rint(position)) <=
-                         1e-3 * np.maximum(1.0, np.abs(position))).all() and
-                        (flat >= 0).all() and (flat < count).all())
-                    if valid:
-                        valid = np.allclose(
-                            vb, _probe_codes(count, order)[flat], rtol=1e-5,
-                            atol=0.0)
-                    if not valid:
-                        raise UnsupportedError(
-                            f"parameters: {name!r} reaches the raised IR's "
-                            f"{a[0]} #{index} "
-                            f"({'x'.join(map(str, va.shape))}) through a "
-                            f"computation other than a copy or gather of its "
-                            f"entries, which a run-time argument cannot "
-                            f"carry")
-                    if index in promoted:
-                        raise UnsupportedError(
-                            f"parameters: constant #{index} holds entries of "
-                            f"both {promoted[index].parameter!r} and "
-                            f"{name!r}")
-                    promoted[index] = ParameterArgument(name, flat)
-                    found += 1
-                if not found:
-                    raise UnsupportedError(
-                        f"parameters: {name!r} does not reach the raised IR "
-                        f"(unused, or only through what the raiser folded "
-                        f"away)")
+            for name, value in values.items():
+                tensors[name].copy_(torch.from_numpy(value).reshape(
+                    tensors[name].shape).to(tensors[name].dtype))
+        return _convert(module, example_inputs, dynamic_dims)
+
+    try:
+        return promote_parameters(
+            convert, {name: tensors[name].numel() for name in names},
+            function_name)
     finally:
         with torch.no_grad():
             for name, value in originals.items():
                 tensors[name].copy_(value)
-    indices = sorted(promoted)
-    text = _call(_native.promote_constants, str(base), base.filename,
-                 function_name, indices)
-    return (Module(text, base.filename), list(input_names),
-            [promoted[i] for i in indices])
 
 
 def import_graph(module, example_inputs, dynamic_dims=None) -> Graph:
@@ -983,19 +867,10 @@ def import_module(module, example_inputs, name: str = "main",
     values as trailing arguments instead of constants (see compile)."""
     if parameters:
         return str(_with_runtime_parameters(
-            module, example_inputs, dynamic_dims, _names(parameters),
+            module, example_inputs, dynamic_dims, parameter_names(parameters),
             name)[0])
     return str(raised_module(_convert(module, example_inputs, dynamic_dims),
                              name))
-
-
-def _names(parameters):
-    if isinstance(parameters, str):
-        return [parameters]
-    names = list(parameters)
-    if len(set(names)) != len(names):
-        raise ValueError("parameters: a name is given twice")
-    return names
 
 
 def compile(module, example_inputs, target: str = "cpu", dynamic_dims=None,
@@ -1024,13 +899,12 @@ def compile(module, example_inputs, target: str = "cpu", dynamic_dims=None,
     else:
         from .. import compiler
         ir_module, graph_inputs, arguments = _with_runtime_parameters(
-            module, example_inputs, dynamic_dims, _names(parameters), "main")
-        names = graph_inputs + [
-            f"{a.parameter}" if [b.parameter for b in arguments].count(
-                a.parameter) == 1 else f"{a.parameter}[{i}]"
-            for i, a in enumerate(arguments)]
-        compiled = compiler.compile(ir_module, target,
-                                    arg_names={"main": names}, **options)
+            module, example_inputs, dynamic_dims,
+            parameter_names(parameters), "main")
+        compiled = compiler.compile(
+            ir_module, target,
+            arg_names={"main": argument_names(graph_inputs, arguments)},
+            **options)
     if options.get("gradients"):
         from .. import autograd
         function = autograd.function(compiled, "main")

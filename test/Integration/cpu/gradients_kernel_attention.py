@@ -1,11 +1,11 @@
 # Reverse mode of flt.kernel_attention (docs/Semantics.md 2.5, §4, §5):
 # softmax (FlashAttention-style: scores recomputed tile by tile from each
 # row's log-sum-exp) with and without a Toeplitz bias b, causal and not,
-# S != L, grouped key/value heads, f16 activations, an rpe mask, lengths and
-# packed sequences; fourier_integral (log domain: R, power, bias, rpe, a row
-# of exact-zero scores, d = 64 where every score underflows f32, and
-# FourierFormer's amplitude_eps form); dot with
-# rpe (flt.linear_attention's rule). L = 1, 7, 130
+# S != L, grouped key/value heads, f16 and bf16 activations, an rpe mask,
+# lengths and packed sequences; fourier_integral (log domain: R, power,
+# bias, rpe, a row of exact-zero scores, d = 64 where every score underflows
+# f32, and FourierFormer's amplitude_eps form); dot with rpe
+# (flt.linear_attention's rule). L = 1, 7, 130
 # and one case at 1000 (several 64-token tiles, a partial last one); every
 # gradient (dq, dk, dv, db, dphi, dpsi) against float64 torch autograd of the
 # formula (flt.reference_autograd).
@@ -15,7 +15,7 @@ import numpy as np
 
 from flt import reference_autograd as ra
 from flt_harness import (Library, finish, func, normal, positive, rng,
-                         sampled, ttype)
+                         rounded, sampled, ttype)
 from gradient_checks import compare
 
 H, d, e, r = 2, 6, 5, 3
@@ -107,6 +107,7 @@ cases = sampled([
     ("causal_bias", True, True, H, "f32", None),
     ("grouped_causal_bias", True, True, 1, "f32", None),
     ("half_bias", False, True, H, "f16", None),
+    ("bf16_causal_bias", True, True, H, "bf16", None),
 ])
 dots = sampled([("dot", False), ("dot_causal", True)])
 serving = sampled([("rpe", False, True, None), ("rpe_causal", True, True, None),
@@ -140,8 +141,8 @@ for name, causal, bias, kv, dtype, temperature in cases:
             inputs.append((0.5 * g.standard_normal((H, L + S - 1))).astype(
                 np.float32))
             names.append("b")
-        if dtype == "f16":
-            q, k, v, cot = (x.astype(np.float16) for x in (q, k, v, cot))
+        if dtype in ("f16", "bf16"):
+            q, k, v, cot = (rounded(x, dtype) for x in (q, k, v, cot))
             inputs[:3] = [q, k, v]
 
         def fn(*x, causal=causal, bias=bias, temperature=temperature):
