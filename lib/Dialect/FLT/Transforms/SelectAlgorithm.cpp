@@ -157,30 +157,14 @@ struct FLTSelectAlgorithmPass
     }
     // Gradients first: the linear attentions a decomposition builds are
     // then chosen forms for like any other.
-    SmallVector<LinearAttentionGradOp> grads;
-    getOperation()->walk(
-        [&](LinearAttentionGradOp op) { grads.push_back(op); });
-    {
-      CreatedOps created;
-      IRRewriter rewriter(&getContext(), &created);
-      for (LinearAttentionGradOp op : grads) {
-        rewriter.setInsertionPoint(op);
-        selectLinearAttentionGrad(rewriter, op);
-        created.eraseDead(rewriter);
-      }
-    }
-    SmallVector<ToeplitzCorrelationOp> correlations;
-    getOperation()->walk(
-        [&](ToeplitzCorrelationOp op) { correlations.push_back(op); });
-    {
-      CreatedOps created;
-      IRRewriter rewriter(&getContext(), &created);
-      for (ToeplitzCorrelationOp op : correlations) {
-        rewriter.setInsertionPoint(op);
-        selectToeplitzCorrelation(rewriter, op);
-        created.eraseDead(rewriter);
-      }
-    }
+    selectEach<LinearAttentionGradOp>(
+        [&](RewriterBase &rewriter, LinearAttentionGradOp op) {
+          selectLinearAttentionGrad(rewriter, op);
+        });
+    selectEach<ToeplitzCorrelationOp>(
+        [&](RewriterBase &rewriter, ToeplitzCorrelationOp op) {
+          selectToeplitzCorrelation(rewriter, op);
+        });
     // Ops are collected first: the branches built below hold ops this walk
     // must not visit again.
     SmallVector<Operation *> ops;
@@ -198,6 +182,21 @@ struct FLTSelectAlgorithmPass
         selectLinearAttentionForm(rewriter, linear);
       else
         selectToeplitzMethod(rewriter, cast<ToeplitzAttentionOp>(op));
+      created.eraseDead(rewriter);
+    }
+  }
+
+  /// Runs `select` on every OpT (collected first: the choices build new
+  /// ops), erasing what cost arithmetic a static choice leaves unused.
+  template <typename OpT>
+  void selectEach(function_ref<void(RewriterBase &, OpT)> select) {
+    SmallVector<OpT> ops;
+    getOperation()->walk([&](OpT op) { ops.push_back(op); });
+    CreatedOps created;
+    IRRewriter rewriter(&getContext(), &created);
+    for (OpT op : ops) {
+      rewriter.setInsertionPoint(op);
+      select(rewriter, op);
       created.eraseDead(rewriter);
     }
   }
