@@ -65,11 +65,13 @@ struct CostBuilder {
   RewriterBase &b;
   Location loc;
 
-  Value size(Value tensor, int64_t dim) {
+  /// A dim of `tensor` as i64, and as f64.
+  Value integerSize(Value tensor, int64_t dim) {
     Value index = b.createOrFold<tensor::DimOp>(loc, tensor, dim);
-    Value integer =
-        b.createOrFold<arith::IndexCastOp>(loc, b.getI64Type(), index);
-    return real(integer);
+    return b.createOrFold<arith::IndexCastOp>(loc, b.getI64Type(), index);
+  }
+  Value size(Value tensor, int64_t dim) {
+    return real(integerSize(tensor, dim));
   }
   Value real(Value integer) {
     return b.createOrFold<arith::SIToFPOp>(loc, b.getF64Type(), integer);
@@ -341,9 +343,8 @@ struct FLTSelectAlgorithmPass
     Location loc = op.getLoc();
     CostBuilder c{rewriter, loc};
     Type i64 = rewriter.getI64Type();
-    auto integer = [&](Value tensor, int64_t dim) -> Value {
-      Value index = rewriter.createOrFold<tensor::DimOp>(loc, tensor, dim);
-      return rewriter.createOrFold<arith::IndexCastOp>(loc, i64, index);
+    auto integer = [&](Value tensor, int64_t dim) {
+      return c.integerSize(tensor, dim);
     };
     Value L = integer(op.getFq(), 2), m = integer(op.getFq(), 3),
           columns = integer(op.getKeys(), 3);
@@ -386,9 +387,8 @@ struct FLTSelectAlgorithmPass
     Location loc = op.getLoc();
     CostBuilder c{rewriter, loc};
     Type i64 = rewriter.getI64Type();
-    auto integer = [&](Value tensor, int64_t dim) -> Value {
-      Value index = rewriter.createOrFold<tensor::DimOp>(loc, tensor, dim);
-      return rewriter.createOrFold<arith::IndexCastOp>(loc, i64, index);
+    auto integer = [&](Value tensor, int64_t dim) {
+      return c.integerSize(tensor, dim);
     };
     auto i64Constant = [&](int64_t v) -> Value {
       return arith::ConstantIntOp::create(rewriter, loc, i64, v);
