@@ -14,6 +14,7 @@
 #include "flt/Codegen/CPU/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -21,6 +22,7 @@
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -186,23 +188,49 @@ struct VectorizeContraction : OpRewritePattern<linalg::GenericOp> {
                                             ArrayRef<bool>(inBounds))
           .getResult();
     };
+    // C = fill(x) (a product from zero): the accumulators start at x and
+    // the loops write into the fill's destination, so that C is never read
+    // (a zero tile hoisted out of a loop would otherwise be copied into a
+    // fresh buffer every iteration).
+    Value filledWith;
+    if (auto fill = cn.c.getDefiningOp<linalg::FillOp>()) {
+      if (fill.hasPureTensorSemantics() &&
+          matchPattern(fill.value(), m_Constant())) {
+        filledWith = vector::BroadcastOp::create(rewriter, loc, vectorType,
+                                                 fill.value());
+        cn.c = fill.getOutputs()[0];
+      }
+    }
 
+    // Two vectors of columns per register tile where N allows: 2 rows'
+    // worth of accumulators hide the FMA latency on both pipes, and each
+    // broadcast A element feeds two FMAs.
+    int64_t vectors = cn.n % (2 * columns) == 0 ? 2 : 1;
     auto rowLoop = scf::ForOp::create(
         rewriter, loc, zero, index(rewriter, cn.m), index(rewriter, rows),
         ValueRange{cn.c},
         [&](OpBuilder &b, Location, Value m0, ValueRange rowIter) {
           auto colLoop = scf::ForOp::create(
-              b, loc, zero, index(b, cn.n), index(b, columns), rowIter,
+              b, loc, zero, index(b, cn.n), index(b, vectors * columns),
+              rowIter,
               [&](OpBuilder &b2, Location, Value n0, ValueRange colIter) {
                 Value tile = colIter[0];
-                SmallVector<Value> rowIndices, accumulators;
+                SmallVector<Value> rowIndices, columnIndices, accumulators;
+                for (int64_t v = 0; v < vectors; ++v)
+                  columnIndices.push_back(
+                      v == 0 ? n0
+                             : arith::AddIOp::create(b2, loc, n0,
+                                                     index(b2, v * columns))
+                                   .getResult());
                 for (int64_t r = 0; r < rows; ++r) {
                   Value row =
                       r == 0 ? m0
                              : arith::AddIOp::create(b2, loc, m0, index(b2, r))
                                    .getResult();
                   rowIndices.push_back(row);
-                  accumulators.push_back(read(b2, tile, row, n0));
+                  for (Value column : columnIndices)
+                    accumulators.push_back(
+                        filledWith ? filledWith : read(b2, tile, row, column));
                 }
                 // Causal: keys after the tile's last row add nothing.
                 Value kEnd = index(b2, cn.k);
@@ -213,7 +241,9 @@ struct VectorizeContraction : OpRewritePattern<linalg::GenericOp> {
                 auto kLoop = scf::ForOp::create(
                     b2, loc, zero, kEnd, one, accumulators,
                     [&](OpBuilder &b3, Location, Value k, ValueRange accs) {
-                      Value bRow = read(b3, cn.b, k, n0);
+                      SmallVector<Value> bRow;
+                      for (Value column : columnIndices)
+                        bRow.push_back(read(b3, cn.b, k, column));
                       SmallVector<Value> updated;
                       for (int64_t r = 0; r < rows; ++r) {
                         SmallVector<Value> at =
@@ -224,27 +254,31 @@ struct VectorizeContraction : OpRewritePattern<linalg::GenericOp> {
                             tensor::ExtractOp::create(b3, loc, cn.a, at);
                         Value splat = vector::BroadcastOp::create(
                             b3, loc, vectorType, scalar);
-                        Value sum = vector::FMAOp::create(b3, loc, splat, bRow,
-                                                          accs[r]);
-                        // Skipped, not multiplied by 0 (see
-                        // causalMatmulAccumulate).
-                        if (cn.causal)
-                          sum = arith::SelectOp::create(
-                              b3, loc,
-                              arith::CmpIOp::create(b3, loc,
-                                                    arith::CmpIPredicate::ule,
-                                                    k, rowIndices[r]),
-                              sum, accs[r]);
-                        updated.push_back(sum);
+                        for (int64_t v = 0; v < vectors; ++v) {
+                          Value acc = accs[r * vectors + v];
+                          Value sum = vector::FMAOp::create(b3, loc, splat,
+                                                            bRow[v], acc);
+                          // Skipped, not multiplied by 0 (see
+                          // causalMatmulAccumulate).
+                          if (cn.causal)
+                            sum = arith::SelectOp::create(
+                                b3, loc,
+                                arith::CmpIOp::create(b3, loc,
+                                                      arith::CmpIPredicate::ule,
+                                                      k, rowIndices[r]),
+                                sum, acc);
+                          updated.push_back(sum);
+                        }
                       }
                       scf::YieldOp::create(b3, loc, updated);
                     });
                 for (int64_t r = 0; r < rows; ++r)
-                  tile = vector::TransferWriteOp::create(
-                             b2, loc, kLoop.getResult(r), tile,
-                             ValueRange{rowIndices[r], n0},
-                             ArrayRef<bool>(inBounds))
-                             .getResult();
+                  for (int64_t v = 0; v < vectors; ++v)
+                    tile = vector::TransferWriteOp::create(
+                               b2, loc, kLoop.getResult(r * vectors + v), tile,
+                               ValueRange{rowIndices[r], columnIndices[v]},
+                               ArrayRef<bool>(inBounds))
+                               .getResult();
                 scf::YieldOp::create(b2, loc, tile);
               });
           scf::YieldOp::create(b, loc, colLoop.getResult(0));
@@ -256,18 +290,31 @@ struct VectorizeContraction : OpRewritePattern<linalg::GenericOp> {
   int64_t rows, columns;
 };
 
-/// Elementwise static float generics: tile to [1, ..., 1, columns] and
-/// vectorize each tile (contiguous loads and stores along the last dim).
+/// Static float generics whose innermost loop is parallel and runs along
+/// the last dim of the result: elementwise ops, and sums over outer loops
+/// (acc[t] += Σ_c x[c, t] y[c, t], the fused backward's per-token dot
+/// products of transposed tiles). Tiled to [1, ..., 1, columns] and each
+/// tile vectorized: contiguous loads and stores along the last dim, outer
+/// reductions as vector adds lane by lane (each lane sums in the scalar
+/// loops' order).
 struct VectorizeElementwise : OpRewritePattern<linalg::GenericOp> {
   VectorizeElementwise(MLIRContext *ctx, int64_t columns)
       : OpRewritePattern(ctx, /*benefit=*/0), columns(columns) {}
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!op.hasPureTensorSemantics() ||
-        op.getNumParallelLoops() != op.getNumLoops() || op.getNumLoops() == 0 ||
-        op.getNumLoops() > 3 || !op.getIndexingMapsArray().back().isIdentity())
+    if (!op.hasPureTensorSemantics() || op.getNumLoops() == 0 ||
+        op.getNumLoops() > 3 || op.getNumDpsInits() != 1 ||
+        op.getIteratorTypesArray().back() != utils::IteratorType::parallel)
       return rewriter.notifyMatchFailure(op, "not elementwise");
+    // The result is written along the innermost loop, one row per tile.
+    AffineMap resultMap = op.getIndexingMapsArray().back();
+    unsigned innermost = op.getNumLoops() - 1;
+    if (!resultMap.isProjectedPermutation() || resultMap.getNumResults() == 0 ||
+        resultMap.getResults().back() !=
+            getAffineDimExpr(innermost, op.getContext()) ||
+        (op.getNumReductionLoops() == 0 && !resultMap.isIdentity()))
+      return rewriter.notifyMatchFailure(op, "result not along the last loop");
     // Rows of `columns` lanes: the innermost extent must be static; the
     // others may be dynamic (they become the tile loops).
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
@@ -284,15 +331,33 @@ struct VectorizeElementwise : OpRewritePattern<linalg::GenericOp> {
       if (!isa<arith::ArithDialect, math::MathDialect>(inner.getDialect()) ||
           isa<arith::IndexCastOp>(inner))
         return rewriter.notifyMatchFailure(op, "body is not lane-wise");
+    if (failed(linalg::vectorizeOpPrecondition(op)))
+      return rewriter.notifyMatchFailure(op, "linalg cannot vectorize it");
 
-    // One row of `columns`: vectorize in place; else tile to such rows.
+    // Tiles of one row of up to four vectors (independent lanes for the
+    // sums' dependency chains; fewer loop trips), with every static
+    // reduction loop whole: its sum then stays in registers instead of
+    // being stored and reloaded at every step.
+    // (Up to 64 summed rows: the tile is unrolled into that many steps.)
+    SmallVector<int64_t> tileShape(ranges.size(), 1);
+    SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+    int64_t summedRows = 1;
+    for (size_t d = 0; d + 1 < ranges.size(); ++d)
+      if (iterators[d] == utils::IteratorType::reduction &&
+          ShapedType::isStatic(ranges[d]) && summedRows * ranges[d] <= 64) {
+        tileShape[d] = ranges[d];
+        summedRows *= ranges[d];
+      }
+    for (int64_t lanes : {4 * columns, 2 * columns, columns})
+      if (ranges.back() % lanes == 0) {
+        tileShape.back() = lanes;
+        break;
+      }
     SmallVector<Operation *> tiles = {op};
-    if (llvm::any_of(ArrayRef<int64_t>(ranges).drop_back(),
-                     [](int64_t r) { return r != 1; }) ||
-        ranges.back() != columns) {
-      SmallVector<OpFoldResult> tileSizes(ranges.size(),
-                                          rewriter.getIndexAttr(1));
-      tileSizes.back() = rewriter.getIndexAttr(columns);
+    if (ArrayRef<int64_t>(tileShape) != ArrayRef<int64_t>(ranges)) {
+      SmallVector<OpFoldResult> tileSizes;
+      for (int64_t size : tileShape)
+        tileSizes.push_back(rewriter.getIndexAttr(size));
       scf::SCFTilingOptions options;
       options.setTileSizes(tileSizes);
       FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
@@ -358,6 +423,32 @@ struct FLTVectorizePass : mlir::flt::impl::FLTVectorizeBase<FLTVectorizePass> {
     vector::populateCastAwayVectorLeadingOneDimPatterns(unitDims);
     vector::populateVectorTransferDropUnitDimsPatterns(unitDims);
     unitDims.add<BroadcastReadToExtract>(&getContext());
+    // The vectorized tiles are [rows summed, up to four vectors]: unrolled
+    // into single vectors of `columns` lanes, the sums become chains of
+    // vector adds (one per lane group) that stay in registers.
+    int64_t lanes = columns;
+    vector::populateVectorUnrollPatterns(
+        unitDims,
+        vector::UnrollVectorOptions().setNativeShapeFn(
+            [lanes](Operation *op) -> std::optional<SmallVector<int64_t>> {
+              auto unrollable = dyn_cast<VectorUnrollOpInterface>(op);
+              if (!unrollable)
+                return std::nullopt;
+              std::optional<SmallVector<int64_t>> shape =
+                  unrollable.getShapeForUnroll();
+              if (!shape || shape->empty() || shape->back() % lanes != 0 ||
+                  (shape->size() == 1 && shape->back() == lanes))
+                return std::nullopt;
+              SmallVector<int64_t> native(shape->size(), 1);
+              native.back() = lanes;
+              return native;
+            }));
+    // A row tile's sums over outer loops are reductions over unit dims:
+    // plain vector adds.
+    vector::MultiDimReductionOp::getCanonicalizationPatterns(unitDims,
+                                                             &getContext());
+    vector::populateVectorMultiReductionLoweringPatterns(
+        unitDims, vector::VectorMultiReductionLowering::InnerParallel);
     // exp on f32 (scalars and vectors) as a polynomial: the softmax and
     // FAVOR+ weights are L² and L·m exps that libm would compute one by one.
     populateMathPolynomialApproximationPatterns(

@@ -1,7 +1,8 @@
 # Reverse mode of flt.linear_attention with rpe(phi, psi) (docs/Semantics.md
 # 2.4, §4): causal or not, every normalization, L = 1, 7, 129 and S != L,
 # dynamic B and L; every gradient against float64 torch autograd; on the
-# CPU both the fused backward and its decomposition.
+# CPU both the fused backward and its decomposition (also at the FLT
+# layer's m = e = 64, r = 32).
 # RUN: %python %s
 
 from flt_harness import TARGET, finish, rng
@@ -14,4 +15,10 @@ for form in (("fused", "decomposed") if TARGET == "cpu" else (None,)):
     causal = (False,) if form == "fused" else (False, True)
     linear_attention_cases(rng(12), rpe=True, flags=flags,
                            causal_values=causal)
+# The FLT layer's sizes (m = e = 64, r = 32): every tile of the fused
+# backward is a whole number of register tiles, none padded.
+if TARGET == "cpu":
+    linear_attention_cases(rng(13), rpe=True, m=64, e=64, r=32,
+                           flags=["--linear-attention-grad=fused"],
+                           causal_values=(False,))
 finish()

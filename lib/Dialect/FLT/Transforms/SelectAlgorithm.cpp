@@ -100,9 +100,10 @@ std::optional<bool> known(Value condition) {
 
 /// Replaces `op` by an scf.if on `condition` whose branches yield what
 /// `thenBranch` and `elseBranch` build.
-void replaceWithChoice(RewriterBase &rewriter, Operation *op, Value condition,
-                       function_ref<Value(OpBuilder &)> thenBranch,
-                       function_ref<Value(OpBuilder &)> elseBranch) {
+void replaceWithChoice(
+    RewriterBase &rewriter, Operation *op, Value condition,
+    function_ref<SmallVector<Value>(OpBuilder &)> thenBranch,
+    function_ref<SmallVector<Value>(OpBuilder &)> elseBranch) {
   Location loc = op->getLoc();
   auto choice = scf::IfOp::create(rewriter, loc, op->getResultTypes(),
                                   condition, /*withElseRegion=*/true);
@@ -112,6 +113,15 @@ void replaceWithChoice(RewriterBase &rewriter, Operation *op, Value condition,
   rewriter.setInsertionPointToStart(choice.elseBlock());
   scf::YieldOp::create(rewriter, loc, elseBranch(rewriter));
   rewriter.replaceOp(op, choice.getResults());
+}
+/// The single-result form.
+void replaceWithChoice(RewriterBase &rewriter, Operation *op, Value condition,
+                       function_ref<Value(OpBuilder &)> thenBranch,
+                       function_ref<Value(OpBuilder &)> elseBranch) {
+  replaceWithChoice(
+      rewriter, op, condition,
+      [&](OpBuilder &b) { return SmallVector<Value>{thenBranch(b)}; },
+      [&](OpBuilder &b) { return SmallVector<Value>{elseBranch(b)}; });
 }
 
 /// Records the ops a rewriter creates, so that the cost arithmetic of a
@@ -206,16 +216,20 @@ struct FLTSelectAlgorithmPass
   /// Whether the quadratic form is cheaper: an i1 that folds to a constant
   /// when every size involved is static.
   Value quadraticIsCheaper(RewriterBase &rewriter, LinearAttentionOp op) {
-    CostBuilder c{rewriter, op.getLoc()};
-    Value L = c.size(op.getFq(), 2), S = c.size(op.getFk(), 2);
-    Value m = c.size(op.getFq(), 3), e = c.size(op.getV(), 3);
+    return quadraticIsCheaper(rewriter, op.getLoc(), op.getFq(), op.getFk(),
+                              op.getV(), op.getPhi(), op.getCausal());
+  }
+  Value quadraticIsCheaper(RewriterBase &rewriter, Location loc, Value fq,
+                           Value fk, Value v, Value phi, bool causal) {
+    CostBuilder c{rewriter, loc};
+    Value L = c.size(fq, 2), S = c.size(fk, 2);
+    Value m = c.size(fq, 3), e = c.size(v, 3);
     Value one = c.constant(1.0);
-    Value r = op.getPhi() ? c.size(op.getPhi(), 3) : one;
+    Value r = phi ? c.size(phi, 3) : one;
     Value features = c.add(c.add(m, e), one);
-    if (op.getPhi())
+    if (phi)
       features = c.add(features, r);
     // Per (L + S) and per L S: one constant each when m, r and e are static.
-    bool causal = op.getCausal();
     Value linearUnit = c.mul(c.mul(m, r), c.add(e, one));
     linearUnit = c.mul(linearUnit,
                        c.constant(2.0 * (causal ? causalWalkFlopCost : 1.0)));
@@ -279,31 +293,43 @@ struct FLTSelectAlgorithmPass
     auto decomposed = [&](OpBuilder &b) {
       SmallVector<Value> values = decomposeLinearAttentionGrad(b, op);
       // Unused results have no decomposition: any value of their type.
-      for (auto [value, result] : llvm::zip(values, op.getGrads()))
-        if (!value)
-          value = tensor::EmptyOp::create(
-              b, op.getLoc(),
-              cast<RankedTensorType>(result.getType()).getShape(),
-              cast<RankedTensorType>(result.getType()).getElementType(), [&] {
-                SmallVector<Value> dynamic;
-                auto type = cast<RankedTensorType>(result.getType());
-                Value operands[] = {op.getFq(), op.getFk(), op.getV(),
-                                    op.getPhi(), op.getPsi()};
-                unsigned index = result.getResultNumber();
-                for (int64_t d = 0; d < type.getRank(); ++d)
-                  if (type.isDynamicDim(d))
-                    dynamic.push_back(tensor::DimOp::create(
-                        b, op.getLoc(), operands[index], d));
-                return dynamic;
-              }());
+      Value operands[] = {op.getFq(), op.getFk(), op.getV(), op.getPhi(),
+                          op.getPsi()};
+      for (auto [index, value] : llvm::enumerate(values)) {
+        if (value)
+          continue;
+        auto type = cast<RankedTensorType>(op.getGrads()[index].getType());
+        SmallVector<Value> dynamic;
+        for (int64_t d = 0; d < type.getRank(); ++d)
+          if (type.isDynamicDim(d))
+            dynamic.push_back(
+                tensor::DimOp::create(b, op.getLoc(), operands[index], d));
+        value = tensor::EmptyOp::create(b, op.getLoc(), type.getShape(),
+                                        type.getElementType(), dynamic);
+      }
       return values;
     };
-    // auto decomposes too: the decomposition's linear attentions run the
-    // forward's tuned kernels (each chosen its form below), and measured on
-    // the CPU they are ~9x faster than today's fused backward lowering
-    // (benchmarks/cpu/run_training.py), whose per-feature loops are not
-    // yet blocked like the forward's.
-    rewriter.replaceOp(op, decomposed(rewriter));
+    if (linearAttentionGrad == "decomposed" || !fusable(op)) {
+      rewriter.replaceOp(op, decomposed(rewriter));
+      return;
+    }
+    // auto: the fused backward is five passes of the linear form's size
+    // (~2.5 forwards). Where the forward would rather run the quadratic
+    // form (short sequences), the decomposition's linear attentions choose
+    // it too and cost less (measured at m = e = 64, r = 32: fused 0.9 ms
+    // vs 0.16 ms at L = 64, 21 ms vs 36 ms at L = 1024).
+    Value cheaper =
+        quadraticIsCheaper(rewriter, op.getLoc(), op.getFq(), op.getFk(),
+                           op.getV(), op.getPhi(), op.getCausal());
+    if (std::optional<bool> quadratic = known(cheaper)) {
+      if (*quadratic)
+        rewriter.replaceOp(op, decomposed(rewriter));
+      return;
+    }
+    replaceWithChoice(rewriter, op, cheaper, decomposed,
+                      [&](OpBuilder &b) -> SmallVector<Value> {
+                        return b.clone(*op)->getResults();
+                      });
   }
 
   /// N = 2^bits, the smallest power of two >= 2L - 1 (bits >= 1), as

@@ -4,6 +4,7 @@
 // RUN: flt-opt %s --split-input-file --flt-select-algorithm | FileCheck %s
 // RUN: flt-opt %s --split-input-file --flt-select-algorithm=linear-attention-form=linear | FileCheck %s --check-prefix=LINEAR
 // RUN: flt-opt %s --split-input-file --flt-select-algorithm=linear-attention-grad=fused | FileCheck %s --check-prefix=GRAD-FUSED
+// RUN: flt-opt %s --split-input-file --flt-select-algorithm=linear-attention-grad=decomposed | FileCheck %s --check-prefix=GRAD-DEC
 // RUN: not flt-opt %s --flt-select-algorithm=quadratic-flop-cost=0 2>&1 | FileCheck %s --check-prefix=NEGATIVE
 
 // NEGATIVE: error: flt-select-algorithm: the costs must be positive
@@ -134,18 +135,22 @@ func.func @correlation_packed(%fq: tensor<1x2x32768x4xf32>, %a: tensor<1x2x32768
 
 // -----
 
-// Reverse mode: decomposed by default (four linear attentions without rpe,
-// each then given its form: long, so linear); with
-// linear-attention-grad=fused the op stays for the fused lowering.
+// Reverse mode, long sequences: auto keeps the op for the fused backward
+// (five passes of the linear form's size); decomposed, it is four linear
+// attentions without rpe, each then given its form (long, so linear).
 // CHECK-LABEL: func.func @grad_long
-// CHECK-NOT:     flt.linear_attention_grad
-// CHECK-COUNT-4: flt.linear_attention
+// CHECK-NEXT:    flt.linear_attention_grad
 // CHECK-NOT:     flt.linear_attention
 // CHECK:         return
 // GRAD-FUSED-LABEL: func.func @grad_long
 // GRAD-FUSED-NEXT:    flt.linear_attention_grad
 // GRAD-FUSED-NOT:     flt.linear_attention
 // GRAD-FUSED:         return
+// GRAD-DEC-LABEL: func.func @grad_long
+// GRAD-DEC-NOT:     flt.linear_attention_grad
+// GRAD-DEC-COUNT-4: flt.linear_attention
+// GRAD-DEC-NOT:     flt.linear_attention
+// GRAD-DEC:         return
 func.func @grad_long(%fq: tensor<1x2x8192x64xf32>, %fk: tensor<1x2x8192x64xf32>, %v: tensor<1x2x8192x64xf32>,
                      %g: tensor<1x2x8192x64xf32>)
     -> (tensor<1x2x8192x64xf32>, tensor<1x2x8192x64xf32>, tensor<1x2x8192x64xf32>) {
@@ -153,6 +158,42 @@ func.func @grad_long(%fq: tensor<1x2x8192x64xf32>, %fk: tensor<1x2x8192x64xf32>,
        : tensor<1x2x8192x64xf32>, tensor<1x2x8192x64xf32>, tensor<1x2x8192x64xf32>, tensor<1x2x8192x64xf32>
       -> tensor<1x2x8192x64xf32>, tensor<1x2x8192x64xf32>, tensor<1x2x8192x64xf32>
   return %dfq, %dfk, %dv : tensor<1x2x8192x64xf32>, tensor<1x2x8192x64xf32>, tensor<1x2x8192x64xf32>
+}
+
+// -----
+
+// Reverse mode, short sequences: where the forward would run the quadratic
+// form, auto decomposes (the decomposition's attentions are quadratic too).
+// CHECK-LABEL: func.func @grad_short
+// CHECK-NOT:     flt.linear_attention_grad
+// CHECK:         flt.kernel_attention
+// GRAD-FUSED-LABEL: func.func @grad_short
+// GRAD-FUSED-NEXT:    flt.linear_attention_grad
+func.func @grad_short(%fq: tensor<1x2x16x64xf32>, %fk: tensor<1x2x16x64xf32>, %v: tensor<1x2x16x64xf32>,
+                      %g: tensor<1x2x16x64xf32>)
+    -> (tensor<1x2x16x64xf32>, tensor<1x2x16x64xf32>, tensor<1x2x16x64xf32>) {
+  %dfq, %dfk, %dv = flt.linear_attention_grad %fq, %fk, %v cotangent(%g)
+       : tensor<1x2x16x64xf32>, tensor<1x2x16x64xf32>, tensor<1x2x16x64xf32>, tensor<1x2x16x64xf32>
+      -> tensor<1x2x16x64xf32>, tensor<1x2x16x64xf32>, tensor<1x2x16x64xf32>
+  return %dfq, %dfk, %dv : tensor<1x2x16x64xf32>, tensor<1x2x16x64xf32>, tensor<1x2x16x64xf32>
+}
+
+// -----
+
+// Reverse mode, run-time L: an scf.if on the same cost as the forward's,
+// the decomposition in one branch and the op in the other.
+// CHECK-LABEL: func.func @grad_dynamic
+// CHECK:         scf.if
+// CHECK:           flt.linear_attention
+// CHECK:           flt.linear_attention_grad
+// CHECK-NEXT:      scf.yield
+func.func @grad_dynamic(%fq: tensor<1x2x?x64xf32>, %fk: tensor<1x2x?x64xf32>, %v: tensor<1x2x?x64xf32>,
+                        %g: tensor<1x2x?x64xf32>)
+    -> (tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>) {
+  %dfq, %dfk, %dv = flt.linear_attention_grad %fq, %fk, %v cotangent(%g)
+       : tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>
+      -> tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>
+  return %dfq, %dfk, %dv : tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>
 }
 
 // -----
