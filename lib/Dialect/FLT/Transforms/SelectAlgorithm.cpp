@@ -100,10 +100,9 @@ std::optional<bool> known(Value condition) {
 
 /// Replaces `op` by an scf.if on `condition` whose branches yield what
 /// `thenBranch` and `elseBranch` build.
-void replaceWithChoice(
-    RewriterBase &rewriter, Operation *op, Value condition,
-    function_ref<SmallVector<Value>(OpBuilder &)> thenBranch,
-    function_ref<SmallVector<Value>(OpBuilder &)> elseBranch) {
+void replaceWithChoice(RewriterBase &rewriter, Operation *op, Value condition,
+                       function_ref<Value(OpBuilder &)> thenBranch,
+                       function_ref<Value(OpBuilder &)> elseBranch) {
   Location loc = op->getLoc();
   auto choice = scf::IfOp::create(rewriter, loc, op->getResultTypes(),
                                   condition, /*withElseRegion=*/true);
@@ -113,15 +112,6 @@ void replaceWithChoice(
   rewriter.setInsertionPointToStart(choice.elseBlock());
   scf::YieldOp::create(rewriter, loc, elseBranch(rewriter));
   rewriter.replaceOp(op, choice.getResults());
-}
-/// The single-result form.
-void replaceWithChoice(RewriterBase &rewriter, Operation *op, Value condition,
-                       function_ref<Value(OpBuilder &)> thenBranch,
-                       function_ref<Value(OpBuilder &)> elseBranch) {
-  replaceWithChoice(
-      rewriter, op, condition,
-      [&](OpBuilder &b) { return SmallVector<Value>{thenBranch(b)}; },
-      [&](OpBuilder &b) { return SmallVector<Value>{elseBranch(b)}; });
 }
 
 /// Records the ops a rewriter creates, so that the cost arithmetic of a
@@ -317,19 +307,17 @@ struct FLTSelectAlgorithmPass
     // (~2.5 forwards). Where the forward would rather run the quadratic
     // form (short sequences), the decomposition's linear attentions choose
     // it too and cost less (measured at m = e = 64, r = 32: fused 0.9 ms
-    // vs 0.16 ms at L = 64, 21 ms vs 36 ms at L = 1024).
-    Value cheaper =
-        quadraticIsCheaper(rewriter, op.getLoc(), op.getFq(), op.getFk(),
-                           op.getV(), op.getPhi(), op.getCausal());
-    if (std::optional<bool> quadratic = known(cheaper)) {
-      if (*quadratic)
-        rewriter.replaceOp(op, decomposed(rewriter));
-      return;
-    }
-    replaceWithChoice(rewriter, op, cheaper, decomposed,
-                      [&](OpBuilder &b) -> SmallVector<Value> {
-                        return b.clone(*op)->getResults();
-                      });
+    // vs 0.16 ms at L = 64, 21 ms vs 36 ms at L = 1024). With run-time
+    // sizes the fused backward is taken without a run-time branch: an
+    // scf.if between the two costs more than the short sequences lose
+    // (measured: the FLT layer's backward at L = 16384 went from 254 to
+    // 330 ms; its results leave the branch with dynamic strides, and the
+    // extra buffers double the fresh pages a call touches).
+    std::optional<bool> quadratic =
+        known(quadraticIsCheaper(rewriter, op.getLoc(), op.getFq(), op.getFk(),
+                                 op.getV(), op.getPhi(), op.getCausal()));
+    if (quadratic && *quadratic)
+      rewriter.replaceOp(op, decomposed(rewriter));
   }
 
   /// N = 2^bits, the smallest power of two >= 2L - 1 (bits >= 1), as

@@ -296,11 +296,12 @@ def FLT_LinearAttentionGradOp
     with the same attributes and the cotangent `g [B, H, L, e]` of its
     result, its results are the f32 cotangents of `fq`, `fk`, `v` and, with
     `rpe`, of `phi` and `psi` (docs/Semantics.md §4), each of its operand's
-    shape. flt-select-algorithm rewrites it into `flt.linear_attention` ops
-    (the default), or, with `linear-attention-grad=fused`, keeps it for
-    flt-convert-to-linalg's fused backward (the state T, then a query pass
-    accumulating dT, dz and forming dfq, dphi tile by tile, then a key pass
-    forming dfk, dpsi, dv; no L × m r buffer).
+    shape. flt-select-algorithm keeps it for flt-convert-to-linalg's fused
+    backward (the state T, z, then a query pass accumulating dT, dz and
+    forming dfq, dphi tile by tile, then a key pass forming dfk, dpsi, dv;
+    no L × m r buffer) where that applies and is the cheaper, and rewrites
+    it into `flt.linear_attention` ops otherwise (`linear-attention-grad`
+    forces either).
 
     ```mlir
     %dfq, %dfk, %dv, %dphi, %dpsi = flt.linear_attention_grad %fq, %fk, %v

@@ -85,8 +85,14 @@ def FLTSelectAlgorithm : Pass<"flt-select-algorithm"> {
       this pass then chooses forms for in turn; with
       `linear-attention-grad=fused` the op stays for flt-convert-to-linalg's
       fused backward lowering where that applies (static m, r and e, not
-      causal). `auto` decomposes: the decomposition runs the forward's tuned
-      kernels and is measured faster on the CPU.
+      causal). `auto` keeps it for the fused lowering where that applies,
+      unless static sizes make the forward's cost model prefer the quadratic
+      form: on such short sequences the decomposition's attentions run the
+      quadratic form and cost less (at m = e = 64, r = 32 on the CPU: 0.16
+      against 0.9 ms at L = 64, 36 against 21 ms at L = 1024; the FLT
+      layer's whole backward at L = 16384: 707 against 254 ms). Run-time
+      sizes take the fused backward: a run-time branch between the two
+      measured slower than either.
     * `flt.toeplitz_attention` with `method = auto`: direct ≈ c_d · L² (m + e)
       (half when causal) or fft ≈ c_f · m ⌈e/31⌉ N log2 N (N = 2^⌈log2(2L - 1)⌉), with the
       target's seconds per unit c_d and c_f; with `packed` or `lengths`,
