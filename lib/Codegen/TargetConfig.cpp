@@ -104,6 +104,8 @@ FailureOr<TargetConfig> TargetConfig::get(const CompileOptions &options,
       orTarget(options.registerRows,
                hasAVX512 ? cpu::kRegisterRowsAVX512 : cpu::kRegisterRowsAVX2);
   config.registerColumns = cpu::kRegisterColumns;
+  config.registerColumnVectors = hasAVX512 ? cpu::kRegisterColumnVectorsAVX512
+                                           : cpu::kRegisterColumnVectorsAVX2;
   if (config.kind == Kind::CPU) {
     config.tiles.rowMultiple = config.registerRows;
     config.tiles.columnMultiple = cpu::kRegisterColumns;

@@ -86,6 +86,7 @@ struct TargetConfig {
   /// The contraction register tile (flt-vectorize).
   int64_t registerRows = 0;
   int64_t registerColumns = 0;
+  int64_t registerColumnVectors = 1;
 
   //--- GPU code generation and launch limits ------------------------------//
   int64_t threadsPerBlock = 0;

@@ -38,6 +38,7 @@ void mlir::flt::buildCPUPipeline(OpPassManager &pm,
     FLTVectorizeOptions registerTile;
     registerTile.rows = config.registerRows;
     registerTile.columns = config.registerColumns;
+    registerTile.columnVectors = config.registerColumnVectors;
     pm.addPass(createFLTVectorize(registerTile));
   }
 

@@ -152,8 +152,10 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op) {
 }
 
 struct VectorizeContraction : OpRewritePattern<linalg::GenericOp> {
-  VectorizeContraction(MLIRContext *ctx, int64_t rows, int64_t columns)
-      : OpRewritePattern(ctx), rows(rows), columns(columns) {}
+  VectorizeContraction(MLIRContext *ctx, int64_t rows, int64_t columns,
+                       int64_t columnVectors)
+      : OpRewritePattern(ctx), rows(rows), columns(columns),
+        columnVectors(columnVectors) {}
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
@@ -202,10 +204,12 @@ struct VectorizeContraction : OpRewritePattern<linalg::GenericOp> {
       }
     }
 
-    // Two vectors of columns per register tile where N allows: 2 rows'
-    // worth of accumulators hide the FMA latency on both pipes, and each
-    // broadcast A element feeds two FMAs.
-    int64_t vectors = cn.n % (2 * columns) == 0 ? 2 : 1;
+    // Up to `columnVectors` vectors of columns per accumulator row (more
+    // independent chains, and each broadcast A element feeds that many
+    // FMAs), as many as divide N.
+    int64_t vectors = columnVectors;
+    while (cn.n % (vectors * columns) != 0)
+      --vectors;
     auto rowLoop = scf::ForOp::create(
         rewriter, loc, zero, index(rewriter, cn.m), index(rewriter, rows),
         ValueRange{cn.c},
@@ -287,7 +291,7 @@ struct VectorizeContraction : OpRewritePattern<linalg::GenericOp> {
     return success();
   }
 
-  int64_t rows, columns;
+  int64_t rows, columns, columnVectors;
 };
 
 /// Static float generics whose innermost loop is parallel and runs along
@@ -406,13 +410,14 @@ struct FLTVectorizePass : mlir::flt::impl::FLTVectorizeBase<FLTVectorizePass> {
   using FLTVectorizeBase::FLTVectorizeBase;
 
   void runOnOperation() override {
-    if (rows <= 0 || columns <= 0) {
+    if (rows <= 0 || columns <= 0 || columnVectors <= 0) {
       getOperation()->emitError()
-          << "flt-vectorize: rows and columns must be positive";
+          << "flt-vectorize: rows, columns and column-vectors must be positive";
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
-    patterns.add<VectorizeContraction>(&getContext(), rows, columns);
+    patterns.add<VectorizeContraction>(&getContext(), rows, columns,
+                                       columnVectors);
     patterns.add<VectorizeElementwise>(&getContext(), columns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();

@@ -3,7 +3,7 @@
 // fill starts its accumulators at the fill's value); elementwise generics
 // and sums over outer loops become row tiles of up to four 16-lane vectors
 // (with a polynomial exp); what does not fit the tile is left alone.
-// RUN: flt-opt %s --split-input-file --flt-vectorize="rows=4 columns=16" | FileCheck %s
+// RUN: flt-opt %s --split-input-file --flt-vectorize="rows=4 columns=16 column-vectors=2" | FileCheck %s
 
 #a_t = affine_map<(m, n, k) -> (k, m)>
 #b = affine_map<(m, n, k) -> (k, n)>

@@ -17,7 +17,11 @@ def FLTFuseIntoTiles : Pass<"flt-fuse-into-tiles"> {
     tile of tokens: after this pass they are formed in the tile loops and the
     full [B, H, L, m] tensors are never written. Producers whose tile needs
     the whole input (the FAVOR+ key stabilizer, a max over all tokens) are
-    not fused: recomputing them per tile would cost O(L²).
+    not fused: recomputing them per tile would cost O(L²). Nor are
+    producers that call math functions (sin, cos, exp) when loops running
+    one after another read them (the state, query and key passes of the
+    fused linear-attention backward): each pass would recompute every
+    tile, so they are materialized once.
 
     ```mlir
     %fk = linalg.generic ... ins(%k : tensor<1x8x?x64xf32>) { relu }
