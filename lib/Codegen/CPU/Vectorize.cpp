@@ -197,6 +197,7 @@ struct VectorizeContraction : OpRewritePattern<linalg::GenericOp> {
     Value filledWith;
     if (auto fill = cn.c.getDefiningOp<linalg::FillOp>()) {
       if (fill.hasPureTensorSemantics() &&
+          fill.value().getType() == rewriter.getF32Type() &&
           matchPattern(fill.value(), m_Constant())) {
         filledWith = vector::BroadcastOp::create(rewriter, loc, vectorType,
                                                  fill.value());
