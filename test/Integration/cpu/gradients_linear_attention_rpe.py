@@ -5,7 +5,7 @@
 # layer's m = e = 64, r = 32).
 # RUN: %python %s
 
-from flt_harness import TARGET, finish, rng
+from flt_harness import SANITIZED, TARGET, finish, rng
 from gradient_checks import linear_attention_cases
 
 # On the CPU both backward forms: the fused one where it applies (not
@@ -16,8 +16,10 @@ for form in (("fused", "decomposed") if TARGET == "cpu" else (None,)):
     linear_attention_cases(rng(12), rpe=True, flags=flags,
                            causal_values=causal)
 # The FLT layer's sizes (m = e = 64, r = 32): every tile of the fused
-# backward is a whole number of register tiles, none padded.
-if TARGET == "cpu":
+# backward is a whole number of register tiles, none padded. (Not under the
+# sanitizers: the padded sizes above run the same code there, and this case
+# took the sanitized test from 3.6 to 6.2 minutes.)
+if TARGET == "cpu" and not SANITIZED:
     linear_attention_cases(rng(13), rpe=True, m=64, e=64, r=32,
                            flags=["--linear-attention-grad=fused"],
                            causal_values=(False,))
