@@ -44,6 +44,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "LinearAttentionLowering.h"
+
 #include "flt/Conversion/FLTToLinalg/FLTToLinalg.h"
 #include "flt/Conversion/FLTToLinalg/LoweringUtils.h"
 #include "flt/Dialect/FLT/IR/FLTOps.h"
@@ -57,6 +59,8 @@
 
 using namespace mlir;
 using namespace mlir::flt;
+using mlir::flt::detail::multiply;
+using mlir::flt::detail::multiplyAdd;
 
 namespace {
 
@@ -64,13 +68,11 @@ using IteratorTypes = SmallVector<utils::IteratorType>;
 constexpr auto kParallel = utils::IteratorType::parallel;
 constexpr auto kReduction = utils::IteratorType::reduction;
 
-/// The bodies of x · y and acc + x · y.
-SmallVector<Value> multiply(OpBuilder &bb, Location bl, ValueRange args) {
-  return {arith::MulFOp::create(bb, bl, args[0], args[1])};
-}
-SmallVector<Value> multiplyAdd(OpBuilder &bb, Location bl, ValueRange args) {
-  Value product = arith::MulFOp::create(bb, bl, args[0], args[1]);
-  return {arith::AddFOp::create(bb, bl, args[2], product)};
+/// The body of x · s + y · u.
+SmallVector<Value> sumOfProducts(OpBuilder &bb, Location bl, ValueRange args) {
+  Value first = arith::MulFOp::create(bb, bl, args[0], args[1]);
+  Value second = arith::MulFOp::create(bb, bl, args[2], args[3]);
+  return {arith::AddFOp::create(bb, bl, first, second)};
 }
 
 class LinearAttentionGradLowering {
@@ -255,12 +257,7 @@ Value LinearAttentionGradLowering::scaledSum(OpBuilder &nb, Value x, Value s,
                f32),
       {tb.map(2, {0, 1}), tb.map(2, {1}), tb.map(2, {0, 1}), tb.map(2, {1}),
        tb.map(2, {0, 1})},
-      StructuredBuilder::parallel(2),
-      [](OpBuilder &bb, Location bl, ValueRange args) {
-        Value first = arith::MulFOp::create(bb, bl, args[0], args[1]);
-        Value second = arith::MulFOp::create(bb, bl, args[2], args[3]);
-        return SmallVector<Value>{arith::AddFOp::create(bb, bl, first, second)};
-      });
+      StructuredBuilder::parallel(2), sumOfProducts);
 }
 
 Value LinearAttentionGradLowering::inverseDenominator(OpBuilder &nb, Value den,
@@ -493,14 +490,7 @@ LinearAttentionGradLowering::queryPass(OpBuilder &nb, Value state, Value norm) {
                 ValueRange{W, inverse, norm, dD}, ib.empty(ib.dims(W), f32),
                 {ib.map(2, {0, 1}), ib.map(2, {1}), ib.map(2, {0}),
                  ib.map(2, {1}), ib.map(2, {0, 1})},
-                StructuredBuilder::parallel(2),
-                [](OpBuilder &bb, Location bl, ValueRange args) {
-                  Value first = arith::MulFOp::create(bb, bl, args[0], args[1]);
-                  Value second =
-                      arith::MulFOp::create(bb, bl, args[2], args[3]);
-                  return SmallVector<Value>{
-                      arith::AddFOp::create(bb, bl, first, second)};
-                });
+                StructuredBuilder::parallel(2), sumOfProducts);
             yielded.push_back(
                 ib.generic1(ValueRange{fqT, dD}, iter[1],
                             {ib.map(2, {0, 1}), ib.map(2, {1}), ib.map(2, {0})},
